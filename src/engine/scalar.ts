@@ -1,0 +1,48 @@
+// Scalars of the BLS12-381 prime-order groups: the 32-octet big-endian form used at the engine
+// boundary, its validation, and CSPRNG sampling. Shared by every backend and by src/ibe.
+import { randomBytes } from 'node:crypto';
+import { EngineError } from './errors.js';
+import { SCALAR_BYTES, type Scalar } from './types.js';
+
+/** r, the order of G1, G2 and GT. */
+export const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+
+export function bytesToBigint(b: Uint8Array): bigint {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+}
+
+export function bigintToBytes(v: bigint, len: number): Uint8Array {
+  if (v < 0n || v >> BigInt(8 * len) !== 0n) throw new RangeError(`value does not fit in ${len} octets`);
+  const out = new Uint8Array(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** Checks the engine's scalar rules (Uint8Array, 32 octets, 1 <= k < r); returns k as bigint. */
+export function checkScalar(k: unknown): bigint {
+  if (!(k instanceof Uint8Array)) throw new EngineError('type', 'scalar must be a Uint8Array');
+  if (k.length !== SCALAR_BYTES) throw new EngineError('length', `scalar must be ${SCALAR_BYTES} octets, got ${k.length}`);
+  const v = bytesToBigint(k);
+  if (v === 0n || v >= R) throw new EngineError('scalar-range', 'scalar must be in [1, r-1]');
+  return v;
+}
+
+export function scalarFromBigint(v: bigint): Scalar {
+  if (v <= 0n || v >= R) throw new EngineError('scalar-range', 'scalar must be in [1, r-1]');
+  return bigintToBytes(v, SCALAR_BYTES);
+}
+
+/** Uniform scalar in [1, r-1] from the OS CSPRNG (64 octets reduced: bias < 2^-256). */
+export function randomScalar(): Scalar {
+  for (;;) {
+    const wide = randomBytes(64);
+    const v = bytesToBigint(wide) % R;
+    wide.fill(0);
+    if (v !== 0n) return bigintToBytes(v, SCALAR_BYTES);
+  }
+}

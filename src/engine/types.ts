@@ -1,0 +1,108 @@
+// The engine contract: the only place in the project with curve arithmetic (DESIGN §2, §4).
+// Three backends (native = our blst addon, wasm = mcl-wasm, ts = @noble/curves) implement this
+// interface and must return bit-identical bytes for the same inputs, and the same
+// EngineError reason for the same rejected input.
+//
+// Conventions (binding for every backend):
+// * Group elements cross this interface as bytes.
+//   - G1: ZCash/CFRG serialisation, 48 octets compressed or 96 uncompressed.
+//   - G2: ZCash/CFRG serialisation, 96 octets compressed or 192 uncompressed.
+//   - GT: 576 octets, the 12 Fp coefficients big-endian (48 octets each) in tower order
+//     c0.c0.c0, c0.c0.c1, c0.c1.c0, c0.c1.c1, c0.c2.c0, c0.c2.c1, c1.c0.c0, … c1.c2.c1
+//     where Fp12 = Fp6 + Fp6·w, Fp6 = Fp2 + Fp2·v + Fp2·v², Fp2 = Fp + Fp·u (DESIGN §3).
+//   Every operation accepts either G1/G2 form and always returns the compressed form.
+// * Every G1/G2 input is fully validated on every call: right length, canonical (flags,
+//   coordinates < p), on the curve, in the prime-order subgroup, not the identity. The first
+//   failing check, in that order, is the EngineError reason.
+// * GT inputs (gtMul, gtPow, gtFixedBase, finalExp's output chain) are values this process
+//   computed itself; GT is never received from outside. Operations taking GT bytes check
+//   length, canonical coefficients (< p) and membership of the cyclotomic subgroup (cheap,
+//   Frobenius-based); `gtValidate` does the full check (also order r, not identity) for any GT
+//   value of unknown origin.
+// * Scalars are 32 octets big-endian in [1, r-1] (r = BLS12-381 group order); anything else is
+//   EngineError('scalar-range') (or 'length'/'type'). Scalars are treated as secret: native code
+//   uses constant-time paths for them.
+// * Every operation that may cost more than a few microseconds returns a Promise, so the native
+//   backend can run it off the JavaScript thread. Errors surface as rejected promises carrying
+//   an EngineError (synchronous throws only from synchronous methods).
+// * millerLoop output is an Fp12 value defined only up to factors that the final exponentiation
+//   removes; its bytes may differ between backends. finalExp(millerLoop(P, Q)) — on any
+//   backend, fed from any backend — equals pairing(P, Q) bit for bit.
+
+export type Bytes = Uint8Array;
+/** 32-octet big-endian scalar in [1, r-1]. */
+export type Scalar = Uint8Array;
+
+export type EngineName = 'native' | 'wasm' | 'ts';
+
+export const G1_COMPRESSED = 48;
+export const G1_UNCOMPRESSED = 96;
+export const G2_COMPRESSED = 96;
+export const G2_UNCOMPRESSED = 192;
+export const GT_BYTES = 576;
+export const SCALAR_BYTES = 32;
+
+/** Fixed-base table for [k]B with a fixed G1 point B (e.g. the generator P). */
+export interface G1Table {
+  /** The base point, compressed. */
+  readonly point: Bytes;
+  mul(k: Scalar): Promise<Bytes>;
+  /** Releases native memory now; later calls reject with EngineError('freed'). Idempotent. */
+  free(): void;
+}
+
+/** Precomputed Miller-loop lines for a fixed G2 argument (e.g. our own private key S_ID). */
+export interface G2Prepared {
+  readonly point: Bytes;
+  /** e(p1, point), p1 a G1 element (validated). Equals engine.pairing(p1, point). */
+  pairing(p1: Bytes): Promise<Bytes>;
+  /** Miller loop only; see the millerLoop convention above. */
+  millerLoop(p1: Bytes): Promise<Bytes>;
+  free(): void;
+}
+
+/** Fixed-base table for g^k with a fixed GT element g (e.g. g_ID = e(P_pub, Q_ID)). */
+export interface GTTable {
+  readonly value: Bytes;
+  pow(k: Scalar): Promise<Bytes>;
+  free(): void;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+
+  // --- constants and encodings -------------------------------------------------------------
+  /** The standard generators, compressed. */
+  g1Generator(): Bytes;
+  g2Generator(): Bytes;
+  /** Validates a G1 element (either form) and returns it re-encoded in the requested form. */
+  g1Encode(point: Bytes, form?: 'compressed' | 'uncompressed'): Promise<Bytes>;
+  g2Encode(point: Bytes, form?: 'compressed' | 'uncompressed'): Promise<Bytes>;
+  /** Full GT membership check (canonical, cyclotomic, order r, not the identity). */
+  gtValidate(value: Bytes): Promise<void>;
+
+  // --- group operations ----------------------------------------------------------------
+  g1Mul(point: Bytes, k: Scalar): Promise<Bytes>;
+  g2Mul(point: Bytes, k: Scalar): Promise<Bytes>;
+  g1Add(a: Bytes, b: Bytes): Promise<Bytes>;
+  g2Add(a: Bytes, b: Bytes): Promise<Bytes>;
+  /** Optimal ate pairing with final exponentiation: the reduced value in GT. */
+  pairing(p1: Bytes, p2: Bytes): Promise<Bytes>;
+  millerLoop(p1: Bytes, p2: Bytes): Promise<Bytes>;
+  /** Final exponentiation of any non-zero canonical Fp12 value (576 octets). */
+  finalExp(f: Bytes): Promise<Bytes>;
+  gtMul(a: Bytes, b: Bytes): Promise<Bytes>;
+  /** a^k, constant time in k. */
+  gtPow(a: Bytes, k: Scalar): Promise<Bytes>;
+
+  // --- hashing (RFC 9380, expand_message_xmd with SHA-256, random-oracle variants) ---------
+  /** BLS12381G2_XMD:SHA-256_SSWU_RO_ with the caller's DST (1..255 octets). */
+  hashToG2(msg: Bytes, dst: Bytes | string): Promise<Bytes>;
+  /** BLS12381G1_XMD:SHA-256_SSWU_RO_ with the caller's DST. */
+  hashToG1(msg: Bytes, dst: Bytes | string): Promise<Bytes>;
+
+  // --- precompute handles for fixed arguments -----------------------------------------
+  g1FixedBase(point: Bytes): Promise<G1Table>;
+  g2Prepare(point: Bytes): Promise<G2Prepared>;
+  gtFixedBase(value: Bytes): Promise<GTTable>;
+}
