@@ -1,0 +1,47 @@
+// The shape of one `ibake` sub-command and the small helpers every command shares: argument
+// parsing with node:util.parseArgs (strict: unknown flags are errors), and a typed usage error.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { IbakedError } from '../util/errors.js';
+
+export interface CliIO {
+  stdin: NodeJS.ReadableStream;
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+}
+
+export interface Command {
+  /** e.g. "kms init" */
+  readonly name: string;
+  /** one line for `ibake --help` */
+  readonly summary: string;
+  /** full text for `ibake <name> --help` */
+  readonly usage: string;
+  /** returns the process exit code */
+  run(argv: string[], io: CliIO): Promise<number>;
+}
+
+/** Bad command-line usage: printed as one line plus a hint, exit code 2. */
+export class UsageError extends IbakedError {
+  constructor(message: string) {
+    super('USAGE', message);
+  }
+}
+
+export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** Reads all of stdin as bytes. */
+export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+  return Buffer.concat(chunks);
+}
