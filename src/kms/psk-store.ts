@@ -1,0 +1,137 @@
+// Per-user pre-shared keys of the KMS (RFC 6267 REQUEST_KEY_PSK). The operator provisions one
+// PSK per user out of band and lists it in a JSON users file:
+//   { "sip:alice@example.org": "<psk hex>",
+//     "sip:shared@example.org": { "psk": "<hex>", "identities": ["sip:shared@…", "sip:desk@…"] } }
+// The key of each entry names the PSK (it is what IDRpsk carries, and by default the user's own
+// identity); `identities` lists every identity that PSK may request keys for (forking devices
+// sharing a common identity). PSK bytes never leave this module except to the MAC/KEMAC key
+// derivation, and are zeroed by destroy().
+import { readFile, stat } from 'node:fs/promises';
+import { inspect } from 'node:util';
+import { KmsError } from './errors.js';
+
+/** Minimum PSK length: 128 bits (RFC 3830 keys below that are not accepted). */
+export const MIN_PSK_OCTETS = 16;
+export const MAX_PSK_OCTETS = 64;
+/** Longest identity URI accepted (octets of UTF-8). */
+export const MAX_IDENTITY_OCTETS = 1024;
+/** Users-file size cap: refuses to parse absurd files. */
+const MAX_USERS_FILE_BYTES = 8 * 1024 * 1024;
+
+export type UsersTable = Record<string, string | { psk: string; identities?: string[] }>;
+
+export interface PskEntry {
+  /** Name of the PSK (the users-file key). */
+  readonly name: string;
+  /** Identities this PSK may request keys for (always includes `name`). */
+  readonly identities: ReadonlySet<string>;
+  /** The key itself. Do not log; do not keep copies. */
+  readonly psk: Uint8Array;
+}
+
+/** Checks an identity string: non-empty, bounded, scheme:rest, no control characters. */
+export function checkIdentity(id: unknown, what = 'identity'): string {
+  if (typeof id !== 'string' || id.length === 0) throw new KmsError('KMS_CONFIG', `${what} must be a non-empty string`);
+  if (Buffer.byteLength(id, 'utf8') > MAX_IDENTITY_OCTETS) throw new KmsError('KMS_CONFIG', `${what} longer than ${MAX_IDENTITY_OCTETS} octets`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(id)) throw new KmsError('KMS_CONFIG', `${what} contains control characters`);
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:./.test(id)) throw new KmsError('KMS_CONFIG', `${what} is not a URI (scheme:...)`);
+  return id;
+}
+
+function parsePskHex(hex: unknown, name: string): Uint8Array {
+  if (typeof hex !== 'string' || !/^([0-9a-fA-F]{2})+$/.test(hex)) {
+    throw new KmsError('KMS_CONFIG', `PSK of ${JSON.stringify(name)} is not a hex string`);
+  }
+  const n = hex.length / 2;
+  if (n < MIN_PSK_OCTETS || n > MAX_PSK_OCTETS) {
+    throw new KmsError('KMS_CONFIG', `PSK of ${JSON.stringify(name)} must be ${MIN_PSK_OCTETS}..${MAX_PSK_OCTETS} octets, got ${n}`);
+  }
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export class PskStore {
+  readonly #entries = new Map<string, PskEntry>();
+
+  private constructor() {}
+
+  /** Builds a store from a users table (validated entry by entry). */
+  static fromTable(table: UsersTable): PskStore {
+    if (table === null || typeof table !== 'object' || Array.isArray(table)) {
+      throw new KmsError('KMS_CONFIG', 'users table must be a JSON object {uri: psk-hex}');
+    }
+    const store = new PskStore();
+    try {
+      for (const [name, value] of Object.entries(table)) {
+        checkIdentity(name, 'users-file key');
+        let hex: unknown;
+        const ids = new Set<string>([name]);
+        if (typeof value === 'string') {
+          hex = value;
+        } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+          const extra = Object.keys(value).filter((k) => k !== 'psk' && k !== 'identities');
+          if (extra.length > 0) throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)}: unknown field ${JSON.stringify(extra[0])}`);
+          hex = value.psk;
+          if (value.identities !== undefined) {
+            if (!Array.isArray(value.identities)) throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)}: identities must be an array`);
+            for (const id of value.identities) ids.add(checkIdentity(id, `identity of ${JSON.stringify(name)}`));
+          }
+        } else {
+          throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)} must be a hex string or {psk, identities}`);
+        }
+        store.#entries.set(name, Object.freeze({ name, identities: ids, psk: parsePskHex(hex, name) }));
+      }
+    } catch (e) {
+      store.destroy();
+      throw e;
+    }
+    if (store.#entries.size === 0) throw new KmsError('KMS_CONFIG', 'users table is empty');
+    return store;
+  }
+
+  /** Loads a users file. Refuses files that other users can read or write. */
+  static async fromFile(path: string): Promise<PskStore> {
+    let st;
+    try {
+      st = await stat(path);
+    } catch (e) {
+      throw new KmsError('KMS_CONFIG', `cannot read users file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+    if (!st.isFile()) throw new KmsError('KMS_CONFIG', `users file ${path} is not a regular file`);
+    if ((st.mode & 0o007) !== 0) throw new KmsError('KMS_CONFIG', `users file ${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    if (st.size > MAX_USERS_FILE_BYTES) throw new KmsError('KMS_CONFIG', `users file ${path} is too large`);
+    const raw = await readFile(path);
+    let table: unknown;
+    try {
+      table = JSON.parse(raw.toString('utf8'));
+    } catch {
+      throw new KmsError('KMS_CONFIG', `users file ${path} is not valid JSON`);
+    } finally {
+      raw.fill(0);
+    }
+    return PskStore.fromTable(table as UsersTable);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entry named `name`, if any. */
+  lookup(name: string): PskEntry | undefined {
+    return this.#entries.get(name);
+  }
+
+  /** Zeroes every PSK; the store is empty afterwards. */
+  destroy(): void {
+    for (const e of this.#entries.values()) (e.psk as Uint8Array).fill(0);
+    this.#entries.clear();
+  }
+
+  toJSON(): string {
+    return `[PskStore: ${this.#entries.size} users]`;
+  }
+
+  [inspect.custom](): string {
+    return this.toJSON();
+  }
+}
