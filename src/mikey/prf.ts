@@ -1,0 +1,102 @@
+// MIKEY pseudo-random functions (RFC 3830 §4.1.2 and RFC 6043 §6.1), selected by the HDR's PRF func.
+// Both cut the input key into 256-bit chunks, run a TLS-1.0-style P function per chunk and XOR the
+// results: MIKEY-1 (func 0) with HMAC-SHA-1, PRF-HMAC-SHA-256 (func 1) with HMAC-SHA-256.
+// Also home of MikeyCryptoError, the typed error of the key/MAC/KEMAC-crypto modules, because every
+// one of them sits on top of this file. Works on byte strings only (no curves, no codec).
+import { createHmac } from 'node:crypto';
+import { IbakedError } from '../util/errors.js';
+
+/** Rejected input of the MIKEY crypto modules (prf, keys, mac, kemac-crypto). */
+export type MikeyCryptoErrorCode =
+  | 'MIKEY_CRYPTO_INPUT' // wrong type, length or range of an argument
+  | 'MIKEY_PRF_UNSUPPORTED' // PRF func value we do not implement
+  | 'MIKEY_MAC_UNSUPPORTED' // MAC alg value we do not implement
+  | 'MIKEY_ENCR_UNSUPPORTED' // KEMAC Encr alg value we do not implement
+  | 'MIKEY_MAC_MISMATCH' // a MAC did not verify
+  | 'MIKEY_DECRYPT_FAILED'; // AES key unwrap integrity check failed
+
+export class MikeyCryptoError extends IbakedError {
+  constructor(code: MikeyCryptoErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** HDR "PRF func" values (mikey-base.md §3.3). */
+export const PrfFunc = {
+  MIKEY_1: 0,
+  HMAC_SHA_256: 1,
+} as const;
+export type PrfFunc = (typeof PrfFunc)[keyof typeof PrfFunc];
+
+/** Largest output we agree to produce: 2^16 octets is far beyond any MIKEY key. */
+export const PRF_MAX_OUT = 0x10000;
+const CHUNK = 32; // 256-bit input-key chunks, for both PRFs
+
+/** Throws unless `v` is a Uint8Array (Buffer is one too). */
+export function requireBytes(name: string, v: unknown, min = 0, max = Number.MAX_SAFE_INTEGER): Uint8Array {
+  if (!(v instanceof Uint8Array)) throw new MikeyCryptoError('MIKEY_CRYPTO_INPUT', `${name} must be a Uint8Array`);
+  if (v.length < min || v.length > max) {
+    throw new MikeyCryptoError('MIKEY_CRYPTO_INPUT', `${name} has ${v.length} octets, expected ${min === max ? min : `${min}..${max}`}`);
+  }
+  return v;
+}
+
+/** Throws unless `v` is an integer in [min, max]. */
+export function requireInt(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new MikeyCryptoError('MIKEY_CRYPTO_INPUT', `${name} must be an integer in ${min}..${max}`);
+  }
+  return v;
+}
+
+/** Maps a PRF func value to its hash; rejects anything else with MIKEY_PRF_UNSUPPORTED. */
+export function prfHash(func: number): { hash: 'sha1' | 'sha256'; blockLen: number } {
+  if (func === PrfFunc.MIKEY_1) return { hash: 'sha1', blockLen: 20 };
+  if (func === PrfFunc.HMAC_SHA_256) return { hash: 'sha256', blockLen: 32 };
+  throw new MikeyCryptoError('MIKEY_PRF_UNSUPPORTED', `PRF func ${String(func)} is not supported`);
+}
+
+function hmac(hash: string, key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const h = createHmac(hash, key);
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/**
+ * The P function for one key chunk, XORed into `acc` (length = m blocks):
+ * A_0 = label, A_i = HMAC(s, A_{i-1}), block_i = HMAC(s, A_i || label).
+ */
+function xorP(hash: string, s: Uint8Array, label: Uint8Array, acc: Uint8Array, blockLen: number): void {
+  let a: Buffer = Buffer.from(label);
+  for (let off = 0; off < acc.length; off += blockLen) {
+    const next = hmac(hash, s, a);
+    a.fill(0);
+    a = next;
+    const block = hmac(hash, s, a, label);
+    for (let j = 0; j < blockLen; j++) acc[off + j]! ^= block[j]!;
+    block.fill(0);
+  }
+  a.fill(0);
+}
+
+/**
+ * MIKEY PRF(inkey, label) truncated to `outLen` octets.
+ * @param func   HDR PRF func: 0 MIKEY-1 (HMAC-SHA-1), 1 PRF-HMAC-SHA-256
+ * @param inkey  input key of any length >= 1 octet (cut into 32-octet chunks, the last may be shorter)
+ * @param label  the derivation label (constant || ... || RAND)
+ * @param outLen output length in OCTETS (1..65536)
+ */
+export function mikeyPrf(func: number, inkey: Uint8Array, label: Uint8Array, outLen: number): Uint8Array {
+  const { hash, blockLen } = prfHash(func);
+  requireBytes('inkey', inkey, 1);
+  requireBytes('label', label);
+  requireInt('outLen', outLen, 1, PRF_MAX_OUT);
+  const m = Math.ceil(outLen / blockLen);
+  const acc = new Uint8Array(m * blockLen);
+  for (let off = 0; off < inkey.length; off += CHUNK) {
+    xorP(hash, inkey.subarray(off, Math.min(off + CHUNK, inkey.length)), label, acc, blockLen);
+  }
+  const out = acc.slice(0, outLen);
+  acc.fill(0);
+  return out;
+}
