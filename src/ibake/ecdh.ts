@@ -1,0 +1,144 @@
+// P-256 Diffie–Hellman for the ECCPT sub-payloads (ECC Curve 8, our profile: OPEN-17), on
+// node:crypto. Received points are validated here independently of OpenSSL: canonical SEC1
+// uncompressed (0x04 ‖ X ‖ Y, 65 octets, coordinates < p), on the curve, not the identity
+// (P-256 has cofactor 1, so on-curve = in the prime-order group; a point of a small-order
+// "twist" or another curve fails the curve equation). K_SESSION is the SEC1 uncompressed
+// octet string of [x][y]P (OPEN-5): OpenSSL's ECDH returns only the x-coordinate, so the
+// y-coordinate is recovered as a square root and its sign fixed with a second ECDH with x+1.
+import { createECDH, type ECDH } from 'node:crypto';
+import { authFailure } from './errors.js';
+
+export const ECC_CURVE_P256 = 8;
+export const P256_POINT_BYTES = 65;
+
+const P = 0xffffffff00000001000000000000000000000000ffffffffffffffffffffffffn;
+const B = 0x5ac635d8aa3a93e7b3ebbd55769886bc651d06b0cc53b0f63bce3c3e27d2604bn;
+const N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+function mod(a: bigint): bigint {
+  const r = a % P;
+  return r < 0n ? r + P : r;
+}
+function powmod(b: bigint, e: bigint): bigint {
+  let r = 1n;
+  b = mod(b);
+  while (e > 0n) {
+    if (e & 1n) r = (r * b) % P;
+    b = (b * b) % P;
+    e >>= 1n;
+  }
+  return r;
+}
+function toBig(b: Uint8Array): bigint {
+  let v = 0n;
+  for (const x of b) v = (v << 8n) | BigInt(x);
+  return v;
+}
+function toBytes(v: bigint, len = 32): Buffer {
+  const out = Buffer.alloc(len);
+  for (let i = len - 1; i >= 0; i--) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+/** Why a point was rejected (local detail; callers map it to the uniform auth failure). */
+export type PointProblem = 'length' | 'prefix' | 'identity' | 'non-canonical' | 'not-on-curve';
+
+/** Checks a received ECCPT point; returns undefined if valid, else the first failing check. */
+export function checkP256Point(pt: Uint8Array): PointProblem | undefined {
+  if (!(pt instanceof Uint8Array)) return 'length';
+  if (pt.length === 1 && pt[0] === 0) return 'identity';
+  if (pt.length !== P256_POINT_BYTES) return 'length';
+  if (pt[0] !== 0x04) return 'prefix';
+  const x = toBig(pt.subarray(1, 33));
+  const y = toBig(pt.subarray(33, 65));
+  if (x >= P || y >= P) return 'non-canonical';
+  if (mod(y * y) !== mod(x * x * x - 3n * x + B)) return 'not-on-curve';
+  return undefined;
+}
+
+/** Throws the uniform auth failure (reason 'bad-point') unless `pt` is a valid P-256 point. */
+export function assertP256Point(pt: Uint8Array): void {
+  if (checkP256Point(pt) !== undefined) throw authFailure('bad-point');
+}
+
+/** One side's ephemeral key pair: x (secret, 32 octets) and [x]P (SEC1 uncompressed). */
+export interface EphemeralKey {
+  readonly publicPoint: Uint8Array;
+  /** The secret scalar; keep only as long as the exchange needs it, then `wipeEphemeral`. */
+  readonly secret: Uint8Array;
+}
+
+/** Fresh x in [1, n-1] from OpenSSL's CSPRNG (seeded by the OS), with its public point. */
+export function generateEphemeral(): EphemeralKey {
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const secret = new Uint8Array(ecdh.getPrivateKey());
+  const publicPoint = new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
+  return { secret, publicPoint };
+}
+
+/** Rebuilds the public point of a stored secret (e.g. state restored from serialised form). */
+export function publicFromSecret(secret: Uint8Array): Uint8Array {
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(Buffer.from(secret));
+  return new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
+}
+
+function ecdhX(secret: Uint8Array, peer: Uint8Array): bigint {
+  const ecdh: ECDH = createECDH('prime256v1');
+  const sk = Buffer.from(secret);
+  try {
+    ecdh.setPrivateKey(sk);
+    const x = ecdh.computeSecret(Buffer.from(peer));
+    const v = toBig(x);
+    x.fill(0);
+    return v;
+  } finally {
+    sk.fill(0);
+  }
+}
+
+/**
+ * K_SESSION = SEC1 uncompressed octets of [secret]·peer (65 octets). `peer` is validated first
+ * (uniform auth failure if invalid); a peer equal to our own public point is refused (reflection).
+ */
+export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): Uint8Array {
+  assertP256Point(peer);
+  if (ownPublic && Buffer.compare(Buffer.from(ownPublic), Buffer.from(peer)) === 0) throw authFailure('bad-point');
+  const k = toBig(secret);
+  if (k === 0n || k >= N) throw authFailure('bad-point');
+  const qx = toBig(peer.subarray(1, 33));
+  const qy = toBig(peer.subarray(33, 65));
+  const sx = ecdhX(secret, peer);
+  // y^2 = x^3 - 3x + b; p ≡ 3 (mod 4), so sqrt = (.)^((p+1)/4).
+  const rhs = mod(sx * sx * sx - 3n * sx + B);
+  let sy = powmod(rhs, (P + 1n) / 4n);
+  if (mod(sy * sy) !== rhs) throw authFailure('bad-point');
+  if (sx === qx) {
+    // [k]Q = ±Q only for k = 1 or n-1.
+    sy = k === 1n ? qy : mod(-qy);
+  } else if (k + 1n === N) {
+    sy = mod(-qy); // [n-1]Q = -Q handled above (sx === qx); unreachable, kept for clarity
+  } else {
+    // Decide the sign with x([k+1]Q) = x(S + Q).
+    const k1 = toBytes(k + 1n);
+    const tx = ecdhX(k1, peer);
+    k1.fill(0);
+    const lam = mod((qy - sy) * powmod(qx - sx, P - 2n));
+    const x3 = mod(lam * lam - sx - qx);
+    if (x3 !== tx) sy = mod(-sy);
+  }
+  const out = new Uint8Array(P256_POINT_BYTES);
+  out[0] = 0x04;
+  out.set(toBytes(sx), 1);
+  out.set(toBytes(sy), 33);
+  return out;
+}
+
+/** Zeroes an ephemeral secret (RFC 6539: discard x / y when done or on any failure). */
+export function wipeEphemeral(k: { secret: Uint8Array } | undefined): void {
+  if (k) k.secret.fill(0);
+}
