@@ -32,7 +32,7 @@ export function parseKmsUrl(url: string): URL {
   return u;
 }
 
-export function postMikey(url: string, body: Uint8Array, opts: PostOptions = {}): Promise<PostResult> {
+export async function postMikey(url: string, body: Uint8Array, opts: PostOptions = {}): Promise<PostResult> {
   const u = parseKmsUrl(url);
   const timeoutMs = opts.timeoutMs ?? 15_000;
   const maxResp = opts.maxResponseBytes ?? 64 * 1024;
