@@ -17,10 +17,20 @@ import {
   gtPowSplit,
   GtFixedTable,
 } from './gt.js';
-import { decodeG1, decodeG2, encodeG1Point, encodeG2Point, G1, G2 } from './points.js';
+import { decodeG1, decodeG2, encodeG1Point, encodeG2Point, G1, G2, type G1Point } from './points.js';
 
 const F12 = bls12_381.fields.Fp12;
-const { pairing, millerLoopBatch, utils } = bls12_381;
+const { millerLoopBatch, utils } = bls12_381;
+type Lines = ReturnType<typeof utils.calcPairingPrecomputes>;
+
+/**
+ * Miller loop of validated points: exactly what noble's pairing(P, Q, false) computes
+ * (calcPairingPrecomputes + millerLoopBatch), without its second round of point validation.
+ */
+function miller(p: G1Point, lines: Lines): ReturnType<typeof millerLoopBatch> {
+  const { x, y } = p.toAffine();
+  return millerLoopBatch([[lines, x, y]]);
+}
 
 /** Runs fn as a promise so synchronous throws become rejections. */
 function run<T>(fn: () => T): Promise<T> {
@@ -89,13 +99,13 @@ export function createTsEngine(): Engine {
       run(() => {
         const a = decodeG1(p1);
         const b = decodeG2(p2);
-        return encodeGt(pairing(a, b, true));
+        return encodeGt(F12.finalExponentiate(miller(a, utils.calcPairingPrecomputes(b))));
       }),
     millerLoop: (p1, p2) =>
       run(() => {
         const a = decodeG1(p1);
         const b = decodeG2(p2);
-        return encodeGt(pairing(a, b, false));
+        return encodeGt(miller(a, utils.calcPairingPrecomputes(b)));
       }),
     finalExp: (f) => run(() => encodeGt(F12.finalExponentiate(decodeFp12(f)))),
     gtMul: (a, b) =>
@@ -145,12 +155,11 @@ export function createTsEngine(): Engine {
     g2Prepare: (point) =>
       run((): G2Prepared => {
         const q = decodeG2(point);
-        let lines: ReturnType<typeof utils.calcPairingPrecomputes> | undefined = utils.calcPairingPrecomputes(q);
+        let lines: Lines | undefined = utils.calcPairingPrecomputes(q);
         const bytes = encodeG2Point(q);
         const loop = (p1: Bytes): ReturnType<typeof millerLoopBatch> => {
           if (!lines) throw freedError('G2 prepared point');
-          const { x, y } = decodeG1(p1).toAffine();
-          return millerLoopBatch([[lines, x, y]]);
+          return miller(decodeG1(p1), lines);
         };
         return {
           point: bytes,
