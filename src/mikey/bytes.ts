@@ -1,0 +1,121 @@
+// Bounded byte reader and growable writer for the MIKEY codec. Every read checks the bytes that
+// remain before touching them and throws a MikeyError naming the field and offset, so decoders
+// never read past the input, never loop without progress, and allocate only views of the input.
+import { MikeyError, encodeError } from './errors.js';
+
+export class Reader {
+  readonly buf: Uint8Array;
+  /** absolute offset of buf[0] in the outermost buffer, for error messages and spans */
+  readonly base: number;
+  pos = 0;
+  constructor(buf: Uint8Array, base = 0) {
+    this.buf = buf;
+    this.base = base;
+  }
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
+  /** absolute offset of the next byte */
+  get at(): number {
+    return this.base + this.pos;
+  }
+  need(n: number, what: string): void {
+    if (n > this.remaining) {
+      throw new MikeyError(
+        'MIKEY_TRUNCATED',
+        this.at,
+        `${what} needs ${n} byte(s) but only ${this.remaining} remain`,
+      );
+    }
+  }
+  u8(what: string): number {
+    this.need(1, what);
+    return this.buf[this.pos++]!;
+  }
+  u16(what: string): number {
+    this.need(2, what);
+    const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
+    this.pos += 2;
+    return v;
+  }
+  u32(what: string): number {
+    this.need(4, what);
+    const b = this.buf;
+    const p = this.pos;
+    const v = ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
+    this.pos += 4;
+    return v;
+  }
+  /** n bytes as a copy (decoded messages never alias the caller's buffer) */
+  bytes(n: number, what: string): Uint8Array {
+    this.need(n, what);
+    const out = this.buf.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  /** a sub-reader over the next n bytes, consuming them */
+  sub(n: number, what: string): Reader {
+    this.need(n, what);
+    const r = new Reader(this.buf.subarray(this.pos, this.pos + n), this.at);
+    this.pos += n;
+    return r;
+  }
+}
+
+export class Writer {
+  private buf = new Uint8Array(256);
+  length = 0;
+  private grow(n: number): void {
+    if (this.length + n <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const nb = new Uint8Array(cap);
+    nb.set(this.buf.subarray(0, this.length));
+    this.buf = nb;
+  }
+  u8(v: number, what: string): void {
+    checkUint(v, 0xff, what);
+    this.grow(1);
+    this.buf[this.length++] = v;
+  }
+  u16(v: number, what: string): void {
+    checkUint(v, 0xffff, what);
+    this.grow(2);
+    this.buf[this.length++] = v >>> 8;
+    this.buf[this.length++] = v & 0xff;
+  }
+  u32(v: number, what: string): void {
+    checkUint(v, 0xffffffff, what);
+    this.grow(4);
+    this.buf[this.length++] = v >>> 24;
+    this.buf[this.length++] = (v >>> 16) & 0xff;
+    this.buf[this.length++] = (v >>> 8) & 0xff;
+    this.buf[this.length++] = v & 0xff;
+  }
+  bytes(b: Uint8Array, what: string): void {
+    if (!(b instanceof Uint8Array)) throw encodeError(`${what} must be a Uint8Array`);
+    this.grow(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+  }
+  result(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
+}
+
+export function checkUint(v: unknown, max: number, what: string): asserts v is number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > max) {
+    throw encodeError(`${what} must be an integer in 0..${max}, got ${String(v)}`);
+  }
+}
+
+export function checkBytes(v: unknown, what: string, maxLen = 0xffff, minLen = 0): asserts v is Uint8Array {
+  if (!(v instanceof Uint8Array)) throw encodeError(`${what} must be a Uint8Array`);
+  if (v.length > maxLen || v.length < minLen) {
+    throw encodeError(`${what} length must be in ${minLen}..${maxLen}, got ${v.length}`);
+  }
+}
+
+export function toHex(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
+}

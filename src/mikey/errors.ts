@@ -1,0 +1,36 @@
+// Typed errors of the MIKEY wire codec. Every rejection names a code, the byte offset where the
+// problem was found (relative to the start of the buffer being decoded) and a readable reason,
+// so an operator reading a trace or a test asserting on rejections never sees an untyped throw.
+import { IbakedError } from '../util/errors.js';
+
+export type MikeyErrorCode =
+  | 'MIKEY_TRUNCATED' // a field or length runs past the end of the data
+  | 'MIKEY_TRAILING' // bytes left after the last payload of the chain
+  | 'MIKEY_VERSION' // HDR version is not 1
+  | 'MIKEY_UNKNOWN_DATA_TYPE' // HDR data type outside 0..26
+  | 'MIKEY_UNKNOWN_PAYLOAD' // a Next payload value we do not know or do not accept here
+  | 'MIKEY_ORDER' // payload in a position its message type does not allow
+  | 'MIKEY_DUPLICATE' // a payload repeated where only one is allowed
+  | 'MIKEY_MISSING' // a payload the message type requires is absent
+  | 'MIKEY_BAD_VALUE' // a field value that cannot be decoded (unknown algorithm sizing a field, ...)
+  | 'MIKEY_BAD_LENGTH' // a length field inconsistent with its contents
+  | 'MIKEY_ENCODE' // the message model given to an encoder is invalid
+  | 'MIKEY_INPUT'; // text input (base64 / hex / a=key-mgmt line) cannot be read
+
+export class MikeyError extends IbakedError {
+  declare readonly code: MikeyErrorCode;
+  /** byte offset of the problem in the decoded buffer (-1 when not tied to a position) */
+  readonly offset: number;
+  constructor(code: MikeyErrorCode, offset: number, message: string) {
+    super(code, offset >= 0 ? `${message} (at byte ${offset})` : message);
+    this.offset = offset;
+  }
+  /** The message without the " (at byte N)" suffix. */
+  get reason(): string {
+    return this.offset >= 0 ? this.message.replace(/ \(at byte \d+\)$/, '') : this.message;
+  }
+}
+
+export function encodeError(message: string): MikeyError {
+  return new MikeyError('MIKEY_ENCODE', -1, message);
+}

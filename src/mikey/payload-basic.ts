@@ -1,0 +1,108 @@
+// Simple RFC 3830 / RFC 6043 payload bodies: T (timestamp), TR (timestamp with role), RAND,
+// RANDR (RAND with role), ERR (error) and General Extension. Each decoder starts after the
+// payload's Next payload octet; each encoder writes the body after it.
+import { Reader, Writer, checkBytes, checkUint } from './bytes.js';
+import { MikeyError, encodeError } from './errors.js';
+import type { ErrPayload, ExtPayload, RandPayload, RandrPayload, TPayload, TrPayload } from './model.js';
+import { RAND_ROLE_NAMES, TR_ROLE_NAMES, TS_LENGTHS } from './registry.js';
+
+function readTs(r: Reader, tsType: number, at: number): bigint {
+  const n = TS_LENGTHS[tsType];
+  if (n === undefined) {
+    throw new MikeyError('MIKEY_BAD_VALUE', at, `unknown TS type ${tsType} (0 NTP-UTC, 1 NTP, 2 COUNTER, 3 NTP-UTC-32)`);
+  }
+  if (n === 8) {
+    const hi = r.u32('TS value');
+    const lo = r.u32('TS value');
+    return (BigInt(hi) << 32n) | BigInt(lo);
+  }
+  return BigInt(r.u32('TS value'));
+}
+
+function writeTs(w: Writer, tsType: number, value: bigint, what: string): void {
+  const n = TS_LENGTHS[tsType];
+  if (n === undefined) throw encodeError(`${what}: unknown TS type ${tsType}`);
+  if (typeof value !== 'bigint') throw encodeError(`${what}: value must be a bigint`);
+  const max = n === 8 ? 0xffffffffffffffffn : 0xffffffffn;
+  if (value < 0n || value > max) throw encodeError(`${what}: value out of range for a ${n * 8}-bit TS type`);
+  if (n === 8) w.u32(Number(value >> 32n), 'TS value');
+  w.u32(Number(value & 0xffffffffn), 'TS value');
+}
+
+export function decodeT(r: Reader): Omit<TPayload, 'kind'> {
+  const at = r.at;
+  const tsType = r.u8('T TS type');
+  return { tsType, value: readTs(r, tsType, at) };
+}
+export function encodeT(w: Writer, p: TPayload): void {
+  checkUint(p.tsType, 255, 'T TS type');
+  w.u8(p.tsType, 'TS type');
+  writeTs(w, p.tsType, p.value, 'T');
+}
+
+export function decodeTr(r: Reader): Omit<TrPayload, 'kind'> {
+  const roleAt = r.at;
+  const role = r.u8('TR TS role');
+  if (!TR_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown TR TS role ${role}`);
+  const at = r.at;
+  const tsType = r.u8('TR TS type');
+  return { role, tsType, value: readTs(r, tsType, at) };
+}
+export function encodeTr(w: Writer, p: TrPayload): void {
+  checkUint(p.role, 255, 'TR role');
+  if (!TR_ROLE_NAMES[p.role]) throw encodeError(`TR: unknown TS role ${p.role}`);
+  checkUint(p.tsType, 255, 'TR TS type');
+  w.u8(p.role, 'TS role');
+  w.u8(p.tsType, 'TS type');
+  writeTs(w, p.tsType, p.value, 'TR');
+}
+
+export function decodeRand(r: Reader): Omit<RandPayload, 'kind'> {
+  const at = r.at;
+  const n = r.u8('RAND len');
+  if (n === 0) throw new MikeyError('MIKEY_BAD_LENGTH', at, 'RAND len is 0');
+  return { rand: r.bytes(n, 'RAND') };
+}
+export function encodeRand(w: Writer, p: RandPayload): void {
+  checkBytes(p.rand, 'RAND', 255, 1);
+  w.u8(p.rand.length, 'RAND len');
+  w.bytes(p.rand, 'RAND');
+}
+
+export function decodeRandr(r: Reader): Omit<RandrPayload, 'kind'> {
+  const roleAt = r.at;
+  const role = r.u8('RANDR role');
+  if (!RAND_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown RANDR role ${role}`);
+  const at = r.at;
+  const n = r.u8('RANDR len');
+  if (n === 0) throw new MikeyError('MIKEY_BAD_LENGTH', at, 'RANDR len is 0');
+  return { role, rand: r.bytes(n, 'RANDR') };
+}
+export function encodeRandr(w: Writer, p: RandrPayload): void {
+  checkUint(p.role, 255, 'RANDR role');
+  if (!RAND_ROLE_NAMES[p.role]) throw encodeError(`RANDR: unknown role ${p.role}`);
+  checkBytes(p.rand, 'RANDR', 255, 1);
+  w.u8(p.role, 'RANDR role');
+  w.u8(p.rand.length, 'RANDR len');
+  w.bytes(p.rand, 'RANDR');
+}
+
+export function decodeErr(r: Reader): Omit<ErrPayload, 'kind'> {
+  return { errNo: r.u8('ERR error no'), reserved: r.u16('ERR reserved') };
+}
+export function encodeErr(w: Writer, p: ErrPayload): void {
+  w.u8(p.errNo, 'ERR error no');
+  w.u16(p.reserved ?? 0, 'ERR reserved');
+}
+
+export function decodeExt(r: Reader): Omit<ExtPayload, 'kind'> {
+  const extType = r.u8('EXT type');
+  const n = r.u16('EXT length');
+  return { extType, data: r.bytes(n, 'EXT data') };
+}
+export function encodeExt(w: Writer, p: ExtPayload): void {
+  checkBytes(p.data, 'EXT data');
+  w.u8(p.extType, 'EXT type');
+  w.u16(p.data.length, 'EXT length');
+  w.bytes(p.data, 'EXT data');
+}
