@@ -1,0 +1,233 @@
+// Node-API surface of the native engine (node-addon-api). JavaScript sees:
+//   run(op, args[]) -> Promise<Uint8Array | undefined | Handle>  (work runs on the libuv pool)
+//   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
+//   Handle#run(op, args[]) -> Promise, Handle#free(), Handle#key, Handle#kind
+//   cpu() -> { adx, bmi2 }, variant -> 'adx' | 'portable'
+// Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
+// may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
+#include <napi.h>
+
+#include <cstring>
+#include <new>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <cpuid.h>
+#endif
+
+#include "ops.h"
+
+namespace ibaked {
+namespace {
+
+Napi::Error make_error(Napi::Env env, Reason reason, const char *message) {
+  Napi::Error e = Napi::Error::New(env, message);
+  e.Set("reason", Napi::String::New(env, reason_name(reason)));
+  return e;
+}
+
+/** Copies a JS value into an Arg; anything but a Uint8Array (or Buffer) is untyped. */
+Arg to_arg(const Napi::Value &v) {
+  Arg a;
+  if (!v.IsTypedArray()) return a;
+  Napi::TypedArray ta = v.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) return a;
+  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
+  a.typed = true;
+  size_t n = u.ElementLength();
+  const uint8_t *p = u.Data();
+  if (n && p) a.data.assign(p, p + n);
+  return a;
+}
+
+bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector<Arg> *args) {
+  if (info.Length() < first + 2 || !info[first].IsNumber() || !info[first + 1].IsArray()) return false;
+  int32_t code = info[first].As<Napi::Number>().Int32Value();
+  if (code < 0 || code >= (int)Op::Count) return false;
+  *op = (Op)code;
+  Napi::Array arr = info[first + 1].As<Napi::Array>();
+  uint32_t n = arr.Length();
+  if (n > 8) return false;
+  args->reserve(n);
+  for (uint32_t i = 0; i < n; i++) args->push_back(to_arg(arr.Get(i)));
+  return true;
+}
+
+class OpWorker : public Napi::AsyncWorker {
+ public:
+  OpWorker(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle)
+      : Napi::AsyncWorker(env, "ibaked:native"),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        op_(op),
+        args_(std::move(args)),
+        handle_(std::move(handle)) {}
+
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    try {
+      result_ = run_op(op_, args_, handle_);
+    } catch (const std::bad_alloc &) {
+      SetError("out of memory");
+    }
+    args_.clear();
+    handle_.reset();
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (result_.reason != Reason::Ok) {
+      deferred_.Reject(make_error(env, result_.reason, result_.message).Value());
+      return;
+    }
+    if (result_.handle) {
+      auto *holder = new std::shared_ptr<HandleData>(std::move(result_.handle));
+      Napi::External<std::shared_ptr<HandleData>> ext = Napi::External<std::shared_ptr<HandleData>>::New(
+          env, holder, [](Napi::Env, std::shared_ptr<HandleData> *h) { delete h; });
+      deferred_.Resolve(env.GetInstanceData<Napi::FunctionReference>()->New({ext}));
+      return;
+    }
+    if (op_ == Op::GtValidate) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::Uint8Array out = Napi::Uint8Array::New(env, result_.out.size());
+    std::memcpy(out.Data(), result_.out.data(), result_.out.size());
+    deferred_.Resolve(out);
+  }
+
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  Op op_;
+  std::vector<Arg> args_;
+  std::shared_ptr<HandleData> handle_;
+  Result result_;
+};
+
+Napi::Value queue(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle) {
+  auto *w = new OpWorker(env, op, std::move(args), std::move(handle));
+  Napi::Promise p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value rejected(Napi::Env env, Reason r, const char *msg) {
+  auto d = Napi::Promise::Deferred::New(env);
+  d.Reject(make_error(env, r, msg).Value());
+  return d.Promise();
+}
+
+Napi::Value Run(const Napi::CallbackInfo &info) {
+  Op op;
+  std::vector<Arg> args;
+  if (!read_call(info, 0, &op, &args)) return rejected(info.Env(), Reason::Type, "bad native call");
+  if (op_uses_handle(op)) return rejected(info.Env(), Reason::Type, "handle op without a handle");
+  return queue(info.Env(), op, std::move(args), nullptr);
+}
+
+Napi::Value RunSync(const Napi::CallbackInfo &info) {
+  Op op;
+  std::vector<Arg> args;
+  if (!read_call(info, 0, &op, &args) || (op != Op::G1Generator && op != Op::G2Generator))
+    throw make_error(info.Env(), Reason::Type, "bad native call");
+  Result r = run_op(op, args, nullptr);
+  Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), r.out.size());
+  std::memcpy(out.Data(), r.out.data(), r.out.size());
+  return out;
+}
+
+class Handle : public Napi::ObjectWrap<Handle> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "NativeHandle",
+                       {InstanceMethod("run", &Handle::RunOp), InstanceMethod("free", &Handle::Free),
+                        InstanceAccessor("key", &Handle::Key, nullptr),
+                        InstanceAccessor("kind", &Handle::Kind, nullptr)});
+  }
+
+  explicit Handle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Handle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw make_error(info.Env(), Reason::Type, "NativeHandle is created by the engine only");
+    data_ = *info[0].As<Napi::External<std::shared_ptr<HandleData>>>().Data();
+    if (!data_) throw make_error(info.Env(), Reason::Type, "empty handle");
+    key_ = data_->key;
+    kind_ = (int)data_->kind;
+    accounted_ = (int64_t)data_->bytes();
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
+  }
+
+  ~Handle() override { data_.reset(); }
+
+  void Finalize(Napi::Env env) override {
+    if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
+    accounted_ = 0;
+  }
+
+ private:
+  Napi::Value RunOp(const Napi::CallbackInfo &info) {
+    Op op;
+    std::vector<Arg> args;
+    if (!read_call(info, 0, &op, &args) || !op_uses_handle(op))
+      return rejected(info.Env(), Reason::Type, "bad native call");
+    if (!data_) return rejected(info.Env(), Reason::Freed, "precompute handle used after free()");
+    return queue(info.Env(), op, std::move(args), data_);
+  }
+
+  Napi::Value Free(const Napi::CallbackInfo &info) {
+    data_.reset();  // in-flight work keeps its own reference; memory goes when it finishes
+    if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
+    accounted_ = 0;
+    return info.Env().Undefined();
+  }
+
+  Napi::Value Key(const Napi::CallbackInfo &info) {
+    Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), key_.size());
+    std::memcpy(out.Data(), key_.data(), key_.size());
+    return out;
+  }
+
+  Napi::Value Kind(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), kind_); }
+
+  std::shared_ptr<HandleData> data_;
+  Bytes key_;
+  int kind_ = 0;
+  int64_t accounted_ = 0;
+};
+
+Napi::Value Cpu(const Napi::CallbackInfo &info) {
+  bool adx = false, bmi2 = false;
+#if defined(__x86_64__) || defined(_M_X64)
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (__get_cpuid_count(7, 0, &a, &b, &c, &d)) {
+    bmi2 = (b >> 8) & 1;
+    adx = (b >> 19) & 1;
+  }
+#endif
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("adx", Napi::Boolean::New(info.Env(), adx));
+  o.Set("bmi2", Napi::Boolean::New(info.Env(), bmi2));
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Function ctor = Handle::Define(env);
+  env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(ctor)));
+  exports.Set("run", Napi::Function::New(env, Run));
+  exports.Set("runSync", Napi::Function::New(env, RunSync));
+  exports.Set("cpu", Napi::Function::New(env, Cpu));
+#if defined(IBAKED_VARIANT_ADX)
+  exports.Set("variant", Napi::String::New(env, "adx"));
+#else
+  exports.Set("variant", Napi::String::New(env, "portable"));
+#endif
+  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  return exports;
+}
+
+}  // namespace
+}  // namespace ibaked
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return ibaked::Init(env, exports); }
+
+NODE_API_MODULE(ibaked_native, InitModule)

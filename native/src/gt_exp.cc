@@ -1,0 +1,171 @@
+// Constant-time GT exponentiation, variable and fixed base; see gt_exp.h for the method.
+#include "gt_exp.h"
+
+#include <cstdlib>
+#include <new>
+
+namespace ibaked {
+namespace {
+
+constexpr uint64_t kZ = 0xd201000000010000ULL;  // |z|
+
+// Variable base: window 5 -> 13 Booth digits per 64-bit digit, table g^0..g^16 per base.
+constexpr unsigned kW = 5;
+constexpr unsigned kDigits = (65 + kW - 1) / kW;
+constexpr unsigned kEntries = (1u << (kW - 1)) + 1;
+
+// Fixed base: window 6 -> 11 positions of 33 entries (209 KB per table).
+constexpr unsigned kFW = 6;
+constexpr unsigned kFDigits = (65 + kFW - 1) / kFW;
+constexpr unsigned kFEntries = (1u << (kFW - 1)) + 1;
+
+constexpr size_t kWords = sizeof(blst_fp12) / sizeof(uint64_t);
+
+/** Signed Booth digit j (window w) of a 64-bit value: |d| and a sign mask, branch-free. */
+inline void booth_digit(uint64_t a, unsigned w, unsigned j, uint64_t *abs, uint64_t *neg) {
+  unsigned __int128 x = (unsigned __int128)a << 1;  // bit -1 = 0 sits at position 0
+  uint64_t v = (uint64_t)(x >> (w * j)) & ((1ULL << (w + 1)) - 1);
+  uint64_t sign = v >> w;
+  int64_t d = (int64_t)((v >> 1) + (v & 1)) - (int64_t)(sign << w);
+  uint64_t m = (uint64_t)(d >> 63);  // all-ones when negative
+  *abs = ((uint64_t)d ^ m) - m;
+  *neg = launder(m);
+}
+
+/** out = table[idx] by scanning every entry. */
+inline void ct_select(blst_fp12 *out, const blst_fp12 *table, size_t n, uint64_t idx) {
+  uint64_t *o = reinterpret_cast<uint64_t *>(out);
+  for (size_t i = 0; i < kWords; i++) o[i] = 0;
+  for (size_t e = 0; e < n; e++) {
+    uint64_t mask = ct_eq_mask(e, idx);
+    const uint64_t *t = reinterpret_cast<const uint64_t *>(&table[e]);
+    for (size_t i = 0; i < kWords; i++) o[i] |= t[i] & mask;
+  }
+}
+
+/** f <- conj(f) when neg is all-ones (the inverse, for f in the cyclotomic subgroup). */
+inline void ct_conjugate(blst_fp12 *f, uint64_t neg) {
+  blst_fp12 c = *f;
+  blst_fp12_conjugate(&c);
+  ct_cmov_words(reinterpret_cast<uint64_t *>(f), reinterpret_cast<const uint64_t *>(&c), kWords, neg);
+  wipe(&c, sizeof c);
+}
+
+/** sigma_i(f) = f^(|z|^i) = Frobenius^i(f), conjugated for odd i (z < 0). */
+void sigma(blst_fp12 *out, const blst_fp12 *f, unsigned i) {
+  if (i == 0) {
+    *out = *f;
+    return;
+  }
+  blst_fp12_frobenius_map(out, f, i);
+  if (i & 1) blst_fp12_conjugate(out);
+}
+
+}  // namespace
+
+void split_scalar_z(uint64_t d[4], const uint64_t k[4]) {
+  uint64_t n[4] = {k[0], k[1], k[2], k[3]};
+  for (unsigned digit = 0; digit < 3; digit++) {
+    // Restoring division by the public |z|, one bit at a time, with masks only.
+    unsigned __int128 rem = 0;
+    uint64_t q[4] = {0, 0, 0, 0};
+    for (int bit = 255; bit >= 0; bit--) {
+      rem = (rem << 1) | ((n[bit >> 6] >> (bit & 63)) & 1);
+      unsigned __int128 t = rem - kZ;
+      uint64_t borrow = launder((uint64_t)(t >> 127));  // 1 when rem < |z|
+      uint64_t keep = borrow - 1;                       // all-ones when rem >= |z|
+      unsigned __int128 m = ((unsigned __int128)keep << 64) | keep;
+      rem = (t & m) | (rem & ~m);
+      q[bit >> 6] |= (keep & 1) << (bit & 63);
+    }
+    d[digit] = (uint64_t)rem;
+    for (int i = 0; i < 4; i++) n[i] = q[i];
+    wipe(q, sizeof q);
+  }
+  d[3] = n[0];  // k < r < |z|^4, so the last quotient fits one limb
+  wipe(n, sizeof n);
+}
+
+void gt_pow_ct(blst_fp12 *out, const blst_fp12 *g, const uint64_t k[4]) {
+  uint64_t d[4];
+  split_scalar_z(d, k);
+  // tab[i][m] = sigma_i(g)^m, m = 0..16.
+  blst_fp12 *tab = static_cast<blst_fp12 *>(std::malloc(4 * kEntries * sizeof(blst_fp12)));
+  if (!tab) throw std::bad_alloc();
+  tab[0] = *blst_fp12_one();
+  tab[1] = *g;
+  blst_fp12_cyclotomic_sqr(&tab[2], g);
+  for (unsigned m = 3; m < kEntries; m++) blst_fp12_mul(&tab[m], &tab[m - 1], g);
+  for (unsigned i = 1; i < 4; i++)
+    for (unsigned m = 0; m < kEntries; m++) sigma(&tab[i * kEntries + m], &tab[m], i);
+
+  blst_fp12 acc, t;
+  for (int j = kDigits - 1; j >= 0; j--) {
+    if (j != (int)kDigits - 1)
+      for (unsigned s = 0; s < kW; s++) blst_fp12_cyclotomic_sqr(&acc, &acc);
+    for (unsigned i = 0; i < 4; i++) {
+      uint64_t abs, neg;
+      booth_digit(d[i], kW, (unsigned)j, &abs, &neg);
+      ct_select(&t, &tab[i * kEntries], kEntries, abs);
+      ct_conjugate(&t, neg);
+      if (j == (int)kDigits - 1 && i == 0) acc = t;
+      else blst_fp12_mul(&acc, &acc, &t);
+    }
+  }
+  *out = acc;
+  wipe(&acc, sizeof acc);
+  wipe(&t, sizeof t);
+  wipe(d, sizeof d);
+  wipe(tab, 4 * kEntries * sizeof(blst_fp12));
+  std::free(tab);
+}
+
+GtTable::GtTable(const blst_fp12 *g) : rows_(nullptr), entries_(kFDigits * kFEntries) {
+  rows_ = static_cast<blst_fp12 *>(std::malloc(entries_ * sizeof(blst_fp12)));
+  if (!rows_) throw std::bad_alloc();
+  blst_fp12 base = *g;
+  for (unsigned j = 0; j < kFDigits; j++) {
+    blst_fp12 *row = &rows_[j * kFEntries];
+    row[0] = *blst_fp12_one();
+    row[1] = base;
+    blst_fp12_cyclotomic_sqr(&row[2], &base);
+    for (unsigned m = 3; m < kFEntries; m++) blst_fp12_mul(&row[m], &row[m - 1], &base);
+    for (unsigned s = 0; s < kFW; s++) blst_fp12_cyclotomic_sqr(&base, &base);
+  }
+  wipe(&base, sizeof base);
+}
+
+GtTable::~GtTable() {
+  wipe(rows_, entries_ * sizeof(blst_fp12));
+  std::free(rows_);
+}
+
+void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
+  uint64_t d[4];
+  split_scalar_z(d, k);
+  blst_fp12 acc[4], t, s;
+  for (unsigned i = 0; i < 4; i++) {
+    for (unsigned j = 0; j < kFDigits; j++) {
+      uint64_t abs, neg;
+      booth_digit(d[i], kFW, j, &abs, &neg);
+      ct_select(&t, &rows_[j * kFEntries], kFEntries, abs);
+      ct_conjugate(&t, neg);
+      if (j == 0) acc[i] = t;
+      else blst_fp12_mul(&acc[i], &acc[i], &t);
+    }
+  }
+  // g^k = acc0 · sigma1(acc1) · sigma2(acc2) · sigma3(acc3).
+  blst_fp12 r = acc[0];
+  for (unsigned i = 1; i < 4; i++) {
+    sigma(&s, &acc[i], i);
+    blst_fp12_mul(&r, &r, &s);
+  }
+  *out = r;
+  wipe(acc, sizeof acc);
+  wipe(&t, sizeof t);
+  wipe(&s, sizeof s);
+  wipe(&r, sizeof r);
+  wipe(d, sizeof d);
+}
+
+}  // namespace ibaked

@@ -1,0 +1,293 @@
+// Operation bodies; see ops.h. Each op validates its arguments left to right with the same
+// reasons as the ts backend, so the first failing check names the error on every backend.
+#include "ops.h"
+
+#include <cstring>
+
+#include "codec.h"
+
+namespace ibaked {
+namespace {
+
+Result fail(Reason r, const char *msg) {
+  Result res;
+  res.reason = r;
+  res.message = msg;
+  return res;
+}
+
+#define TRY(expr, msg)                               \
+  do {                                               \
+    Reason r_ = (expr);                              \
+    if (r_ != Reason::Ok) return fail(r_, msg);      \
+  } while (0)
+
+Reason typed(const Arg &a) { return a.typed ? Reason::Ok : Reason::Type; }
+
+Reason g1_arg(blst_p1_affine *p, const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  return decode_g1(p, a.data.data(), a.data.size());
+}
+Reason g2_arg(blst_p2_affine *p, const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  return decode_g2(p, a.data.data(), a.data.size());
+}
+Reason scalar_arg(uint64_t k[4], const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  return decode_scalar(k, a.data.data(), a.data.size());
+}
+Reason gt_arg(blst_fp12 *f, const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  return decode_gt_cyclotomic(f, a.data.data(), a.data.size());
+}
+
+Result g1_out(const blst_p1 *p) {
+  Result r;
+  r.out.resize(kG1Compressed);
+  encode_g1(r.out.data(), p, true);
+  return r;
+}
+Result g2_out(const blst_p2 *p) {
+  Result r;
+  r.out.resize(kG2Compressed);
+  encode_g2(r.out.data(), p, true);
+  return r;
+}
+Result gt_out(const blst_fp12 *f) {
+  Result r;
+  r.out.resize(kGtBytes);
+  encode_fp12(r.out.data(), f);
+  return r;
+}
+
+/** k as 32 little-endian octets for blst's scalar multiplication. */
+void scalar_le(uint8_t out[32], const uint64_t k[4]) {
+  for (size_t i = 0; i < 32; i++) out[i] = (uint8_t)(k[i / 8] >> (8 * (i % 8)));
+}
+
+Reason dst_arg(const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  if (a.data.empty() || a.data.size() > 255) return Reason::Length;
+  return Reason::Ok;
+}
+
+constexpr size_t kScalarBits = 255;  // k < r < 2^255: a fixed bit length keeps blst on its CT GLV path
+
+}  // namespace
+
+int op_arity(Op op) {
+  switch (op) {
+    case Op::G1Generator:
+    case Op::G2Generator: return 0;
+    case Op::GtValidate:
+    case Op::FinalExp:
+    case Op::G1FixedBase:
+    case Op::G2Prepare:
+    case Op::GtFixedBase:
+    case Op::TableG1Mul:
+    case Op::PreparedPairing:
+    case Op::PreparedMiller:
+    case Op::TableGtPow: return 1;
+    default: return 2;
+  }
+}
+
+bool op_makes_handle(Op op) {
+  return op == Op::G1FixedBase || op == Op::G2Prepare || op == Op::GtFixedBase;
+}
+
+bool op_uses_handle(Op op) {
+  return op == Op::TableG1Mul || op == Op::PreparedPairing || op == Op::PreparedMiller ||
+         op == Op::TableGtPow;
+}
+
+size_t HandleData::bytes() const {
+  if (g1) return g1->bytes();
+  if (lines) return sizeof(*lines);
+  if (gt) return gt->bytes();
+  return 0;
+}
+
+HandleData::~HandleData() {
+  if (lines) wipe(lines->data(), sizeof(*lines));
+}
+
+Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle) {
+  if ((int)args.size() != op_arity(op)) return fail(Reason::Type, "wrong number of arguments");
+  if (op_uses_handle(op) && !handle) return fail(Reason::Freed, "handle used after free()");
+  blst_p1_affine a1, b1;
+  blst_p2_affine a2, b2;
+  blst_p1 p1;
+  blst_p2 p2;
+  blst_fp12 f, g;
+  uint64_t k[4] = {0, 0, 0, 0};
+  WipeOnExit<uint64_t[4]> wipe_k(k);
+  uint8_t kle[32];
+  WipeOnExit<uint8_t[32]> wipe_kle(kle);
+
+  switch (op) {
+    case Op::G1Generator: return g1_out(blst_p1_generator());
+    case Op::G2Generator: return g2_out(blst_p2_generator());
+
+    case Op::G1Encode:
+    case Op::G2Encode: {
+      bool compressed = args[1].typed && args[1].data.size() == 1 && args[1].data[0] == 1;
+      Result r;
+      if (op == Op::G1Encode) {
+        TRY(g1_arg(&a1, args[0]), "G1 point rejected");
+        blst_p1_from_affine(&p1, &a1);
+        r.out.resize(compressed ? kG1Compressed : kG1Uncompressed);
+        encode_g1(r.out.data(), &p1, compressed);
+      } else {
+        TRY(g2_arg(&a2, args[0]), "G2 point rejected");
+        blst_p2_from_affine(&p2, &a2);
+        r.out.resize(compressed ? kG2Compressed : kG2Uncompressed);
+        encode_g2(r.out.data(), &p2, compressed);
+      }
+      return r;
+    }
+
+    case Op::GtValidate: {
+      TRY(typed(args[0]), "GT value must be a Uint8Array");
+      TRY(decode_gt_full(&f, args[0].data.data(), args[0].data.size()), "GT value rejected");
+      return Result();
+    }
+
+    case Op::G1Mul: {
+      TRY(g1_arg(&a1, args[0]), "G1 point rejected");
+      TRY(scalar_arg(k, args[1]), "scalar rejected");
+      scalar_le(kle, k);
+      blst_p1_from_affine(&p1, &a1);
+      blst_p1_mult(&p1, &p1, kle, kScalarBits);
+      return g1_out(&p1);
+    }
+    case Op::G2Mul: {
+      TRY(g2_arg(&a2, args[0]), "G2 point rejected");
+      TRY(scalar_arg(k, args[1]), "scalar rejected");
+      scalar_le(kle, k);
+      blst_p2_from_affine(&p2, &a2);
+      blst_p2_mult(&p2, &p2, kle, kScalarBits);
+      return g2_out(&p2);
+    }
+    case Op::G1Add: {
+      TRY(g1_arg(&a1, args[0]), "G1 point a rejected");
+      TRY(g1_arg(&b1, args[1]), "G1 point b rejected");
+      blst_p1_from_affine(&p1, &a1);
+      blst_p1_add_or_double_affine(&p1, &p1, &b1);
+      return g1_out(&p1);
+    }
+    case Op::G2Add: {
+      TRY(g2_arg(&a2, args[0]), "G2 point a rejected");
+      TRY(g2_arg(&b2, args[1]), "G2 point b rejected");
+      blst_p2_from_affine(&p2, &a2);
+      blst_p2_add_or_double_affine(&p2, &p2, &b2);
+      return g2_out(&p2);
+    }
+
+    case Op::Pairing:
+    case Op::MillerLoop: {
+      TRY(g1_arg(&a1, args[0]), "G1 point rejected");
+      TRY(g2_arg(&a2, args[1]), "G2 point rejected");
+      blst_miller_loop(&f, &a2, &a1);
+      if (op == Op::Pairing) blst_final_exp(&f, &f);
+      return gt_out(&f);
+    }
+    case Op::FinalExp: {
+      TRY(typed(args[0]), "Fp12 value must be a Uint8Array");
+      TRY(decode_fp12(&f, args[0].data.data(), args[0].data.size(), false), "Fp12 value rejected");
+      blst_final_exp(&f, &f);
+      return gt_out(&f);
+    }
+    case Op::GtMul: {
+      TRY(gt_arg(&f, args[0]), "GT value a rejected");
+      TRY(gt_arg(&g, args[1]), "GT value b rejected");
+      blst_fp12_mul(&f, &f, &g);
+      return gt_out(&f);
+    }
+    case Op::GtPow: {
+      TRY(gt_arg(&f, args[0]), "GT value rejected");
+      TRY(scalar_arg(k, args[1]), "scalar rejected");
+      gt_pow_ct(&g, &f, k);
+      Result r = gt_out(&g);
+      wipe(&g, sizeof g);
+      return r;
+    }
+
+    case Op::HashToG2:
+    case Op::HashToG1: {
+      TRY(typed(args[0]), "message must be a Uint8Array");
+      TRY(dst_arg(args[1]), "DST must be 1..255 octets");
+      const Bytes &m = args[0].data, &d = args[1].data;
+      if (op == Op::HashToG2) {
+        blst_hash_to_g2(&p2, m.data(), m.size(), d.data(), d.size(), nullptr, 0);
+        return g2_out(&p2);
+      }
+      blst_hash_to_g1(&p1, m.data(), m.size(), d.data(), d.size(), nullptr, 0);
+      return g1_out(&p1);
+    }
+
+    case Op::G1FixedBase: {
+      TRY(g1_arg(&a1, args[0]), "G1 point rejected");
+      auto h = std::make_shared<HandleData>();
+      h->kind = HandleData::Kind::G1Table;
+      h->g1.reset(new G1Table(&a1));
+      blst_p1_from_affine(&p1, &a1);
+      Result r = g1_out(&p1);
+      h->key = r.out;
+      r.handle = h;
+      return r;
+    }
+    case Op::G2Prepare: {
+      TRY(g2_arg(&a2, args[0]), "G2 point rejected");
+      auto h = std::make_shared<HandleData>();
+      h->kind = HandleData::Kind::G2Lines;
+      h->lines.reset(new std::array<blst_fp6, 68>());
+      blst_precompute_lines(h->lines->data(), &a2);
+      blst_p2_from_affine(&p2, &a2);
+      Result r = g2_out(&p2);
+      h->key = r.out;
+      r.handle = h;
+      wipe(&a2, sizeof a2);
+      wipe(&p2, sizeof p2);
+      return r;
+    }
+    case Op::GtFixedBase: {
+      TRY(gt_arg(&f, args[0]), "GT value rejected");
+      auto h = std::make_shared<HandleData>();
+      h->kind = HandleData::Kind::GtTable;
+      h->gt.reset(new GtTable(&f));
+      Result r = gt_out(&f);
+      h->key = r.out;
+      r.handle = h;
+      return r;
+    }
+
+    case Op::TableG1Mul: {
+      if (!handle->g1) return fail(Reason::Type, "not a G1 table");
+      TRY(scalar_arg(k, args[0]), "scalar rejected");
+      handle->g1->mul(&p1, k);
+      return g1_out(&p1);
+    }
+    case Op::PreparedPairing:
+    case Op::PreparedMiller: {
+      if (!handle->lines) return fail(Reason::Type, "not a prepared G2 point");
+      TRY(g1_arg(&a1, args[0]), "G1 point rejected");
+      blst_miller_loop_lines(&f, handle->lines->data(), &a1);
+      if (op == Op::PreparedPairing) blst_final_exp(&f, &f);
+      Result r = gt_out(&f);
+      wipe(&f, sizeof f);
+      return r;
+    }
+    case Op::TableGtPow: {
+      if (!handle->gt) return fail(Reason::Type, "not a GT table");
+      TRY(scalar_arg(k, args[0]), "scalar rejected");
+      handle->gt->pow(&g, k);
+      Result r = gt_out(&g);
+      wipe(&g, sizeof g);
+      return r;
+    }
+    default: return fail(Reason::Type, "unknown operation");
+  }
+}
+
+}  // namespace ibaked

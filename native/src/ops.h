@@ -1,0 +1,79 @@
+// The engine's operations over byte strings, independent of Node-API: decode and validate
+// every argument in order, compute with blst and our GT/G1 code, encode the result. Runs on
+// worker threads; touches no JavaScript state. Arguments and results are wiped when freed.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "blst.h"
+#include "ct.h"
+#include "g1_table.h"
+#include "gt_exp.h"
+#include "reason.h"
+
+namespace ibaked {
+
+/** Operation codes; the same numbers are used by src/engine/native/addon.ts. */
+enum class Op : int {
+  G1Generator = 0,
+  G2Generator = 1,
+  G1Encode = 2,
+  G2Encode = 3,
+  GtValidate = 4,
+  G1Mul = 5,
+  G2Mul = 6,
+  G1Add = 7,
+  G2Add = 8,
+  Pairing = 9,
+  MillerLoop = 10,
+  FinalExp = 11,
+  GtMul = 12,
+  GtPow = 13,
+  HashToG2 = 14,
+  HashToG1 = 15,
+  G1FixedBase = 16,
+  G2Prepare = 17,
+  GtFixedBase = 18,
+  TableG1Mul = 19,
+  PreparedPairing = 20,
+  PreparedMiller = 21,
+  TableGtPow = 22,
+  Count = 23,
+};
+
+/** Number of arguments each op takes (handle ops: not counting the handle). */
+int op_arity(Op op);
+/** Ops whose first argument may legitimately be a string converted to bytes by JS, etc. */
+bool op_makes_handle(Op op);
+bool op_uses_handle(Op op);
+
+/** One argument: `typed` is false when JavaScript passed something that is not a Uint8Array. */
+struct Arg {
+  bool typed = false;
+  Bytes data;
+};
+
+/** Native state behind a precompute handle. Immutable once built; shared by in-flight work. */
+struct HandleData {
+  enum class Kind { G1Table, G2Lines, GtTable } kind;
+  Bytes key;  // the compressed point / GT value the handle was built from
+  std::unique_ptr<G1Table> g1;
+  std::unique_ptr<std::array<blst_fp6, 68>> lines;
+  std::unique_ptr<GtTable> gt;
+  size_t bytes() const;
+  ~HandleData();
+};
+
+struct Result {
+  Reason reason = Reason::Ok;
+  const char *message = "";
+  Bytes out;
+  std::shared_ptr<HandleData> handle;  // for the three *FixedBase/Prepare ops
+};
+
+/** Runs op on args (handle = the precompute handle for handle ops, else null). */
+Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle);
+
+}  // namespace ibaked
