@@ -1,0 +1,243 @@
+// Algebraic properties of every available engine backend, with fast-check (few runs on the slow
+// ts backend): bilinearity, additivity in each argument, finalExp ∘ millerLoop = pairing,
+// precompute handles = plain operations bit for bit, gtPow against an independent
+// square-and-multiply over noble's Fp12, group order, gtValidate on pairings / tampered values /
+// cyclotomic elements of the wrong order, and — when several backends are available — the same
+// bytes from every backend for the same inputs.
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { bls12_381 } from '@noble/curves/bls12-381.js';
+import { availableEngines } from './helpers/engines.js';
+import { EngineError } from '../src/engine/errors.js';
+import { R, bigintToBytes, bytesToBigint } from '../src/engine/scalar.js';
+import { P as FIELD_P, gtOneEncoding } from '../src/engine/encoding.js';
+import type { Engine } from '../src/engine/types.js';
+
+const engines = await availableEngines();
+const F12 = bls12_381.fields.Fp12;
+type Fp12 = ReturnType<typeof F12.fromBigTwelve>;
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+const sc = (v: bigint): Uint8Array => bigintToBytes(v, 32);
+const scalarArb = fc.bigInt({ min: 1n, max: R - 1n });
+const runs = (e: Engine, fast: number): number => (e.name === 'ts' ? Math.max(2, Math.floor(fast / 4)) : fast);
+const seedOpts = (e: Engine, fast: number) => ({ numRuns: runs(e, fast), endOnFailure: true });
+
+/** Test-side decoding of the GT byte layout into noble's Fp12 (tower order, DESIGN §3). */
+function toFp12(b: Uint8Array): Fp12 {
+  const c: bigint[] = [];
+  for (let i = 0; i < 12; i++) c.push(bytesToBigint(b.subarray(i * 48, i * 48 + 48)));
+  return F12.fromBigTwelve(c as any);
+}
+function fromFp12(f: Fp12): Uint8Array {
+  const out = new Uint8Array(576);
+  let i = 0;
+  for (const s of [f.c0, f.c1]) for (const d of [s.c0, s.c1, s.c2]) for (const v of [d.c0, d.c1]) out.set(bigintToBytes(v, 48), 48 * i++);
+  return out;
+}
+
+async function reason(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).toBeInstanceOf(EngineError);
+    return (e as EngineError).reason;
+  }
+  return 'accepted';
+}
+
+describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: properties', (_name, e) => {
+  const P = e.g1Generator();
+  const Q = e.g2Generator();
+
+  it('bilinearity: e(aP, bQ) = e(P, Q)^(ab), inputs in either form', async () => {
+    const base = await e.pairing(P, Q);
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, fc.boolean(), async (a, b, unc) => {
+        let aP = await e.g1Mul(P, sc(a));
+        let bQ = await e.g2Mul(Q, sc(b));
+        if (unc) {
+          aP = await e.g1Encode(aP, 'uncompressed');
+          bQ = await e.g2Encode(bQ, 'uncompressed');
+        }
+        const lhs = await e.pairing(aP, bQ);
+        // a, b in [1, r-1] and r prime: ab mod r is never 0
+        expect(hex(lhs)).toBe(hex(await e.gtPow(base, sc((a * b) % R))));
+        // and e(aP, Q)^b as well
+        expect(hex(await e.gtPow(await e.pairing(aP, Q), sc(b)))).toBe(hex(lhs));
+      }),
+      seedOpts(e, 8),
+    );
+  });
+
+  it('additivity: e(P1 + P2, Q) = e(P1, Q)·e(P2, Q) and e(P, Q1 + Q2) = e(P, Q1)·e(P, Q2)', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, async (a, b) => {
+        const P1 = await e.g1Mul(P, sc(a));
+        const P2 = await e.g1Mul(P, sc(b));
+        const Q1 = await e.g2Mul(Q, sc(b));
+        const Q2 = await e.g2Mul(Q, sc(a));
+        const l1 = await e.pairing(await e.g1Add(P1, P2), Q1);
+        expect(hex(l1)).toBe(hex(await e.gtMul(await e.pairing(P1, Q1), await e.pairing(P2, Q1))));
+        const l2 = await e.pairing(P1, await e.g2Add(Q1, Q2));
+        expect(hex(l2)).toBe(hex(await e.gtMul(await e.pairing(P1, Q1), await e.pairing(P1, Q2))));
+      }),
+      seedOpts(e, 6),
+    );
+  });
+
+  it('scalar multiplication: (a + b)X = aX + bX in G1 and G2; [r-1]X + X is the identity', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, async (a, b) => {
+        fc.pre((a + b) % R !== 0n);
+        const s = (a + b) % R;
+        expect(hex(await e.g1Mul(P, sc(s)))).toBe(hex(await e.g1Add(await e.g1Mul(P, sc(a)), await e.g1Mul(P, sc(b)))));
+        expect(hex(await e.g2Mul(Q, sc(s)))).toBe(hex(await e.g2Add(await e.g2Mul(Q, sc(a)), await e.g2Mul(Q, sc(b)))));
+      }),
+      seedOpts(e, 8),
+    );
+    const infG1 = new Uint8Array(48);
+    infG1[0] = 0xc0;
+    const infG2 = new Uint8Array(96);
+    infG2[0] = 0xc0;
+    expect(hex(await e.g1Add(await e.g1Mul(P, sc(R - 1n)), P))).toBe(hex(infG1));
+    expect(hex(await e.g2Add(await e.g2Mul(Q, sc(R - 1n)), Q))).toBe(hex(infG2));
+  });
+
+  it('finalExp(millerLoop(P, Q)) = pairing(P, Q)', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, async (a, b) => {
+        const aP = await e.g1Mul(P, sc(a));
+        const bQ = await e.g2Mul(Q, sc(b));
+        expect(hex(await e.finalExp(await e.millerLoop(aP, bQ)))).toBe(hex(await e.pairing(aP, bQ)));
+      }),
+      seedOpts(e, 6),
+    );
+  });
+
+  it('precompute handles equal the plain operations bit for bit', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, scalarArb, async (a, b, k) => {
+        const B = await e.g1Mul(P, sc(a));
+        const S = await e.g2Mul(Q, sc(b));
+        const g = await e.pairing(B, S);
+        const t1 = await e.g1FixedBase(B);
+        const prep = await e.g2Prepare(await e.g2Encode(S, 'uncompressed'));
+        const tt = await e.gtFixedBase(g);
+        try {
+          expect(hex(t1.point)).toBe(hex(B));
+          expect(hex(prep.point)).toBe(hex(S));
+          expect(hex(tt.value)).toBe(hex(g));
+          expect(hex(await t1.mul(sc(k)))).toBe(hex(await e.g1Mul(B, sc(k))));
+          const U = await e.g1Mul(P, sc(k));
+          expect(hex(await prep.pairing(U))).toBe(hex(await e.pairing(U, S)));
+          expect(hex(await e.finalExp(await prep.millerLoop(U)))).toBe(hex(await e.pairing(U, S)));
+          expect(hex(await tt.pow(sc(k)))).toBe(hex(await e.gtPow(g, sc(k))));
+          // edge scalars of the tables
+          for (const x of [1n, 2n, R - 1n]) {
+            expect(hex(await t1.mul(sc(x)))).toBe(hex(await e.g1Mul(B, sc(x))));
+            expect(hex(await tt.pow(sc(x)))).toBe(hex(await e.gtPow(g, sc(x))));
+          }
+        } finally {
+          t1.free();
+          prep.free();
+          tt.free();
+        }
+      }),
+      seedOpts(e, 4),
+    );
+  });
+
+  it('gtPow agrees with square-and-multiply over noble Fp12 (independent of any split or window)', async () => {
+    const g = await e.pairing(await e.g1Mul(P, sc(12345n)), Q);
+    const gf = toFp12(g);
+    await fc.assert(
+      fc.asyncProperty(scalarArb, async (k) => {
+        expect(hex(await e.gtPow(g, sc(k)))).toBe(hex(fromFp12(F12.pow(gf, k))));
+      }),
+      seedOpts(e, 6),
+    );
+    for (const k of [1n, 2n, 3n, 0xd201000000010000n, 0xd201000000010001n, R - 1n, R - 2n, (R - 1n) / 2n]) {
+      expect(hex(await e.gtPow(g, sc(k))), `k = ${k}`).toBe(hex(fromFp12(F12.pow(gf, k))));
+    }
+    // g^(r-1) · g = 1: the pairing value has order r
+    expect(hex(await e.gtMul(await e.gtPow(g, sc(R - 1n)), g))).toBe(hex(gtOneEncoding()));
+  });
+
+  it('gtValidate accepts pairings and rejects tampered values and cyclotomic elements of the wrong order', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, fc.integer({ min: 0, max: 11 }), fc.bigInt({ min: 1n, max: FIELD_P - 1n }), async (a, idx, delta) => {
+        const g = await e.pairing(await e.g1Mul(P, sc(a)), Q);
+        await e.gtValidate(g);
+        const bad = Uint8Array.from(g);
+        const v = bytesToBigint(bad.subarray(idx * 48, idx * 48 + 48));
+        bad.set(bigintToBytes((v + delta) % FIELD_P, 48), idx * 48);
+        expect(await reason(e.gtValidate(bad))).toBe('not-in-subgroup');
+      }),
+      seedOpts(e, 8),
+    );
+    // easy part of the final exponentiation of a random-looking Fp12 value: cyclotomic, but
+    // (overwhelmingly likely) not of order r. gtPow takes it (cyclotomic check only);
+    // gtValidate must refuse it. Independently: its r-th power is not 1.
+    const f = toFp12(await e.millerLoop(P, Q));
+    const t0 = F12.div(F12.conjugate(f), f);
+    const cyc = F12.mul(F12.frobeniusMap(t0, 2), t0);
+    expect(F12.eql(F12.pow(cyc, R), F12.ONE)).toBe(false);
+    const cycBytes = fromFp12(cyc);
+    expect(await reason(e.gtValidate(cycBytes))).toBe('not-in-subgroup');
+    expect(await reason(e.gtMul(cycBytes, cycBytes))).toBe('accepted');
+    // and its image under the hard part is in GT: finalExp(f) = pairing
+    await e.gtValidate(await e.finalExp(await e.millerLoop(P, Q)));
+  });
+
+  it('hashToG1 / hashToG2 outputs are valid points and deterministic', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ maxLength: 64 }), fc.string({ minLength: 1, maxLength: 40 }), async (msg, dst) => {
+        fc.pre(new TextEncoder().encode(dst).length <= 255);
+        const h2 = await e.hashToG2(msg, dst);
+        const h1 = await e.hashToG1(msg, dst);
+        expect(hex(await e.g2Encode(h2))).toBe(hex(h2));
+        expect(hex(await e.g1Encode(h1))).toBe(hex(h1));
+        expect(hex(await e.hashToG2(msg, new TextEncoder().encode(dst)))).toBe(hex(h2));
+      }),
+      seedOpts(e, 8),
+    );
+  });
+});
+
+describe.runIf(engines.length > 1)('backends against each other', () => {
+  it('same inputs, same bytes (g1Mul, g2Mul, pairing, gtPow, hashToG2, hashToG1, tables), cross-fed millerLoop', async () => {
+    const [ref, ...others] = engines as [Engine, ...Engine[]];
+    await fc.assert(
+      fc.asyncProperty(scalarArb, scalarArb, scalarArb, fc.uint8Array({ maxLength: 32 }), async (a, b, k, msg) => {
+        const aP = await ref.g1Mul(ref.g1Generator(), sc(a));
+        const bQ = await ref.g2Mul(ref.g2Generator(), sc(b));
+        const g = await ref.pairing(aP, bQ);
+        const gk = await ref.gtPow(g, sc(k));
+        const dst = 'IBAKED-ENGINE-TEST-with-BLS12381G2_XMD:SHA-256_SSWU_RO_';
+        const h2 = await ref.hashToG2(msg, dst);
+        const h1 = await ref.hashToG1(msg, dst);
+        const mlRef = await ref.millerLoop(aP, bQ);
+        for (const o of others) {
+          const where = `${ref.name} vs ${o.name}`;
+          expect(hex(o.g1Generator()), where).toBe(hex(ref.g1Generator()));
+          expect(hex(o.g2Generator()), where).toBe(hex(ref.g2Generator()));
+          expect(hex(await o.g1Mul(o.g1Generator(), sc(a))), where).toBe(hex(aP));
+          expect(hex(await o.g2Mul(o.g2Generator(), sc(b))), where).toBe(hex(bQ));
+          expect(hex(await o.pairing(aP, bQ)), where).toBe(hex(g));
+          expect(hex(await o.gtPow(g, sc(k))), where).toBe(hex(gk));
+          expect(hex(await o.hashToG2(msg, dst)), where).toBe(hex(h2));
+          expect(hex(await o.hashToG1(msg, dst)), where).toBe(hex(h1));
+          expect(hex(await o.finalExp(mlRef)), `${where}: finalExp of ${ref.name}'s Miller loop`).toBe(hex(g));
+          expect(hex(await ref.finalExp(await o.millerLoop(aP, bQ))), `${where}: finalExp of ${o.name}'s Miller loop`).toBe(hex(g));
+          expect(hex(await o.g1Encode(aP, 'uncompressed')), where).toBe(hex(await ref.g1Encode(aP, 'uncompressed')));
+          expect(hex(await o.g2Encode(bQ, 'uncompressed')), where).toBe(hex(await ref.g2Encode(bQ, 'uncompressed')));
+          const tt = await o.gtFixedBase(g);
+          expect(hex(await tt.pow(sc(k))), where).toBe(hex(gk));
+          tt.free();
+        }
+      }),
+      { numRuns: 3, endOnFailure: true },
+    );
+  });
+});
