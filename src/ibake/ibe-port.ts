@@ -1,0 +1,18 @@
+// What the protocol engine needs from identity-based encryption, as a small interface: encrypt
+// to (peer URI, period of the carrying message's T) and decrypt with OUR private key for
+// (our URI, that period). The protocol never sees pairings or private-key bytes beyond this;
+// `ibe-binding.ts` implements it on src/ibe (caches: per-peer g_ID tables, own key prepared).
+// Keeping it an interface also lets the escrow test play the KMS with the same code.
+
+export interface IbePort {
+  /** IBE-encrypts `plaintext` to `uri` for the key period containing `tMs`. */
+  encrypt(uri: string, tMs: number, plaintext: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Decrypts with our private key for (`uri`, period containing `tMs`). Rejects with
+   * IbakeError IBAKE_NO_KEY when no such key is held, and with any other error on failure
+   * (the caller maps every decryption failure to the uniform auth failure).
+   */
+  decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /** True if we hold a private key for `uri` (any period): used to tell "addressed to us". */
+  holds(uri: string): boolean;
+}

@@ -1,0 +1,96 @@
+// The plaintexts inside IBAKE and ESK payloads (RFC 6267 §4.2.2, mikey-ibake.md §7.1, OPEN-4):
+// chains of IDR and ECCPT (or SK) sub-payloads, first payload implicitly IDR, last Next = 0.
+// `readInner` checks the exact shape for the message at hand and returns the fields; any
+// deviation is the uniform pre-authentication failure (it is only seen after a decryption).
+import { decodeInnerChain, encodeInnerChain, type InnerPayload } from '../mikey/index.js';
+import { authFailure } from './errors.js';
+import { ECC_CURVE_P256 } from './ecdh.js';
+import { ROLE, eccpt, idr, PROFILE } from './wire.js';
+
+export interface InnerFields {
+  idi: string;
+  idr: string;
+  eccpti?: Uint8Array;
+  eccptr?: Uint8Array;
+}
+
+/** IDRi ‖ [ECCPTi] ‖ IDRr ‖ [ECCPTr] (I_MESSAGE_1: with ECCPTi, no ECCPTr). */
+export function writeInner(f: InnerFields): Uint8Array {
+  const chain: InnerPayload[] = [idr(ROLE.I, f.idi)];
+  if (f.eccpti) chain.push(eccpt(f.eccpti));
+  chain.push(idr(ROLE.R, f.idr));
+  if (f.eccptr) chain.push(eccpt(f.eccptr));
+  return encodeInnerChain(chain);
+}
+
+/** R_MESSAGE_2's optional IBAKE: IDRi ‖ ECCPTi. */
+export function writeInnerEcho(idi: string, eccpti: Uint8Array): Uint8Array {
+  return encodeInnerChain([idr(ROLE.I, idi), eccpt(eccpti)]);
+}
+
+/** ESK plaintext: IDRi ‖ SK (SK Type 1, KV 0). */
+export function writeEskPlain(idi: string, sk: Uint8Array): Uint8Array {
+  return encodeInnerChain([idr(ROLE.I, idi), { kind: 'SK', skType: 1, key: sk, kv: { type: 0 } }]);
+}
+
+const dec = new TextDecoder('utf-8', { fatal: true });
+function uri(p: InnerPayload, role: number): string {
+  if (p.kind !== 'IDR' || p.role !== role || p.idType !== PROFILE.idType) throw authFailure('inner-format');
+  try {
+    return dec.decode(p.data);
+  } catch {
+    throw authFailure('inner-format');
+  }
+}
+function point(p: InnerPayload | undefined): Uint8Array {
+  if (!p || p.kind !== 'ECCPT' || p.curve !== ECC_CURVE_P256 || p.kv.type !== 0) throw authFailure('inner-format');
+  return p.point;
+}
+function chain(plain: Uint8Array): InnerPayload[] {
+  try {
+    return decodeInnerChain(plain);
+  } catch {
+    throw authFailure('inner-format');
+  }
+}
+
+/**
+ * Parses an IBAKE plaintext of the form IDRi {ECCPT} IDRr {ECCPT}. `want` says which ECCPTs
+ * must / may be there: 'i' / 'r' required, 'i?' optional. Roles disambiguate (OPEN-4).
+ */
+export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; r: 'yes' | 'no' }): InnerFields {
+  const c = chain(plain);
+  let k = 0;
+  const f: InnerFields = { idi: uri(c[k++]!, ROLE.I), idr: '' };
+  if (c[k]?.kind === 'ECCPT') {
+    if (want.i === 'no') throw authFailure('inner-format');
+    f.eccpti = point(c[k++]);
+  } else if (want.i === 'yes') throw authFailure('inner-format');
+  if (!c[k]) throw authFailure('inner-format');
+  f.idr = uri(c[k++]!, ROLE.R);
+  if (want.r === 'yes') f.eccptr = point(c[k++]);
+  if (k !== c.length) throw authFailure('inner-format');
+  return f;
+}
+
+/** R_MESSAGE_2 IBAKE plaintext: IDRi ‖ ECCPTi. */
+export function readInnerEcho(plain: Uint8Array): { idi: string; eccpti: Uint8Array } {
+  const c = chain(plain);
+  if (c.length !== 2) throw authFailure('inner-format');
+  return { idi: uri(c[0]!, ROLE.I), eccpti: point(c[1]) };
+}
+
+/** ESK plaintext: IDRi ‖ SK. */
+export function readEskPlain(plain: Uint8Array): { idi: string; sk: Uint8Array } {
+  const c = chain(plain);
+  if (c.length !== 2) throw authFailure('esk');
+  const s = c[1]!;
+  if (s.kind !== 'SK' || s.skType !== 1 || s.kv.type !== 0 || s.key.length !== PROFILE.skLen) throw authFailure('esk');
+  let idi: string;
+  try {
+    idi = uri(c[0]!, ROLE.I);
+  } catch {
+    throw authFailure('esk');
+  }
+  return { idi, sk: s.key };
+}

@@ -1,0 +1,62 @@
+// The IbePort on our Boneh–Franklin suite (bls12381-bf, src/ibe): one party's view of IBE —
+// its own private keys per (URI, period) and the cached encryption context for peers. Encrypting
+// to a repeat peer uses the per-(identity, period) g_ID fixed-base table (no pairing); our own
+// keys are kept as prepared G2 lines. The period of a message is the one containing its T.
+import { BlsContext } from '../ibe/bls12381/context.js';
+import { identityBytes, periodStart, type PeriodKind } from '../ibe/identity.js';
+import type { Engine } from '../engine/types.js';
+import { IbakeError } from './errors.js';
+import type { IbePort } from './ibe-port.js';
+
+export class IbeKeyring implements IbePort {
+  readonly ctx: BlsContext;
+  private readonly keys = new Map<string, Uint8Array>();
+  private readonly uris = new Set<string>();
+
+  constructor(
+    engine: Engine,
+    readonly Ppub: Uint8Array,
+    readonly period: PeriodKind = 'month',
+    ctx?: BlsContext,
+  ) {
+    this.ctx = ctx ?? new BlsContext(engine, Ppub);
+  }
+
+  private static k(uri: string, period: string): string {
+    return `${period} ${uri}`;
+  }
+
+  /** Adds our private key for (uri, period start YYYY-MM-DD). The caller has verified it. */
+  addKey(uri: string, period: string, key: Uint8Array): void {
+    this.keys.set(IbeKeyring.k(uri, period), key.slice());
+    this.uris.add(uri);
+  }
+
+  /** Drops (and wipes) every key of a period (e.g. once it has ended). */
+  dropPeriod(period: string): void {
+    for (const [k, v] of this.keys) if (k.startsWith(`${period} `)) {
+      v.fill(0);
+      this.keys.delete(k);
+    }
+  }
+
+  holds(uri: string): boolean {
+    return this.uris.has(uri);
+  }
+
+  encrypt(uri: string, tMs: number, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.ctx.encryptTo(identityBytes(uri, tMs, this.period), plaintext);
+  }
+
+  async decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const key = this.keys.get(IbeKeyring.k(uri, periodStart(tMs, this.period)));
+    if (!key) throw new IbakeError('IBAKE_NO_KEY', 'no private key for this identity and period');
+    return this.ctx.decryptWith(key, ciphertext);
+  }
+
+  close(): void {
+    for (const v of this.keys.values()) v.fill(0);
+    this.keys.clear();
+    this.ctx.close();
+  }
+}

@@ -1,0 +1,88 @@
+// The per-session state objects: plain data (numbers, strings, Uint8Arrays), so a session can
+// be serialised (msgpack / structured clone) and restored. Keyed by (CSB ID, peer identity).
+// Secrets inside (x, y, K_SESSION-derived keys, SK) are wiped when the state is removed.
+import type { CryptoSessionKeys, KeySource } from './output.js';
+import type { AnswerKind } from './policy.js';
+import type { SrtpIdEntry } from '../mikey/index.js';
+
+/** Initiator, after I_MESSAGE_1: one per CSB, keyed by (CSB ID, addressed identity). */
+export interface OfferState {
+  kind: 'offer';
+  csbId: number;
+  peer: string; // addressed identity
+  self: string;
+  deadline: number;
+  x: Uint8Array;
+  xP: Uint8Array;
+  rand: Uint8Array;
+  t: Uint8Array; // NTP T of I_MESSAGE_1
+  csMap: SrtpIdEntry[];
+  profile: string;
+}
+
+/** Initiator, per answering responder (forks give several), keyed by (CSB ID, answering identity). */
+export interface InitiatorState {
+  kind: 'initiator';
+  csbId: number;
+  peer: string; // answering identity (IDRr of R_MESSAGE_1)
+  addressed: string;
+  self: string;
+  deadline: number;
+  state: 'sent-i2' | 'established';
+  mode: AnswerKind;
+  rand: Uint8Array;
+  t2: Uint8Array; // NTP T of I_MESSAGE_2 (R_MESSAGE_2 copies it)
+  lastT: Uint8Array; // newest T accepted for this CSB (re-keying must be newer)
+  csMap: SrtpIdEntry[];
+  profile: string;
+  xP: Uint8Array;
+  yP: Uint8Array;
+  echoedInR1: boolean;
+  mpk: Uint8Array;
+  tgk: Uint8Array;
+  authKey: Uint8Array;
+  sk?: Uint8Array; // deferred delivery: the SK keying the media
+  keys?: CryptoSessionKeys[];
+  keySource?: KeySource;
+  /** pending CSB update (re-keying) */
+  update?: { x: Uint8Array; xP: Uint8Array; t: Uint8Array };
+}
+
+/** Responder, keyed by (CSB ID, IDRi). */
+export interface ResponderState {
+  kind: 'responder';
+  csbId: number;
+  peer: string; // IDRi
+  self: string; // the identity we answered with (IDRr of R_MESSAGE_1)
+  addressed: string; // IDRr of I_MESSAGE_1
+  deadline: number;
+  state: 'sent-r1' | 'established';
+  blind: boolean; // could not decrypt I_MESSAGE_1 (retarget target / mailbox)
+  rand: Uint8Array;
+  t: Uint8Array;
+  lastT: Uint8Array;
+  prf: number;
+  csMap: SrtpIdEntry[];
+  profile: string;
+  y: Uint8Array;
+  yP: Uint8Array;
+  xP?: Uint8Array;
+  keys?: CryptoSessionKeys[];
+  keySource?: KeySource;
+  /** mailbox: the I_MESSAGE_2 to hand to the addressed user later */
+  stored?: Uint8Array;
+  tgk?: Uint8Array;
+}
+
+export type AnyState = OfferState | InitiatorState | ResponderState;
+
+export function wipeState(s: AnyState): void {
+  for (const v of Object.values(s)) if (v instanceof Uint8Array && v !== (s as OfferState).xP) v.fill(0);
+  const k = (s as InitiatorState).keys;
+  for (const c of k ?? []) {
+    c.masterKey.fill(0);
+    c.masterSalt.fill(0);
+  }
+  const u = (s as InitiatorState).update;
+  if (u) u.x.fill(0);
+}

@@ -1,0 +1,50 @@
+// Test helper for the MIKEY-IBAKE protocol tests: a KMS domain (master secret, P_pub) on one
+// engine and parties with private keys for the current period, plus a tiny "network" that
+// carries bytes between endpoints and records every message. Keys are extracted in-process
+// here; the KMS-over-HTTP path is exercised by test/ibake-kms.test.ts and `ibake call`.
+import type { Engine } from '../../src/engine/types.js';
+import { extractBls, setupBls } from '../../src/ibe/bls12381/bf.js';
+import { identityBytes, periodStart } from '../../src/ibe/identity.js';
+import { IbeKeyring } from '../../src/ibake/keyring.js';
+import { IbakeEndpoint, type EndpointOptions } from '../../src/ibake/endpoint.js';
+
+export interface World {
+  engine: Engine;
+  s: Uint8Array;
+  Ppub: Uint8Array;
+  party(uri: string, opts?: Partial<EndpointOptions> & { keysFor?: string[]; keyTime?: number }): Promise<IbakeEndpoint & { keyring: IbeKeyring }>;
+}
+
+export async function makeWorld(engine: Engine): Promise<World> {
+  const { s, Ppub } = await setupBls(engine);
+  const w: World = {
+    engine,
+    s,
+    Ppub,
+    async party(uri, opts = {}) {
+      const keyring = new IbeKeyring(engine, Ppub, 'month');
+      const t = opts.keyTime ?? Date.now();
+      for (const id of [uri, ...(opts.keysFor ?? [])]) {
+        keyring.addKey(id, periodStart(t, 'month'), await extractBls(engine, s, identityBytes(id, t, 'month')));
+      }
+      const ep = new IbakeEndpoint({ identity: uri, ibe: keyring, ...opts }) as IbakeEndpoint & { keyring: IbeKeyring };
+      ep.keyring = keyring;
+      return ep;
+    },
+  };
+  return w;
+}
+
+export interface Sent {
+  name: string;
+  from: string;
+  to: string;
+  bytes: Uint8Array;
+}
+
+const NAMES: Record<number, string> = { 6: 'ERROR', 22: 'I_MESSAGE_1', 23: 'R_MESSAGE_1', 24: 'I_MESSAGE_2', 25: 'R_MESSAGE_2' };
+export function nameOf(b: Uint8Array): string {
+  return NAMES[b[1]!] ?? String(b[1]);
+}
+
+export const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
