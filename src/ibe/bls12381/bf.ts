@@ -1,0 +1,191 @@
+// Suite bls12381-bf: RFC 5091 BF FullIdent mapped onto BLS12-381 (DESIGN §3, spec/ibe-bf.md §8
+// Option A). P = the G1 generator, P_pub = [s]P and U = [l]P in G1; Q_ID = H(id) and
+// S_ID = [s]Q_ID in G2 (RFC 9380 hash to G2 with the project DST); hashfcn = SHA-256;
+// HashToRange mod r with l ≠ 0; Canonical = the 576-octet GT encoding; decryption recomputes l
+// and checks U == [l]P (Fujisaki–Okamoto). This module is the uncached reference path; the
+// cached hot path (context.ts) reuses these helpers and must give the same bytes.
+import { randomBytes } from 'node:crypto';
+import { bigintToBytes, bytesToBigint, R, randomScalar } from '../../engine/scalar.js';
+import { G2_COMPRESSED, type Engine, type Scalar } from '../../engine/types.js';
+import { decodeCiphertext, encodeCiphertext } from '../ciphertext.js';
+import { decryptFailed, IbeError } from '../errors.js';
+import { hashBytes, hashFcn, hashToRange, xorInto } from '../hashes.js';
+
+export const DST = 'MIKEY-IBAKE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_';
+export const H = hashFcn('sha256');
+export const MAX_PLAINTEXT = 1 << 20;
+/** BLS12-381 base-field modulus. */
+export const FP = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
+
+/** l = HashToRange(rho ‖ t, r) as an engine scalar, or null when l = 0. */
+export function deriveL(rho: Uint8Array, t: Uint8Array): Scalar | null {
+  const l = hashToRange(Buffer.concat([rho, t]), R, H);
+  return l === 0n ? null : bigintToBytes(l, 32);
+}
+
+export function checkPlaintext(m: Uint8Array): void {
+  if (!(m instanceof Uint8Array)) throw new IbeError('IBE_BAD_INPUT', 'plaintext must be a Uint8Array');
+  if (m.length < 1 || m.length > MAX_PLAINTEXT) throw new IbeError('IBE_BAD_INPUT', `plaintext must be 1..${MAX_PLAINTEXT} octets`);
+}
+
+export function checkIdentity(id: Uint8Array): void {
+  if (!(id instanceof Uint8Array) || id.length < 1 || id.length > 4096) throw new IbeError('IBE_BAD_IDENTITY', 'identity must be 1..4096 octets');
+}
+
+/** Setup: s uniform in [1, r−1], P_pub = [s]P (compressed). */
+export async function setupBls(engine: Engine): Promise<{ s: Scalar; Ppub: Uint8Array }> {
+  const s = randomScalar();
+  const Ppub = await engine.g1Mul(engine.g1Generator(), s);
+  return { s, Ppub };
+}
+
+export function hashIdentity(engine: Engine, id: Uint8Array): Promise<Uint8Array> {
+  checkIdentity(id);
+  return engine.hashToG2(id, DST);
+}
+
+/** S_ID = [s]Q_ID (96-octet compressed G2). */
+export async function extractBls(engine: Engine, s: Scalar, id: Uint8Array): Promise<Uint8Array> {
+  return engine.g2Mul(await hashIdentity(engine, id), s);
+}
+
+/** Validates a private key (96/192-octet G2) and returns its compressed form; IBE_BAD_KEY otherwise. */
+export async function checkPrivateKey(engine: Engine, key: Uint8Array): Promise<Uint8Array> {
+  if (!(key instanceof Uint8Array) || key.length !== G2_COMPRESSED) throw new IbeError('IBE_BAD_KEY', `private key must be ${G2_COMPRESSED} octets`);
+  try {
+    return await engine.g2Encode(key, 'compressed');
+  } catch (e) {
+    throw new IbeError('IBE_BAD_KEY', `private key is not a valid G2 element (${(e as Error).message})`);
+  }
+}
+
+/** Ingredients the encryption needs; the context supplies cached/table versions. */
+export interface EncryptOps {
+  /** [l]P, compressed */
+  mulP(l: Scalar): Promise<Uint8Array>;
+  /** g_ID^l */
+  powG(l: Scalar): Promise<Uint8Array>;
+  /** re-encode a G1 point uncompressed */
+  uncompressed(u: Uint8Array): Promise<Uint8Array>;
+}
+
+/** BFencrypt steps 3–13 with a caller-chosen rho (32 octets). Returns DER BFCiphertextBlock. */
+export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
+  checkPlaintext(m);
+  if (rho.length !== H.len) throw new IbeError('IBE_BAD_INPUT', 'rho must be 32 octets');
+  const t = H.hash(m);
+  const l = deriveL(rho, t);
+  if (l === null) throw new IbeError('IBE_BAD_INPUT', 'l = 0; choose another rho');
+  try {
+    const [U, thetaL] = await Promise.all([ops.mulP(l), ops.powG(l)]);
+    const Uu = await ops.uncompressed(U);
+    const w = H.hash(thetaL);
+    const V = xorInto(w, rho);
+    const W = xorInto(hashBytes(m.length, rho, H), m);
+    return encodeCiphertext({ ux: bytesToBigint(Uu.subarray(0, 48)), uy: bytesToBigint(Uu.subarray(48, 96)), v: V, w: W });
+  } finally {
+    l.fill(0);
+  }
+}
+
+export async function encryptOps(ops: EncryptOps, m: Uint8Array): Promise<Uint8Array> {
+  checkPlaintext(m);
+  for (;;) {
+    const rho = randomBytes(H.len);
+    try {
+      return await encryptWithRhoOps(ops, m, rho);
+    } catch (e) {
+      if (!(e instanceof IbeError && e.message.startsWith('l = 0'))) throw e;
+    } finally {
+      rho.fill(0);
+    }
+  }
+}
+
+export interface DecryptOps {
+  /** e(U, S_ID) for a validated compressed U */
+  pair(u: Uint8Array): Promise<Uint8Array>;
+  mulP(l: Scalar): Promise<Uint8Array>;
+}
+
+/** BFdecrypt with the FO check. Every failure, whatever its cause, is IBE_DECRYPT_FAILED. */
+export async function decryptOps(engine: Engine, ops: DecryptOps, ct: Uint8Array): Promise<Uint8Array> {
+  let c;
+  try {
+    c = decodeCiphertext(ct);
+  } catch {
+    throw decryptFailed();
+  }
+  if (c.v.length !== H.len || c.w.length < 1 || c.w.length > MAX_PLAINTEXT) throw decryptFailed();
+  if (c.ux >= FP || c.uy >= FP) throw decryptFailed();
+  const raw = new Uint8Array(96);
+  raw.set(bigintToBytes(c.ux, 48), 0);
+  raw.set(bigintToBytes(c.uy, 48), 48);
+  let U: Uint8Array;
+  try {
+    U = await engine.g1Encode(raw, 'compressed'); // canonical, on curve, in G1, not identity
+  } catch {
+    throw decryptFailed();
+  }
+  const theta = await ops.pair(U);
+  const rho = xorInto(H.hash(theta), c.v);
+  const m = xorInto(hashBytes(c.w.length, rho, H), c.w);
+  const l = deriveL(rho, H.hash(m));
+  rho.fill(0);
+  let ok = false;
+  if (l !== null) {
+    const U2 = await ops.mulP(l);
+    l.fill(0);
+    ok = U2.length === U.length && Buffer.compare(Buffer.from(U2), Buffer.from(U)) === 0;
+  }
+  if (!ok) {
+    m.fill(0);
+    throw decryptFailed();
+  }
+  return m;
+}
+
+// --- uncached one-shot forms ---------------------------------------------------------------
+
+function plainEncryptOps(engine: Engine, gId: Uint8Array): EncryptOps {
+  const P = engine.g1Generator();
+  return {
+    mulP: (l) => engine.g1Mul(P, l),
+    powG: (l) => engine.gtPow(gId, l),
+    uncompressed: (u) => engine.g1Encode(u, 'uncompressed'),
+  };
+}
+
+export async function recipientG(engine: Engine, Ppub: Uint8Array, id: Uint8Array): Promise<Uint8Array> {
+  return engine.pairing(Ppub, await hashIdentity(engine, id));
+}
+
+export async function encryptBls(engine: Engine, Ppub: Uint8Array, id: Uint8Array, m: Uint8Array): Promise<Uint8Array> {
+  checkPlaintext(m);
+  return encryptOps(plainEncryptOps(engine, await recipientG(engine, Ppub, id)), m);
+}
+
+export async function encryptBlsWithRho(engine: Engine, Ppub: Uint8Array, id: Uint8Array, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
+  return encryptWithRhoOps(plainEncryptOps(engine, await recipientG(engine, Ppub, id)), m, rho);
+}
+
+export async function decryptBls(engine: Engine, key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
+  const S = await checkPrivateKey(engine, key);
+  const P = engine.g1Generator();
+  return decryptOps(engine, { pair: (u) => engine.pairing(u, S), mulP: (l) => engine.g1Mul(P, l) }, ct);
+}
+
+/** Client key check e(P, S_ID) == e(P_pub, Q_ID). */
+export async function verifyKeyBls(engine: Engine, Ppub: Uint8Array, id: Uint8Array, key: Uint8Array): Promise<boolean> {
+  const S = await checkPrivateKey(engine, key);
+  const [a, b] = await Promise.all([engine.pairing(engine.g1Generator(), S), recipientG(engine, Ppub, id)]);
+  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0;
+}
+
+/** Checks that the master scalar s matches P_pub = [s]P. */
+export async function checkMasterBls(engine: Engine, s: Scalar, Ppub: Uint8Array): Promise<boolean> {
+  const x = bytesToBigint(s);
+  if (s.length !== 32 || x === 0n || x >= R) return false;
+  const P2 = await engine.g1Mul(engine.g1Generator(), s);
+  return Buffer.compare(Buffer.from(P2), Buffer.from(Ppub)) === 0;
+}

@@ -1,0 +1,173 @@
+// The cached hot path of bls12381-bf (DESIGN §5): per (identity, period) recipient entries
+// holding Q_ID, g_ID = e(P_pub, Q_ID) and a fixed-base GT table for g_ID^l; one fixed-base G1
+// table for P; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
+// engine handles they evict. Encryption to a cached recipient = one fixed-base G1 mul + one
+// fixed-base GT pow, no pairing and no hash to G2. Results equal the uncached path bit for bit.
+import { EngineError } from '../../engine/errors.js';
+import type { Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
+import { Lru } from '../lru.js';
+import {
+  checkPrivateKey,
+  decryptOps,
+  encryptOps,
+  encryptWithRhoOps,
+  hashIdentity,
+  type EncryptOps,
+} from './bf.js';
+
+interface Recipient {
+  qId: Uint8Array;
+  gId: Uint8Array;
+  table: GTTable;
+}
+
+export interface BlsCacheOptions {
+  /** recipients (identity, period) kept; default 1024 */
+  recipients?: number;
+  /** prepared private keys kept; default 16 */
+  keys?: number;
+}
+
+const hexKey = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+function isFreed(e: unknown): boolean {
+  return e instanceof EngineError && e.reason === 'freed';
+}
+
+export class BlsContext {
+  private readonly recipients: Lru<string, Promise<Recipient>>;
+  private readonly keys: Lru<string, Promise<G2Prepared>>;
+  private pTable: Promise<G1Table> | undefined;
+  private closed = false;
+
+  constructor(
+    readonly engine: Engine,
+    readonly Ppub: Uint8Array,
+    opts: BlsCacheOptions = {},
+  ) {
+    this.recipients = new Lru(opts.recipients ?? 1024, (p) => void p.then((r) => r.table.free(), () => {}));
+    this.keys = new Lru(opts.keys ?? 16, (p) => void p.then((k) => k.free(), () => {}));
+  }
+
+  private check(): void {
+    if (this.closed) throw new EngineError('freed', 'IBE context used after close()');
+  }
+
+  private table(): Promise<G1Table> {
+    if (!this.pTable) {
+      this.pTable = this.engine.g1FixedBase(this.engine.g1Generator());
+      this.pTable.catch(() => (this.pTable = undefined));
+    }
+    return this.pTable;
+  }
+
+  private async mulP(l: Uint8Array): Promise<Uint8Array> {
+    try {
+      return await (await this.table()).mul(l);
+    } catch (e) {
+      if (!isFreed(e)) throw e;
+      return this.engine.g1Mul(this.engine.g1Generator(), l);
+    }
+  }
+
+  /** The cached recipient entry (computing and caching it on first use). */
+  recipient(id: Uint8Array): Promise<Recipient> {
+    this.check();
+    const k = hexKey(id);
+    let p = this.recipients.get(k);
+    if (!p) {
+      p = (async () => {
+        const qId = await hashIdentity(this.engine, id);
+        const gId = await this.engine.pairing(this.Ppub, qId);
+        const table = await this.engine.gtFixedBase(gId);
+        return { qId, gId, table };
+      })();
+      const mine = p;
+      p.catch(() => {
+        if (this.recipients.peek(k) === mine) this.recipients.delete(k);
+      });
+      this.recipients.set(k, p);
+    }
+    return p;
+  }
+
+  /** Q_ID for an identity (cached). */
+  async publicKey(id: Uint8Array): Promise<Uint8Array> {
+    return (await this.recipient(id)).qId.slice();
+  }
+
+  private async ops(id: Uint8Array): Promise<EncryptOps> {
+    const r = await this.recipient(id);
+    return {
+      mulP: (l) => this.mulP(l),
+      powG: async (l) => {
+        try {
+          return await r.table.pow(l);
+        } catch (e) {
+          if (!isFreed(e)) throw e;
+          return this.engine.gtPow(r.gId, l);
+        }
+      },
+      uncompressed: (u) => this.engine.g1Encode(u, 'uncompressed'),
+    };
+  }
+
+  async encryptTo(id: Uint8Array, m: Uint8Array): Promise<Uint8Array> {
+    return encryptOps(await this.ops(id), m);
+  }
+
+  /** Deterministic form for tests (cached path == uncached path). */
+  async encryptToWithRho(id: Uint8Array, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
+    return encryptWithRhoOps(await this.ops(id), m, rho);
+  }
+
+  private prepared(key: Uint8Array): Promise<G2Prepared> {
+    this.check();
+    const k = hexKey(key);
+    let p = this.keys.get(k);
+    if (!p) {
+      p = checkPrivateKey(this.engine, key).then((S) => this.engine.g2Prepare(S));
+      const mine = p;
+      p.catch(() => {
+        if (this.keys.peek(k) === mine) this.keys.delete(k);
+      });
+      this.keys.set(k, p);
+    }
+    return p;
+  }
+
+  async decryptWith(key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
+    const prep = await this.prepared(key);
+    return decryptOps(
+      this.engine,
+      {
+        pair: async (u) => {
+          try {
+            return await prep.pairing(u);
+          } catch (e) {
+            if (!isFreed(e)) throw e;
+            return this.engine.pairing(u, prep.point);
+          }
+        },
+        mulP: (l) => this.mulP(l),
+      },
+      ct,
+    );
+  }
+
+  /** e(P, S_ID) == g_ID, using the cached g_ID and prepared lines. */
+  async verifyKey(id: Uint8Array, key: Uint8Array): Promise<boolean> {
+    const [r, prep] = await Promise.all([this.recipient(id), this.prepared(key)]);
+    const a = await prep.pairing(this.engine.g1Generator());
+    return Buffer.compare(Buffer.from(a), Buffer.from(r.gId)) === 0;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.recipients.clear();
+    this.keys.clear();
+    if (this.pTable) void this.pTable.then((t) => t.free(), () => {});
+    this.pTable = undefined;
+  }
+}

@@ -1,0 +1,57 @@
+// Cached path of rfc5091-bf: per-identity Q_id and theta = e'(P_pub, Q_id) in a bounded LRU,
+// so encryption to a cached recipient costs [l]P and theta^l, no hash-to-point or pairing.
+import { Lru } from '../lru.js';
+import {
+  decodeRfc5091Ciphertext,
+  decodeRfc5091Key,
+  decryptPoint,
+  derivePublic,
+  encodeRfc5091Ciphertext,
+  encryptTheta,
+  encryptWithRho,
+  recipientTheta,
+  verifyKeyPoint,
+} from './bf.js';
+import type { Fp2 } from './field.js';
+import type { Rfc5091Params } from './params.js';
+
+export class Rfc5091Context {
+  private readonly thetas: Lru<string, Fp2>;
+  constructor(
+    readonly params: Rfc5091Params,
+    opts: { recipients?: number } = {},
+  ) {
+    this.thetas = new Lru(opts.recipients ?? 1024);
+  }
+
+  theta(id: Uint8Array): Fp2 {
+    const k = Buffer.from(id).toString('hex');
+    let t = this.thetas.get(k);
+    if (!t) {
+      t = recipientTheta(this.params, derivePublic(this.params, id));
+      this.thetas.set(k, t);
+    }
+    return t;
+  }
+
+  encryptTo(id: Uint8Array, m: Uint8Array): Uint8Array {
+    return encodeRfc5091Ciphertext(encryptTheta(this.params, this.theta(id), m));
+  }
+
+  encryptToWithRho(id: Uint8Array, m: Uint8Array, rho: Uint8Array): Uint8Array {
+    return encodeRfc5091Ciphertext(encryptWithRho(this.params, this.theta(id), m, rho));
+  }
+
+  decryptWith(key: Uint8Array, ct: Uint8Array): Uint8Array {
+    const S = decodeRfc5091Key(this.params, key);
+    return decryptPoint(this.params, S, decodeRfc5091Ciphertext(this.params, ct));
+  }
+
+  verifyKey(id: Uint8Array, key: Uint8Array): boolean {
+    return verifyKeyPoint(this.params, id, decodeRfc5091Key(this.params, key));
+  }
+
+  close(): void {
+    this.thetas.clear();
+  }
+}
