@@ -1,8 +1,12 @@
 // RFC 4567 a=key-mgmt handling (src/srtp/sdp.ts). Independent checks: the two MIKEY messages
 // printed in RFC 4567 §5.1 (their decoded bytes are in the spec's vector file) parse to exactly
 // those bytes and re-format byte-identically; the RFC's example SDP round-trips unchanged;
-// session/media-level override, CS ID numbering, and strict rejection of malformed input.
-import { readFileSync } from 'node:fs';
+// session/media-level override, CS ID numbering, and strict rejection of malformed input; and
+// Wireshark's SDP/MIKEY dissectors (shared oracle `mikey-tshark --sdp`) accept an SDP we produced.
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
@@ -163,4 +167,36 @@ describe('session and media level', () => {
     expect(() => formatKeyMgmtLine(new Uint8Array(0))).toThrow(SrtpError);
     expect(() => formatKeyMgmtLine(new Uint8Array(1), 'bad id')).toThrow(SrtpError);
   });
+});
+
+const ORACLE = '/work/shared/oracles/mikey-tshark';
+const haveTshark = existsSync(ORACLE) && existsSync('/usr/bin/tshark');
+
+describe('oracle: tshark reads the key-mgmt lines insertMikey writes', () => {
+  it.skipIf(!haveTshark)('session-level offer + media-level answer decode to the same bytes', () => {
+    const ans = parseKeyMgmtLine(answer.sdp_attribute_as_published).data;
+    const sdp = insertMikey(insertMikey(rfcSdp, { session: null }), {
+      session: parseKeyMgmtLine(offer.sdp_attribute_as_published).data,
+      media: new Map([[1, ans]]),
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'srtp-sdp-'));
+    try {
+      const f = join(dir, 'offer.sdp');
+      writeFileSync(f, sdp);
+      let out: string;
+      try {
+        out = execFileSync(ORACLE, ['--sdp', f], { encoding: 'utf8', timeout: 50_000 });
+      } catch (e) {
+        out = String((e as { stdout?: string }).stdout ?? '');
+      }
+      const r = JSON.parse(out) as { ok: boolean; messages: { ok: boolean; level: string; message_bytes: number; sip_sdp: { decoded_equals_input: boolean } }[] };
+      expect(r.ok).toBe(true);
+      expect(r.messages.map((m) => [m.level, m.message_bytes, m.ok, m.sip_sdp.decoded_equals_input])).toEqual([
+        ['session', offer.decoded_length, true, true],
+        ['media', answer.decoded_length, true, true],
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });

@@ -72,7 +72,8 @@ export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8A
   requireBytes('AES-CM IV', iv, 16, 16);
   requireBytes('AES-CM data', data, 0, AES_CM_MAX);
   const c = createCipheriv(`aes-${key.length * 8}-ctr`, key, iv);
-  const out = Buffer.concat([c.update(data), c.final()]);
+  const out = c.update(data); // CTR: final() adds nothing, so no intermediate copy of key material
+  c.final();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -104,7 +105,11 @@ export function aesKeyUnwrap(kek: Uint8Array, wrapped: Uint8Array, iv: Uint8Arra
   let out: Buffer;
   try {
     const d = createDecipheriv(alg, kek, iv);
-    out = Buffer.concat([d.update(wrapped), d.final()]);
+    const a = d.update(wrapped);
+    const b = d.final();
+    out = Buffer.concat([a, b]);
+    a.fill(0); // the pieces hold unwrapped key material
+    b.fill(0);
   } catch {
     throw new MikeyCryptoError('MIKEY_DECRYPT_FAILED', 'AES key unwrap integrity check failed');
   }

@@ -81,7 +81,8 @@ export function srtpKdf(
   iv[7]! ^= label;
   for (let k = 0; k < 6; k++) iv[13 - k]! ^= Number((r >> BigInt(8 * k)) & 0xffn);
   const c = createCipheriv(`aes-${masterKey.length * 8}-ctr`, masterKey, iv);
-  const out = Buffer.concat([c.update(new Uint8Array(outLen)), c.final()]);
+  const out = c.update(new Uint8Array(outLen)); // CTR: final() adds nothing, so no intermediate copy
+  c.final();
   iv.fill(0);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
