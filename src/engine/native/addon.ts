@@ -1,0 +1,93 @@
+// Locates and loads the compiled native addon (binding.gyp → build/Release/*.node).
+// IBAKED_NATIVE_PATH names an exact .node file (the sanitizer run uses it). Otherwise the
+// portable build is loaded first (safe on any x86-64), asked for CPUID, and replaced by the
+// ADX build when the CPU has BMI2 and ADX (IBAKED_NATIVE_VARIANT=portable forces portable).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { EngineError } from '../errors.js';
+
+/** Operation codes of native/src/ops.h. */
+export enum NativeOp {
+  G1Generator = 0,
+  G2Generator = 1,
+  G1Encode = 2,
+  G2Encode = 3,
+  GtValidate = 4,
+  G1Mul = 5,
+  G2Mul = 6,
+  G1Add = 7,
+  G2Add = 8,
+  Pairing = 9,
+  MillerLoop = 10,
+  FinalExp = 11,
+  GtMul = 12,
+  GtPow = 13,
+  HashToG2 = 14,
+  HashToG1 = 15,
+  G1FixedBase = 16,
+  G2Prepare = 17,
+  GtFixedBase = 18,
+  TableG1Mul = 19,
+  PreparedPairing = 20,
+  PreparedMiller = 21,
+  TableGtPow = 22,
+}
+
+export interface NativeHandle {
+  run(op: NativeOp, args: unknown[]): Promise<Uint8Array>;
+  free(): void;
+  readonly key: Uint8Array;
+  readonly kind: number;
+}
+
+export interface NativeAddon {
+  run(op: NativeOp, args: unknown[]): Promise<unknown>;
+  runSync(op: NativeOp, args: unknown[]): Uint8Array;
+  cpu(): { adx: boolean; bmi2: boolean };
+  readonly variant: 'adx' | 'portable';
+  readonly abiVersion: number;
+}
+
+const ABI_VERSION = 1;
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const require = createRequire(import.meta.url);
+
+function load(path: string): NativeAddon {
+  const mod = require(path) as NativeAddon;
+  if (mod.abiVersion !== ABI_VERSION || typeof mod.run !== 'function') {
+    throw new EngineError('unavailable', `native addon at ${path} has an unexpected interface`);
+  }
+  return mod;
+}
+
+let cached: { addon: NativeAddon; path: string } | undefined;
+
+/** Loads the addon once; throws EngineError('unavailable', why) when it is not built. */
+export function loadAddon(): { addon: NativeAddon; path: string } {
+  if (cached) return cached;
+  const explicit = process.env.IBAKED_NATIVE_PATH;
+  try {
+    if (explicit) {
+      cached = { addon: load(explicit), path: explicit };
+      return cached;
+    }
+    const portable = `${ROOT}build/Release/ibaked_native.node`;
+    const adx = `${ROOT}build/Release/ibaked_native_adx.node`;
+    if (!existsSync(portable)) {
+      throw new EngineError('unavailable', `native addon not built (${portable} missing; run npm install with a C++ toolchain)`);
+    }
+    let addon = load(portable);
+    let path = portable;
+    const cpu = addon.cpu();
+    if (process.env.IBAKED_NATIVE_VARIANT !== 'portable' && cpu.adx && cpu.bmi2 && existsSync(adx)) {
+      addon = load(adx);
+      path = adx;
+    }
+    cached = { addon, path };
+    return cached;
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    throw new EngineError('unavailable', `native addon failed to load: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,109 @@
+// The native engine backend (DESIGN §4 "native"): the Engine contract of ../types.ts over our
+// C++ addon on blst (native/). Every check and every computation happens in native code, off
+// the JavaScript thread; this file only adapts arguments (DST strings, output form), maps
+// native rejections to EngineError, and wraps precompute handles.
+import { checkForm } from '../encoding.js';
+import { EngineError, type EngineErrorReason } from '../errors.js';
+import type { Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
+import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
+
+const REASONS = new Set<EngineErrorReason>([
+  'length',
+  'type',
+  'non-canonical',
+  'not-on-curve',
+  'not-in-subgroup',
+  'identity',
+  'scalar-range',
+  'freed',
+  'unavailable',
+]);
+
+/** Turns a native rejection (Error with `reason`) into an EngineError. */
+function mapError(e: unknown): never {
+  const reason = (e as { reason?: unknown } | null)?.reason;
+  if (typeof reason === 'string' && REASONS.has(reason as EngineErrorReason)) {
+    throw new EngineError(reason as EngineErrorReason, (e as Error).message);
+  }
+  throw e;
+}
+
+function call<T>(fn: () => Promise<unknown>): Promise<T> {
+  let p: Promise<unknown>;
+  try {
+    p = fn();
+  } catch (e) {
+    p = Promise.reject(e);
+  }
+  return p.catch(mapError) as Promise<T>;
+}
+
+/** DST: a string is UTF-8 encoded; anything else goes to native as is (it checks the type). */
+function dstArg(dst: unknown): unknown {
+  return typeof dst === 'string' ? new TextEncoder().encode(dst) : dst;
+}
+
+const FORM_COMPRESSED = Uint8Array.of(1);
+const FORM_UNCOMPRESSED = Uint8Array.of(0);
+
+export function createNativeEngine(addon: NativeAddon): Engine {
+  const g1Gen = addon.runSync(Op.G1Generator, []);
+  const g2Gen = addon.runSync(Op.G2Generator, []);
+  const op = <T>(code: Op, ...args: unknown[]): Promise<T> => call<T>(() => addon.run(code, args));
+  const handleOp = (h: NativeHandle, code: Op, arg: unknown): Promise<Bytes> => call<Bytes>(() => h.run(code, [arg]));
+
+  const engine: Engine = {
+    name: 'native',
+    g1Generator: () => g1Gen.slice(),
+    g2Generator: () => g2Gen.slice(),
+
+    g1Encode: (point, form) =>
+      call(() => addon.run(Op.G1Encode, [point, checkForm(form) ? FORM_COMPRESSED : FORM_UNCOMPRESSED])),
+    g2Encode: (point, form) =>
+      call(() => addon.run(Op.G2Encode, [point, checkForm(form) ? FORM_COMPRESSED : FORM_UNCOMPRESSED])),
+    gtValidate: (value) => op<void>(Op.GtValidate, value),
+
+    g1Mul: (point, k) => op(Op.G1Mul, point, k),
+    g2Mul: (point, k) => op(Op.G2Mul, point, k),
+    g1Add: (a, b) => op(Op.G1Add, a, b),
+    g2Add: (a, b) => op(Op.G2Add, a, b),
+    pairing: (p1, p2) => op(Op.Pairing, p1, p2),
+    millerLoop: (p1, p2) => op(Op.MillerLoop, p1, p2),
+    finalExp: (f) => op(Op.FinalExp, f),
+    gtMul: (a, b) => op(Op.GtMul, a, b),
+    gtPow: (a, k) => op(Op.GtPow, a, k),
+
+    hashToG2: (msg, dst) => call(() => addon.run(Op.HashToG2, [msg, dstArg(dst)])),
+    hashToG1: (msg, dst) => call(() => addon.run(Op.HashToG1, [msg, dstArg(dst)])),
+
+    g1FixedBase: async (point) => {
+      const h = await op<NativeHandle>(Op.G1FixedBase, point);
+      const table: G1Table = {
+        point: h.key,
+        mul: (k: Scalar) => handleOp(h, Op.TableG1Mul, k),
+        free: () => h.free(),
+      };
+      return Object.freeze(table);
+    },
+    g2Prepare: async (point) => {
+      const h = await op<NativeHandle>(Op.G2Prepare, point);
+      const prepared: G2Prepared = {
+        point: h.key,
+        pairing: (p1: Bytes) => handleOp(h, Op.PreparedPairing, p1),
+        millerLoop: (p1: Bytes) => handleOp(h, Op.PreparedMiller, p1),
+        free: () => h.free(),
+      };
+      return Object.freeze(prepared);
+    },
+    gtFixedBase: async (value) => {
+      const h = await op<NativeHandle>(Op.GtFixedBase, value);
+      const table: GTTable = {
+        value: h.key,
+        pow: (k: Scalar) => handleOp(h, Op.TableGtPow, k),
+        free: () => h.free(),
+      };
+      return Object.freeze(table);
+    },
+  };
+  return Object.freeze(engine);
+}
