@@ -1,0 +1,50 @@
+// Shared helpers of the `kms init|extract` and `ibe encrypt|decrypt` commands: strict base64,
+// engine flag, date flag, loading a params file with the chosen engine.
+import type { Engine, EngineName } from '../engine/types.js';
+import { resolveEngine } from '../ibe/engine-choice.js';
+import { parseDate } from '../ibe/index.js';
+import { UsageError } from './command.js';
+
+export const ENGINE_CHOICES: readonly EngineName[] = ['ts', 'wasm', 'native'];
+
+/** Strict canonical base64 (standard alphabet, padded); surrounding whitespace ignored. */
+export function parseBase64(text: string, what: string): Uint8Array {
+  const s = text.trim();
+  if (s.length === 0 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
+    throw new UsageError(`${what} is not valid base64`);
+  }
+  const b = Buffer.from(s, 'base64');
+  if (b.toString('base64') !== s) throw new UsageError(`${what} is not canonical base64`);
+  return new Uint8Array(b);
+}
+
+export function toBase64(b: Uint8Array): string {
+  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+}
+
+export function required(v: string | undefined, flag: string): string {
+  if (v === undefined || v === '') throw new UsageError(`missing required --${flag}`);
+  return v;
+}
+
+export function oneOf<T extends string>(v: string | undefined, allowed: readonly T[], flag: string, dflt: T): T;
+export function oneOf<T extends string>(v: string | undefined, allowed: readonly T[], flag: string): T | undefined;
+export function oneOf<T extends string>(v: string | undefined, allowed: readonly T[], flag: string, dflt?: T): T | undefined {
+  if (v === undefined) return dflt;
+  if (!(allowed as readonly string[]).includes(v)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+/** --date YYYY-MM-DD (UTC) or now. */
+export function timeFlag(v: string | undefined): Date {
+  if (v === undefined) return new Date();
+  try {
+    return parseDate(v);
+  } catch (e) {
+    throw new UsageError(`--date: ${(e as Error).message}`);
+  }
+}
+
+export async function engineFlag(v: string | undefined): Promise<Engine> {
+  return resolveEngine(undefined, oneOf(v, ENGINE_CHOICES, 'engine'));
+}
