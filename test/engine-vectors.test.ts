@@ -111,8 +111,8 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: v
     expect(hex(engine.g2Generator())).toBe(hex(datEntries('g2_compressed_valid_test_vectors.dat', 96)[1]!));
   });
 
-  // i·G for every i: the multiplication and both encodings. The ts backend is slow on G2, so
-  // there it multiplies a fixed subset (all i < 64 and every 5th i) and checks encodings for all.
+  // i·G for every i: the multiplication and both encodings. The ts backend is slow (every
+  // decode is a full subgroup check), so there a fixed subset: all i < 64 and every 5th i.
   for (const [grp, clen] of [
     ['g1', 48],
     ['g2', 96],
@@ -127,17 +127,16 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: v
       // i = 0: the canonical identity encodings, refused as 'identity'
       expect(await reason(enc(comp[0]!))).toBe('identity');
       expect(await reason(enc(unc[0]!))).toBe('identity');
-      let muls = 0;
+      let checked = 0;
       for (let i = 1; i < 1000; i++) {
-        if (grp === 'g1' || engine.name !== 'ts' || i < 64 || i % 5 === 0) {
-          const p = await mul(gen, scalar(i));
-          expect(hex(p), `${i}·G`).toBe(hex(comp[i]!));
-          muls++;
-        }
+        if (engine.name === 'ts' && !(i < 64 || i % 5 === 0)) continue;
+        const p = await mul(gen, scalar(i));
+        expect(hex(p), `${i}·G`).toBe(hex(comp[i]!));
         expect(hex(await enc(comp[i]!, 'uncompressed')), `${i}·G uncompressed`).toBe(hex(unc[i]!));
         expect(hex(await enc(unc[i]!)), `${i}·G compressed`).toBe(hex(comp[i]!));
+        checked++;
       }
-      expect(muls).toBeGreaterThanOrEqual(250);
+      expect(checked).toBeGreaterThanOrEqual(250);
     });
   }
 });

@@ -17,6 +17,7 @@ import {
   gtPowSplit,
   GtFixedTable,
 } from './gt.js';
+import { g1MulGlv, g2MulGls } from './endo.js';
 import { decodeG1, decodeG2, encodeG1Point, encodeG2Point, G1, G2, type G1Point } from './points.js';
 
 const F12 = bls12_381.fields.Fp12;
@@ -75,12 +76,12 @@ export function createTsEngine(): Engine {
     g1Mul: (point, k) =>
       run(() => {
         const p = decodeG1(point);
-        return encodeG1Point(p.multiply(checkScalar(k)));
+        return encodeG1Point(g1MulGlv(p, checkScalar(k)));
       }),
     g2Mul: (point, k) =>
       run(() => {
         const p = decodeG2(point);
-        return encodeG2Point(p.multiply(checkScalar(k)));
+        return encodeG2Point(g2MulGls(p, checkScalar(k)));
       }),
     g1Add: (a, b) =>
       run(() => {
