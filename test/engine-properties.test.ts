@@ -104,6 +104,79 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: p
     expect(hex(await e.g2Add(await e.g2Mul(Q, sc(R - 1n)), Q))).toBe(hex(infG2));
   });
 
+  it('decode → re-encode is byte-identical in both forms', async () => {
+    await fc.assert(
+      fc.asyncProperty(scalarArb, async (a) => {
+        const aP = await e.g1Mul(P, sc(a));
+        const aQ = await e.g2Mul(Q, sc(a));
+        const aPu = await e.g1Encode(aP, 'uncompressed');
+        const aQu = await e.g2Encode(aQ, 'uncompressed');
+        expect(hex(await e.g1Encode(aP))).toBe(hex(aP));
+        expect(hex(await e.g1Encode(aPu))).toBe(hex(aP));
+        expect(hex(await e.g1Encode(aPu, 'uncompressed'))).toBe(hex(aPu));
+        expect(hex(await e.g2Encode(aQ))).toBe(hex(aQ));
+        expect(hex(await e.g2Encode(aQu))).toBe(hex(aQ));
+        expect(hex(await e.g2Encode(aQu, 'uncompressed'))).toBe(hex(aQu));
+      }),
+      seedOpts(e, 8),
+    );
+  });
+
+  it('subgroup check agrees with [r]X = O on random curve points, in and out of the subgroup', async () => {
+    const { Fp, Fp2: F2 } = bls12_381.fields;
+    const timesRIsZero = <T extends { multiplyUnsafe(k: bigint): T; add(o: T): T; is0(): boolean }>(q: T) =>
+      q.multiplyUnsafe(R - 1n).add(q).is0();
+    await fc.assert(
+      fc.asyncProperty(fc.bigInt({ min: 1n, max: FIELD_P - 1n }), fc.bigInt({ min: 0n, max: FIELD_P - 1n }), async (x0, x1) => {
+        // G1: first x >= x0 on the curve
+        let x = x0;
+        let y: bigint | undefined;
+        for (; ; x = (x + 1n) % FIELD_P) {
+          const rhs = Fp.add(Fp.mul(Fp.sqr(x), x), 4n);
+          try {
+            y = Fp.sqrt(rhs);
+            if (Fp.eql(Fp.sqr(y), rhs)) break;
+          } catch {
+            /* not a square: next x */
+          }
+        }
+        const pt = bls12_381.G1.Point.fromAffine({ x, y: y! });
+        for (const q of [pt, pt.clearCofactor()]) {
+          if (q.is0()) continue;
+          const a = q.toAffine();
+          const bytes = new Uint8Array(96);
+          bytes.set(bigintToBytes(a.x, 48), 0);
+          bytes.set(bigintToBytes(a.y, 48), 48);
+          expect(await reason(e.g1Encode(bytes))).toBe(timesRIsZero(q) ? 'accepted' : 'not-in-subgroup');
+        }
+        // G2: first x = (x0 + i, x1) on the twist
+        let X = F2.fromBigTuple([x0, x1]);
+        let Y: typeof X | undefined;
+        for (; ; X = F2.add(X, F2.ONE)) {
+          const rhs = F2.add(F2.mul(F2.sqr(X), X), F2.fromBigTuple([4n, 4n]));
+          try {
+            Y = F2.sqrt(rhs);
+            if (F2.eql(F2.sqr(Y), rhs)) break;
+          } catch {
+            /* not a square: next x */
+          }
+        }
+        const pt2 = bls12_381.G2.Point.fromAffine({ x: X, y: Y! });
+        for (const q of [pt2, pt2.clearCofactor()]) {
+          if (q.is0()) continue;
+          const a = q.toAffine();
+          const bytes = new Uint8Array(192);
+          bytes.set(bigintToBytes(a.x.c1, 48), 0);
+          bytes.set(bigintToBytes(a.x.c0, 48), 48);
+          bytes.set(bigintToBytes(a.y.c1, 48), 96);
+          bytes.set(bigintToBytes(a.y.c0, 48), 144);
+          expect(await reason(e.g2Encode(bytes))).toBe(timesRIsZero(q) ? 'accepted' : 'not-in-subgroup');
+        }
+      }),
+      seedOpts(e, 8),
+    );
+  });
+
   it('finalExp(millerLoop(P, Q)) = pairing(P, Q)', async () => {
     await fc.assert(
       fc.asyncProperty(scalarArb, scalarArb, async (a, b) => {
