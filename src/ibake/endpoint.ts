@@ -186,9 +186,9 @@ export class IbakeEndpoint {
       case DT.R_MESSAGE_1:
         return this.onRMessage1(msg);
       case DT.I_MESSAGE_2:
-        return this.onIMessage2(msg);
+        return this.abortOnAuthFailure(msg, this.responded, () => this.onIMessage2(msg));
       case DT.R_MESSAGE_2:
-        return this.onRMessage2(msg);
+        return this.abortOnAuthFailure(msg, this.initiated, () => this.onRMessage2(msg));
       case DT.ERROR:
         // Unauthenticated: a hint only, never tears a session down (security.md §3.4).
         throw new IbakeError('IBAKE_STATE', 'peer sent an RFC 3830 Error message (ignored: unauthenticated)');
@@ -196,6 +196,36 @@ export class IbakeEndpoint {
         throw new IbakeError('IBAKE_UNSUPPORTED', `data type ${msg.header.dataType} is not part of MIKEY-IBAKE`, {
           reply: buildErr(msg.header.prf, msg.header.csbId, msToNtp(this.now()), ERR.INVALID_DT),
         });
+    }
+  }
+
+  /**
+   * RFC 6539 §3.2: on a failed check the exchange halts and its secrets are discarded. Only
+   * the session the (decoded) message names is touched; every other session is unchanged.
+   */
+  private async abortOnAuthFailure(
+    msg: DecodedMessage,
+    store: SessionStore<InitiatorState> | SessionStore<ResponderState>,
+    run: () => Promise<ReceiveResult>,
+  ): Promise<ReceiveResult> {
+    try {
+      return await run();
+    } catch (e) {
+      if (e instanceof IbakeError && e.code === 'IBAKE_AUTH_FAILED') {
+        const ids = msg.payloads.filter((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR');
+        const peerRole = store === this.responded ? ROLE.I : ROLE.R;
+        const p = ids.find((x) => x.role === peerRole);
+        if (p) {
+          try {
+            const peer = uriOf(p);
+            const s = store.find(msg.header.csbId, peer);
+            if (s && s.state !== 'established') store.delete(msg.header.csbId, peer);
+          } catch {
+            /* undecodable identity: nothing to abort */
+          }
+        }
+      }
+      throw e;
     }
   }
 
@@ -320,7 +350,7 @@ export class IbakeEndpoint {
     if (msg.header.prf !== PROFILE.prf) throw malformed('PRF func not copied');
     if (tP!.tsType !== PROFILE.tsType || !eq(bigToNtp(tP!.value), offer.t)) throw malformed('T not copied from I_MESSAGE_1');
     const map = srtpMap(msg);
-    if (map.length !== offer.csMap.length || map.some((e, i) => e.policyNo !== offer.csMap[i]!.policyNo || (offer.csMap[i]!.ssrc !== 0 && e.ssrc !== offer.csMap[i]!.ssrc))) {
+    if (map.length !== offer.csMap.length || map.some((e, i) => e.policyNo !== offer.csMap[i]!.policyNo || e.roc !== offer.csMap[i]!.roc || (offer.csMap[i]!.ssrc !== 0 && e.ssrc !== offer.csMap[i]!.ssrc))) {
       throw malformed('CS map does not match I_MESSAGE_1');
     }
     if (this.initiated.has(csbId, answering)) throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_1 already processed for this responder');
@@ -404,7 +434,7 @@ export class IbakeEndpoint {
     if (!eq(randP!.rand, s.rand)) throw malformed('RAND differs from I_MESSAGE_1');
     const tMs = this.checkT(msg, tP!);
     const map = srtpMap(msg);
-    if (map.length !== s.csMap.length || map.some((e, i) => e.ssrc !== s.csMap[i]!.ssrc || e.policyNo !== s.csMap[i]!.policyNo)) {
+    if (map.length !== s.csMap.length || map.some((e, i) => e.ssrc !== s.csMap[i]!.ssrc || e.policyNo !== s.csMap[i]!.policyNo || e.roc !== s.csMap[i]!.roc)) {
       throw malformed('CS map differs from R_MESSAGE_1');
     }
     if (s.blind && eskPs.length === 0) throw authFailure('esk', this.errReply(msg, ERR.AUTH_FAILURE));
