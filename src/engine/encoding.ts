@@ -6,7 +6,8 @@
 // * G1/G2: ZCash/CFRG serialisation. Checks in the contract's order: type, length, flag bits
 //   (C must match the length; I requires S = 0 and all other bits zero; S = 0 when uncompressed),
 //   coordinates < p. A canonical point at infinity is reported as 'identity' (it is on the curve
-//   and in the subgroup, so that is the first failing check).
+//   and in the subgroup, so that is the first failing check). One curve fact is checked here
+//   too because libraries disagree on it: uncompressed (0, 0) is 'not-on-curve'.
 // * GT / Fp12: 576 octets, 12 big-endian Fp coefficients in the tower order of DESIGN §3, each < p.
 import { EngineError } from './errors.js';
 import { bytesToBigint, bigintToBytes } from './scalar.js';
@@ -114,7 +115,17 @@ export function parseG1(point: unknown, what = 'G1 point'): G1Fields {
   const x = readFp(v, 0, what);
   if (compressed) return { compressed, x, sign };
   const y = readFp(v, FP_BYTES, what);
+  if (x === 0n && y === 0n) throw notOnCurveZero(what);
   return { compressed, x, y, sign };
+}
+
+/**
+ * Uncompressed (0, 0) without the infinity flag satisfies neither y² = x³ + 4 nor the twist's
+ * equation; some libraries (mcl) read it as the point at infinity, so it is refused here, at the
+ * on-curve step, for every backend alike.
+ */
+function notOnCurveZero(what: string): EngineError {
+  return new EngineError('not-on-curve', `${what}: (0, 0) is not on the curve`);
 }
 
 /** ZCash Fp2 order on the wire: c1 (the u coefficient) first, then c0. */
@@ -135,6 +146,7 @@ export function parseG2(point: unknown, what = 'G2 point'): G2Fields {
   const x = readFp2(v, 0, what);
   if (compressed) return { compressed, x, sign };
   const y = readFp2(v, 2 * FP_BYTES, what);
+  if (x[0] === 0n && x[1] === 0n && y[0] === 0n && y[1] === 0n) throw notOnCurveZero(what);
   return { compressed, x, y, sign };
 }
 
