@@ -11,6 +11,7 @@ function readTs(r: Reader, tsType: number, at: number): bigint {
   if (n === undefined) {
     throw new MikeyError('MIKEY_BAD_VALUE', at, `unknown TS type ${tsType} (0 NTP-UTC, 1 NTP, 2 COUNTER, 3 NTP-UTC-32)`);
   }
+  r.need(n, 'TS value');
   if (n === 8) {
     const hi = r.u32('TS value');
     const lo = r.u32('TS value');
