@@ -429,7 +429,8 @@ export class IbakeEndpoint {
     const csbId = msg.header.csbId;
     const s = this.responded.get(csbId, peer);
     if (s.state !== 'sent-r1') throw new IbakeError('IBAKE_STATE', 'I_MESSAGE_2 not expected in this state');
-    if (self !== s.self) throw authFailure('identity-mismatch', this.errReply(msg, ERR.AUTH_FAILURE));
+    // Misrouted (forking: the I_MESSAGE_2 of a sibling device) — not an attack on this session.
+    if (self !== s.self) throw new IbakeError('IBAKE_NO_SESSION', 'no session for this CSB ID, peer and responder identity');
     if (msg.header.prf !== s.prf) throw malformed('PRF func not copied');
     if (!eq(randP!.rand, s.rand)) throw malformed('RAND differs from I_MESSAGE_1');
     const tMs = this.checkT(msg, tP!);
