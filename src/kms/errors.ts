@@ -25,9 +25,12 @@ export class KmsError extends IbakedError {
   readonly httpStatus?: number;
   /** RFC 3830 ERR payload number carried by the KMS answer, when there was one. */
   readonly mikeyError?: number;
-  constructor(code: KmsErrorCode, message: string, extra: { httpStatus?: number; mikeyError?: number } = {}) {
+  /** For KMS_RATE_LIMITED / KMS_OVERLOADED: how long to wait before retrying, ms. */
+  readonly retryAfterMs?: number;
+  constructor(code: KmsErrorCode, message: string, extra: { httpStatus?: number; mikeyError?: number; retryAfterMs?: number } = {}) {
     super(code, message);
     if (extra.httpStatus !== undefined) this.httpStatus = extra.httpStatus;
     if (extra.mikeyError !== undefined) this.mikeyError = extra.mikeyError;
+    if (extra.retryAfterMs !== undefined) this.retryAfterMs = extra.retryAfterMs;
   }
 }

@@ -1,0 +1,235 @@
+// The KMS's answer to one application/mikey body (RFC 6267 §4.1.3), independent of HTTP.
+// Order of checks, cheapest and least revealing first (security.md §3.1, §3.4, top-10 #7):
+//   decode (ERR 13/11/2/3) -> T inside the skew window and after the restart floor (ERR 1)
+//   -> IDRkms is us (ERR 7) -> PSK lookup + V MAC (ERR 0; unknown user and wrong MAC look the
+//   same, including a dummy MAC for unknown users) -> replay cache (ERR 1, HTTP 409; only
+//   authenticated requests enter it) -> per-user token bucket (HTTP 429) -> authorisation of
+//   every identity (ERR 7) -> period window: current, next, or previous within the skew (ERR 1,
+//   HTTP 422) -> bounded extraction queue (HTTP 503) -> extract, REQUEST_KEY_RESP, audit log.
+// Nothing secret reaches the log; private keys and derived keys are zeroed after encoding.
+import { randomBytes } from 'node:crypto';
+import type { Engine } from '../engine/types.js';
+import { extract, identityFor, type IbeParams } from '../ibe/index.js';
+import { KmsError, type KmsErrorCode } from './errors.js';
+import type { MikeyHttpAnswer } from './http-server.js';
+import { keyId, type KmsLogger } from './issuance-log.js';
+import {
+  decodeKeyRequest, encodeErrorMessage, encodeKeyResponse, Err, verifyKeyRequest, type IssuedKey, type ParsedKeyRequest,
+  type WantedKey,
+} from './messages.js';
+import { msToNtp64, ntp64ToMs } from './ntp.js';
+import { nextPeriod, periodNtp, periodWindow } from './period.js';
+import type { PskStore } from './psk-store.js';
+import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
+import { ReplayCache } from './replay-cache.js';
+import type { PeriodWindow } from './renewer.js';
+
+export interface KmsServiceOptions {
+  master: Uint8Array;
+  params: IbeParams;
+  users: PskStore;
+  engine?: Engine;
+  log: KmsLogger;
+  /** Allowed |T - now|, ms (default 5 min). */
+  skewMs?: number;
+  /** Per-user token bucket (default burst 10, 0.2/s); false disables. */
+  perUser?: Partial<Omit<RateLimitOptions, 'now'>> | false;
+  replayCacheSize?: number;
+  /** Extractions running at once (default 2) and waiting (default 64) before 503. */
+  maxConcurrent?: number;
+  maxQueued?: number;
+  /** KEMAC Encr alg of responses: 1 AES-CM-128 (default), 3 AES-CM-256, 2 AES-KW-128. */
+  encrAlg?: number;
+  now?: () => number;
+}
+
+/** HTTP status per error code. */
+const STATUS: Record<KmsErrorCode, number> = {
+  KMS_BAD_REQUEST: 400,
+  KMS_UNSUPPORTED: 400,
+  KMS_AUTH_FAILED: 403,
+  KMS_INVALID_TS: 403,
+  KMS_REPLAY: 409,
+  KMS_PERIOD: 422,
+  KMS_RATE_LIMITED: 429,
+  KMS_OVERLOADED: 503,
+  KMS_SERVER_ERROR: 500,
+  KMS_CONFIG: 500,
+  KMS_TRANSPORT: 500,
+  KMS_BAD_RESPONSE: 500,
+  KMS_KEY_INVALID: 500,
+};
+
+/** Default ERR number per error code, when the thrower did not pick one. */
+const DEFAULT_ERR: Partial<Record<KmsErrorCode, number>> = {
+  KMS_AUTH_FAILED: Err.AUTH,
+  KMS_INVALID_TS: Err.TS,
+  KMS_REPLAY: Err.TS,
+  KMS_PERIOD: Err.TS,
+  KMS_BAD_REQUEST: Err.UNSUPPORTED_MSG,
+};
+
+/** A bounded FIFO semaphore: `run` waits for a slot or fails at once when the queue is full. */
+class Gate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+  constructor(readonly max: number, readonly maxQueued: number) {}
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.#active >= this.max) {
+      if (this.#waiting.length >= this.maxQueued) throw new KmsError('KMS_OVERLOADED', 'KMS is busy');
+      await new Promise<void>((r) => this.#waiting.push(r));
+    } else {
+      this.#active++;
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active--;
+    }
+  }
+}
+
+export class KmsService {
+  readonly #o: KmsServiceOptions;
+  readonly #master: Uint8Array;
+  readonly #skew: number;
+  readonly #now: () => number;
+  readonly #floor: number;
+  readonly #replay: ReplayCache;
+  readonly #perUser?: TokenBucketLimiter;
+  readonly #gate: Gate;
+  #closed = false;
+
+  constructor(o: KmsServiceOptions) {
+    this.#o = o;
+    this.#master = o.master.slice();
+    this.#now = o.now ?? Date.now;
+    this.#skew = o.skewMs ?? 5 * 60_000;
+    if (!Number.isFinite(this.#skew) || this.#skew < 1000) throw new KmsError('KMS_CONFIG', 'skewMs must be >= 1000');
+    // The replay cache is empty after a restart: refuse timestamps from before we started.
+    this.#floor = this.#now();
+    this.#replay = new ReplayCache({ maxEntries: o.replayCacheSize ?? 100_000, now: this.#now });
+    if (o.perUser !== false) this.#perUser = new TokenBucketLimiter({ burst: 10, perSecond: 0.2, ...o.perUser, now: this.#now });
+    this.#gate = new Gate(o.maxConcurrent ?? 2, o.maxQueued ?? 64);
+  }
+
+  /** Zeroes the master secret copy; later requests get 503. */
+  close(): void {
+    this.#closed = true;
+    this.#master.fill(0);
+  }
+
+  #nowNtp(): bigint {
+    return msToNtp64(this.#now());
+  }
+
+  #answerError(e: KmsError, req: ParsedKeyRequest | undefined, client: string, user?: string): MikeyHttpAnswer {
+    const status = STATUS[e.code] ?? 500;
+    const errNo = e.mikeyError ?? DEFAULT_ERR[e.code] ?? Err.UNSPECIFIED;
+    this.#o.log({ event: 'reject', time: new Date(this.#now()).toISOString(), client, reason: e.code, status, ...(user ? { user } : {}) });
+    const headers: Record<string, string> = {};
+    if (e.code === 'KMS_RATE_LIMITED' || e.code === 'KMS_OVERLOADED') headers['Retry-After'] = String(Math.max(1, Math.ceil((e.retryAfterMs ?? 1000) / 1000)));
+    return { status, body: encodeErrorMessage(errNo, this.#nowNtp(), req?.message.header), headers };
+  }
+
+  /** Answers one request body from `client`. Never throws. */
+  async handle(body: Uint8Array, client: string): Promise<MikeyHttpAnswer> {
+    let req: ParsedKeyRequest | undefined;
+    let user: string | undefined;
+    try {
+      if (this.#closed) throw new KmsError('KMS_OVERLOADED', 'KMS is shutting down');
+      req = decodeKeyRequest(body);
+      this.#checkTime(req);
+      if (req.kmsId !== this.#o.params.kmsId) throw new KmsError('KMS_BAD_REQUEST', 'request is addressed to another KMS', { mikeyError: Err.ID });
+      const entry = this.#o.users.lookup(req.pskName);
+      if (!entry) {
+        verifyKeyRequest(req, randomBytes(32)); // same work as a real check: no user-enumeration timing
+        throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+      }
+      if (!verifyKeyRequest(req, entry.psk)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+      user = entry.name;
+      const verdict = this.#replay.checkAndAdd(ReplayCache.key([Buffer.from(entry.name), u32(req.csbId), u64(req.tNtp), req.rand]), this.#tMs(req) + this.#skew + 1);
+      if (verdict === 'replay') throw new KmsError('KMS_REPLAY', 'request was already answered');
+      if (verdict === 'full') throw new KmsError('KMS_OVERLOADED', 'replay cache is full');
+      if (this.#perUser) {
+        const r = this.#perUser.take(entry.name);
+        if (!r.ok) throw new KmsError('KMS_RATE_LIMITED', 'too many key requests for this user', { mikeyError: Err.UNSPECIFIED, retryAfterMs: r.retryAfterMs });
+      }
+      const wanted = this.#wanted(req);
+      for (const w of wanted) {
+        if (!entry.identities.has(w.identity)) throw new KmsError('KMS_AUTH_FAILED', 'identity not authorised for this PSK', { mikeyError: Err.ID });
+      }
+      const periods = wanted.map((w) => this.#period(w));
+      const issued: IssuedKey[] = [];
+      try {
+        await this.#gate.run(async () => {
+          for (let i = 0; i < wanted.length; i++) {
+            const w = wanted[i]!;
+            const id = identityFor(w.identity, periods[i]!.startMs, this.#o.params.period);
+            issued.push({ ...w, key: await extract(this.#master, this.#o.params, id.bytes, this.#o.engine) });
+          }
+        });
+        const resp = encodeKeyResponse(req, issued, entry.psk, this.#o.encrAlg ?? 1);
+        const time = new Date(this.#now()).toISOString();
+        issued.forEach((k, i) => {
+          const period = periods[i]!.label;
+          this.#o.log({ event: 'issue', time, client, user: entry.name, identity: k.identity, period, keyId: keyId(this.#o.params.fingerprint, k.identity, period) });
+        });
+        return { status: 200, body: resp };
+      } finally {
+        for (const k of issued) k.key.fill(0);
+      }
+    } catch (e) {
+      if (e instanceof KmsError) return this.#answerError(e, req, client, user);
+      const code = (e as { code?: unknown })?.code;
+      const ke = new KmsError('KMS_SERVER_ERROR', 'internal error');
+      this.#o.log({ event: 'reject', time: new Date(this.#now()).toISOString(), client, reason: typeof code === 'string' ? `KMS_SERVER_ERROR:${code}` : 'KMS_SERVER_ERROR', status: 500, ...(user ? { user } : {}) });
+      return { status: 500, body: encodeErrorMessage(Err.UNSPECIFIED, this.#nowNtp(), req?.message.header) };
+    }
+  }
+
+  #tMs(req: ParsedKeyRequest): number {
+    return ntp64ToMs(req.tNtp, this.#now());
+  }
+
+  #checkTime(req: ParsedKeyRequest): void {
+    const now = this.#now();
+    const t = this.#tMs(req);
+    if (Math.abs(t - now) > this.#skew) throw new KmsError('KMS_INVALID_TS', 'timestamp outside the allowed clock skew');
+    if (t < this.#floor) throw new KmsError('KMS_INVALID_TS', 'timestamp predates the KMS start (replay cache was reset)');
+  }
+
+  /** The keys asked for: the request KEMAC's list, else each identity for the period of T. */
+  #wanted(req: ParsedKeyRequest): WantedKey[] {
+    if (req.wanted) return req.wanted;
+    const p = periodNtp(periodWindow(this.#tMs(req), this.#o.params.period));
+    return req.identities.map((identity) => ({ identity, ...p }));
+  }
+
+  /** The period a wanted interval names, if it is one we issue now (previous within skew, current, next). */
+  #period(w: WantedKey): PeriodWindow {
+    const now = this.#now();
+    const kind = this.#o.params.period;
+    const cur = periodWindow(now, kind);
+    const allowed = [periodWindow(now - this.#skew, kind), cur, nextPeriod(cur, kind)];
+    const hit = allowed.find((p) => {
+      const n = periodNtp(p);
+      return n.fromNtp === w.fromNtp && n.toNtp === w.toNtp;
+    });
+    if (!hit) throw new KmsError('KMS_PERIOD', 'requested key period is not issuable now (only the current and the next period)', { mikeyError: Err.TS });
+    return hit;
+  }
+}
+
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v);
+  return b;
+}
+function u64(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, v);
+  return b;
+}
