@@ -1,0 +1,48 @@
+// The daemon's request handlers: engine selection at start, and the methods media apps call
+// (ping, info, selftest, decode). Each handler validates its params and throws typed errors;
+// the server turns them into {ok:false, error:{code,message}} replies.
+import { selectEngine } from '../engine/select.js';
+import type { EngineName } from '../engine/types.js';
+import { decodeMessage } from '../mikey/index.js';
+import { describeMessage } from '../mikey/describe.js';
+import { runSelftest, type SelftestReport } from '../selftest/index.js';
+import { IbakedError } from '../util/errors.js';
+import type { Handler } from './server.js';
+
+export class ParamError extends IbakedError {
+  constructor(message: string) {
+    super('BAD_PARAMS', message);
+  }
+}
+
+export function bytesParam(params: Record<string, unknown>, name: string, max = 60_000): Uint8Array {
+  const v = params[name];
+  if (!(v instanceof Uint8Array)) throw new ParamError(`${name} must be msgpack bin (bytes)`);
+  if (v.length === 0 || v.length > max) throw new ParamError(`${name} must hold 1..${max} octets`);
+  return v;
+}
+
+export interface BuiltHandlers {
+  handlers: Record<string, Handler>;
+  engineInfo: { name: string; reason: string };
+  selftest: () => Promise<SelftestReport>;
+}
+
+export async function buildHandlers(opts: { engine?: EngineName; log: (l: string) => void }): Promise<BuiltHandlers> {
+  const sel = await selectEngine(opts.engine ? { name: opts.engine } : undefined);
+  const started = Date.now();
+  const selftest = () => runSelftest(sel.engine);
+  const handlers: Record<string, Handler> = {
+    ping: async () => ({ pong: true, time: Date.now() }),
+    info: async () => ({
+      engine: sel.engine.name,
+      engineReason: sel.reason,
+      uptimeMs: Date.now() - started,
+      node: process.version,
+    }),
+    selftest: async () => selftest(),
+    /** Decodes one MIKEY message (bytes) into the same tree `ibake decode --json` prints. */
+    decode: async (p) => describeMessage(decodeMessage(bytesParam(p, 'message'))).json,
+  };
+  return { handlers, engineInfo: { name: sel.engine.name, reason: sel.reason }, selftest };
+}
