@@ -2,7 +2,7 @@
 //   run(op, args[]) -> Promise<Uint8Array | undefined | Handle>  (work runs on the libuv pool)
 //   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
 //   Handle#run(op, args[]) -> Promise, Handle#free(), Handle#key, Handle#kind
-//   cpu() -> { adx, bmi2 }, variant -> 'adx' | 'portable'
+//   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable'
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
 // may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
 #include <napi.h>
@@ -41,8 +41,9 @@ Arg to_arg(const Napi::Value &v) {
 
 bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector<Arg> *args) {
   if (info.Length() < first + 2 || !info[first].IsNumber() || !info[first + 1].IsArray()) return false;
-  int32_t code = info[first].As<Napi::Number>().Int32Value();
-  if (code < 0 || code >= (int)Op::Count) return false;
+  double d = info[first].As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < (double)Op::Count) || d != (double)(int)d) return false;
+  int code = (int)d;
   *op = (Op)code;
   Napi::Array arr = info[first + 1].As<Napi::Array>();
   uint32_t n = arr.Length();
@@ -216,6 +217,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("runSync", Napi::Function::New(env, RunSync));
   exports.Set("cpu", Napi::Function::New(env, Cpu));
+  exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
+    return Napi::Number::New(info.Env(), (double)live_handle_count());
+  }));
 #if defined(IBAKED_VARIANT_ADX)
   exports.Set("variant", Napi::String::New(env, "adx"));
 #else

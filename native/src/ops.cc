@@ -2,6 +2,7 @@
 // reasons as the ts backend, so the first failing check names the error on every backend.
 #include "ops.h"
 
+#include <atomic>
 #include <cstring>
 
 #include "codec.h"
@@ -108,8 +109,15 @@ size_t HandleData::bytes() const {
   return 0;
 }
 
+static std::atomic<long> g_live_handles{0};
+
+long live_handle_count() { return g_live_handles.load(); }
+
+HandleData::HandleData() { g_live_handles++; }
+
 HandleData::~HandleData() {
   if (lines) wipe(lines->data(), sizeof(*lines));
+  g_live_handles--;
 }
 
 Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle) {

@@ -63,6 +63,7 @@ struct HandleData {
   std::unique_ptr<std::array<blst_fp6, 68>> lines;
   std::unique_ptr<GtTable> gt;
   size_t bytes() const;
+  HandleData();
   ~HandleData();
 };
 
@@ -72,6 +73,9 @@ struct Result {
   Bytes out;
   std::shared_ptr<HandleData> handle;  // for the three *FixedBase/Prepare ops
 };
+
+/** Number of HandleData objects alive (tests use it to see that GC and free() release them). */
+long live_handle_count();
 
 /** Runs op on args (handle = the precompute handle for handle ops, else null). */
 Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle);

@@ -45,6 +45,8 @@ export interface NativeAddon {
   run(op: NativeOp, args: unknown[]): Promise<unknown>;
   runSync(op: NativeOp, args: unknown[]): Uint8Array;
   cpu(): { adx: boolean; bmi2: boolean };
+  /** Precompute tables alive in native memory (for leak tests). */
+  liveHandles(): number;
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }
