@@ -1,0 +1,130 @@
+// `ibake kms serve`: runs the KMS key-issuing service (REQUEST_KEY_PSK over HTTP(S) POST
+// application/mikey) for a KMS directory made by `ibake kms init` and a users file of PSKs.
+// Prints one "listening" line on stdout, audit events (JSON lines, no key material) on stderr,
+// and stops cleanly on SIGINT/SIGTERM.
+import { readFile } from 'node:fs/promises';
+import { loadKmsDir } from '../kms/master.js';
+import { jsonLineLogger } from '../kms/issuance-log.js';
+import { KmsError } from '../kms/errors.js';
+import { PskStore } from '../kms/psk-store.js';
+import { startKmsServer, type KmsRateLimits } from '../kms/server.js';
+import { parseFlags, UsageError, type CliIO, type Command } from './command.js';
+import { engineFlag, required } from './ibe-cli-util.js';
+
+export const DEFAULT_KMS_PORT = 8270;
+
+const USAGE = `usage: ibake kms serve --dir DIR --users FILE [--host H] [--port N] [--cert F --key F]
+                       [--skew SECONDS] [--user-rate N/S] [--addr-rate N/S] [--engine ts|wasm|native]
+
+Serves private keys of the KMS in DIR (from \`ibake kms init\`) to the users in FILE:
+POST http(s)://H:N/mikey, Content-Type application/mikey, body REQUEST_KEY_PSK (RFC 6267),
+answer REQUEST_KEY_RESP or an RFC 3830 Error message (see docs/kms.md).
+
+  --dir DIR         KMS directory (master.key 0600 + params.json)
+  --users FILE      JSON {"<uri>": "<psk hex>", ...}; a value may also be
+                    {"psk": "<hex>", "identities": ["<uri>", ...]}. Must not be world-readable.
+  --host H          address to listen on (default 127.0.0.1)
+  --port N          TCP port (default ${DEFAULT_KMS_PORT}; 0 = any free port)
+  --cert F --key F  PEM certificate and key: serve HTTPS (both or neither)
+  --skew SECONDS    allowed clock difference for the request timestamp (default 300)
+  --user-rate N/S   per-user token bucket: burst N, refill one per S seconds (default 10/5)
+  --addr-rate N/S   per-address token bucket before reading the body (default 30/0.2)
+  --engine E        pairing engine (default: best available)
+
+Prints "ibake kms: listening on URL ..." on stdout; audit events (issued keys: identity,
+period, time, client address, key id; rejections: reason code) go to stderr as JSON lines.
+SIGINT/SIGTERM stop the service.
+`;
+
+function rate(v: string | undefined, flag: string): { burst: number; perSecond: number } | undefined {
+  if (v === undefined) return undefined;
+  const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(v);
+  if (!m || Number(m[1]) < 1 || Number(m[2]) <= 0) throw new UsageError(`--${flag} must be N/S (burst N, one token every S seconds), e.g. 10/5`);
+  return { burst: Number(m[1]), perSecond: 1 / Number(m[2]) };
+}
+
+/** Runs the service until `stop` fires. Exported for in-process tests. */
+export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promise<number> {
+  const { values } = parseFlags(argv, {
+    dir: { type: 'string' },
+    users: { type: 'string' },
+    host: { type: 'string' },
+    port: { type: 'string' },
+    cert: { type: 'string' },
+    key: { type: 'string' },
+    skew: { type: 'string' },
+    'user-rate': { type: 'string' },
+    'addr-rate': { type: 'string' },
+    engine: { type: 'string' },
+  });
+  const dir = required(values.dir, 'dir');
+  const usersPath = required(values.users, 'users');
+  const host = values.host ?? '127.0.0.1';
+  const port = values.port === undefined ? DEFAULT_KMS_PORT : Number(values.port);
+  if (!/^\d+$/.test(values.port ?? '0') || !Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0..65535');
+  if ((values.cert === undefined) !== (values.key === undefined)) throw new UsageError('--cert and --key go together');
+  let skewMs: number | undefined;
+  if (values.skew !== undefined) {
+    if (!/^\d+$/.test(values.skew) || Number(values.skew) < 1 || Number(values.skew) > 86400) throw new UsageError('--skew must be 1..86400 seconds');
+    skewMs = Number(values.skew) * 1000;
+  }
+  const rateLimit: KmsRateLimits = {};
+  const ur = rate(values['user-rate'], 'user-rate');
+  const ar = rate(values['addr-rate'], 'addr-rate');
+  if (ur) rateLimit.perUser = ur;
+  if (ar) rateLimit.perAddress = ar;
+  const engine = await engineFlag(values.engine);
+
+  let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
+  if (values.cert !== undefined && values.key !== undefined) {
+    try {
+      tls = { cert: await readFile(values.cert), key: await readFile(values.key) };
+    } catch (e) {
+      throw new KmsError('KMS_CONFIG', `cannot read certificate/key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const users = await PskStore.fromFile(usersPath);
+  const { params, master } = await loadKmsDir(dir, engine);
+  let server;
+  try {
+    server = await startKmsServer({
+      master, params, users, host, port, engine, rateLimit,
+      ...(tls ? { tls } : {}),
+      ...(skewMs !== undefined ? { skewMs } : {}),
+      log: jsonLineLogger((l) => io.stderr(l)),
+    });
+  } catch (e) {
+    users.destroy();
+    throw e;
+  } finally {
+    master.fill(0);
+    tls?.key.fill(0);
+  }
+  io.stdout(`ibake kms: listening on ${server.url} (kms-id ${params.kmsId}, period ${params.period}, params ${params.fingerprint.slice(0, 16)}, ${users.size} users)\n`);
+  await new Promise<void>((resolve) => {
+    if (stop.aborted) resolve();
+    else stop.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await server.close();
+  users.destroy();
+  io.stdout('ibake kms: stopped\n');
+  return 0;
+}
+
+export const command: Command = {
+  name: 'kms serve',
+  summary: 'serve private keys over HTTP(S) (REQUEST_KEY_PSK, application/mikey)',
+  usage: USAGE,
+  async run(argv, io) {
+    const ac = new AbortController();
+    const onSig = () => ac.abort();
+    process.once('SIGINT', onSig);
+    process.once('SIGTERM', onSig);
+    try {
+      return await serve(argv, io, ac.signal);
+    } finally {
+      process.off('SIGINT', onSig);
+      process.off('SIGTERM', onSig);
+    }
+  },
+};

@@ -1,0 +1,122 @@
+// `ibake kms serve`: --help and usage errors through the CLI dispatcher; a full run in-process
+// (KMS dir from `ibake kms init`, users file, ephemeral port) where a client obtains and
+// verifies a key and the audit lines on stderr carry the issuance but no key material; and the
+// real binary path under tsx, stopped by SIGTERM with exit code 0.
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serve } from '../src/cli/cmd-kms-serve.js';
+import { identityFor, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
+import { loadParamsFile } from '../src/kms/master.js';
+import { requestPrivateKey } from '../src/kms/client.js';
+import { runCli } from './helpers/cli.js';
+
+const PSK = 'feedfacefeedfacefeedfacefeedface';
+const ALICE = 'sip:alice@example.org';
+const root = mkdtempSync(join(tmpdir(), 'kms-cli-'));
+const dir = join(root, 'kms');
+const users = join(root, 'users.json');
+let params: IbeParams;
+
+beforeAll(async () => {
+  const r = await runCli(['kms', 'init', '--dir', dir, '--kms-id', 'urn:ibaked:kms:cli-test']);
+  expect(r.code, r.stderr).toBe(0);
+  writeFileSync(users, JSON.stringify({ [ALICE]: PSK }), { mode: 0o600 });
+  params = await loadParamsFile(join(dir, 'params.json'));
+});
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+function io() {
+  const out = { stdout: '', stderr: '' };
+  let onOut: (() => void) | undefined;
+  return {
+    out,
+    waitFor: (re: RegExp) =>
+      new Promise<RegExpExecArray>((resolve) => {
+        const check = () => {
+          const m = re.exec(out.stdout);
+          if (m) resolve(m);
+          else onOut = check;
+        };
+        check();
+      }),
+    io: {
+      stdin: Readable.from([]),
+      stdout: (s: string) => {
+        out.stdout += s;
+        onOut?.();
+      },
+      stderr: (s: string) => (out.stderr += s),
+    },
+  };
+}
+
+describe('ibake kms serve', () => {
+  it('prints its usage with --help', async () => {
+    const r = await runCli(['kms', 'serve', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('usage: ibake kms serve --dir DIR --users FILE');
+    expect(r.stdout).toContain('--cert F --key F');
+  });
+
+  it('refuses bad usage (exit 2) and a world-readable users file (exit 1, KMS_CONFIG)', async () => {
+    expect((await runCli(['kms', 'serve', '--dir', dir])).code).toBe(2);
+    expect((await runCli(['kms', 'serve', '--dir', dir, '--users', users, '--cert', 'x.pem'])).code).toBe(2);
+    expect((await runCli(['kms', 'serve', '--dir', dir, '--users', users, '--port', '70000'])).code).toBe(2);
+    expect((await runCli(['kms', 'serve', '--dir', dir, '--users', users, '--user-rate', 'fast'])).code).toBe(2);
+    const loose = join(root, 'loose.json');
+    writeFileSync(loose, JSON.stringify({ [ALICE]: PSK }));
+    chmodSync(loose, 0o644);
+    const r = await runCli(['kms', 'serve', '--dir', dir, '--users', loose, '--port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/KMS_CONFIG: users file .* accessible to other users/);
+    const noDir = await runCli(['kms', 'serve', '--dir', join(root, 'nope'), '--users', users, '--port', '0']);
+    expect(noDir.code).toBe(1);
+  });
+
+  it('serves keys until stopped; audit lines carry the issuance, never the PSK or key', async () => {
+    const h = io();
+    const ac = new AbortController();
+    const done = serve(['--dir', dir, '--users', users, '--port', '0', '--skew', '120'], h.io, ac.signal);
+    const [, url] = await h.waitFor(/listening on (\S+)/);
+    const got = await requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params });
+    expect(await verifyPrivateKey(params, identityFor(ALICE, Date.now(), params.period).bytes, got.key)).toBe(true);
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK.replace('f', 'e'), params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    ac.abort();
+    expect(await done).toBe(0);
+    expect(h.out.stdout).toContain('ibake kms: stopped');
+    const events = h.out.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(events.map((e) => e.event)).toEqual(['listening', 'issue', 'reject', 'closed']);
+    expect(events[1]).toMatchObject({ identity: ALICE, period: got.period, client: '127.0.0.1' });
+    expect(h.out.stderr).not.toContain(PSK);
+    expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('hex').slice(0, 16));
+    expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('base64').slice(0, 16));
+  });
+
+  it('runs as a process and exits 0 on SIGTERM', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ibake.ts', 'kms', 'serve', '--dir', dir, '--users', users, '--port', '0'], {
+      env: { ...process.env, IBAKE_CLI_ENTRY: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        const m = /listening on (\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      child.on('exit', (c) => reject(new Error(`exited early with ${c}: ${out}`)));
+    });
+    const got = await requestPrivateKey({ url, identity: ALICE, psk: PSK, params });
+    expect(got.key.length).toBe(96);
+    const code = await new Promise<number | null>((resolve) => {
+      child.removeAllListeners('exit');
+      child.on('exit', (c) => resolve(c));
+      child.kill('SIGTERM');
+    });
+    expect(code).toBe(0);
+  });
+});
