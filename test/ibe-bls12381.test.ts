@@ -3,12 +3,13 @@
 // flips (uniform IBE_DECRYPT_FAILED), keys of another identity/period rejected, client key
 // check, cached path == uncached path, invalid U (off curve, outside G1), strict DER.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/types.js';
 import { derDecode, derEncode, type DerNode } from '../src/ibe/der.js';
 import { decodeCiphertext, encodeCiphertext } from '../src/ibe/ciphertext.js';
-import { decryptBls, encryptBlsWithRho, FP } from '../src/ibe/bls12381/bf.js';
+import { DST, decryptBls, encryptBlsWithRho, extractBls, FP, hashIdentity } from '../src/ibe/bls12381/bf.js';
 import { Lru } from '../src/ibe/lru.js';
 import {
   createContext,
@@ -193,6 +194,29 @@ describe('bls12381-bf', () => {
     expect(evicted).toEqual(['b']);
     lru.clear();
     expect(evicted.sort()).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('bls12381-bf known-answer vector (test/fixtures/ibe-bls12381-bf-kat.json) on every engine', () => {
+  const kat = JSON.parse(readFileSync(new URL('./fixtures/ibe-bls12381-bf-kat.json', import.meta.url), 'utf8'));
+  const hx = (b: Uint8Array) => Buffer.from(b).toString('hex');
+  const bin = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+  it('every engine reproduces P_pub, Q_ID, S_ID, g_ID and the ciphertext, and decrypts it', async () => {
+    expect(kat.dst).toBe(DST);
+    const engines = await availableEngines();
+    expect(engines.map((e) => e.name)).toContain('ts');
+    for (const e of engines) {
+      const s = bin(kat.master_s);
+      const id = bin(kat.id_hex);
+      const Ppub = await e.g1Mul(e.g1Generator(), s);
+      expect(hx(Ppub), e.name).toBe(kat.Ppub);
+      const q = await hashIdentity(e, id);
+      expect(hx(q), e.name).toBe(kat.Q_id);
+      expect(hx(await extractBls(e, s, id)), e.name).toBe(kat.S_id);
+      expect(hx(await e.pairing(Ppub, q)), e.name).toBe(kat.g_id);
+      expect(hx(await encryptBlsWithRho(e, Ppub, id, bin(kat.m_hex), bin(kat.rho))), e.name).toBe(kat.ciphertext_der);
+      expect(hx(await decryptBls(e, bin(kat.S_id), bin(kat.ciphertext_der))), e.name).toBe(kat.m_hex);
+    }
   });
 });
 

@@ -3,6 +3,7 @@
 // table for P; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
 // engine handles they evict. Encryption to a cached recipient = one fixed-base G1 mul + one
 // fixed-base GT pow, no pairing and no hash to G2. Results equal the uncached path bit for bit.
+import { createHash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
 import { Lru } from '../lru.js';
@@ -29,6 +30,8 @@ export interface BlsCacheOptions {
 }
 
 const hexKey = (b: Uint8Array) => Buffer.from(b).toString('hex');
+/** Cache key for a private key: a hash, so the key itself is not kept as an unzeroable string. */
+const keyId = (b: Uint8Array) => createHash('sha256').update('ibaked-ibe-key-cache').update(b).digest('base64');
 
 function isFreed(e: unknown): boolean {
   return e instanceof EngineError && e.reason === 'freed';
@@ -123,7 +126,7 @@ export class BlsContext {
 
   private prepared(key: Uint8Array): Promise<G2Prepared> {
     this.check();
-    const k = hexKey(key);
+    const k = keyId(key);
     let p = this.keys.get(k);
     if (!p) {
       p = checkPrivateKey(this.engine, key).then((S) => this.engine.g2Prepare(S));
