@@ -2,7 +2,7 @@
 // `a=key-mgmt:mikey …` line, or a whole SDP/SIP text containing one) and prints every field as a
 // tree, or as JSON. Exit 0 when well formed, 1 when malformed (typed error with code and byte
 // offset: one line on stderr, or {"error":{…}} on stdout with --json). No curves are loaded.
-import { parseFlags, readAll, type Command } from './command.js';
+import { UsageError, parseFlags, readAll, type Command } from './command.js';
 import { MikeyError, decodeMessage, parseMessageText } from '../mikey/index.js';
 import { describeMessage } from '../mikey/describe.js';
 
@@ -25,7 +25,7 @@ export const command: Command = {
   usage,
   async run(argv, io) {
     const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, true);
-    if (positionals.length > 1) throw new (await import('./command.js')).UsageError('give at most one MESSAGE');
+    if (positionals.length > 1) throw new UsageError('give at most one MESSAGE');
     const arg = positionals[0];
     const text = arg === undefined || arg === '-' ? (await readAll(io.stdin)).toString('utf8') : arg;
     try {
