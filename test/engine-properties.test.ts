@@ -313,4 +313,45 @@ describe.runIf(engines.length > 1)('backends against each other', () => {
       { numRuns: 3, endOnFailure: true },
     );
   });
+
+  it('mutated encodings: every backend gives the same verdict (same bytes or same reason)', async () => {
+    const [ref] = engines as [Engine, ...Engine[]];
+    const k = sc(0x1234567890abcdefn);
+    const seeds: [string, Uint8Array][] = [
+      ['g1', await ref.g1Mul(ref.g1Generator(), k)],
+      ['g1', await ref.g1Encode(await ref.g1Mul(ref.g1Generator(), k), 'uncompressed')],
+      ['g2', await ref.g2Mul(ref.g2Generator(), k)],
+      ['g2', await ref.g2Encode(await ref.g2Mul(ref.g2Generator(), k), 'uncompressed')],
+      ['gt', await ref.pairing(ref.g1Generator(), ref.g2Generator())],
+    ];
+    const verdict = async (e: Engine, kind: string, b: Uint8Array): Promise<string> => {
+      try {
+        if (kind === 'g1') return hex(await e.g1Encode(b, 'uncompressed'));
+        if (kind === 'g2') return hex(await e.g2Encode(b, 'uncompressed'));
+        await e.gtValidate(b);
+        return 'valid';
+      } catch (err) {
+        return err instanceof EngineError ? err.reason : `not an EngineError: ${String(err)}`;
+      }
+    };
+    const mutation = fc.oneof(
+      fc.record({ op: fc.constant('flip' as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ op: fc.constant('set' as const), pos: fc.nat(), val: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({ op: fc.constant('flags' as const), val: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ op: fc.constant('resize' as const), len: fc.integer({ min: -2, max: 2 }) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 0, max: seeds.length - 1 }), mutation, async (si, m) => {
+        const [kind, seed] = seeds[si]!;
+        let b = Uint8Array.from(seed);
+        if (m.op === 'flip') b[m.pos % b.length] ^= 1 << m.bit;
+        else if (m.op === 'set') b[m.pos % b.length] = m.val;
+        else if (m.op === 'flags') b[0] = (b[0]! & 0x1f) | (m.val << 5);
+        else b = m.len >= 0 ? Uint8Array.from([...b, ...new Array(m.len).fill(0)]) : b.subarray(0, b.length + m.len);
+        const want = await verdict(ref, kind, b);
+        for (const o of engines.slice(1)) expect(await verdict(o, kind, b), `${ref.name} vs ${o.name}`).toBe(want);
+      }),
+      { numRuns: 150, endOnFailure: true },
+    );
+  });
 });
