@@ -52,6 +52,11 @@ export interface EndpointOptions {
   establishedLifetimeMs?: number;
   maxSessions?: number;
   now?: () => number;
+  /**
+   * DANGEROUS, debugging only (`ibake call --reveal-secrets`): receives copies of the initiator's
+   * K_SESSION, MPK, TGK and RAND of each exchange. Never set it in production.
+   */
+  revealSecrets?: (s: { csbId: number; peer: string; kSession: Uint8Array; rand: Uint8Array; mpk: Uint8Array; tgk: Uint8Array }) => void;
 }
 
 export type MessageName = 'I_MESSAGE_1' | 'R_MESSAGE_1' | 'I_MESSAGE_2' | 'R_MESSAGE_2' | 'ERROR';
@@ -382,6 +387,7 @@ export class IbakeEndpoint {
     const nowMs = this.now();
     const t2 = msToNtp(nowMs);
     const sess = deriveSessionKeys(PROFILE.prf, kSession, csbId, offer.rand, { auth: PROFILE.vMacLen });
+    this.opts.revealSecrets?.({ csbId, peer: answering, kSession: kSession.slice(), rand: offer.rand.slice(), mpk: sess.mpk.slice(), tgk: sess.tgk.slice() });
     kSession.fill(0);
     try {
       const ct = await this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr }));
