@@ -8,8 +8,6 @@
 // * renewal through a real KMS with an injected clock fetches the next period before the end;
 // * canary: recognisable PSK / key / master bytes never appear in captured log lines;
 // * every REQUEST_KEY_* / Error message on the wire passes oracles/mikey-tshark --allow-unknown.
-import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,10 +19,10 @@ import {
   createKeyRenewer, jsonLineLogger, requestPrivateKey, startKmsServer, type KmsLogEvent, type KmsServer, type KmsServerOptions,
 } from '../src/kms/index.js';
 import { postMikey } from '../src/kms/http-client.js';
-import { decodeErrorMessage, encodeKeyRequest } from '../src/kms/messages.js';
+import { decodeErrorMessage, decodeKeyResponse, encodeKeyRequest } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { periodWindow } from '../src/kms/period.js';
-import { selfSignedCert } from './kms-fixtures.js';
+import { haveTsharkOracle, selfSignedCert, tsharkJudge } from './kms-fixtures.js';
 
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -132,6 +130,28 @@ describe('KMS service over HTTP', () => {
     expect(events.filter((e) => e.event === 'reject' && e.reason === 'KMS_AUTH_FAILED').length).toBeGreaterThanOrEqual(3);
   });
 
+  it('issues several identities to one PSK entry that lists them (forking), and checks KEMAC identities', async () => {
+    const SHARED = 'sip:team@example.org';
+    const DESK = 'sip:desk7@example.org';
+    const psk = Buffer.from(BOB_PSK, 'hex');
+    const s = await kms({ users: { [SHARED]: { psk: BOB_PSK, identities: [DESK] }, [ALICE]: ALICE_PSK } });
+    const now = Date.now();
+    const spec = { csbId: 9, tNtp: msToNtp64(now), rand: new Uint8Array(16).fill(5), identities: [SHARED, DESK], kmsId: KMS_ID };
+    const r = await postMikey(s.url, encodeKeyRequest(spec, psk));
+    expect(r.status).toBe(200);
+    const keys = decodeKeyResponse(r.body, { ...spec, prf: 0, authAlg: 1 }, psk);
+    expect(keys.map((k) => k.identity)).toEqual([SHARED, DESK]);
+    for (const k of keys) expect(await verifyPrivateKey(params, identityFor(k.identity, now, 'month').bytes, k.key, engine)).toBe(true);
+    // a KEMAC entry for an identity that is not among the IDR payloads is refused
+    const p = periodWindow(now, 'month');
+    const bad = encodeKeyRequest({ ...spec, rand: new Uint8Array(16).fill(6), identities: [SHARED], wanted: [{ identity: DESK, fromNtp: msToNtp64(p.startMs), toNtp: msToNtp64(p.endMs) }] }, psk);
+    const rb = await postMikey(s.url, bad);
+    expect(rb.status).toBe(400);
+    expect(decodeErrorMessage(rb.body)).toEqual([7]);
+    // Alice's PSK does not cover the team identity
+    await expect(requestPrivateKey({ url: s.url, identity: SHARED, psk: ALICE_PSK, pskName: ALICE, params, engine })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+  });
+
   it('rejects a replayed request (409) and answers with an RFC 3830 Error message', async () => {
     const s = await kms();
     const now = Date.now();
@@ -230,34 +250,19 @@ describe('KMS service over HTTP', () => {
     expect(timers).toHaveLength(0);
   });
 
-  const tshark = (() => {
-    try {
-      execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-      return existsSync('/work/shared/oracles/mikey-tshark');
-    } catch {
-      return false;
-    }
-  })();
-  (tshark || process.env.CI ? it : it.skip)('every message on the wire passes the tshark oracle', async () => {
+  (haveTsharkOracle() || process.env.CI ? it : it.skip)('every message on the wire passes the tshark oracle', async () => {
     const s = await kms();
     const proxy = await capturingProxy(s.url);
     await requestPrivateKey({ url: proxy, identity: ALICE, psk: ALICE_PSK, params, engine });
     await requestPrivateKey({ url: proxy, identity: ALICE, psk: BOB_PSK, params, engine }).catch(() => undefined);
     await postMikey(proxy, encodeKeyRequest({ csbId: 5, tNtp: msToNtp64(Date.now()), rand: new Uint8Array(16).fill(3), identities: [BOB], kmsId: KMS_ID }, Buffer.from(BOB_PSK, 'hex')));
-    expect(wire.length).toBe(6);
-    const types = wire.map((b) => b[1]);
-    expect(types).toEqual([19, 21, 19, 6, 19, 21]);
-    for (const b of wire) {
-      let out: string;
-      try {
-        out = execFileSync('/work/shared/oracles/mikey-tshark', ['--allow-unknown', Buffer.from(b).toString('base64')], { encoding: 'utf8' });
-      } catch (e) {
-        out = String((e as { stdout?: string }).stdout);
-      }
-      const j = JSON.parse(out) as { ok: boolean; problems: unknown; complete: boolean };
-      expect(j.ok, `type ${b[1]}: ${JSON.stringify(j.problems)}`).toBe(true);
-      expect(j.complete).toBe(true);
-    }
+    expect(wire.map((b) => b[1])).toEqual([19, 21, 19, 6, 19, 21]);
+    const verdicts = tsharkJudge(wire);
+    expect(verdicts).toHaveLength(wire.length);
+    verdicts.forEach((v, i) => {
+      expect(v.ok, `message ${i} (type ${wire[i]![1]}): ${JSON.stringify(v.problems)}`).toBe(true);
+      expect(v.complete).toBe(true);
+    });
   });
 
   it('canary: no PSK, key or master bytes in any log line', async () => {

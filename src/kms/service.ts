@@ -203,7 +203,12 @@ export class KmsService {
 
   /** The keys asked for: the request KEMAC's list, else each identity for the period of T. */
   #wanted(req: ParsedKeyRequest): WantedKey[] {
-    if (req.wanted) return req.wanted;
+    if (req.wanted) {
+      for (const w of req.wanted) {
+        if (!req.identities.includes(w.identity)) throw new KmsError('KMS_BAD_REQUEST', 'KEMAC names an identity missing from the IDR payloads', { mikeyError: Err.ID });
+      }
+      return req.wanted;
+    }
     const p = periodNtp(periodWindow(this.#tMs(req), this.#o.params.period));
     return req.identities.map((identity) => ({ identity, ...p }));
   }
