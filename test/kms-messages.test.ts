@@ -163,6 +163,32 @@ describe('Error message', () => {
   });
 });
 
+describe('documented bytes (docs/kms.md §2)', () => {
+  it('the request and error examples in the docs are what the encoder produces', () => {
+    const docSpec: KeyRequestSpec = {
+      csbId: 0x01020304, tNtp: 0xeeb4ec6000000000n, rand: RAND, identities: [ALICE], kmsId: 'urn:ibaked:kms:local',
+      wanted: [{ identity: ALICE, fromNtp: 0xee90ff8000000000n, toNtp: 0xeeb88c8000000000n }],
+    };
+    const req = encodeKeyRequest(docSpec, PSK);
+    const id = (s: string) => Buffer.from(s).toString('hex');
+    expect(Buffer.from(req).toString('hex')).toBe([
+      '01130580010203040001', '0b00eeb4ec6000000000', '0e10101112131415161718191a1b1c1d1e1f',
+      '0e01010015' + id(ALICE), '0103010014' + id('urn:ibaked:kms:local'),
+      '0900003014010100' + '15' + id(ALICE) + '0072000008ee90ff800000000008eeb88c800000000000',
+      '0001e89be2116fa1017f0ad6128b2ff24d7b60e9203c',
+    ].join(''));
+    expect(Buffer.from(req.subarray(req.length - 20))).toEqual(independentMac(req, [ALICE, 'urn:ibaked:kms:local']));
+    expect(Date.UTC(2026, 10, 28, 6) / 1000 + 2208988800).toBe(0xeeb4ec60);
+    expect(Date.UTC(2026, 10, 1) / 1000 + 2208988800).toBe(0xee90ff80);
+    expect(Date.UTC(2026, 11, 1) / 1000 + 2208988800).toBe(0xeeb88c80);
+    const resp = encodeKeyResponse(decodeKeyRequest(req), [{ ...docSpec.wanted![0]!, key: new Uint8Array(96).fill(0xaa) }], PSK);
+    expect(resp.length).toBe(242);
+    expect(Buffer.from(encodeErrorMessage(0, 0xeeb4ec6100000000n, decodeKeyRequest(req).message.header)).toString('hex')).toBe(
+      '01060500010203040001' + '0c00eeb4ec6100000000' + '00000000',
+    );
+  });
+});
+
 describe('Wireshark oracle', () => {
   oracleIt('accepts every message shape the KMS exchange emits, decoded to the end', () => {
     const key = new Uint8Array(96).fill(0x5a);
