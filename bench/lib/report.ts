@@ -49,6 +49,10 @@ export function machineMarkdown(m: MachineInfo = describeMachine()): string {
     `- RAM: ${m.ramGiB} GiB`,
     `- Node: ${m.node}`,
     `- OS: ${m.os}`,
+    `- Load average (1/5/15 min) when the results were written: ${os
+      .loadavg()
+      .map((v) => v.toFixed(2))
+      .join(' / ')} (a shared machine inflates every number)`,
   ].join('\n');
 }
 
