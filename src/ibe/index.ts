@@ -70,6 +70,14 @@ export async function setup(
   throw new IbeError('IBE_BAD_PARAMS', `unknown IBE suite '${String(suite)}'`);
 }
 
+/** Identity octets (identity.ts output): a Uint8Array of 1..4096 octets. */
+function checkId(id: Uint8Array): Uint8Array {
+  if (!(id instanceof Uint8Array) || id.length < 1 || id.length > 4096) {
+    throw new IbeError('IBE_BAD_IDENTITY', 'identity must be 1..4096 octets (see identity.ts)');
+  }
+  return id;
+}
+
 function rfcMaster(master: Uint8Array, q: bigint): bigint {
   const s = decodeMasterSecret(master);
   if (s < 2n || s >= q) throw new IbeError('IBE_BAD_MASTER', 'master secret out of range');
@@ -101,6 +109,7 @@ export async function checkMaster(master: Uint8Array, params: ParamsLike, engine
 /** KMS: the private key of identity `id`. */
 export async function extract(master: Uint8Array, params: ParamsLike, id: Uint8Array, engine?: Engine): Promise<Uint8Array> {
   const sp = suiteParamsOf(params);
+  checkId(id);
   if (sp.suite === 'bls12381-bf') return bls.extractBls(await resolveEngine(engine), blsMaster(master), id);
   return encodeRfc5091Key(extractPoint(sp.curve, rfcMaster(master, sp.curve.q), id));
 }
@@ -108,6 +117,7 @@ export async function extract(master: Uint8Array, params: ParamsLike, id: Uint8A
 /** One-shot encryption (no caches). Use IbeContext on the hot path. */
 export async function encrypt(params: ParamsLike, id: Uint8Array, plaintext: Uint8Array, engine?: Engine): Promise<Uint8Array> {
   const sp = suiteParamsOf(params);
+  checkId(id);
   if (sp.suite === 'bls12381-bf') return bls.encryptBls(await resolveEngine(engine), sp.Ppub, id, plaintext);
   const ctx = new Rfc5091Context(sp.curve, { recipients: 1 });
   return ctx.encryptTo(id, plaintext);
@@ -116,6 +126,7 @@ export async function encrypt(params: ParamsLike, id: Uint8Array, plaintext: Uin
 /** Client key check e(P, S_ID) == e(P_pub, Q_ID). Malformed keys throw IBE_BAD_KEY. */
 export async function verifyPrivateKey(params: ParamsLike, id: Uint8Array, key: Uint8Array, engine?: Engine): Promise<boolean> {
   const sp = suiteParamsOf(params);
+  checkId(id);
   if (sp.suite === 'bls12381-bf') return bls.verifyKeyBls(await resolveEngine(engine), sp.Ppub, id, key);
   return verifyKeyPoint(sp.curve, id, decodeRfc5091Key(sp.curve, key));
 }
@@ -171,10 +182,10 @@ export async function createContext(params: ParamsLike, engine?: Engine, opts: B
   const c = new Rfc5091Context(sp.curve, { recipients: opts.recipients });
   return {
     suite: sp.suite,
-    encryptTo: async (id, m) => c.encryptTo(id, m),
+    encryptTo: async (id, m) => c.encryptTo(checkId(id), m),
     decryptWith: async (k, ct) => c.decryptWith(k, ct),
-    verifyPrivateKey: async (id, k) => c.verifyKey(id, k),
-    encryptToWithRho: async (id, m, rho) => c.encryptToWithRho(id, m, rho),
+    verifyPrivateKey: async (id, k) => c.verifyKey(checkId(id), k),
+    encryptToWithRho: async (id, m, rho) => c.encryptToWithRho(checkId(id), m, rho),
     close: () => c.close(),
   };
 }
