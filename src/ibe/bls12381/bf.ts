@@ -19,8 +19,18 @@ export const FP = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0
 
 /** l = HashToRange(rho ‖ t, r) as an engine scalar, or null when l = 0. */
 export function deriveL(rho: Uint8Array, t: Uint8Array): Scalar | null {
-  const l = hashToRange(Buffer.concat([rho, t]), R, H);
+  const input = Buffer.concat([rho, t]);
+  const l = hashToRange(input, R, H);
+  input.fill(0);
   return l === 0n ? null : bigintToBytes(l, 32);
+}
+
+/** m XOR HashBytes(|m|, rho), zeroing the keystream. */
+function mask(m: Uint8Array, rho: Uint8Array): Uint8Array {
+  const ks = hashBytes(m.length, rho, H);
+  const out = xorInto(ks, m);
+  ks.fill(0);
+  return out;
 }
 
 export function checkPlaintext(m: Uint8Array): void {
@@ -80,8 +90,10 @@ export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uin
     const [U, thetaL] = await Promise.all([ops.mulP(l), ops.powG(l)]);
     const Uu = await ops.uncompressed(U);
     const w = H.hash(thetaL);
+    thetaL.fill(0);
     const V = xorInto(w, rho);
-    const W = xorInto(hashBytes(m.length, rho, H), m);
+    w.fill(0);
+    const W = mask(m, rho);
     return encodeCiphertext({ ux: bytesToBigint(Uu.subarray(0, 48)), uy: bytesToBigint(Uu.subarray(48, 96)), v: V, w: W });
   } finally {
     l.fill(0);
@@ -128,10 +140,15 @@ export async function decryptOps(engine: Engine, ops: DecryptOps, ct: Uint8Array
     throw decryptFailed();
   }
   const theta = await ops.pair(U);
-  const rho = xorInto(H.hash(theta), c.v);
-  const m = xorInto(hashBytes(c.w.length, rho, H), c.w);
-  const l = deriveL(rho, H.hash(m));
+  const w = H.hash(theta);
+  theta.fill(0);
+  const rho = xorInto(w, c.v);
+  w.fill(0);
+  const m = mask(c.w, rho);
+  const t = H.hash(m);
+  const l = deriveL(rho, t);
   rho.fill(0);
+  t.fill(0);
   let ok = false;
   if (l !== null) {
     const U2 = await ops.mulP(l);
