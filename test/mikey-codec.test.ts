@@ -57,7 +57,7 @@ function encodeRejects(fn: () => unknown, pattern?: RegExp): void {
 // HDR for data type dt, SRTP-ID map with no CS; `next` = first payload type
 const hdr = (dt: number, next: number, v = 0): string => `01 ${dt.toString(16).padStart(2, '0')} ${next.toString(16).padStart(2, '0')} ${v ? '80' : '00'} 01020304 00 00`;
 const T = (next: number): string => `${next.toString(16).padStart(2, '0')} 00 e8f5a1b200000000`;
-const RAND = (next: number): string => `${next.toString(16).padStart(2, '0')} 04 aabbccdd`;
+const RAND = (next: number): string => `${next.toString(16).padStart(2, '0')} 10 ${'a5'.repeat(16)}`;
 const IDR = (next: number, role: number, s = 'a'): string =>
   `${next.toString(16).padStart(2, '0')} ${role.toString(16).padStart(2, '0')} 01 ${s.length.toString(16).padStart(4, '0')} ${Buffer.from(s).toString('hex')}`;
 const IBAKE = (next: number): string => `${next.toString(16).padStart(2, '0')} 0003 c0c1c2`;
@@ -104,7 +104,7 @@ describe('round trips', () => {
     fc.record({ kind: fc.constant('PKE' as const), c: fc.integer({ min: 0, max: 3 }), data: bytesArb(80) }),
     fc.record({ kind: fc.constant('DH' as const), group: fc.constant(1), value: bytesArb(96, 96), reserved: fc.integer({ min: 0, max: 15 }), kv: kvArb }),
     fc.record({ kind: fc.constant('TR' as const), role: fc.integer({ min: 1, max: 4 }), tsType: fc.constant(2), value: fc.bigInt({ min: 0n, max: 0xffffffffn }) }),
-    fc.record({ kind: fc.constant('RANDR' as const), role: fc.integer({ min: 1, max: 3 }), rand: bytesArb(32, 1) }),
+    fc.record({ kind: fc.constant('RANDR' as const), role: fc.integer({ min: 1, max: 3 }), rand: bytesArb(32, 16) }),
     fc.record({ kind: fc.constant('IBAKE' as const), encrData: bytesArb(200) }),
     fc.record({ kind: fc.constant('ESK' as const), encrData: bytesArb(100) }),
     fc.record({ kind: fc.constant('SAKKE' as const), params: fc.integer({ min: 0, max: 255 }), idScheme: fc.integer({ min: 0, max: 255 }), data: bytesArb(100) }),
@@ -117,8 +117,8 @@ describe('round trips', () => {
       v: fc.boolean(),
       entries: fc.array(fc.record({ policyNo: fc.integer({ min: 0, max: 255 }), ssrc: fc.integer({ min: 0, max: 0xffffffff }), roc: fc.integer({ min: 0, max: 0xffffffff }) }), { maxLength: 4 }),
       t: fc.option(fc.record({ kind: fc.constant('T' as const), tsType: fc.constantFrom(0, 1), value: fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }) })),
-      rand: fc.option(bytesArb(32, 1)),
-      sp: fc.array(fc.record({ type: fc.integer({ min: 0, max: 255 }), value: bytesArb(4) }), { maxLength: 5 }),
+      rand: fc.option(bytesArb(32, 16)),
+      sp: fc.array(fc.record({ type: fc.integer({ min: 0, max: 255 }), value: bytesArb(4, 1) }), { maxLength: 5 }),
       middle: fc.array(payloadArb, { maxLength: 8 }),
       last: fc.option(
         fc.oneof(
@@ -132,9 +132,10 @@ describe('round trips', () => {
       const payloads: Payload[] = [];
       if (r.t) payloads.push(r.t);
       if (r.rand) payloads.push({ kind: 'RAND', rand: r.rand });
-      payloads.push({ kind: 'SP', policyNo: 0, protType: 0, params }, ...r.middle);
+      payloads.push({ kind: 'SP', policyNo: 0, protType: 0, params }, ...r.middle.filter((p, i, a) => p.kind !== 'IBAKE' || a.findIndex((x) => x.kind === 'IBAKE') === i));
       if (r.last) payloads.push(r.last as Payload);
-      return { header: { dataType: 14, v: r.v, prf: r.prf, csbId: r.csbId, csMap: { type: 0, entries: r.entries } }, payloads };
+      const entries = r.entries.filter((e, i, a) => e.ssrc === 0 || a.findIndex((x) => x.ssrc === e.ssrc) === i);
+      return { header: { dataType: 14, v: r.v, prf: r.prf, csbId: r.csbId, csMap: { type: 0, entries } }, payloads };
     });
 
   it('random valid messages (every payload family, KV types, GENERIC cases) survive encode → decode → encode', () => {
@@ -409,7 +410,7 @@ describe('strictness', () => {
     rejects(unhex(hdr(22, 5) + T(9) + V()), 'MIKEY_UNKNOWN_PAYLOAD', 20); // no V in I_MESSAGE_1
     rejects(unhex(hdr(24, 5) + T(14) + IDR(14, 1) + IDR(22, 2) + IBAKE(0)), 'MIKEY_MISSING', 20); // I_MESSAGE_2 needs RAND
     rejects(unhex(hdr(25, 5) + T(0)), 'MIKEY_MISSING', 20); // R_MESSAGE_2 needs V
-    rejects(unhex(hdr(19, 5) + T(11) + RAND(14) + IDR(14, 3) + IDR(9, 1) + V()), 'MIKEY_MISSING', 26); // IDRkms before the user's IDR
+    rejects(unhex(hdr(19, 5) + T(11) + RAND(14) + IDR(14, 3) + IDR(9, 1) + V()), 'MIKEY_MISSING', 38); // IDRkms before the user's IDR
     rejects(unhex(hdr(14, 5) + T(9) + `09 01 ${'11'.repeat(20)}` + V()), 'MIKEY_ORDER', 42); // V must be last (generic rule)
   });
   it('SP rules: Empty map forbids SP, policy numbers and parameter types are unique, TLVs fill the length', () => {
@@ -425,6 +426,10 @@ describe('strictness', () => {
     rejects(unhex(hdr(22, 5) + '00 07 e8f5a1b200000000'), 'MIKEY_BAD_VALUE', 11); // TS type 7
     rejects(unhex(hdr(25, 5) + T(9) + `00 03 ${'11'.repeat(20)}`), 'MIKEY_BAD_VALUE', 21); // auth alg 3
     rejects(unhex(hdr(22, 5) + T(11) + '00 00'), 'MIKEY_BAD_LENGTH', 21); // RAND len 0
+    rejects(unhex(hdr(22, 5) + T(11) + '00 0f' + '00'.repeat(15)), 'MIKEY_BAD_LENGTH', 21); // RAND < 128 bits
+    rejects(unhex(hdr(22, 5) + T(10) + '00 00 00 0002 00 00'), 'MIKEY_BAD_LENGTH', 26); // empty SRTP parameter
+    rejects(unhex('01 16 05 80 01020304 03 00 00 00000005 00000000 00 00000000 00000000 00 00000005 00000000' + T(0)), 'MIKEY_DUPLICATE', 29); // same SSRC twice
+    expect(decodeMessage(unhex('01 16 05 80 01020304 02 00 00 00000000 00000000 00 00000000 00000000' + T(0))).header.csMap).toMatchObject({ type: 0 }); // SSRC 0 twice is fine
     rejects(unhex(hdr(22, 5) + T(14) + '00 00 01 0001 61'), 'MIKEY_BAD_VALUE', 21); // IDR role 0
     rejects(unhex(hdr(22, 5) + T(14) + '00 01 09 0001 61'), 'MIKEY_BAD_VALUE', 22); // ID type 9
     rejects(unhex(hdr(14, 5) + T(8) + '00 07' + '00'.repeat(20)), 'MIKEY_BAD_VALUE', 21); // hash func 7
@@ -450,6 +455,24 @@ describe('strictness', () => {
     encodeRejects(() => encodeMessage({ header: { ...base.header, csMap: { type: 0, entries: new Array(256).fill({ policyNo: 0, ssrc: 0, roc: 0 }) } }, payloads: base.payloads }), /#CS/);
     encodeRejects(() => encodeMessage({ header: base.header, payloads: [{ kind: 'T', tsType: 2, value: 1n << 40n }] }), /32-bit/);
     encodeRejects(() => encodeMessage(null as unknown as MikeyMessage));
+    encodeRejects(() => encodeMessage({ header: base.header, payloads: [null as unknown as Payload] }));
+    encodeRejects(() => encodeMessage({ header: null as unknown as MikeyMessage['header'], payloads: [] }));
+    encodeRejects(() => encodeMessage({ header: { ...base.header, csMap: { type: 0, entries: [{ policyNo: 0, ssrc: 5, roc: 0 }, { policyNo: 0, ssrc: 5, roc: 0 }] } }, payloads: base.payloads }), /SSRC/);
+  });
+  it('junk models given to the encoder give MIKEY_ENCODE, never an untyped throw', () => {
+    const base = fixtures()[0]!.msg;
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.anything(), fc.record({ kind: fc.constantFrom('T', 'IDR', 'SP', 'KEMAC', 'ECCPT', 'V', 'DH', 'SIGN'), x: fc.anything() })), { maxLength: 4 }), fc.anything(), (payloads, hdr) => {
+        for (const m of [{ header: base.header, payloads }, { header: hdr, payloads: base.payloads }]) {
+          try {
+            encodeMessage(m as MikeyMessage);
+          } catch (e) {
+            if (!(e instanceof MikeyError) || e.code !== 'MIKEY_ENCODE') throw e;
+          }
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
   it('decodeMessage with shapes: false skips only the grammar', () => {
     const b = unhex(hdr(25, 5) + T(0));

@@ -212,22 +212,42 @@ describe('long chains and overflowing counts', () => {
   const hdr = (dt: number, next: number): number[] => [1, dt, next, 0, 1, 2, 3, 4, 0, 0];
   const ext = (next: number): number[] => [next, 0, 0, 1, 0xab];
 
-  it('255 chained payloads decode; so do 20 000 (no recursion, linear)', () => {
-    for (const n of [255, 20_000]) {
+  it('255 chained payloads: MIKEY_LIMIT by default (cap 64), a valid decode when the cap is raised; 10 000 stay linear', () => {
+    const chain = (n: number): Uint8Array => {
       const bytes: number[] = hdr(14, 21);
       for (let i = 0; i < n; i++) bytes.push(...ext(i === n - 1 ? 0 : 21));
-      const m = decodeMessage(Uint8Array.from(bytes));
+      return Uint8Array.from(bytes);
+    };
+    expect(decodeMessage(chain(64)).payloads).toHaveLength(64);
+    try {
+      decodeMessage(chain(65));
+      expect.unreachable();
+    } catch (e) {
+      expect((e as MikeyError).code).toBe('MIKEY_LIMIT');
+      expect((e as MikeyError).offset).toBe(10 + 5 * 63); // the Next payload field announcing the 65th
+    }
+    expect(() => decodeMessage(chain(255))).toThrow(/more than 64 payloads/);
+    for (const n of [255, 10_000]) {
+      const m = decodeMessage(chain(n), { maxPayloads: n });
       expect(m.payloads).toHaveLength(n);
       expect(m.payloads[n - 1]!.offset).toBe(10 + 5 * (n - 1));
     }
     // 255 chained payloads in an I_MESSAGE_1 (General Extensions are allowed anywhere)
     const b = [...hdr(22, 5), 21, 0, 0xe8, 0xf5, 0xa1, 0xb2, 0, 0, 0, 0];
     for (let i = 0; i < 254; i++) b.push(...ext(i === 253 ? 0 : 21));
-    expect(decodeMessage(Uint8Array.from(b)).payloads).toHaveLength(255);
+    expect(() => decodeMessage(Uint8Array.from(b))).toThrow(MikeyError);
+    expect(decodeMessage(Uint8Array.from(b), { maxPayloads: 255 }).payloads).toHaveLength(255);
+    // inner chains are capped at 16 sub-payloads
+    const inner: number[] = [];
+    for (let i = 0; i < 17; i++) inner.push(i === 16 ? 0 : 14, 1, 1, 0, 1, 0x61);
+    expect(() => decodeInnerChain(Uint8Array.from(inner))).toThrow(/more than 16 payloads/);
+    expect(decodeInnerChain(Uint8Array.from(inner), { maxPayloads: 17 })).toHaveLength(17);
+    // messages over 64 KiB are refused before parsing
+    expect(() => decodeMessage(new Uint8Array(65537))).toThrow(/at most 65536/);
     // 255 chained T payloads: a typed duplicate error, not a crash
     const t: number[] = hdr(22, 5);
     for (let i = 0; i < 255; i++) t.push(i === 254 ? 0 : 5, 0, 1, 2, 3, 4, 5, 6, 7, 8);
-    expect(() => decodeMessage(Uint8Array.from(t))).toThrow(MikeyError);
+    expect(() => decodeMessage(Uint8Array.from(t), { maxPayloads: 255 })).toThrow(/more than one T/);
   });
 
   it('#CS = 255 with a short map, GENERIC-ID entries claiming 64 KiB, 12/14-bit lengths at max', () => {

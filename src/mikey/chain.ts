@@ -2,7 +2,8 @@
 // Next payload = 0 (or after a SIGN, which has no Next field) and must end exactly at the last
 // byte. Top-level chains follow the HDR; inner chains are the plaintexts of IBAKE / ESK /
 // KEMAC, whose first payload type is implicit (profile OPEN-4: IDR in IBAKE and ESK, Key data
-// in a PSK KEMAC). Every iteration consumes at least one byte, so the walk always terminates.
+// in a PSK KEMAC). Every iteration consumes at least one byte, so the walk always terminates, and
+// the number of payloads is capped (64 per message, 16 per inner chain by default).
 import { Reader, Writer } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { InnerPayload, Payload, Span } from './model.js';
@@ -43,11 +44,15 @@ export function decodeChain(
   firstAt: number,
   allowed: ReadonlySet<string>,
   where: string,
+  maxPayloads: number,
 ): (AnyPayload & Required<Span>)[] {
   const out: (AnyPayload & Required<Span>)[] = [];
   let next = first;
   let nextAt = firstAt;
   while (next !== 0) {
+    if (out.length >= maxPayloads) {
+      throw new MikeyError('MIKEY_LIMIT', nextAt, `more than ${maxPayloads} payloads ${where}`);
+    }
     const kind = kindOf(next);
     if (!kind || !allowed.has(kind)) rejectType(next, nextAt, where);
     const start = r.at;
@@ -95,7 +100,13 @@ export interface InnerChainOptions {
   first?: InnerKind;
   /** kinds accepted in the chain; default IDR, ID, ECCPT, SK, KEY */
   allowed?: readonly InnerKind[];
+  /** most sub-payloads accepted (default 16) */
+  maxPayloads?: number;
 }
+
+/** Default bounds (security.md §3.5 rule 3): payloads per message / sub-payloads per chain. */
+export const MAX_PAYLOADS = 64;
+export const MAX_INNER_PAYLOADS = 16;
 
 /**
  * Decodes the plaintext of an IBAKE / ESK / KEMAC ciphertext: a chain of sub-payloads whose
@@ -109,7 +120,7 @@ export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}
   if (!allowed.has(first)) throw new MikeyError('MIKEY_INPUT', -1, `first kind ${first} is not in the allowed kinds`);
   if (plain.length === 0) return [];
   const r = new Reader(plain);
-  return decodeChain(r, typeOf(first), 0, allowed, 'in this inner chain') as (InnerPayload & Required<Span>)[];
+  return decodeChain(r, typeOf(first), 0, allowed, 'in this inner chain', opts.maxPayloads ?? MAX_INNER_PAYLOADS) as (InnerPayload & Required<Span>)[];
 }
 
 /** Encodes sub-payloads as an inner chain (the first one's type is not written). */

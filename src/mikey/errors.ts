@@ -14,6 +14,7 @@ export type MikeyErrorCode =
   | 'MIKEY_MISSING' // a payload the message type requires is absent
   | 'MIKEY_BAD_VALUE' // a field value that cannot be decoded (unknown algorithm sizing a field, ...)
   | 'MIKEY_BAD_LENGTH' // a length field inconsistent with its contents
+  | 'MIKEY_LIMIT' // more payloads or bytes than the decoder accepts (DoS bound)
   | 'MIKEY_ENCODE' // the message model given to an encoder is invalid
   | 'MIKEY_INPUT'; // text input (base64 / hex / a=key-mgmt line) cannot be read
 

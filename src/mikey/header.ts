@@ -1,6 +1,7 @@
 // The MIKEY Common Header (RFC 3830 §6.1, RFC 4563 Empty map, RFC 6043 GENERIC-ID): version,
 // data type, next payload, V flag, PRF func, CSB ID, #CS, CS ID map type and map info.
-// The map info is parsed by map type and #CS (RFC 3830's "16 bits" label is wrong).
+// The map info is parsed by map type and #CS (RFC 3830's "16 bits" label is wrong). Non-zero
+// SSRCs must be distinct (keystream reuse otherwise; 0 means "responder fills it in").
 import { Reader, Writer, checkBytes, checkUint } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { CsMap, GenericIdEntry, MikeyHeader, SrtpIdEntry } from './model.js';
@@ -35,6 +36,13 @@ export function decodeHeader(r: Reader): RawHeader {
     for (let i = 0; i < ncs; i++) {
       entries.push({ policyNo: r.u8('Policy_no'), ssrc: r.u32('SSRC'), roc: r.u32('ROC') });
     }
+    const ssrcs = new Set<number>();
+    entries.forEach((e, i) => {
+      if (e.ssrc !== 0 && ssrcs.has(e.ssrc)) {
+        throw new MikeyError('MIKEY_DUPLICATE', mtAt + 1 + i * 9 + 1, `SSRC 0x${e.ssrc.toString(16).padStart(8, '0')} appears twice in the SRTP-ID map`);
+      }
+      ssrcs.add(e.ssrc);
+    });
     csMap = { type: 0, entries };
   } else if (mapType === 1) {
     csMap = { type: 1, count: ncs };
@@ -93,7 +101,11 @@ export function encodeHeader(w: Writer, h: MikeyHeader, next: number): void {
     if (!Array.isArray(map.entries)) throw encodeError('SRTP-ID map entries must be an array');
     w.u8(map.entries.length, '#CS');
     w.u8(0, 'map type');
+    const ssrcs = new Set<number>();
     for (const e of map.entries) {
+      if (!e || typeof e !== 'object') throw encodeError('SRTP-ID map entries must be objects');
+      if (e.ssrc !== 0 && ssrcs.has(e.ssrc)) throw encodeError(`SSRC ${e.ssrc} appears twice in the SRTP-ID map`);
+      ssrcs.add(e.ssrc);
       w.u8(e.policyNo, 'Policy_no');
       w.u32(e.ssrc, 'SSRC');
       w.u32(e.roc, 'ROC');
@@ -106,6 +118,7 @@ export function encodeHeader(w: Writer, h: MikeyHeader, next: number): void {
     w.u8(map.entries.length, '#CS');
     w.u8(2, 'map type');
     for (const e of map.entries) {
+      if (!e || typeof e !== 'object') throw encodeError('GENERIC-ID map entries must be objects');
       w.u8(e.csId, 'GENERIC-ID CS ID');
       w.u8(e.protType, 'GENERIC-ID Prot type');
       if (!Array.isArray(e.policies)) throw encodeError('GENERIC-ID policies must be an array');

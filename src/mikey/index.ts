@@ -12,13 +12,15 @@ export {
   encodeWithMacSlot,
   macInput,
   kemacsOf,
+  MAX_MESSAGE_BYTES,
   type DecodeOptions,
   type EncodedMessage,
 } from './message.js';
-export { decodeInnerChain, encodeInnerChain, type InnerChainOptions, type InnerKind } from './chain.js';
+export { decodeInnerChain, encodeInnerChain, MAX_PAYLOADS, MAX_INNER_PAYLOADS, type InnerChainOptions, type InnerKind } from './chain.js';
 export { SHAPES } from './shapes.js';
 export { csCount } from './header.js';
 export { sec1Length, eccptPad } from './payload-ibake.js';
 export { spParamInt } from './payload-policy.js';
+export { MIN_RAND } from './payload-basic.js';
 export * from './builders.js';
 export { parseMessageText, parseKeyMgmtLine, keyMgmtLine, decodeBase64Strict, type TextFormat } from './text.js';

@@ -5,7 +5,7 @@
 import { Reader, Writer } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import { decodeHeader, encodeHeader } from './header.js';
-import { TOP_LEVEL_KINDS, decodeChain, decodeInnerChain, encodeChain } from './chain.js';
+import { MAX_PAYLOADS, TOP_LEVEL_KINDS, decodeChain, decodeInnerChain, encodeChain } from './chain.js';
 import { checkShapeDecoded, checkShapeEncode } from './shapes.js';
 import type { DecodedMessage, KemacPayload, MikeyMessage, Payload, Span } from './model.js';
 import { MAC_LENGTHS } from './registry.js';
@@ -14,15 +14,23 @@ import { typeOf } from './payload.js';
 export interface DecodeOptions {
   /** check the per-data-type payload grammar (default true) */
   shapes?: boolean;
+  /** most top-level payloads accepted (default 64) */
+  maxPayloads?: number;
 }
+
+/** Largest message accepted (the daemon's IPC frames are at most 64 KiB too). */
+export const MAX_MESSAGE_BYTES = 65536;
 
 /** Decodes one MIKEY message. Throws MikeyError (with code and byte offset) on any defect. */
 export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): DecodedMessage {
   if (!(bytes instanceof Uint8Array)) throw new MikeyError('MIKEY_INPUT', -1, 'message must be a Uint8Array');
+  if (bytes.length > MAX_MESSAGE_BYTES) {
+    throw new MikeyError('MIKEY_LIMIT', MAX_MESSAGE_BYTES, `message is ${bytes.length} octets, at most ${MAX_MESSAGE_BYTES} are accepted`);
+  }
   const r = new Reader(bytes);
   const hdrNextAt = 2;
   const { header, next } = decodeHeader(r);
-  const payloads = decodeChain(r, next, hdrNextAt, TOP_LEVEL_KINDS, 'at the top level') as (Payload & Required<Span>)[];
+  const payloads = decodeChain(r, next, hdrNextAt, TOP_LEVEL_KINDS, 'at the top level', opts.maxPayloads ?? MAX_PAYLOADS) as (Payload & Required<Span>)[];
   if (opts.shapes !== false) checkShapeDecoded(header, payloads, bytes.length);
   // A NULL-encrypted KEMAC in a pre-shared-key message carries a plaintext Key data chain.
   for (const p of payloads) {
@@ -66,13 +74,19 @@ export interface EncodedMessage {
 /** Encodes a message and reports where everything landed. Validates the model fully. */
 export function encodeMessageDetailed(msg: MikeyMessage): EncodedMessage {
   if (!msg || typeof msg !== 'object' || !Array.isArray(msg.payloads)) throw encodeError('message must have header and payloads');
-  checkShapeEncode(msg.header, msg.payloads);
+  if (!msg.header || typeof msg.header !== 'object') throw encodeError('message header is required');
+  if (msg.payloads.length > MAX_PAYLOADS) throw encodeError(`more than ${MAX_PAYLOADS} payloads`);
+  msg.payloads.forEach((p, i) => {
+    if (!p || typeof p !== 'object' || typeof p.kind !== 'string') throw encodeError(`payload ${i} must be an object with a kind`);
+  });
   const w = new Writer();
   const first = msg.payloads[0];
-  encodeHeader(w, msg.header, first ? typeOf(first.kind) : 0);
+  encodeHeader(w, msg.header, first ? typeOf(first.kind) : 0); // validates the header
+  checkShapeEncode(msg.header, msg.payloads);
   const headerLength = w.length;
   const spans = encodeChain(w, msg.payloads, TOP_LEVEL_KINDS, 'at the top level');
   const bytes = w.result();
+  if (bytes.length > MAX_MESSAGE_BYTES) throw encodeError(`message would be ${bytes.length} octets, at most ${MAX_MESSAGE_BYTES}`);
   const out: EncodedMessage = { bytes, spans, headerLength };
   const last = msg.payloads[msg.payloads.length - 1];
   const lastSpan = spans[spans.length - 1];

@@ -1,10 +1,13 @@
 // Simple RFC 3830 / RFC 6043 payload bodies: T (timestamp), TR (timestamp with role), RAND,
-// RANDR (RAND with role), ERR (error) and General Extension. Each decoder starts after the
+// RANDR (RAND with role), ERR (error) and General Extension. RANDs shorter than 128 bits are refused. Each decoder starts after the
 // payload's Next payload octet; each encoder writes the body after it.
 import { Reader, Writer, checkBytes, checkUint } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { ErrPayload, ExtPayload, RandPayload, RandrPayload, TPayload, TrPayload } from './model.js';
 import { RAND_ROLE_NAMES, TR_ROLE_NAMES, TS_LENGTHS } from './registry.js';
+
+/** RFC 3830 §6.11: RAND SHOULD be at least 128 bits; we require it (security.md §3.5 rule 5). */
+export const MIN_RAND = 16;
 
 function readTs(r: Reader, tsType: number, at: number): bigint {
   const n = TS_LENGTHS[tsType];
@@ -61,11 +64,11 @@ export function encodeTr(w: Writer, p: TrPayload): void {
 export function decodeRand(r: Reader): Omit<RandPayload, 'kind'> {
   const at = r.at;
   const n = r.u8('RAND len');
-  if (n === 0) throw new MikeyError('MIKEY_BAD_LENGTH', at, 'RAND len is 0');
+  if (n < MIN_RAND) throw new MikeyError('MIKEY_BAD_LENGTH', at, `RAND len is ${n}, at least ${MIN_RAND} octets are required`);
   return { rand: r.bytes(n, 'RAND') };
 }
 export function encodeRand(w: Writer, p: RandPayload): void {
-  checkBytes(p.rand, 'RAND', 255, 1);
+  checkBytes(p.rand, 'RAND', 255, MIN_RAND);
   w.u8(p.rand.length, 'RAND len');
   w.bytes(p.rand, 'RAND');
 }
@@ -76,13 +79,13 @@ export function decodeRandr(r: Reader): Omit<RandrPayload, 'kind'> {
   if (!RAND_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown RANDR role ${role}`);
   const at = r.at;
   const n = r.u8('RANDR len');
-  if (n === 0) throw new MikeyError('MIKEY_BAD_LENGTH', at, 'RANDR len is 0');
+  if (n < MIN_RAND) throw new MikeyError('MIKEY_BAD_LENGTH', at, `RANDR len is ${n}, at least ${MIN_RAND} octets are required`);
   return { role, rand: r.bytes(n, 'RANDR') };
 }
 export function encodeRandr(w: Writer, p: RandrPayload): void {
   checkUint(p.role, 255, 'RANDR role');
   if (!RAND_ROLE_NAMES[p.role]) throw encodeError(`RANDR: unknown role ${p.role}`);
-  checkBytes(p.rand, 'RANDR', 255, 1);
+  checkBytes(p.rand, 'RANDR', 255, MIN_RAND);
   w.u8(p.role, 'RANDR role');
   w.u8(p.rand.length, 'RANDR len');
   w.bytes(p.rand, 'RANDR');

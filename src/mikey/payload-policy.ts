@@ -1,6 +1,7 @@
 // The SP (security policy) payload body (RFC 3830 §6.10) with its TLV parameter list; for
 // Prot type 0 (SRTP) the TLV types 0–12 of §6.10.1 are named by the registry. The TLVs must
-// fill the declared parameter length exactly, and a parameter type may appear only once.
+// fill the declared parameter length exactly, a parameter type may appear only once, and an SRTP
+// parameter value is never empty (GStreamer crashes on those: security.md §3.6).
 import { Reader, Writer, checkBytes, checkUint } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { SpPayload, SrtpParam } from './model.js';
@@ -16,6 +17,7 @@ export function decodeSp(r: Reader): Omit<SpPayload, 'kind'> {
     const at = tlv.at;
     const type = tlv.u8('SP parameter type');
     const len = tlv.u8('SP parameter length');
+    if (len === 0 && protType === 0) throw new MikeyError('MIKEY_BAD_LENGTH', at + 1, `SRTP policy parameter ${type} has an empty value`);
     const value = tlv.bytes(len, `SP parameter ${type} value`);
     if (seen.has(type)) throw new MikeyError('MIKEY_DUPLICATE', at, `SP parameter type ${type} appears twice in policy ${policyNo}`);
     seen.add(type);
@@ -32,7 +34,7 @@ export function encodeSp(w: Writer, p: SpPayload): void {
   let total = 0;
   for (const q of p.params) {
     checkUint(q.type, 255, 'SP parameter type');
-    checkBytes(q.value, `SP parameter ${q.type} value`, 255);
+    checkBytes(q.value, `SP parameter ${q.type} value`, 255, p.protType === 0 ? 1 : 0);
     if (seen.has(q.type)) throw encodeError(`SP parameter type ${q.type} given twice`);
     seen.add(q.type);
     total += 2 + q.value.length;

@@ -67,6 +67,7 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
   // generic rules, every data type
   let nT = 0;
   let nRand = 0;
+  let nIbake = 0;
   const policies = new Set<number>();
   payloads.forEach((p, i) => {
     if ((p.kind === 'V' || p.kind === 'SIGN') && i !== payloads.length - 1) {
@@ -74,6 +75,7 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
     }
     if (p.kind === 'T' && ++nT > 1) fail('MIKEY_DUPLICATE', i, 'more than one T payload');
     if (p.kind === 'RAND' && ++nRand > 1) fail('MIKEY_DUPLICATE', i, 'more than one RAND payload');
+    if (p.kind === 'IBAKE' && ++nIbake > 1) fail('MIKEY_DUPLICATE', i, 'more than one IBAKE payload');
     if (p.kind === 'SP') {
       if (header.csMap.type === 1) fail('MIKEY_UNKNOWN_PAYLOAD', i, 'SP payload with an Empty CS ID map (RFC 4563 forbids it)');
       if (policies.has(p.policyNo)) fail('MIKEY_DUPLICATE', i, `two SP payloads with policy no ${p.policyNo}`);

@@ -4,6 +4,9 @@
 // are optional). Also writes the key-mgmt line for a message.
 import { MikeyError } from './errors.js';
 
+/** Size cap applied before any decoding (security.md §3.5 rule 7): a 64 KiB message as spaced hex. */
+export const MAX_TEXT = 3 * 65536 + 4096;
+
 export type TextFormat = 'base64' | 'hex' | 'key-mgmt';
 
 const KEY_MGMT = /^\s*(?:a=)?key-mgmt:\s?([A-Za-z0-9]+)\s+(\S+)\s*$/;
@@ -35,6 +38,7 @@ export function keyMgmtLine(bytes: Uint8Array): string {
  */
 export function parseMessageText(text: string): { bytes: Uint8Array; format: TextFormat } {
   if (typeof text !== 'string') throw new MikeyError('MIKEY_INPUT', -1, 'input must be text');
+  if (text.length > MAX_TEXT) throw new MikeyError('MIKEY_INPUT', -1, `input is ${text.length} characters, at most ${MAX_TEXT} are read`);
   const trimmed = text.trim();
   if (trimmed.length === 0) throw new MikeyError('MIKEY_INPUT', -1, 'empty input');
   if (/key-mgmt:/.test(trimmed)) {
