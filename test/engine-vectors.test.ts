@@ -112,7 +112,7 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: v
   });
 
   // i·G for every i: the multiplication and both encodings. The ts backend is slow (every
-  // decode is a full subgroup check), so there a fixed subset: all i < 64 and every 5th i.
+  // decode is a full subgroup check), so there a fixed subset: all i < 48 and every 8th i.
   for (const [grp, clen] of [
     ['g1', 48],
     ['g2', 96],
@@ -129,14 +129,14 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: v
       expect(await reason(enc(unc[0]!))).toBe('identity');
       let checked = 0;
       for (let i = 1; i < 1000; i++) {
-        if (engine.name === 'ts' && !(i < 64 || i % 5 === 0)) continue;
+        if (engine.name === 'ts' && !(i < 48 || i % 8 === 0)) continue;
         const p = await mul(gen, scalar(i));
         expect(hex(p), `${i}·G`).toBe(hex(comp[i]!));
         expect(hex(await enc(comp[i]!, 'uncompressed')), `${i}·G uncompressed`).toBe(hex(unc[i]!));
         expect(hex(await enc(unc[i]!)), `${i}·G compressed`).toBe(hex(comp[i]!));
         checked++;
       }
-      expect(checked).toBeGreaterThanOrEqual(250);
+      expect(checked).toBeGreaterThanOrEqual(160);
     });
   }
 });
