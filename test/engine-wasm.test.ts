@@ -11,6 +11,7 @@ import { loadFrConstant } from '../src/engine/wasm/points.js';
 import { P as FIELD_P } from '../src/engine/encoding.js';
 import { R, bigintToBytes, bytesToBigint, randomScalar } from '../src/engine/scalar.js';
 import { randomBytes } from 'node:crypto';
+import { loadTsEngine } from '../src/engine/ts/index.js';
 
 const engine = await loadWasmEngine();
 const m = await loadMcl();
@@ -143,6 +144,21 @@ describe('wasm memory hygiene', () => {
       }),
     ).toThrow('boom');
     expect(view(m, ptr, 32).every((b) => b === 0)).toBe(true);
+  });
+
+  it('long messages (beyond the wasm stack) hash like the ts backend and do not leak', async () => {
+    const ts = await loadTsEngine();
+    for (const n of [16 * 1024, 16 * 1024 + 1, 2 * 1024 * 1024]) {
+      const msg = randomBytes(n);
+      expect(hex(await engine.hashToG1(msg, DST)), `${n} octets`).toBe(hex(await ts.hashToG1(msg, DST)));
+    }
+    const msg = randomBytes(3 * 1024 * 1024);
+    await engine.hashToG2(msg, DST);
+    const sp = m.stackSave();
+    const before = m.HEAP8.buffer.byteLength;
+    for (let i = 0; i < 5; i++) await engine.hashToG2(msg, DST);
+    expect(m.HEAP8.buffer.byteLength).toBe(before);
+    expect(m.stackSave()).toBe(sp);
   });
 
   it('operations restore the wasm stack; handles free their memory', async () => {

@@ -138,14 +138,25 @@ export function loadMcl(): Promise<McLRaw> {
   return loading;
 }
 
+/** Buffers larger than this go to the wasm heap instead of the (1 MiB) wasm stack. */
+const STACK_LIMIT = 16 * 1024;
+
 /**
- * Runs fn with a wasm stack frame: everything allocated with `alloc` inside is released when fn
- * returns or throws, after `wipe`d regions (secrets) are zeroed.
+ * Scratch memory for one engine call: small buffers on the wasm stack, large ones (long hash
+ * messages) on the wasm heap. Everything is released when the frame ends (withFrame), after the
+ * regions marked secret are zeroed.
  */
 export class Frame {
   private readonly wipes: [Ptr, number][] = [];
+  private readonly heap: Ptr[] = [];
   constructor(private readonly m: McLRaw) {}
   alloc(n: number): Ptr {
+    if (n > STACK_LIMIT) {
+      const p = this.m._malloc(n);
+      if (p === 0) throw new RangeError(`wasm heap allocation of ${n} octets failed`);
+      this.heap.push(p);
+      return p;
+    }
     return this.m.stackAlloc((n + 15) & ~15);
   }
   /** Allocates n bytes that are zeroed when the frame ends (scalars, secret intermediates). */
@@ -154,25 +165,30 @@ export class Frame {
     this.wipes.push([p, n]);
     return p;
   }
-  /** Copies bytes into a fresh stack buffer. */
+  /** Copies bytes into a fresh buffer. */
   put(bytes: Uint8Array, secret = false): Ptr {
-    const p = secret ? this.allocSecret(Math.max(bytes.length, 1)) : this.alloc(Math.max(bytes.length, 1));
+    const n = Math.max(bytes.length, 1);
+    const p = secret ? this.allocSecret(n) : this.alloc(n);
     new Uint8Array(this.m.HEAP8.buffer, p, bytes.length).set(bytes);
     return p;
   }
-  wipeAll(): void {
+  /** Zeroes the secret regions and frees heap buffers (called once, by withFrame). */
+  release(): void {
     for (const [p, n] of this.wipes) new Uint8Array(this.m.HEAP8.buffer, p, n).fill(0);
     this.wipes.length = 0;
+    for (const p of this.heap) this.m._free(p);
+    this.heap.length = 0;
   }
 }
 
+/** Runs fn with a fresh Frame (wasm stack restored and secrets zeroed afterwards, even on throw). */
 export function withFrame<T>(m: McLRaw, fn: (f: Frame) => T): T {
   const sp = m.stackSave();
   const f = new Frame(m);
   try {
     return fn(f);
   } finally {
-    f.wipeAll();
+    f.release();
     m.stackRestore(sp);
   }
 }
