@@ -125,6 +125,11 @@ describe.skipIf(engines.length < 2)(`cross-engine identity [${names}] (${N} case
       await same(`hashToG1 #${i}`, (e) => e.hashToG1(c.msg, c.dst));
       await same(`hashToG2 #${i}`, (e) => e.hashToG2(c.msg, c.dst));
     }
+    for (const n of [0, 255, 256, 100_000, 1 << 21]) {
+      const msg = rbytes(n);
+      await same(`hashToG1 (${n}-octet message)`, (e) => e.hashToG1(msg, 'LONG'));
+      await same(`hashToG2 (${n}-octet message)`, (e) => e.hashToG2(msg, new Uint8Array(255).fill(7)));
+    }
   });
 
   it('g1Encode / g2Encode, both input forms to both output forms', async () => {
