@@ -4,6 +4,7 @@
 // is internally inconsistent in the RFC (U > p, W not HashBytes of rho), so on its inputs we
 // check our own round trip and tamper rejection instead. Plus fresh setup, DER and key check.
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { hashFcn, hashToRange, hashBytes } from '../src/ibe/hashes.js';
 import { hashToPoint, inSubgroup, mul } from '../src/ibe/rfc5091/curve.js';
@@ -149,6 +150,23 @@ describe('RFC 5091 §7 vectors', () => {
     // a key for another identity does not decrypt
     const other = extractPoint(params, s, new TextEncoder().encode('Alice'));
     expect(() => decryptPoint(params, other, decodeRfc5091Ciphertext(params, der))).toThrow(/decryption failed/);
+  });
+});
+
+describe('rfc5091-bf round trip (fast-check) on the 7.5 parameter set', () => {
+  it('decrypt(encrypt(m)) = m for random m; wrong-length V rejected', () => {
+    const v = VECTORS['rfc5091-7.5'];
+    const params = bfParams(v.input);
+    const S = extractPoint(params, h(v.input.s), BOB);
+    const theta = recipientTheta(params, derivePublic(params, BOB));
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 1, maxLength: 200 }), (m) => {
+        const c = encryptTheta(params, theta, m);
+        expect(decryptPoint(params, S, decodeRfc5091Ciphertext(params, encodeRfc5091Ciphertext(c)))).toEqual(m);
+        expect(() => decryptPoint(params, S, { ...c, V: c.V.subarray(1) })).toThrow(/decryption failed/);
+      }),
+      { numRuns: 15 },
+    );
   });
 });
 
