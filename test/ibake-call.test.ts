@@ -1,0 +1,140 @@
+// `ibake call` end to end: a KMS on a loopback HTTP port provisions every party with
+// REQUEST_KEY_PSK, each scenario runs and both sides agree; the JSON has the documented shape;
+// every emitted message passes Wireshark's dissector (mikey-tshark --allow-unknown); one basic
+// call travels through a real SIP INVITE / 200 OK (mikey-sipp-loop); --reveal-secrets gives
+// K_SESSION/TGK that reproduce the SRTP keys through an independent ECDH-free recomputation.
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli.js';
+import { availableEngines } from './helpers/engines.js';
+import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
+import { decodeMessage } from '../src/mikey/index.js';
+
+const run = promisify(execFile);
+const ORACLES = '/work/shared/oracles';
+const haveTshark = await run('sh', ['-c', 'command -v tshark']).then(() => true, () => false);
+const haveSipp = haveTshark && (await run('sh', ['-c', 'command -v sipp']).then(() => true, () => false));
+if (process.env.CI && !(haveTshark && haveSipp)) throw new Error('CI needs tshark and sipp (run /work/shared/oracles/install-oracles)');
+const oracle = (name: string) => (existsSync(`${ORACLES}/${name}`) ? `${ORACLES}/${name}` : name);
+
+const engines = (await availableEngines()).filter((e) => e.name !== 'wasm').map((e) => e.name);
+const A = 'sip:alice@example.org';
+const B = 'sip:bob@example.org';
+
+interface Keys { csId: number; ssrc: number; profile: string; masterKey: string; masterSalt: string; keySource: string }
+interface CallJson {
+  engine: string;
+  scenario: string;
+  ok: boolean;
+  messages: { name: string; from: string; to: string; base64: string }[];
+  initiator: { identity: string; keys: Keys[]; forks?: { identity: string; keys: Keys[] }[] };
+  responder: { identity: string; keys: Keys[]; answeredBy?: string; devices?: { identity: string; keys: Keys[] }[]; mailbox?: { identity: string; stored: boolean; keys: Keys[] } };
+  timingsMs: Record<string, number>;
+  secrets?: { kSession: string; rand: string; csbId: string; mpk: string; tgk: string };
+}
+
+async function call(engine: string, scenario: string, extra: string[] = []): Promise<CallJson> {
+  const r = await runCli(['call', '--from', A, '--to', B, '--scenario', scenario, '--engine', engine, '--json', ...extra]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return JSON.parse(r.stdout) as CallJson;
+}
+
+describe.each(engines)('ibake call on %s', (engine) => {
+  it.each(['basic', 'forking', 'retarget', 'deferred', 'preencoded'])('scenario %s: both sides agree, messages pass tshark', async (scenario) => {
+    const j = await call(engine, scenario);
+    expect(j).toMatchObject({ engine, scenario, ok: true });
+    expect(j.timingsMs.total).toBeGreaterThan(0);
+    const names = j.messages.map((m) => m.name);
+    expect(names.slice(0, 4)).toEqual(['I_MESSAGE_1', 'R_MESSAGE_1', 'I_MESSAGE_2', 'R_MESSAGE_2']);
+    expect(j.initiator.keys.length).toBe(2);
+    for (const k of j.initiator.keys) {
+      expect(k.masterKey).toMatch(/^[0-9a-f]{32}$/);
+      expect(k.masterSalt).toMatch(/^[0-9a-f]{28}$/);
+      expect(k.profile).toBe('AES_CM_128_HMAC_SHA1_80');
+    }
+    expect(j.responder.keys).toEqual(j.initiator.keys);
+    if (scenario === 'forking') {
+      expect(names.length).toBe(7);
+      expect(j.responder.devices!.map((d) => d.identity)).toEqual(['sip:bob-dev1@example.org', 'sip:bob-dev2@example.org']);
+      expect(j.initiator.forks!.map((f) => f.keys)).toEqual(j.responder.devices!.map((d) => d.keys));
+      expect(j.responder.devices![0]!.keys[0]!.masterKey).not.toBe(j.responder.devices![1]!.keys[0]!.masterKey);
+    }
+    if (scenario === 'retarget') expect(j.responder.answeredBy).toBe('sip:bob-retarget@example.org');
+    if (scenario === 'deferred') {
+      expect(j.responder.mailbox).toMatchObject({ identity: 'sip:bob-voicemail@example.org', stored: true, keys: [] });
+      expect(j.initiator.keys.every((k) => k.keySource === 'deferred-sk')).toBe(true);
+    }
+    if (scenario === 'preencoded') expect(j.initiator.keys.every((k) => k.keySource === 'preencoded')).toBe(true);
+    // The wire bytes do not depend on the engine: ask tshark once per scenario (it is slow), with
+    // every message as an a=key-mgmt:mikey line of one SDP body (--sdp), each judged separately.
+    if (haveTshark && engine === engines[0]) {
+      const dir = mkdtempSync(join(tmpdir(), 'ibake-call-'));
+      const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
+      for (const m of j.messages) sdp.push('m=audio 4000 RTP/SAVP 0', `a=key-mgmt:mikey ${m.base64}`);
+      writeFileSync(join(dir, 'call.sdp'), sdp.join('\r\n') + '\r\n');
+      const { stdout } = await run(oracle('mikey-tshark'), ['--allow-unknown', '--sdp', join(dir, 'call.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      rmSync(dir, { recursive: true, force: true });
+      const v = JSON.parse(stdout) as { ok: boolean; messages: { data_type: { value: number }; problems: string[]; unknown_payload_types: number[] }[] };
+      expect(v.messages.length).toBe(j.messages.length);
+      v.messages.forEach((m, i) => {
+        const bytes = Buffer.from(j.messages[i]!.base64, 'base64');
+        expect(m.data_type.value).toBe(bytes[1]);
+        expect(m.problems, `${j.messages[i]!.name}: ${JSON.stringify(m.problems)}`).toEqual([]);
+        // tshark stops at the first IBAKE payload (22); messages without one decode fully.
+        const hasIbake = decodeMessage(bytes).payloads.some((p) => p.kind === 'IBAKE');
+        expect(m.unknown_payload_types).toEqual(hasIbake ? [22] : []);
+      });
+      expect(v.ok).toBe(true);
+    }
+  });
+});
+
+describe('ibake call (engine-independent)', () => {
+  const engine = engines.includes('native') ? 'native' : 'ts';
+
+  it.skipIf(!haveSipp)('a basic call travels in a real SIP INVITE / 200 OK (SIPp + tshark)', async () => {
+    const j = await call(engine, 'basic');
+    type V = { sipp_uac_exit: number; sipp_uas_exit: number; uas_saw_key_mgmt_b64: string; mikey_tshark_exit: number };
+    let v: V | undefined;
+    // A loaded CI box (or a busy port) can make one SIPp run fail: one retry on another port.
+    for (const port of [5270 + 2 * (process.pid % 100), 5570 + 2 * (process.pid % 100)]) {
+      const { stdout } = await run(oracle('mikey-sipp-loop'), ['--port', String(port), '--answer', j.messages[1]!.base64, j.messages[0]!.base64], {
+        env: { ...process.env, MIKEY_TSHARK_ARGS: '--allow-unknown' },
+        timeout: 90_000,
+      }).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+      v = JSON.parse(stdout) as V;
+      if (v.sipp_uac_exit === 0 && v.sipp_uas_exit === 0) break;
+    }
+    expect(v!.sipp_uac_exit, JSON.stringify(v).slice(0, 600)).toBe(0);
+    expect(v!.sipp_uas_exit).toBe(0);
+    expect(v!.uas_saw_key_mgmt_b64).toBe(j.messages[0]!.base64);
+    expect(v!.mikey_tshark_exit).toBe(0);
+  });
+
+  it('--reveal-secrets: TGK/RAND/CSB ID reproduce the SRTP keys; K_SESSION gives that TGK', async () => {
+    const j = await call(engine, 'basic', ['--reveal-secrets']);
+    const s = j.secrets!;
+    expect(s.kSession).toMatch(/^04[0-9a-f]{128}$/);
+    const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+    expect(Buffer.from(deriveTgk(1, unhex(s.kSession), unhex(s.rand), 32)).toString('hex')).toBe(s.tgk);
+    const k = deriveSrtpMasterKeys(1, unhex(s.tgk), 1, parseInt(s.csbId, 16), unhex(s.rand), { key: 16, salt: 14 });
+    expect(Buffer.from(k.masterKey).toString('hex')).toBe(j.initiator.keys[0]!.masterKey);
+  });
+
+  it('human output hides keys; usage errors exit 2', async () => {
+    const r = await runCli(['call', '--from', A, '--to', B, '--engine', engine]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/OK — both sides agree/);
+    expect(r.stdout).toMatch(/I_MESSAGE_1 {2}sip:alice@example.org -> sip:bob@example.org/);
+    expect(r.stdout).not.toMatch(/[0-9a-f]{32}/);
+    expect((await runCli(['call', '--from', A])).code).toBe(2);
+    expect((await runCli(['call', '--from', A, '--to', A])).code).toBe(2);
+    expect((await runCli(['call', '--from', A, '--to', B, '--scenario', 'nope'])).code).toBe(2);
+    expect((await runCli(['call', '--help'])).stdout).toMatch(/--reveal-secrets/);
+  });
+});
