@@ -43,9 +43,11 @@ function oid(s: string): Buffer {
 const utcTime = (d: Date): Buffer => tlv(0x17, Buffer.from(d.toISOString().replace(/[-:T]/g, '').slice(2, 14) + 'Z'));
 const cnName = (cn: string): Buffer => seq(tlv(0x31, seq(oid('2.5.4.3'), tlv(0x0c, Buffer.from(cn)))));
 
-function nodeSelfSigned(): TestCert {
-  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
+function nodeSelfSigned(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
+  const { privateKey, publicKey } = keyType === 'rsa'
+    ? generateKeyPairSync('rsa', { modulusLength: 2048 })
+    : generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const ecdsaSha256 = keyType === 'rsa' ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([5, 0])) : seq(oid('1.2.840.10045.4.3.2'));
   const serial = randomBytes(8);
   serial[0]! &= 0x7f;
   const now = Date.now();
@@ -66,14 +68,14 @@ function nodeSelfSigned(): TestCert {
   return { cert: pem.replace(/\n\n/g, '\n'), key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), via: 'node' };
 }
 
-/** A self-signed certificate + key for 127.0.0.1. */
-export function selfSignedCert(): TestCert {
+/** A self-signed certificate + key for 127.0.0.1 (P-256 by default, or RSA-2048). */
+export function selfSignedCert(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
   if (process.env.KMS_TEST_CERT_VIA !== 'node' && haveOpenssl()) {
     const dir = mkdtempSync(join(tmpdir(), 'kms-cert-'));
     try {
       execFileSync(
         'openssl',
-        ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
+        ['req', '-x509', '-newkey', ...(keyType === 'rsa' ? ['rsa:2048'] : ['ec', '-pkeyopt', 'ec_paramgen_curve:P-256']), '-nodes', '-keyout', join(dir, 'k.pem'), '-out', join(dir, 'c.pem'),
           '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
         { stdio: 'ignore' },
       );
@@ -82,7 +84,7 @@ export function selfSignedCert(): TestCert {
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  return nodeSelfSigned();
+  return nodeSelfSigned(keyType);
 }
 
 // --- Wireshark oracle (oracles/mikey-tshark) ---------------------------------------------------

@@ -1,16 +1,17 @@
-// Client side of the KMS exchange: requestPrivateKey builds a REQUEST_KEY_PSK for one identity
-// and period, POSTs it, checks that the REQUEST_KEY_RESP answers exactly that request (HDR, T,
+// Client side of the KMS exchange: requestPrivateKey builds a REQUEST_KEY_PSK (or, with `pke`,
+// a signed REQUEST_KEY_PKE) for one identity and period, POSTs it, checks that the REQUEST_KEY_RESP answers exactly that request (HDR, T,
 // identities, V MAC under the PSK), decrypts the KEMAC and — before returning anything — checks
 // the key with the pairing e(P, S_ID) = e(P_pub, Q_ID) against the caller's pinned parameters.
 // KMS errors come back as KmsError with a specific code. createKeyRenewer wires it into a
 // KeyRenewer that keeps an identity's keys current.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
 import { identityFor, parseDate, validateUri, verifyPrivateKey, type IbeParams, type Identity } from '../ibe/index.js';
 import { KmsError, type KmsErrorCode } from './errors.js';
 import { postMikey, type PostOptions } from './http-client.js';
 import { MIKEY_MEDIA_TYPE } from './http-server.js';
-import { decodeErrorMessage, decodeKeyResponse, encodeKeyRequest, Err } from './messages.js';
+import { decodeErrorMessage, decodeKeyResponse, encodeKeyRequest, encodeKeyRequestPke, Err } from './messages.js';
+import { publicKeyOf, requireRsa, rsaPrivateKey } from './pke.js';
 import { msToNtp64 } from './ntp.js';
 import { periodNtp, periodWindow } from './period.js';
 import { KeyRenewer, type HeldKey, type KeyRenewerOptions, type PeriodWindow } from './renewer.js';
@@ -22,8 +23,14 @@ export interface RequestKeyOptions {
   url: string;
   /** The user's identity URI, e.g. sip:alice@example.org */
   identity: string;
-  /** The user's PSK (raw octets or hex). */
-  psk: Uint8Array | string;
+  /** The user's PSK (raw octets or hex): REQUEST_KEY_PSK. Give this or `pke`. */
+  psk?: Uint8Array | string;
+  /**
+   * Public-key protection instead of a PSK (REQUEST_KEY_PKE): the KMS's RSA public key (PEM or
+   * certificate), the user's RSA private signing key (PEM), optionally the user's certificate
+   * (PEM, sent in a CERT payload) and the SIGN type (0 PKCS#1 v1.5, default; 1 PSS).
+   */
+  pke?: { kmsPublicKey: string | Uint8Array; signKey: string | Uint8Array; cert?: string | Uint8Array; sType?: 0 | 1 };
   /** The KMS public parameters, obtained and pinned out of band (the key is verified against them). */
   params: IbeParams;
   /** A time inside the wanted period (Date, ms, or YYYY-MM-DD); default now. Current or next period. */
@@ -58,6 +65,14 @@ function pskBytes(psk: Uint8Array | string): Uint8Array {
   }
   if (typeof psk !== 'string' || !/^([0-9a-fA-F]{2}){16,64}$/.test(psk)) throw new KmsError('KMS_CONFIG', 'PSK must be 16..64 octets of hex');
   return new Uint8Array(Buffer.from(psk, 'hex'));
+}
+
+function certToDer(c: string | Uint8Array): Uint8Array {
+  try {
+    return new Uint8Array(new X509Certificate(typeof c === 'string' ? c : Buffer.from(c)).raw);
+  } catch {
+    throw new KmsError('KMS_CONFIG', 'cert is not an X.509 certificate');
+  }
 }
 
 function toMs(d: Date | number | string): number {
@@ -125,7 +140,7 @@ export async function requestPrivateKey(o: RequestKeyOptions): Promise<ObtainedK
     throw new KmsError('KMS_CONFIG', `identity: ${(e as Error).message}`);
   }
   if (!o.params || typeof o.params !== 'object' || typeof o.params.kmsId !== 'string') throw new KmsError('KMS_CONFIG', 'params (the KMS public parameters) are required');
-  const psk = pskBytes(o.psk);
+  if ((o.psk === undefined) === (o.pke === undefined)) throw new KmsError('KMS_CONFIG', 'give exactly one of psk and pke');
   const now = (o.now ?? Date.now)();
   const window = periodWindow(o.date === undefined ? now : toMs(o.date), o.params.period);
   const interval = periodNtp(window);
@@ -133,19 +148,53 @@ export async function requestPrivateKey(o: RequestKeyOptions): Promise<ObtainedK
   const rand = new Uint8Array(randomBytes(16));
   const tNtp = msToNtp64(now);
   const prf = o.prf ?? 0;
-  const authAlg = o.authAlg ?? 1;
-  const body = encodeKeyRequest(
-    { csbId, prf, authAlg, tNtp, rand, identities: [o.identity], kmsId: o.params.kmsId, ...(o.pskName ? { pskName: o.pskName } : {}), wanted: [{ identity: o.identity, ...interval }] },
-    psk,
-  );
-  const r = await postMikey(o.url, body, { ...(o.ca !== undefined ? { ca: o.ca } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
-  if (r.status !== 200) throw errorFromAnswer(r.status, r.body, r.retryAfter);
-  if (!r.contentType || r.contentType.split(';')[0]!.trim().toLowerCase() !== MIKEY_MEDIA_TYPE) {
-    throw new KmsError('KMS_BAD_RESPONSE', 'KMS answer is not application/mikey', { httpStatus: 200 });
+  let authAlg: number = o.authAlg ?? 1;
+  const wanted = [{ identity: o.identity, ...interval }];
+  let body: Uint8Array;
+  let secret: Uint8Array;
+  let ownSecret = true;
+  if (o.pke) {
+    const kmsPublic = publicKeyOf(o.pke.kmsPublicKey, 'KMS public key');
+    requireRsa(kmsPublic, 'KMS public key');
+    const signKey = rsaPrivateKey(o.pke.signKey, 'signing key');
+    const certDer = o.pke.cert === undefined ? undefined : certToDer(o.pke.cert);
+    const r = encodeKeyRequestPke(
+      { csbId, prf, tNtp, rand, identities: [o.identity], kmsId: o.params.kmsId, wanted },
+      { kmsPublic, signKey, ...(certDer ? { certDer } : {}), ...(o.pke.sType !== undefined ? { sType: o.pke.sType } : {}) },
+    );
+    body = r.bytes;
+    secret = r.envKey;
+    authAlg = 1;
+  } else {
+    secret = pskBytes(o.psk!);
+    ownSecret = !(o.psk instanceof Uint8Array);
+    body = encodeKeyRequest(
+      { csbId, prf, authAlg, tNtp, rand, identities: [o.identity], kmsId: o.params.kmsId, ...(o.pskName ? { pskName: o.pskName } : {}), wanted },
+      secret,
+    );
   }
-  const issued = decodeKeyResponse(r.body, { csbId, prf, authAlg, tNtp, rand, identities: [o.identity], kmsId: o.params.kmsId }, psk);
-  r.body.fill(0);
-  if (!(o.psk instanceof Uint8Array)) psk.fill(0);
+  const psk = secret;
+  let r;
+  try {
+    r = await postMikey(o.url, body, { ...(o.ca !== undefined ? { ca: o.ca } : {}), ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+  } catch (e) {
+    if (ownSecret) psk.fill(0);
+    throw e;
+  }
+  if (r.status !== 200) {
+    if (ownSecret) psk.fill(0);
+    throw errorFromAnswer(r.status, r.body, r.retryAfter);
+  }
+  let issued;
+  try {
+    if (!r.contentType || r.contentType.split(';')[0]!.trim().toLowerCase() !== MIKEY_MEDIA_TYPE) {
+      throw new KmsError('KMS_BAD_RESPONSE', 'KMS answer is not application/mikey', { httpStatus: 200 });
+    }
+    issued = decodeKeyResponse(r.body, { csbId, prf, authAlg, tNtp, rand, identities: [o.identity], kmsId: o.params.kmsId }, psk);
+  } finally {
+    r.body.fill(0);
+    if (ownSecret) psk.fill(0);
+  }
   const mine = issued.find((k) => k.identity === o.identity && k.fromNtp === interval.fromNtp && k.toNtp === interval.toNtp);
   for (const k of issued) if (k !== mine) k.key.fill(0);
   if (!mine) throw new KmsError('KMS_BAD_RESPONSE', `KMS response has no key for ${o.identity} in period ${window.label}`);

@@ -10,8 +10,9 @@
 // from the PSK, RFC 3830 §4.1.4 with the request's CSB ID and RAND) covers each message followed
 // by the ID Data of the user identities and of the KMS (RFC 6267 / OPEN-10: no timestamp).
 // This module only builds and checks bytes; policy (freshness, authorisation) is the service's.
+import type { KeyObject } from 'node:crypto';
 import {
-  buildErrorMessage, buildRequestKeyPsk, buildRequestKeyResp, decodeInnerChain, decodeMessage, encodeInnerChain, encodeMessage,
+  buildErrorMessage, buildRequestKeyPke, buildRequestKeyPsk, buildRequestKeyResp, decodeInnerChain, decodeMessage, encodeInnerChain, encodeMessage,
   encodeWithMacSlot,
 } from '../mikey/index.js';
 import { deriveMessageKey, KeyConst } from '../mikey/keys.js';
@@ -21,6 +22,7 @@ import type { DecodedMessage, IdrPayload, InnerPayload, KemacPayload, MikeyHeade
 import { DataType, IdRole, IdType, KeyType, TsType } from '../mikey/registry.js';
 import { KmsError } from './errors.js';
 import { bytesU64, u64Bytes } from './ntp.js';
+import { envelopeEncrypt, newEnvelopeKey, rsaOctets, signData, verifyData, SignType } from './pke.js';
 
 /** Most identities / keys in one request. */
 export const MAX_KEYS_PER_REQUEST = 8;
@@ -70,7 +72,10 @@ export interface ParsedKeyRequest {
   kmsId: string;
   pskName: string;
   wanted?: WantedKey[];
+  /** V auth alg of the request (PSK) / to use in the response (PKE: 1, HMAC-SHA-1-160). */
   authAlg: number;
+  /** How the request is protected: PSK (V MAC) or PKE (envelope key + signature). */
+  auth: { kind: 'psk' } | { kind: 'pke'; sType: number; signature: Uint8Array; envelope: Uint8Array; certs: Uint8Array[] };
 }
 
 function idText(data: Uint8Array, what: string): string {
@@ -194,10 +199,7 @@ export function decodeKeyRequest(bytes: Uint8Array): ParsedKeyRequest {
     throw new KmsError('KMS_BAD_REQUEST', 'request is not a well-formed MIKEY message', { mikeyError: Err.UNSUPPORTED_MSG });
   }
   const h = m.header;
-  if (h.dataType === DataType.REQUEST_KEY_PKE) {
-    throw new KmsError('KMS_UNSUPPORTED', 'REQUEST_KEY_PKE is not supported by this KMS (use REQUEST_KEY_PSK)', { mikeyError: Err.DT });
-  }
-  if (h.dataType !== DataType.REQUEST_KEY_PSK) throw new KmsError('KMS_BAD_REQUEST', `data type ${h.dataType} is not a key request`, { mikeyError: Err.DT });
+  if (h.dataType !== DataType.REQUEST_KEY_PSK && h.dataType !== DataType.REQUEST_KEY_PKE) throw new KmsError('KMS_BAD_REQUEST', `data type ${h.dataType} is not a key request`, { mikeyError: Err.DT });
   if (h.prf !== 0 && h.prf !== 1) throw new KmsError('KMS_UNSUPPORTED', `PRF func ${h.prf} is not supported`, { mikeyError: Err.PRF });
   if (h.csMap.type !== 1 || h.csMap.count !== 0) throw new KmsError('KMS_BAD_REQUEST', 'a key request must have #CS = 0 and an Empty CS ID map', { mikeyError: Err.UNSUPPORTED_MSG });
   let t: bigint | undefined;
@@ -207,6 +209,9 @@ export function decodeKeyRequest(bytes: Uint8Array): ParsedKeyRequest {
   let pskName: string | undefined;
   let kemac: KemacPayload | undefined;
   let authAlg = -1;
+  let envelope: Uint8Array | undefined;
+  let sig: { sType: number; signature: Uint8Array } | undefined;
+  const certs: Uint8Array[] = [];
   const identities: string[] = [];
   for (const p of m.payloads) {
     switch (p.kind) {
@@ -231,12 +236,23 @@ export function decodeKeyRequest(bytes: Uint8Array): ParsedKeyRequest {
       case 'V':
         authAlg = p.authAlg;
         break;
+      case 'PKE':
+        envelope = p.data;
+        break;
+      case 'SIGN':
+        sig = { sType: p.sType, signature: p.signature };
+        break;
+      case 'CERT':
+        if (p.certType === 0) certs.push(p.data);
+        break;
       default:
         break; // RFC 6267 §4.1.3: unexpected payloads (e.g. a General Extension) are ignored
     }
   }
-  if (t === undefined || rand === undefined || kmsId === undefined || identities.length === 0 || authAlg < 0) {
-    throw new KmsError('KMS_BAD_REQUEST', 'key request lacks T, RAND, an identity, IDRkms or V', { mikeyError: Err.UNSUPPORTED_MSG });
+  const pke = h.dataType === DataType.REQUEST_KEY_PKE;
+  if (pke) authAlg = 1; // the response's V: HMAC-SHA-1-160 under the envelope key
+  if (t === undefined || rand === undefined || kmsId === undefined || identities.length === 0 || authAlg < 0 || (pke && (!envelope || !sig))) {
+    throw new KmsError('KMS_BAD_REQUEST', 'key request lacks T, RAND, an identity, IDRkms or V (PKE + SIGN)', { mikeyError: Err.UNSUPPORTED_MSG });
   }
   if (tsType !== TsType.NTP_UTC) throw new KmsError('KMS_INVALID_TS', 'only NTP-UTC timestamps are accepted', { mikeyError: Err.TS });
   if (authAlg !== 1 && authAlg !== 2) throw new KmsError('KMS_UNSUPPORTED', `V auth alg ${authAlg} is not supported`, { mikeyError: Err.MAC });
@@ -249,17 +265,69 @@ export function decodeKeyRequest(bytes: Uint8Array): ParsedKeyRequest {
     }
     wanted = parseWantedChain(kemac.encrData, 'request').map(({ identity, fromNtp, toNtp }) => ({ identity, fromNtp, toNtp }));
   }
-  return { message: m, csbId: h.csbId, prf: h.prf, tsType, tNtp: t, rand, identities, kmsId, pskName: pskName ?? identities[0]!, ...(wanted ? { wanted } : {}), authAlg };
+  const auth: ParsedKeyRequest['auth'] = pke ? { kind: 'pke', sType: sig!.sType, signature: sig!.signature, envelope: envelope!, certs } : { kind: 'psk' };
+  return { message: m, csbId: h.csbId, prf: h.prf, tsType, tNtp: t, rand, identities, kmsId, pskName: pskName ?? identities[0]!, ...(wanted ? { wanted } : {}), authAlg, auth };
 }
 
 /** Constant-time check of the request's V MAC with `psk`. */
 export function verifyKeyRequest(req: ParsedKeyRequest, psk: Uint8Array): boolean {
+  if (req.auth.kind !== 'psk') return false;
   const { authKey } = messageKeys(req.prf, psk, req.csbId, req.rand, req.authAlg);
   try {
     return checkVMac(req.message, req.authAlg, authKey, macIdentities(req.identities, req.kmsId));
   } finally {
     authKey.fill(0);
   }
+}
+
+// ---- REQUEST_KEY_PKE -------------------------------------------------------------------------
+
+export interface PkeCredentials {
+  /** The KMS's RSA public key (envelope encryption). */
+  kmsPublic: KeyObject;
+  /** The user's RSA private signing key. */
+  signKey: KeyObject;
+  /** The user's certificate (DER), sent in a CERT payload when given. */
+  certDer?: Uint8Array;
+  /** SIGN S type: 0 RSA/PKCS#1 v1.5 (default), 1 RSA/PSS; both with SHA-256. */
+  sType?: number;
+}
+
+/**
+ * REQUEST_KEY_PKE = HDR(20), T, RAND, IDRi{..}, [CERT], IDRkms, [KEMAC], PKE, SIGN. Returns the
+ * message and the fresh envelope key (the response is protected with it; zero it when done).
+ */
+export function encodeKeyRequestPke(spec: Omit<KeyRequestSpec, 'pskName' | 'authAlg'>, cred: PkeCredentials): { bytes: Uint8Array; envKey: Uint8Array } {
+  if (spec.identities.length < 1 || spec.identities.length > MAX_KEYS_PER_REQUEST) {
+    throw new KmsError('KMS_CONFIG', `a key request names 1..${MAX_KEYS_PER_REQUEST} identities`);
+  }
+  const sType = cred.sType ?? SignType.RSA_PKCS1_V15;
+  const envKey = newEnvelopeKey();
+  const sigLen = rsaOctets(cred.signKey);
+  const msg = buildRequestKeyPke({
+    csbId: spec.csbId,
+    prf: spec.prf ?? 0,
+    t: spec.tNtp,
+    rand: spec.rand,
+    identities: spec.identities.map((id) => ({ role: IdRole.IDRi, id })),
+    kms: spec.kmsId,
+    ...(cred.certDer ? { certs: [{ kind: 'CERT' as const, certType: 0, data: cred.certDer }] } : {}),
+    ...(spec.wanted && spec.wanted.length > 0
+      ? { kemac: { kind: 'KEMAC' as const, encrAlg: 0, encrData: wantedChain(spec.wanted), macAlg: 0, mac: new Uint8Array(0) } }
+      : {}),
+    pke: { kind: 'PKE', c: 0, data: envelopeEncrypt(cred.kmsPublic, envKey) },
+    sign: { sType, signature: new Uint8Array(sigLen) },
+  });
+  const bytes = encodeMessage(msg);
+  bytes.set(signData(sType, cred.signKey, bytes.subarray(0, bytes.length - sigLen)), bytes.length - sigLen);
+  return { bytes, envKey };
+}
+
+/** Checks the SIGN of a REQUEST_KEY_PKE (over the message up to the signature value). */
+export function verifyKeyRequestSignature(req: ParsedKeyRequest, userPublic: KeyObject): boolean {
+  if (req.auth.kind !== 'pke') return false;
+  const b = req.message.bytes;
+  return verifyData(req.auth.sType, userPublic, b.subarray(0, b.length - req.auth.signature.length), req.auth.signature);
 }
 
 // ---- REQUEST_KEY_RESP ------------------------------------------------------------------------

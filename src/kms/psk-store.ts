@@ -1,14 +1,18 @@
-// Per-user pre-shared keys of the KMS (RFC 6267 REQUEST_KEY_PSK). The operator provisions one
-// PSK per user out of band and lists it in a JSON users file:
+// Per-user credentials of the KMS: pre-shared keys (REQUEST_KEY_PSK) and, optionally, pinned
+// RSA signature public keys (REQUEST_KEY_PKE). The operator provisions them out of band and
+// lists them in a JSON users file:
 //   { "sip:alice@example.org": "<psk hex>",
-//     "sip:shared@example.org": { "psk": "<hex>", "identities": ["sip:shared@…", "sip:desk@…"] } }
-// The key of each entry names the PSK (it is what IDRpsk carries, and by default the user's own
-// identity); `identities` lists every identity that PSK may request keys for (forking devices
+//     "sip:shared@example.org": { "psk": "<hex>", "identities": ["sip:desk@…"] },
+//     "sip:bob@example.org": { "sign": "<PEM public key or certificate>" } }
+// The key of each entry names the credential (IDRpsk carries it; by default it is the user's
+// own identity); `identities` lists further identities it may request keys for (forking devices
 // sharing a common identity). PSK bytes never leave this module except to the MAC/KEMAC key
 // derivation, and are zeroed by destroy().
 import { readFile, stat } from 'node:fs/promises';
 import { inspect } from 'node:util';
+import type { KeyObject } from 'node:crypto';
 import { KmsError } from './errors.js';
+import { publicKeyOf, requireRsa } from './pke.js';
 
 /** Minimum PSK length: 128 bits (RFC 3830 keys below that are not accepted). */
 export const MIN_PSK_OCTETS = 16;
@@ -18,15 +22,17 @@ export const MAX_IDENTITY_OCTETS = 1024;
 /** Users-file size cap: refuses to parse absurd files. */
 const MAX_USERS_FILE_BYTES = 8 * 1024 * 1024;
 
-export type UsersTable = Record<string, string | { psk: string; identities?: string[] }>;
+export type UsersTable = Record<string, string | { psk?: string; sign?: string; identities?: string[] }>;
 
 export interface PskEntry {
   /** Name of the PSK (the users-file key). */
   readonly name: string;
   /** Identities this PSK may request keys for (always includes `name`). */
   readonly identities: ReadonlySet<string>;
-  /** The key itself. Do not log; do not keep copies. */
-  readonly psk: Uint8Array;
+  /** The PSK, if the user has one. Do not log; do not keep copies. */
+  readonly psk?: Uint8Array;
+  /** Pinned RSA public key for REQUEST_KEY_PKE signatures, if the user has one. */
+  readonly signKey?: KeyObject;
 }
 
 /** Checks an identity string: non-empty, bounded, scheme:rest, no control characters. */
@@ -65,21 +71,33 @@ export class PskStore {
       for (const [name, value] of Object.entries(table)) {
         checkIdentity(name, 'users-file key');
         let hex: unknown;
+        let signPem: unknown;
         const ids = new Set<string>([name]);
         if (typeof value === 'string') {
           hex = value;
         } else if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-          const extra = Object.keys(value).filter((k) => k !== 'psk' && k !== 'identities');
+          const extra = Object.keys(value).filter((k) => k !== 'psk' && k !== 'sign' && k !== 'identities');
           if (extra.length > 0) throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)}: unknown field ${JSON.stringify(extra[0])}`);
           hex = value.psk;
+          signPem = value.sign;
+          if (hex === undefined && signPem === undefined) throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)} needs a psk or a sign key`);
           if (value.identities !== undefined) {
             if (!Array.isArray(value.identities)) throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)}: identities must be an array`);
             for (const id of value.identities) ids.add(checkIdentity(id, `identity of ${JSON.stringify(name)}`));
           }
         } else {
-          throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)} must be a hex string or {psk, identities}`);
+          throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)} must be a hex string or {psk, sign, identities}`);
         }
-        store.#entries.set(name, Object.freeze({ name, identities: ids, psk: parsePskHex(hex, name) }));
+        let signKey: KeyObject | undefined;
+        if (signPem !== undefined) {
+          if (typeof signPem !== 'string') throw new KmsError('KMS_CONFIG', `entry ${JSON.stringify(name)}: sign must be a PEM string`);
+          signKey = publicKeyOf(signPem, `sign key of ${JSON.stringify(name)}`);
+          requireRsa(signKey, `sign key of ${JSON.stringify(name)}`);
+        }
+        store.#entries.set(
+          name,
+          Object.freeze({ name, identities: ids, ...(hex !== undefined ? { psk: parsePskHex(hex, name) } : {}), ...(signKey ? { signKey } : {}) }),
+        );
       }
     } catch (e) {
       store.destroy();
@@ -123,7 +141,7 @@ export class PskStore {
 
   /** Zeroes every PSK; the store is empty afterwards. */
   destroy(): void {
-    for (const e of this.#entries.values()) (e.psk as Uint8Array).fill(0);
+    for (const e of this.#entries.values()) e.psk?.fill(0);
     this.#entries.clear();
   }
 

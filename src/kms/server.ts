@@ -3,6 +3,7 @@
 // the body is read, and the key-request service (service.ts). Validates the master secret
 // against the public parameters before listening; close() stops listening, drops connections
 // and zeroes the master copy (and the PSKs, when it loaded them itself).
+import { createPublicKey } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
 import { checkMaster, type IbeParams } from '../ibe/index.js';
 import { KmsError } from './errors.js';
@@ -10,6 +11,7 @@ import { startMikeyHttpServer } from './http-server.js';
 import { stderrLogger, type KmsLogger } from './issuance-log.js';
 import { encodeErrorMessage, Err } from './messages.js';
 import { msToNtp64 } from './ntp.js';
+import { rsaPrivateKey } from './pke.js';
 import { PskStore, type UsersTable } from './psk-store.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
 import { KmsService } from './service.js';
@@ -41,6 +43,8 @@ export interface KmsServerOptions {
   maxBodyBytes?: number;
   /** KEMAC Encr alg of responses (default 1 = AES-CM-128). */
   encrAlg?: number;
+  /** Enables REQUEST_KEY_PKE: the KMS's RSA private key (PEM, 2048..8192 bits). */
+  pke?: { key: string | Uint8Array };
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -50,6 +54,8 @@ export interface KmsServer {
   readonly url: string;
   readonly port: number;
   readonly kmsId: string;
+  /** PEM (SPKI) of the KMS's envelope key when REQUEST_KEY_PKE is enabled: give it to users. */
+  readonly pkePublicKey?: string;
   close(): Promise<void>;
 }
 
@@ -68,6 +74,7 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     users = typeof opts.users === 'string' ? await PskStore.fromFile(opts.users) : PskStore.fromTable(opts.users);
     ownUsers = true;
   }
+  const pkeKey = opts.pke ? rsaPrivateKey(opts.pke.key, 'KMS PKE key') : undefined;
   const log = opts.log ?? stderrLogger;
   const now = opts.now ?? Date.now;
   const limits = opts.rateLimit === false ? { perAddress: false as const, perUser: false as const } : (opts.rateLimit ?? {});
@@ -80,6 +87,7 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     ...(opts.engine ? { engine: opts.engine } : {}),
     ...(opts.skewMs !== undefined ? { skewMs: opts.skewMs } : {}),
     ...(opts.encrAlg !== undefined ? { encrAlg: opts.encrAlg } : {}),
+    ...(pkeKey ? { pkeKey } : {}),
     perUser: limits.perUser ?? {},
   });
   const perAddress = limits.perAddress === false ? undefined : new TokenBucketLimiter({ burst: 30, perSecond: 5, ...limits.perAddress, now });
@@ -111,6 +119,7 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     url: http.url,
     port: http.port,
     kmsId: opts.params.kmsId,
+    ...(pkeKey ? { pkePublicKey: createPublicKey(pkeKey).export({ type: 'spki', format: 'pem' }).toString() } : {}),
     close() {
       closed ??= (async () => {
         await http.close();

@@ -2,23 +2,25 @@
 // Order of checks, cheapest and least revealing first (security.md §3.1, §3.4, top-10 #7):
 //   decode (ERR 13/11/2/3) -> T inside the skew window and after the restart floor (ERR 1)
 //   -> IDRkms is us (ERR 7) -> PSK lookup + V MAC (ERR 0; unknown user and wrong MAC look the
-//   same, including a dummy MAC for unknown users) -> replay cache (ERR 1, HTTP 409; only
+//   same, including a dummy MAC for unknown users), or for REQUEST_KEY_PKE the signature with
+//   the user's pinned key and only then the envelope decryption -> replay cache (ERR 1, HTTP 409; only
 //   authenticated requests enter it) -> per-user token bucket (HTTP 429) -> authorisation of
 //   every identity (ERR 7) -> period window: current, next, or previous within the skew (ERR 1,
 //   HTTP 422) -> bounded extraction queue (HTTP 503) -> extract, REQUEST_KEY_RESP, audit log.
 // Nothing secret reaches the log; private keys and derived keys are zeroed after encoding.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
 import { extract, identityFor, type IbeParams } from '../ibe/index.js';
 import { KmsError, type KmsErrorCode } from './errors.js';
 import type { MikeyHttpAnswer } from './http-server.js';
 import { keyId, type KmsLogger } from './issuance-log.js';
 import {
-  decodeKeyRequest, encodeErrorMessage, encodeKeyResponse, Err, verifyKeyRequest, type IssuedKey, type ParsedKeyRequest,
+  decodeKeyRequest, encodeErrorMessage, encodeKeyResponse, Err, verifyKeyRequest, verifyKeyRequestSignature, type IssuedKey, type ParsedKeyRequest,
   type WantedKey,
 } from './messages.js';
 import { msToNtp64, ntp64ToMs } from './ntp.js';
 import { nextPeriod, periodNtp, periodWindow } from './period.js';
+import { envelopeDecrypt } from './pke.js';
 import type { PskStore } from './psk-store.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReplayCache } from './replay-cache.js';
@@ -38,6 +40,8 @@ export interface KmsServiceOptions {
   /** Extractions running at once (default 2) and waiting (default 64) before 503. */
   maxConcurrent?: number;
   maxQueued?: number;
+  /** The KMS's RSA private key; enables REQUEST_KEY_PKE. */
+  pkeKey?: KeyObject;
   /** KEMAC Encr alg of responses: 1 AES-CM-128 (default), 3 AES-CM-256, 2 AES-KW-128. */
   encrAlg?: number;
   now?: () => number;
@@ -138,17 +142,28 @@ export class KmsService {
   async handle(body: Uint8Array, client: string): Promise<MikeyHttpAnswer> {
     let req: ParsedKeyRequest | undefined;
     let user: string | undefined;
+    let secret: Uint8Array | undefined;
+    let envKey: Uint8Array | undefined;
     try {
       if (this.#closed) throw new KmsError('KMS_OVERLOADED', 'KMS is shutting down');
       req = decodeKeyRequest(body);
       this.#checkTime(req);
       if (req.kmsId !== this.#o.params.kmsId) throw new KmsError('KMS_BAD_REQUEST', 'request is addressed to another KMS', { mikeyError: Err.ID });
       const entry = this.#o.users.lookup(req.pskName);
-      if (!entry) {
-        verifyKeyRequest(req, randomBytes(32)); // same work as a real check: no user-enumeration timing
-        throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+      if (req.auth.kind === 'psk') {
+        if (!entry?.psk) {
+          verifyKeyRequest(req, randomBytes(32)); // same work as a real check: no user-enumeration timing
+          throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+        }
+        if (!verifyKeyRequest(req, entry.psk)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+        secret = entry.psk;
+      } else {
+        if (!this.#o.pkeKey) throw new KmsError('KMS_UNSUPPORTED', 'REQUEST_KEY_PKE is not enabled on this KMS', { mikeyError: Err.DT });
+        // signature first (authenticates), envelope second (no decryption oracle)
+        if (!entry?.signKey || !verifyKeyRequestSignature(req, entry.signKey)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+        envKey = envelopeDecrypt(this.#o.pkeKey, req.auth.envelope);
+        secret = envKey;
       }
-      if (!verifyKeyRequest(req, entry.psk)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
       user = entry.name;
       const verdict = this.#replay.checkAndAdd(ReplayCache.key([Buffer.from(entry.name), u32(req.csbId), u64(req.tNtp), req.rand]), this.#tMs(req) + this.#skew + 1);
       if (verdict === 'replay') throw new KmsError('KMS_REPLAY', 'request was already answered');
@@ -171,7 +186,7 @@ export class KmsService {
             issued.push({ ...w, key: await extract(this.#master, this.#o.params, id.bytes, this.#o.engine) });
           }
         });
-        const resp = encodeKeyResponse(req, issued, entry.psk, this.#o.encrAlg ?? 1);
+        const resp = encodeKeyResponse(req, issued, secret, this.#o.encrAlg ?? 1);
         const time = new Date(this.#now()).toISOString();
         issued.forEach((k, i) => {
           const period = periods[i]!.label;
@@ -187,6 +202,8 @@ export class KmsService {
       const ke = new KmsError('KMS_SERVER_ERROR', 'internal error');
       this.#o.log({ event: 'reject', time: new Date(this.#now()).toISOString(), client, reason: typeof code === 'string' ? `KMS_SERVER_ERROR:${code}` : 'KMS_SERVER_ERROR', status: 500, ...(user ? { user } : {}) });
       return { status: 500, body: encodeErrorMessage(Err.UNSPECIFIED, this.#nowNtp(), req?.message.header) };
+    } finally {
+      envKey?.fill(0);
     }
   }
 
