@@ -24,8 +24,9 @@ import {
 } from '../src/mikey/keys.js';
 import { buildVMacInput, computeVMac, hmacTruncated, hmacVerifyTruncated, MacAlg, macCompute, macLength, macVerify, verifyVMac } from '../src/mikey/mac.js';
 import { aesKeyUnwrap, aesKeyWrap, EncrAlg, kemacAesCmIv, kemacDecrypt, kemacEncrypt, timestamp64 } from '../src/mikey/kemac-crypto.js';
+import { VECTORS } from './helpers/shared.js';
 
-const V = '/work/shared/spec/vectors';
+const V = VECTORS;
 const load = (f: string) => JSON.parse(readFileSync(`${V}/${f}`, 'utf8'));
 const h = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');

@@ -2,14 +2,16 @@
 // AES-CM keystream blocks as the PRF itself, and for key_derivation_rate > 0 (no published vectors)
 // an independent reference written here from RFC 3711 §4.3 with AES-ECB blocks and bigint arithmetic.
 // SRTCP values are the spec's derived (not published) numbers, used as a regression.
+import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createCipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { deriveSrtcpSessionKeys, deriveSrtpSessionKeys, isValidKdr, kdfR, rekeyDue, srtpKdf, SrtpLabel } from '../src/srtp/kdf.js';
 import { SrtpError } from '../src/srtp/errors.js';
+import { VECTORS } from './helpers/shared.js';
 
-const vec = JSON.parse(readFileSync('/work/shared/spec/vectors/rfc3711-srtp.json', 'utf8'));
+const vec = JSON.parse(readFileSync(join(VECTORS, 'rfc3711-srtp.json'), 'utf8'));
 const b3 = vec.vectors.find((v: { id: string }) => v.id === 'rfc3711-B.3');
 const b2 = vec.vectors.find((v: { id: string }) => v.id === 'rfc3711-B.2');
 const h = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -22,8 +22,9 @@ import {
   sessionCoveredMedia,
 } from '../src/srtp/sdp.js';
 import { SrtpError } from '../src/srtp/errors.js';
+import { ORACLES, VECTORS } from './helpers/shared.js';
 
-const ex = JSON.parse(readFileSync('/work/shared/spec/vectors/rfc4567-mikey-sdp-examples.json', 'utf8'));
+const ex = JSON.parse(readFileSync(join(VECTORS, 'rfc4567-mikey-sdp-examples.json'), 'utf8'));
 const offer = ex.vectors[0];
 const answer = ex.vectors[1];
 const hex = (u: Uint8Array) => Buffer.from(u).toString('hex');
@@ -169,7 +170,7 @@ describe('session and media level', () => {
   });
 });
 
-const ORACLE = '/work/shared/oracles/mikey-tshark';
+const ORACLE = join(ORACLES, 'mikey-tshark');
 const haveTshark = existsSync(ORACLE) && existsSync('/usr/bin/tshark');
 
 describe('oracle: tshark reads the key-mgmt lines insertMikey writes', () => {
