@@ -46,10 +46,13 @@ export class Reader {
     this.pos += 4;
     return v;
   }
-  /** n bytes as a copy (decoded messages never alias the caller's buffer) */
+  /**
+   * n bytes as a view of the reader's buffer. Decoders build their Reader over a private copy
+   * of the input, so decoded fields never alias the caller's buffer (one copy, not one per field).
+   */
   bytes(n: number, what: string): Uint8Array {
     this.need(n, what);
-    const out = this.buf.slice(this.pos, this.pos + n);
+    const out = this.buf.subarray(this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

@@ -57,13 +57,17 @@ export function decodeChain(
     if (!kind || !allowed.has(kind)) rejectType(next, nextAt, where);
     const start = r.at;
     if (kind === 'SIGN') {
-      const p = decodeBody('SIGN', r);
-      out.push({ ...p, offset: start, length: r.at - start });
+      const p = decodeBody('SIGN', r) as AnyPayload & Required<Span>;
+      p.offset = start;
+      p.length = r.at - start;
+      out.push(p);
       break; // SIGN has no Next payload field: it always ends the chain
     }
     const nb = r.u8(`${kind} next payload`);
-    const p = decodeBody(kind, r);
-    out.push({ ...p, offset: start, length: r.at - start });
+    const p = decodeBody(kind, r) as AnyPayload & Required<Span>;
+    p.offset = start;
+    p.length = r.at - start;
+    out.push(p);
     next = nb;
     nextAt = start;
   }
@@ -119,7 +123,7 @@ export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}
   const allowed = new Set<string>(opts.allowed ?? INNER_KINDS);
   if (!allowed.has(first)) throw new MikeyError('MIKEY_INPUT', -1, `first kind ${first} is not in the allowed kinds`);
   if (plain.length === 0) return [];
-  const r = new Reader(plain);
+  const r = new Reader(plain.slice()); // decoded fields are views of this private copy
   return decodeChain(r, typeOf(first), 0, allowed, 'in this inner chain', opts.maxPayloads ?? MAX_INNER_PAYLOADS) as (InnerPayload & Required<Span>)[];
 }
 

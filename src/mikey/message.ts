@@ -27,7 +27,8 @@ export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): Deco
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new MikeyError('MIKEY_LIMIT', MAX_MESSAGE_BYTES, `message is ${bytes.length} octets, at most ${MAX_MESSAGE_BYTES} are accepted`);
   }
-  const r = new Reader(bytes);
+  const copy = bytes.slice(); // decoded fields are views of this private copy
+  const r = new Reader(copy);
   const hdrNextAt = 2;
   const { header, next } = decodeHeader(r);
   const payloads = decodeChain(r, next, hdrNextAt, TOP_LEVEL_KINDS, 'at the top level', opts.maxPayloads ?? MAX_PAYLOADS) as (Payload & Required<Span>)[];
@@ -46,7 +47,7 @@ export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): Deco
       }
     }
   }
-  const msg: DecodedMessage = { bytes: bytes.slice(), header, payloads };
+  const msg: DecodedMessage = { bytes: copy, header, payloads };
   const mac = macSlot(payloads);
   if (mac) msg.mac = mac;
   return msg;

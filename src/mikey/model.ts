@@ -3,6 +3,7 @@
 // object with a `kind` discriminant. Decoded payloads also carry `offset`/`length`: their exact
 // byte range in the decoded buffer (for MAC computation over exact bytes and for diagnostics).
 // Encoders ignore `offset`/`length`. Cipher texts (IBAKE, ESK, encrypted KEMAC) are opaque bytes.
+// Byte fields of a decoded message are views into its private copy `bytes` (never the caller's).
 
 /** Byte range of a decoded element in the buffer it was decoded from. */
 export interface Span {

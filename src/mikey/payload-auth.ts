@@ -21,10 +21,10 @@ export function checkMac(alg: number, mac: Uint8Array, what: string): void {
   checkBytes(mac, `${what} MAC`, n, n);
 }
 
-export function decodeV(r: Reader): Omit<VPayload, 'kind'> {
+export function decodeV(r: Reader): VPayload {
   const at = r.at;
   const authAlg = r.u8('V auth alg');
-  return { authAlg, mac: r.bytes(macLength(authAlg, at, 'V auth alg'), 'V MAC') };
+  return { kind: 'V', authAlg, mac: r.bytes(macLength(authAlg, at, 'V auth alg'), 'V MAC') };
 }
 export function encodeV(w: Writer, p: VPayload): void {
   checkMac(p.authAlg, p.mac, 'V');
@@ -33,9 +33,9 @@ export function encodeV(w: Writer, p: VPayload): void {
 }
 
 /** SIGN: the caller has NOT consumed a Next payload octet (SIGN has none). */
-export function decodeSign(r: Reader): Omit<SignPayload, 'kind'> {
+export function decodeSign(r: Reader): SignPayload {
   const v = r.u16('SIGN type/length');
-  return { sType: v >>> 12, signature: r.bytes(v & 0x0fff, 'SIGN signature') };
+  return { kind: 'SIGN', sType: v >>> 12, signature: r.bytes(v & 0x0fff, 'SIGN signature') };
 }
 export function encodeSign(w: Writer, p: SignPayload): void {
   checkUint(p.sType, 15, 'SIGN S type');
@@ -44,12 +44,12 @@ export function encodeSign(w: Writer, p: SignPayload): void {
   w.bytes(p.signature, 'SIGN signature');
 }
 
-export function decodeChash(r: Reader): Omit<ChashPayload, 'kind'> {
+export function decodeChash(r: Reader): ChashPayload {
   const at = r.at;
   const hashFunc = r.u8('CHASH hash func');
   const n = HASH_LENGTHS[hashFunc];
   if (n === undefined) throw new MikeyError('MIKEY_BAD_VALUE', at, `unknown CHASH hash func ${hashFunc} (0 SHA-1, 1 MD5, 2 SHA-256)`);
-  return { hashFunc, hash: r.bytes(n, 'CHASH hash') };
+  return { kind: 'CHASH', hashFunc, hash: r.bytes(n, 'CHASH hash') };
 }
 export function encodeChash(w: Writer, p: ChashPayload): void {
   checkUint(p.hashFunc, 255, 'CHASH hash func');

@@ -33,10 +33,10 @@ function writeTs(w: Writer, tsType: number, value: bigint, what: string): void {
   w.u32(Number(value & 0xffffffffn), 'TS value');
 }
 
-export function decodeT(r: Reader): Omit<TPayload, 'kind'> {
+export function decodeT(r: Reader): TPayload {
   const at = r.at;
   const tsType = r.u8('T TS type');
-  return { tsType, value: readTs(r, tsType, at) };
+  return { kind: 'T', tsType, value: readTs(r, tsType, at) };
 }
 export function encodeT(w: Writer, p: TPayload): void {
   checkUint(p.tsType, 255, 'T TS type');
@@ -44,13 +44,13 @@ export function encodeT(w: Writer, p: TPayload): void {
   writeTs(w, p.tsType, p.value, 'T');
 }
 
-export function decodeTr(r: Reader): Omit<TrPayload, 'kind'> {
+export function decodeTr(r: Reader): TrPayload {
   const roleAt = r.at;
   const role = r.u8('TR TS role');
   if (!TR_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown TR TS role ${role}`);
   const at = r.at;
   const tsType = r.u8('TR TS type');
-  return { role, tsType, value: readTs(r, tsType, at) };
+  return { kind: 'TR', role, tsType, value: readTs(r, tsType, at) };
 }
 export function encodeTr(w: Writer, p: TrPayload): void {
   checkUint(p.role, 255, 'TR role');
@@ -61,11 +61,11 @@ export function encodeTr(w: Writer, p: TrPayload): void {
   writeTs(w, p.tsType, p.value, 'TR');
 }
 
-export function decodeRand(r: Reader): Omit<RandPayload, 'kind'> {
+export function decodeRand(r: Reader): RandPayload {
   const at = r.at;
   const n = r.u8('RAND len');
   if (n < MIN_RAND) throw new MikeyError('MIKEY_BAD_LENGTH', at, `RAND len is ${n}, at least ${MIN_RAND} octets are required`);
-  return { rand: r.bytes(n, 'RAND') };
+  return { kind: 'RAND', rand: r.bytes(n, 'RAND') };
 }
 export function encodeRand(w: Writer, p: RandPayload): void {
   checkBytes(p.rand, 'RAND', 255, MIN_RAND);
@@ -73,14 +73,14 @@ export function encodeRand(w: Writer, p: RandPayload): void {
   w.bytes(p.rand, 'RAND');
 }
 
-export function decodeRandr(r: Reader): Omit<RandrPayload, 'kind'> {
+export function decodeRandr(r: Reader): RandrPayload {
   const roleAt = r.at;
   const role = r.u8('RANDR role');
   if (!RAND_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown RANDR role ${role}`);
   const at = r.at;
   const n = r.u8('RANDR len');
   if (n < MIN_RAND) throw new MikeyError('MIKEY_BAD_LENGTH', at, `RANDR len is ${n}, at least ${MIN_RAND} octets are required`);
-  return { role, rand: r.bytes(n, 'RANDR') };
+  return { kind: 'RANDR', role, rand: r.bytes(n, 'RANDR') };
 }
 export function encodeRandr(w: Writer, p: RandrPayload): void {
   checkUint(p.role, 255, 'RANDR role');
@@ -91,18 +91,18 @@ export function encodeRandr(w: Writer, p: RandrPayload): void {
   w.bytes(p.rand, 'RANDR');
 }
 
-export function decodeErr(r: Reader): Omit<ErrPayload, 'kind'> {
-  return { errNo: r.u8('ERR error no'), reserved: r.u16('ERR reserved') };
+export function decodeErr(r: Reader): ErrPayload {
+  return { kind: 'ERR', errNo: r.u8('ERR error no'), reserved: r.u16('ERR reserved') };
 }
 export function encodeErr(w: Writer, p: ErrPayload): void {
   w.u8(p.errNo, 'ERR error no');
   w.u16(p.reserved ?? 0, 'ERR reserved');
 }
 
-export function decodeExt(r: Reader): Omit<ExtPayload, 'kind'> {
+export function decodeExt(r: Reader): ExtPayload {
   const extType = r.u8('EXT type');
   const n = r.u16('EXT length');
-  return { extType, data: r.bytes(n, 'EXT data') };
+  return { kind: 'EXT', extType, data: r.bytes(n, 'EXT data') };
 }
 export function encodeExt(w: Writer, p: ExtPayload): void {
   checkBytes(p.data, 'EXT data');

@@ -7,9 +7,9 @@ import { decodeKv, encodeKv, kvType } from './key-validity.js';
 import type { DhPayload, PkePayload, SakkePayload } from './model.js';
 import { DH_LENGTHS } from './registry.js';
 
-export function decodePke(r: Reader): Omit<PkePayload, 'kind'> {
+export function decodePke(r: Reader): PkePayload {
   const v = r.u16('PKE C/Data len');
-  return { c: v >>> 14, data: r.bytes(v & 0x3fff, 'PKE data') };
+  return { kind: 'PKE', c: v >>> 14, data: r.bytes(v & 0x3fff, 'PKE data') };
 }
 export function encodePke(w: Writer, p: PkePayload): void {
   checkUint(p.c, 3, 'PKE C');
@@ -18,7 +18,7 @@ export function encodePke(w: Writer, p: PkePayload): void {
   w.bytes(p.data, 'PKE data');
 }
 
-export function decodeDh(r: Reader): Omit<DhPayload, 'kind'> {
+export function decodeDh(r: Reader): DhPayload {
   const at = r.at;
   const group = r.u8('DH group');
   const n = DH_LENGTHS[group];
@@ -26,7 +26,7 @@ export function decodeDh(r: Reader): Omit<DhPayload, 'kind'> {
   const value = r.bytes(n, 'DH value');
   const kvAt = r.at;
   const b = r.u8('DH reserved/KV');
-  return { group, value, reserved: b >>> 4, kv: decodeKv(r, b & 0x0f, kvAt) };
+  return { kind: 'DH', group, value, reserved: b >>> 4, kv: decodeKv(r, b & 0x0f, kvAt) };
 }
 export function encodeDh(w: Writer, p: DhPayload): void {
   checkUint(p.group, 255, 'DH group');
@@ -41,11 +41,11 @@ export function encodeDh(w: Writer, p: DhPayload): void {
   encodeKv(w, p.kv, 'DH');
 }
 
-export function decodeSakke(r: Reader): Omit<SakkePayload, 'kind'> {
+export function decodeSakke(r: Reader): SakkePayload {
   const params = r.u8('SAKKE params');
   const idScheme = r.u8('SAKKE ID scheme');
   const n = r.u16('SAKKE data length');
-  return { params, idScheme, data: r.bytes(n, 'SAKKE data') };
+  return { kind: 'SAKKE', params, idScheme, data: r.bytes(n, 'SAKKE data') };
 }
 export function encodeSakke(w: Writer, p: SakkePayload): void {
   checkBytes(p.data, 'SAKKE data');

@@ -10,9 +10,9 @@ import { decodeKv, encodeKv, kvType } from './key-validity.js';
 import type { EccptPayload, EskPayload, IbakePayload, SkPayload } from './model.js';
 import { ECC_CURVES } from './registry.js';
 
-export function decodeEncr(r: Reader, what: 'IBAKE' | 'ESK'): Omit<IbakePayload | EskPayload, 'kind'> {
+export function decodeEncr(r: Reader, what: 'IBAKE' | 'ESK'): IbakePayload | EskPayload {
   const n = r.u16(`${what} encr data len`);
-  return { encrData: r.bytes(n, `${what} encr data`) };
+  return { kind: what, encrData: r.bytes(n, `${what} encr data`) };
 }
 export function encodeEncr(w: Writer, p: IbakePayload | EskPayload): void {
   checkBytes(p.encrData, `${p.kind} encr data`);
@@ -20,14 +20,14 @@ export function encodeEncr(w: Writer, p: IbakePayload | EskPayload): void {
   w.bytes(p.encrData, `${p.kind} encr data`);
 }
 
-export function decodeSk(r: Reader): Omit<SkPayload, 'kind'> {
+export function decodeSk(r: Reader): SkPayload {
   const at = r.at;
   const b = r.u8('SK type/KV');
   const skType = b >>> 4;
   if (skType === 0) throw new MikeyError('MIKEY_BAD_VALUE', at, 'SK type 0 is reserved (1 = SK)');
   const n = r.u16('SK key data len');
   const key = r.bytes(n, 'SK key data');
-  return { skType, key, kv: decodeKv(r, b & 0x0f, at) };
+  return { kind: 'SK', skType, key, kv: decodeKv(r, b & 0x0f, at) };
 }
 export function encodeSk(w: Writer, p: SkPayload): void {
   checkUint(p.skType, 15, 'SK type');
@@ -53,7 +53,7 @@ export function eccptPad(pointLen: number): number {
   return (4 - ((2 + pointLen) % 4)) % 4;
 }
 
-export function decodeEccpt(r: Reader): Omit<EccptPayload, 'kind'> {
+export function decodeEccpt(r: Reader): EccptPayload {
   const curveAt = r.at;
   const curve = r.u8('ECCPT curve');
   if (!ECC_CURVES[curve]) {
@@ -75,7 +75,7 @@ export function decodeEccpt(r: Reader): Omit<EccptPayload, 'kind'> {
   const tgkLen = r.u16('ECCPT TGK len');
   const kvAt = r.at;
   const b = r.u8('ECCPT reserved/KV');
-  return { curve, point, authAlg, tgkLen, reserved: b >>> 4, kv: decodeKv(r, b & 0x0f, kvAt) };
+  return { kind: 'ECCPT', curve, point, authAlg, tgkLen, reserved: b >>> 4, kv: decodeKv(r, b & 0x0f, kvAt) };
 }
 export function encodeEccpt(w: Writer, p: EccptPayload): void {
   checkUint(p.curve, 255, 'ECCPT curve');

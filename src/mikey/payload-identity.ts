@@ -11,12 +11,12 @@ function checkIdType(idType: number, at: number): void {
   }
 }
 
-export function decodeId(r: Reader): Omit<IdPayload, 'kind'> {
+export function decodeId(r: Reader): IdPayload {
   const at = r.at;
   const idType = r.u8('ID type');
   checkIdType(idType, at);
   const n = r.u16('ID len');
-  return { idType, data: r.bytes(n, 'ID data') };
+  return { kind: 'ID', idType, data: r.bytes(n, 'ID data') };
 }
 export function encodeId(w: Writer, p: IdPayload): void {
   checkUint(p.idType, ID_TYPE_NAMES.length - 1, 'ID type');
@@ -26,7 +26,7 @@ export function encodeId(w: Writer, p: IdPayload): void {
   w.bytes(p.data, 'ID data');
 }
 
-export function decodeIdr(r: Reader): Omit<IdrPayload, 'kind'> {
+export function decodeIdr(r: Reader): IdrPayload {
   const roleAt = r.at;
   const role = r.u8('IDR role');
   if (!ID_ROLE_NAMES[role]) throw new MikeyError('MIKEY_BAD_VALUE', roleAt, `unknown IDR role ${role} (1..7 are defined)`);
@@ -34,7 +34,7 @@ export function decodeIdr(r: Reader): Omit<IdrPayload, 'kind'> {
   const idType = r.u8('IDR ID type');
   checkIdType(idType, at);
   const n = r.u16('IDR ID len');
-  return { role, idType, data: r.bytes(n, 'IDR ID data') };
+  return { kind: 'IDR', role, idType, data: r.bytes(n, 'IDR ID data') };
 }
 export function encodeIdr(w: Writer, p: IdrPayload): void {
   checkUint(p.role, 255, 'IDR role');
@@ -47,10 +47,10 @@ export function encodeIdr(w: Writer, p: IdrPayload): void {
   w.bytes(p.data, 'IDR ID data');
 }
 
-export function decodeCert(r: Reader): Omit<CertPayload, 'kind'> {
+export function decodeCert(r: Reader): CertPayload {
   const certType = r.u8('CERT type');
   const n = r.u16('CERT len');
-  return { certType, data: r.bytes(n, 'CERT data') };
+  return { kind: 'CERT', certType, data: r.bytes(n, 'CERT data') };
 }
 export function encodeCert(w: Writer, p: CertPayload): void {
   checkBytes(p.data, 'CERT data');

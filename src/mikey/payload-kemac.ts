@@ -8,7 +8,7 @@ import type { KemacPayload, KeyDataPayload } from './model.js';
 import { ENCR_ALG_NAMES, KEY_TYPES_WITH_SALT, KEY_TYPE_NAMES } from './registry.js';
 import { checkMac, macLength } from './payload-auth.js';
 
-export function decodeKemac(r: Reader): Omit<KemacPayload, 'kind'> {
+export function decodeKemac(r: Reader): KemacPayload {
   const at = r.at;
   const encrAlg = r.u8('KEMAC encr alg');
   if (encrAlg >= ENCR_ALG_NAMES.length) {
@@ -19,7 +19,7 @@ export function decodeKemac(r: Reader): Omit<KemacPayload, 'kind'> {
   const macAt = r.at;
   const macAlg = r.u8('KEMAC MAC alg');
   const mac = r.bytes(macLength(macAlg, macAt, 'KEMAC MAC alg'), 'KEMAC MAC');
-  return { encrAlg, encrData, macAlg, mac };
+  return { kind: 'KEMAC', encrAlg, encrData, macAlg, mac };
 }
 export function encodeKemac(w: Writer, p: KemacPayload): void {
   checkUint(p.encrAlg, ENCR_ALG_NAMES.length - 1, 'KEMAC encr alg');
@@ -32,7 +32,7 @@ export function encodeKemac(w: Writer, p: KemacPayload): void {
   w.bytes(p.mac, 'KEMAC MAC');
 }
 
-export function decodeKeyData(r: Reader): Omit<KeyDataPayload, 'kind'> {
+export function decodeKeyData(r: Reader): KeyDataPayload {
   const at = r.at;
   const b = r.u8('Key data type/KV');
   const keyType = b >>> 4;
@@ -47,7 +47,7 @@ export function decodeKeyData(r: Reader): Omit<KeyDataPayload, 'kind'> {
     salt = r.bytes(sn, 'Salt data');
   }
   const kv = decodeKv(r, b & 0x0f, at);
-  return salt ? { keyType, key, salt, kv } : { keyType, key, kv };
+  return salt ? { kind: 'KEY', keyType, key, salt, kv } : { kind: 'KEY', keyType, key, kv };
 }
 export function encodeKeyData(w: Writer, p: KeyDataPayload): void {
   checkUint(p.keyType, KEY_TYPE_NAMES.length - 1, 'Key data type');

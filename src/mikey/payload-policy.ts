@@ -6,7 +6,7 @@ import { Reader, Writer, checkBytes, checkUint } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { SpPayload, SrtpParam } from './model.js';
 
-export function decodeSp(r: Reader): Omit<SpPayload, 'kind'> {
+export function decodeSp(r: Reader): SpPayload {
   const policyNo = r.u8('SP policy no');
   const protType = r.u8('SP prot type');
   const n = r.u16('SP policy param length');
@@ -23,7 +23,7 @@ export function decodeSp(r: Reader): Omit<SpPayload, 'kind'> {
     seen.add(type);
     params.push({ type, value });
   }
-  return { policyNo, protType, params };
+  return { kind: 'SP', policyNo, protType, params };
 }
 
 export function encodeSp(w: Writer, p: SpPayload): void {

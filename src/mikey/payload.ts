@@ -16,7 +16,7 @@ import { decodeEccpt, decodeEncr, decodeSk, encodeEccpt, encodeEncr, encodeSk } 
 export type AnyPayload = Payload | InnerPayload;
 
 type Codec = {
-  decode: (r: Reader) => object;
+  decode: (r: Reader) => AnyPayload;
   encode: (w: Writer, p: never) => void;
 };
 
@@ -62,7 +62,7 @@ export function typeOf(kind: string): number {
 
 /** Decodes the body of a payload of `kind` (reader positioned after its Next payload octet). */
 export function decodeBody(kind: PayloadKind, r: Reader): AnyPayload {
-  return { kind, ...CODECS[kind].decode(r) } as AnyPayload;
+  return CODECS[kind].decode(r);
 }
 
 export function encodeBody(w: Writer, p: AnyPayload): void {
