@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   MikeyError, buildErrorMessage, buildIMessage1, buildIMessage2, buildRMessage1, buildRMessage2,
-  buildRequestKeyPke, buildRequestKeyPsk, buildRequestKeyResp, decodeInnerChain, decodeMessage,
+  buildRequestKeyPke, buildRequestKeyPsk, buildRequestKeyResp, buildUpdateIMessage1, buildUpdateRMessage1, decodeInnerChain, decodeMessage,
   encodeInnerChain, encodeMessage, encodeMessageDetailed, encodeWithMacSlot, macInput, ntpTime, ntpToDate,
   parseMessageText, keyMgmtLine, idr, type InnerPayload, type MikeyMessage, type Payload,
 } from '../src/mikey/index.js';
@@ -288,6 +288,21 @@ describe('builders', () => {
     expect(resp.header.csbId).toBe(9);
     expect(decodeMessage(encodeMessage(i2)).payloads.map((p) => p.kind)).toEqual(['T', 'RAND', 'IDR', 'IDR', 'IBAKE', 'ESK']);
     expect(decodeMessage(encodeMessage(r2)).payloads.map((p) => p.kind)).toEqual(['T', 'IDR', 'IDR', 'V']);
+  });
+
+  it('CSB update round trip (RFC 6267 §5.3): no RAND, same CSB ID, R-initiated identity order, V in the answer', () => {
+    const u1 = buildUpdateIMessage1({ original: i1.header, t: T0 + 100n, idri: ALICE, idrr: BOB, ibake: filler(90, 6) });
+    const d1 = decodeMessage(encodeMessage(u1));
+    expect(d1.header).toMatchObject({ dataType: 22, v: true, csbId: i1.header.csbId });
+    expect(d1.payloads.map((p) => (p.kind === 'IDR' ? `IDR${p.role}` : p.kind))).toEqual(['T', 'IDR1', 'IDR2', 'IBAKE']);
+    const ur = buildUpdateIMessage1({ original: i1.header, t: T0 + 101n, idri: ALICE, idrr: BOB, responderInitiated: true });
+    expect(decodeMessage(encodeMessage(ur)).payloads.map((p) => (p.kind === 'IDR' ? `IDR${p.role}` : p.kind))).toEqual(['T', 'IDR2', 'IDR1']);
+    const a1 = buildUpdateRMessage1({ request: u1.header, t: T0 + 100n, idri: ALICE, idrr: BOB, ibake: filler(90, 7) });
+    const e = encodeWithMacSlot(a1);
+    const da = decodeMessage(e.fill(filler(20, 8)));
+    expect(da.header).toMatchObject({ dataType: 23, v: false, csbId: i1.header.csbId });
+    expect(da.payloads.map((p) => p.kind)).toEqual(['T', 'IDR', 'IDR', 'IBAKE', 'V']);
+    expect(buildUpdateIMessage1({ original: i1.header, t: T0 }).payloads.map((p) => p.kind)).toEqual(['T']);
   });
 
   it('responses copy T exactly (type and value)', () => {

@@ -1,6 +1,7 @@
 // Builders for the message shapes of MIKEY-IBAKE (RFC 6267 §4, spec/mikey-ibake.md §10) and the
 // RFC 3830 error message. They set the V flag per the RFC (1 in REQUEST_KEY_PSK/PKE, I_MESSAGE_1,
-// R_MESSAGE_1, I_MESSAGE_2; 0 in REQUEST_KEY_RESP, R_MESSAGE_2 and errors), copy the header fields
+// R_MESSAGE_1, I_MESSAGE_2; 0 in REQUEST_KEY_RESP, R_MESSAGE_2, errors and the CSB-update answer),
+// build the RFC 6267 §5.3 CSB-update round trip, copy the header fields
 // a response must copy, and order the payloads as the RFC lists them. They return a model; pass
 // it to encodeMessage, or to encodeWithMacSlot when a final V MAC is computed afterwards.
 import { encodeError } from './errors.js';
@@ -229,4 +230,50 @@ export function buildErrorMessage(a: ErrorMessageArgs): MikeyMessage {
   if (a.v) payloads.push(vPayload(a.v.authAlg, a.v.mac));
   const csMap: CsMap = a.sp && a.sp.length > 0 ? a.request.csMap.type === 1 ? { type: 0, entries: [] } : a.request.csMap : a.request.csMap;
   return { header: responseHeader(a.request, DataType.ERROR, false, csMap), payloads };
+}
+
+export interface UpdateIMessage1Args {
+  /** header of the original exchange (CSB ID, PRF, map are kept) */
+  original: MikeyHeader;
+  /** a fresh timestamp */
+  t: Timestamp;
+  idri?: Identity;
+  idrr?: Identity;
+  /** new EC DH values (SHOULD be included) */
+  ibake?: Uint8Array;
+  /** sent by the original Responder: identities in the order IDRr, IDRi (RFC 6267 §5.3) */
+  responderInitiated?: boolean;
+  /** updated CS map (new crypto sessions), default: the original one */
+  csMap?: CsMap;
+}
+/** CSB update I_MESSAGE_1 = HDR(V=1, same CSB ID), T, [IDRi], [IDRr], [IBAKE] — no RAND. */
+export function buildUpdateIMessage1(a: UpdateIMessage1Args): MikeyMessage {
+  const ids: Payload[] = [];
+  if (a.idri !== undefined) ids.push(idr(IdRole.IDRi, a.idri));
+  if (a.idrr !== undefined) ids.push(idr(IdRole.IDRr, a.idrr));
+  if (a.responderInitiated) ids.reverse();
+  const payloads: Payload[] = [tPayload(a.t), ...ids];
+  if (a.ibake) payloads.push(ibake(a.ibake));
+  return { header: responseHeader(a.original, DataType.I_MESSAGE_1, true, a.csMap), payloads };
+}
+
+export interface UpdateRMessage1Args {
+  /** header of the update I_MESSAGE_1 answered */
+  request: MikeyHeader;
+  /** T copied from the update I_MESSAGE_1 */
+  t: Timestamp;
+  idri?: Identity;
+  idrr?: Identity;
+  ibake?: Uint8Array;
+  authAlg?: number;
+  mac?: Uint8Array;
+}
+/** CSB update R_MESSAGE_1 = HDR(V=0, copied), T, [IDRi], [IDRr], [IBAKE], V (one round trip). */
+export function buildUpdateRMessage1(a: UpdateRMessage1Args): MikeyMessage {
+  const payloads: Payload[] = [tPayload(a.t)];
+  if (a.idri !== undefined) payloads.push(idr(IdRole.IDRi, a.idri));
+  if (a.idrr !== undefined) payloads.push(idr(IdRole.IDRr, a.idrr));
+  if (a.ibake) payloads.push(ibake(a.ibake));
+  payloads.push(vPayload(a.authAlg ?? 1, a.mac));
+  return { header: responseHeader(a.request, DataType.R_MESSAGE_1, false), payloads };
 }
