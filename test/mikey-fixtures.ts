@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, resolve } from 'node:path';
 import {
   buildErrorMessage, buildIMessage1, buildIMessage2, buildRMessage1, buildRMessage2, buildRequestKeyPke,
-  buildRequestKeyPsk, buildRequestKeyResp, encodeInnerChain, idr, ntpTime,
+  buildRequestKeyPsk, buildRequestKeyResp, buildUpdateIMessage1, buildUpdateRMessage1, encodeInnerChain, idr, ntpTime,
   type CsMap, type InnerPayload, type MikeyHeader, type MikeyMessage, type SpPayload,
 } from '../src/mikey/index.js';
 
@@ -137,6 +137,9 @@ export function fixtures(): Fixture[] {
     msg: buildRMessage2({ request: i2.header, t: T0 + 5n, idri: ALICE, idrr: BOB_PHONE, authAlg: 2, mac: filler(32, 15) }),
     standard: false,
   });
+  const upd = buildUpdateIMessage1({ original: i1.header, t: T0 + 600n, idri: ALICE, idrr: BOB_PHONE, ibake: fakeCiphertext(i1Inner, 30), responderInitiated: true });
+  out.push({ name: 'update-i-message-1', msg: upd, standard: false });
+  out.push({ name: 'update-r-message-1', msg: buildUpdateRMessage1({ request: upd.header, t: T0 + 600n, idri: ALICE, idrr: BOB_PHONE, ibake: fakeCiphertext(r1Inner, 31), mac: filler(20, 32) }), standard: false });
   const req = buildRequestKeyPsk({ csbId: 0xabcdef01, t: T0, rand: filler(16, 16), identities: [{ role: 1, id: ALICE }], kms: KMS, psk: 'psk-2026-11', mac: filler(20, 17) });
   out.push({ name: 'request-key-psk', msg: req, standard: false });
   out.push({
