@@ -3,6 +3,7 @@
 // verifies a key and the audit lines on stderr carry the issuance but no key material; and the
 // real binary path under tsx, stopped by SIGTERM with exit code 0.
 import { spawn } from 'node:child_process';
+import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,6 +95,27 @@ describe('ibake kms serve', () => {
     expect(h.out.stderr).not.toContain(PSK);
     expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('hex').slice(0, 16));
     expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('base64').slice(0, 16));
+  });
+
+  it('accepts REQUEST_KEY_PKE with --pke-key and a user "sign" key', async () => {
+    const kmsKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const bobKey = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pkeFile = join(root, 'kms-pke.pem');
+    writeFileSync(pkeFile, kmsKey.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const users2 = join(root, 'users2.json');
+    writeFileSync(users2, JSON.stringify({ [ALICE]: PSK, 'sip:bob@example.org': { sign: bobKey.publicKey.export({ type: 'spki', format: 'pem' }) } }), { mode: 0o600 });
+    const h = io();
+    const ac = new AbortController();
+    const done = serve(['--dir', dir, '--users', users2, '--port', '0', '--pke-key', pkeFile], h.io, ac.signal);
+    const [, url] = await h.waitFor(/listening on (\S+)/);
+    expect(h.out.stdout).toContain('PKE on');
+    const got = await requestPrivateKey({
+      url: url!, identity: 'sip:bob@example.org', params,
+      pke: { kmsPublicKey: createPublicKey(kmsKey.privateKey).export({ type: 'spki', format: 'pem' }).toString(), signKey: bobKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
+    });
+    expect(await verifyPrivateKey(params, identityFor('sip:bob@example.org', Date.now(), params.period).bytes, got.key)).toBe(true);
+    ac.abort();
+    expect(await done).toBe(0);
   });
 
   it('runs as a process and exits 0 on SIGTERM', async () => {

@@ -191,6 +191,26 @@ describe('KMS service over HTTP', () => {
     expect(statuses).toEqual([400, 400, 400, 429, 429]);
   });
 
+  it('bounds concurrent extractions: excess requests get 503 KMS_OVERLOADED, not unbounded queueing', async () => {
+    // an engine whose G2 multiplication takes 300 ms, so requests overlap deterministically
+    const slow = {} as Record<string, unknown>;
+    const proto = Object.getPrototypeOf(engine) as object;
+    for (const k of new Set([...Object.keys(engine), ...(proto === Object.prototype ? [] : Object.getOwnPropertyNames(proto))])) {
+      if (k === 'constructor') continue;
+      const v = (engine as unknown as Record<string, unknown>)[k];
+      slow[k] = typeof v === 'function' ? (v as (...x: unknown[]) => unknown).bind(engine) : v;
+    }
+    const g2Mul = slow.g2Mul as (...x: unknown[]) => Promise<Uint8Array>;
+    slow.g2Mul = async (...a: unknown[]) => {
+      await new Promise((r) => setTimeout(r, 300));
+      return g2Mul(...a);
+    };
+    const s = await kms({ engine: slow as unknown as Engine, maxConcurrent: 1, maxQueued: 1 });
+    const results = await Promise.all([0, 1, 2, 3].map(() => requestPrivateKey({ url: s.url, identity: ALICE, psk: ALICE_PSK, params, engine }).then(() => 'ok', (e: { code: string }) => e.code)));
+    expect(results.filter((r) => r === 'ok')).toHaveLength(2);
+    expect(results.filter((r) => r === 'KMS_OVERLOADED')).toHaveLength(2);
+  });
+
   it('refuses an oversize body (413) and non-MIKEY requests', async () => {
     const s = await kms();
     expect((await postMikey(s.url, new Uint8Array(17 * 1024))).status).toBe(413);

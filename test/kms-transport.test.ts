@@ -1,6 +1,7 @@
 // KMS building blocks without MIKEY: users file / PSK store validation, token buckets with an
 // injected clock, the replay cache, and the application/mikey HTTP(S) server + client (method,
 // path, media type, body cap before and during streaming, admission hook, self-signed HTTPS).
+import { generateKeyPairSync } from 'node:crypto';
 import { connect } from 'node:net';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -48,6 +49,21 @@ describe('PskStore', () => {
     expect(code(() => PskStore.fromTable({ 'sip:a@x.org': { psk: PSK, extra: 1 } as never }))).toBe('KMS_CONFIG');
     expect(code(() => PskStore.fromTable([] as never))).toBe('KMS_CONFIG');
   });
+  it('accepts RSA "sign" keys (PEM key or certificate) and refuses weak or non-RSA ones', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pub = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const s = PskStore.fromTable({ 'sip:b@x.org': { sign: pub }, 'sip:c@x.org': { psk: PSK, sign: pub } });
+    expect(s.lookup('sip:b@x.org')!.psk).toBeUndefined();
+    expect(s.lookup('sip:b@x.org')!.signKey!.asymmetricKeyType).toBe('rsa');
+    expect(s.lookup('sip:c@x.org')!.psk).toBeDefined();
+    const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(code(() => PskStore.fromTable({ 'sip:b@x.org': { sign: ec } }))).toBe('KMS_CONFIG');
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    expect(code(() => PskStore.fromTable({ 'sip:b@x.org': { sign: small } }))).toBe('KMS_CONFIG');
+    expect(code(() => PskStore.fromTable({ 'sip:b@x.org': { sign: 'not a key' } }))).toBe('KMS_CONFIG');
+    expect(code(() => PskStore.fromTable({ 'sip:b@x.org': { identities: [] } }))).toBe('KMS_CONFIG');
+  });
+
   it('loads a 0600 users file and refuses a world-readable one', async () => {
     const f = join(dir, 'users.json');
     writeFileSync(f, JSON.stringify({ 'sip:a@x.org': PSK }), { mode: 0o600 });

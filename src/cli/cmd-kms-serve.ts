@@ -14,7 +14,8 @@ import { engineFlag, required } from './ibe-cli-util.js';
 export const DEFAULT_KMS_PORT = 8270;
 
 const USAGE = `usage: ibake kms serve --dir DIR --users FILE [--host H] [--port N] [--cert F --key F]
-                       [--skew SECONDS] [--user-rate N/S] [--addr-rate N/S] [--engine ts|wasm|native]
+                       [--pke-key F] [--skew SECONDS] [--user-rate N/S] [--addr-rate N/S]
+                       [--engine ts|wasm|native]
 
 Serves private keys of the KMS in DIR (from \`ibake kms init\`) to the users in FILE:
 POST http(s)://H:N/mikey, Content-Type application/mikey, body REQUEST_KEY_PSK (RFC 6267),
@@ -22,10 +23,13 @@ answer REQUEST_KEY_RESP or an RFC 3830 Error message (see docs/kms.md).
 
   --dir DIR         KMS directory (master.key 0600 + params.json)
   --users FILE      JSON {"<uri>": "<psk hex>", ...}; a value may also be
-                    {"psk": "<hex>", "identities": ["<uri>", ...]}. Must not be world-readable.
+                    {"psk": "<hex>", "sign": "<PEM RSA public key or cert>", "identities": ["<uri>", ...]}.
+                    Must not be world-readable.
   --host H          address to listen on (default 127.0.0.1)
   --port N          TCP port (default ${DEFAULT_KMS_PORT}; 0 = any free port)
   --cert F --key F  PEM certificate and key: serve HTTPS (both or neither)
+  --pke-key F       PEM RSA private key (2048..8192 bits) of the KMS: also accept REQUEST_KEY_PKE
+                    (envelope key under this key, request signed with the user's "sign" key)
   --skew SECONDS    allowed clock difference for the request timestamp (default 300)
   --user-rate N/S   per-user token bucket: burst N, refill one per S seconds (default 10/5)
   --addr-rate N/S   per-address token bucket before reading the body (default 30/0.2)
@@ -55,6 +59,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
     skew: { type: 'string' },
     'user-rate': { type: 'string' },
     'addr-rate': { type: 'string' },
+    'pke-key': { type: 'string' },
     engine: { type: 'string' },
   });
   const dir = required(values.dir, 'dir');
@@ -83,6 +88,14 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
       throw new KmsError('KMS_CONFIG', `cannot read certificate/key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
+  let pkeKey: Uint8Array | undefined;
+  if (values['pke-key'] !== undefined) {
+    try {
+      pkeKey = await readFile(values['pke-key']);
+    } catch (e) {
+      throw new KmsError('KMS_CONFIG', `cannot read --pke-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
   const users = await PskStore.fromFile(usersPath);
   const { params, master } = await loadKmsDir(dir, engine);
   let server;
@@ -90,6 +103,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
     server = await startKmsServer({
       master, params, users, host, port, engine, rateLimit,
       ...(tls ? { tls } : {}),
+      ...(pkeKey ? { pke: { key: pkeKey } } : {}),
       ...(skewMs !== undefined ? { skewMs } : {}),
       log: jsonLineLogger((l) => io.stderr(l)),
     });
@@ -99,8 +113,9 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
   } finally {
     master.fill(0);
     tls?.key.fill(0);
+    pkeKey?.fill(0);
   }
-  io.stdout(`ibake kms: listening on ${server.url} (kms-id ${params.kmsId}, period ${params.period}, params ${params.fingerprint.slice(0, 16)}, ${users.size} users)\n`);
+  io.stdout(`ibake kms: listening on ${server.url} (kms-id ${params.kmsId}, period ${params.period}, params ${params.fingerprint.slice(0, 16)}, ${users.size} users${server.pkePublicKey ? ', PKE on' : ''})\n`);
   await new Promise<void>((resolve) => {
     if (stop.aborted) resolve();
     else stop.addEventListener('abort', () => resolve(), { once: true });

@@ -43,6 +43,9 @@ export interface KmsServerOptions {
   maxBodyBytes?: number;
   /** KEMAC Encr alg of responses (default 1 = AES-CM-128). */
   encrAlg?: number;
+  /** Key extractions running at once (default 2) and waiting (default 64); beyond that 503. */
+  maxConcurrent?: number;
+  maxQueued?: number;
   /** Enables REQUEST_KEY_PKE: the KMS's RSA private key (PEM, 2048..8192 bits). */
   pke?: { key: string | Uint8Array };
   /** Clock (ms), for tests. */
@@ -88,6 +91,8 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     ...(opts.skewMs !== undefined ? { skewMs: opts.skewMs } : {}),
     ...(opts.encrAlg !== undefined ? { encrAlg: opts.encrAlg } : {}),
     ...(pkeKey ? { pkeKey } : {}),
+    ...(opts.maxConcurrent !== undefined ? { maxConcurrent: opts.maxConcurrent } : {}),
+    ...(opts.maxQueued !== undefined ? { maxQueued: opts.maxQueued } : {}),
     perUser: limits.perUser ?? {},
   });
   const perAddress = limits.perAddress === false ? undefined : new TokenBucketLimiter({ burst: 30, perSecond: 5, ...limits.perAddress, now });

@@ -116,7 +116,10 @@ export class KmsService {
     this.#floor = this.#now();
     this.#replay = new ReplayCache({ maxEntries: o.replayCacheSize ?? 100_000, now: this.#now });
     if (o.perUser !== false) this.#perUser = new TokenBucketLimiter({ burst: 10, perSecond: 0.2, ...o.perUser, now: this.#now });
-    this.#gate = new Gate(o.maxConcurrent ?? 2, o.maxQueued ?? 64);
+    const mc = o.maxConcurrent ?? 2;
+    const mq = o.maxQueued ?? 64;
+    if (!Number.isInteger(mc) || mc < 1 || !Number.isInteger(mq) || mq < 0) throw new KmsError('KMS_CONFIG', 'maxConcurrent must be >= 1 and maxQueued >= 0');
+    this.#gate = new Gate(mc, mq);
   }
 
   /** Zeroes the master secret copy; later requests get 503. */
