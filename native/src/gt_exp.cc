@@ -32,15 +32,10 @@ inline void booth_digit(uint64_t a, unsigned w, unsigned j, uint64_t *abs, uint6
   *neg = launder(m);
 }
 
-/** out = table[idx] by scanning every entry. */
+/** out = table[idx] by scanning every entry (72 words per Fp12). */
 inline void ct_select(blst_fp12 *out, const blst_fp12 *table, size_t n, uint64_t idx) {
-  uint64_t *o = reinterpret_cast<uint64_t *>(out);
-  for (size_t i = 0; i < kWords; i++) o[i] = 0;
-  for (size_t e = 0; e < n; e++) {
-    uint64_t mask = ct_eq_mask(e, idx);
-    const uint64_t *t = reinterpret_cast<const uint64_t *>(&table[e]);
-    for (size_t i = 0; i < kWords; i++) o[i] |= t[i] & mask;
-  }
+  static_assert(kWords % 8 == 0, "Fp12 must be a multiple of 8 words");
+  ct_select_words(reinterpret_cast<uint64_t *>(out), reinterpret_cast<const uint64_t *>(table), n, kWords, idx);
 }
 
 /** f <- conj(f) when neg is all-ones (the inverse, for f in the cyclotomic subgroup). */
