@@ -8,7 +8,7 @@
 //   every identity (ERR 7) -> period window: current, next, or previous within the skew (ERR 1,
 //   HTTP 422) -> bounded extraction queue (HTTP 503) -> extract, REQUEST_KEY_RESP, audit log.
 // Nothing secret reaches the log; private keys and derived keys are zeroed after encoding.
-import { randomBytes, type KeyObject } from 'node:crypto';
+import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
 import { extract, identityFor, type IbeParams } from '../ibe/index.js';
 import { KmsError, type KmsErrorCode } from './errors.js';
@@ -104,6 +104,7 @@ export class KmsService {
   readonly #replay: ReplayCache;
   readonly #perUser?: TokenBucketLimiter;
   readonly #gate: Gate;
+  readonly #pkePublic?: KeyObject;
   #closed = false;
 
   constructor(o: KmsServiceOptions) {
@@ -114,6 +115,7 @@ export class KmsService {
     if (!Number.isFinite(this.#skew) || this.#skew < 1000) throw new KmsError('KMS_CONFIG', 'skewMs must be >= 1000');
     // The replay cache is empty after a restart: refuse timestamps from before we started.
     this.#floor = this.#now();
+    if (o.pkeKey) this.#pkePublic = createPublicKey(o.pkeKey);
     this.#replay = new ReplayCache({ maxEntries: o.replayCacheSize ?? 100_000, now: this.#now });
     if (o.perUser !== false) this.#perUser = new TokenBucketLimiter({ burst: 10, perSecond: 0.2, ...o.perUser, now: this.#now });
     const mc = o.maxConcurrent ?? 2;
@@ -163,7 +165,11 @@ export class KmsService {
       } else {
         if (!this.#o.pkeKey) throw new KmsError('KMS_UNSUPPORTED', 'REQUEST_KEY_PKE is not enabled on this KMS', { mikeyError: Err.DT });
         // signature first (authenticates), envelope second (no decryption oracle)
-        if (!entry?.signKey || !verifyKeyRequestSignature(req, entry.signKey)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+        if (!entry?.signKey) {
+          verifyKeyRequestSignature(req, this.#pkePublic!); // same work as a real check (always fails)
+          throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
+        }
+        if (!verifyKeyRequestSignature(req, entry.signKey)) throw new KmsError('KMS_AUTH_FAILED', 'authentication failed');
         envKey = envelopeDecrypt(this.#o.pkeKey, req.auth.envelope);
         secret = envKey;
       }

@@ -1,0 +1,63 @@
+// KMS benchmark (tinybench, medians): one key request over loopback HTTP — client build +
+// POST + server auth/extract/KEMAC + client MAC check, decrypt and pairing check — and the
+// server's share alone (KmsService.handle on a fresh REQUEST_KEY_PSK), per available engine.
+// Writes bench/results/kms-<YYYY-MM-DD>.json and .md via bench/lib/report.ts.
+// Run: npx tsx bench/kms.ts [--engines native,wasm,ts] [--time MS]
+import { randomBytes } from 'node:crypto';
+import { Bench } from 'tinybench';
+import { DEFAULT_LOADERS } from '../src/engine/select.js';
+import type { Engine, EngineName } from '../src/engine/types.js';
+import { setup } from '../src/ibe/index.js';
+import { buildParams } from '../src/ibe/params.js';
+import { requestPrivateKey, startKmsServer, silentLogger, PskStore } from '../src/kms/index.js';
+import { encodeKeyRequest } from '../src/kms/messages.js';
+import { msToNtp64 } from '../src/kms/ntp.js';
+import { KmsService } from '../src/kms/service.js';
+import { writeResults } from './lib/report.js';
+
+const args = process.argv.slice(2);
+const arg = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
+const WANTED = (arg('--engines') ?? 'native,wasm,ts').split(',') as EngineName[];
+const TIME = Number(arg('--time') ?? 2000);
+const ALICE = 'sip:alice@example.org';
+const PSK = '00112233445566778899aabbccddeeff';
+
+const rows: { engine: string; task: string; medianMs: number; samples: number }[] = [];
+for (const name of WANTED) {
+  let engine: Engine;
+  try {
+    engine = await DEFAULT_LOADERS[name]();
+  } catch {
+    console.log(`${name}: not available, skipped`);
+    continue;
+  }
+  const s = await setup('bls12381-bf', engine);
+  const params = buildParams('urn:ibaked:kms:bench', 'month', s.params);
+  const server = await startKmsServer({ master: s.master, params, users: { [ALICE]: PSK }, engine, port: 0, rateLimit: false, log: silentLogger });
+  const service = new KmsService({ master: s.master, params, users: PskStore.fromTable({ [ALICE]: PSK }), engine, log: silentLogger, perUser: false });
+  const psk = Buffer.from(PSK, 'hex');
+  const bench = new Bench({ time: TIME, iterations: 5 });
+  bench
+    .add('key request over loopback HTTP (client + server, incl. pairing check)', async () => {
+      const k = await requestPrivateKey({ url: server.url, identity: ALICE, psk: PSK, params, engine });
+      k.key.fill(0);
+    })
+    .add('server only: KmsService.handle(REQUEST_KEY_PSK)', async () => {
+      const body = encodeKeyRequest({ csbId: 1, tNtp: msToNtp64(Date.now()), rand: new Uint8Array(randomBytes(16)), identities: [ALICE], kmsId: params.kmsId }, psk);
+      const r = await service.handle(body, '127.0.0.1');
+      if (r.status !== 200) throw new Error(`status ${r.status}`);
+    });
+  await bench.run();
+  for (const t of bench.tasks) {
+    const r = t.result as { latency?: { p50?: number; samplesCount?: number; samples?: number[] } } | undefined;
+    const med = r?.latency?.p50 ?? NaN;
+    rows.push({ engine: name, task: t.name, medianMs: Math.round(med * 1000) / 1000, samples: r?.latency?.samplesCount ?? r?.latency?.samples?.length ?? 0 });
+    console.log(`${name}: ${t.name}: median ${med.toFixed(2)} ms`);
+  }
+  await server.close();
+  service.close();
+  s.master.fill(0);
+}
+const md = ['| engine | task | median (ms) | samples |', '|---|---|---|---|', ...rows.map((r) => `| ${r.engine} | ${r.task} | ${r.medianMs} | ${r.samples} |`)].join('\n');
+const out = writeResults('kms', rows, `## KMS key request\n\nRun: \`npx tsx bench/kms.ts\`\n\n${md}`);
+console.log(`results: ${out.md}`);
