@@ -4,8 +4,9 @@
 // (P-256 has cofactor 1, so on-curve = in the prime-order group; a point of a small-order
 // "twist" or another curve fails the curve equation). K_SESSION is the SEC1 uncompressed
 // octet string of [x][y]P (OPEN-5): OpenSSL's ECDH returns only the x-coordinate, so the
-// y-coordinate is recovered as a square root and its sign fixed with a second ECDH with x+1.
-import { createECDH, type ECDH } from 'node:crypto';
+// y-coordinate is recovered by OpenSSL's point decompression and its sign fixed with a second
+// ECDH with x+1 (k + 1 = n cannot occur: k = n-1 gives S = -Q, caught by the x(S) = x(Q) case).
+import { ECDH, createECDH } from 'node:crypto';
 import { authFailure } from './errors.js';
 
 export const ECC_CURVE_P256 = 8;
@@ -88,7 +89,7 @@ export function publicFromSecret(secret: Uint8Array): Uint8Array {
 }
 
 function ecdhX(secret: Uint8Array, peer: Uint8Array): bigint {
-  const ecdh: ECDH = createECDH('prime256v1');
+  const ecdh = createECDH('prime256v1');
   const sk = Buffer.from(secret);
   try {
     ecdh.setPrivateKey(sk);
@@ -113,23 +114,23 @@ export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?
   const qx = toBig(peer.subarray(1, 33));
   const qy = toBig(peer.subarray(33, 65));
   const sx = ecdhX(secret, peer);
-  // y^2 = x^3 - 3x + b; p ≡ 3 (mod 4), so sqrt = (.)^((p+1)/4).
-  const rhs = mod(sx * sx * sx - 3n * sx + B);
-  let sy = powmod(rhs, (P + 1n) / 4n);
-  if (mod(sy * sy) !== rhs) throw authFailure('bad-point');
+  // y from x by OpenSSL's point decompression (a native square root), parity still unknown.
+  const comp = Buffer.alloc(33);
+  comp[0] = 0x02;
+  comp.set(toBytes(sx), 1);
+  let sy = toBig((ECDH.convertKey(comp, 'prime256v1', undefined, undefined, 'uncompressed') as Buffer).subarray(33, 65));
+  comp.fill(0);
   if (sx === qx) {
     // [k]Q = ±Q only for k = 1 or n-1.
     sy = k === 1n ? qy : mod(-qy);
-  } else if (k + 1n === N) {
-    sy = mod(-qy); // [n-1]Q = -Q handled above (sx === qx); unreachable, kept for clarity
   } else {
-    // Decide the sign with x([k+1]Q) = x(S + Q).
+    // Fix the sign with tx = x([k+1]Q) = x(S + Q), checked without an inversion:
+    // x(S + Q) = λ² - sx - qx, λ = (qy - sy)/(qx - sx)  <=>  (qy - sy)² = (tx + sx + qx)(qx - sx)².
     const k1 = toBytes(k + 1n);
     const tx = ecdhX(k1, peer);
     k1.fill(0);
-    const lam = mod((qy - sy) * powmod(qx - sx, P - 2n));
-    const x3 = mod(lam * lam - sx - qx);
-    if (x3 !== tx) sy = mod(-sy);
+    const d = mod(qx - sx);
+    if (mod((qy - sy) * (qy - sy)) !== mod((tx + sx + qx) * d * d)) sy = mod(-sy);
   }
   const out = new Uint8Array(P256_POINT_BYTES);
   out[0] = 0x04;

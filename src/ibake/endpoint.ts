@@ -287,6 +287,8 @@ export class IbakeEndpoint {
 
     const ours = addressed === this.identity || this.alsoAnswerFor.has(addressed);
     let xP: Uint8Array | undefined;
+    // The reply is encrypted to the caller: warm its recipient entry while we decrypt.
+    this.ibe.prepare?.(peer, tMs);
     if (ours) {
       const plain = await this.decryptAs(msg, addressed, tMs, ibakeP!.encrData);
       try {
@@ -360,6 +362,8 @@ export class IbakeEndpoint {
     }
     if (this.initiated.has(csbId, answering)) throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_1 already processed for this responder');
     const tMs = ntpToMs(offer.t, this.now());
+    // I_MESSAGE_2 goes to the answering identity (and an ESK maybe to the addressed one).
+    this.ibe.prepare?.(answering, this.now());
 
     const plain = await this.decryptAs(msg, this.identity, tMs, ibakeP!.encrData);
     let f;
@@ -377,20 +381,31 @@ export class IbakeEndpoint {
     const mode = await classifyAnswer(this.policy, addressed, answering, echoed);
     if (!mode) throw new IbakeError('IBAKE_POLICY', `answer from ${answering} (addressed ${addressed}) refused by policy`);
 
+    const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
+    const nowMs = this.now();
+    const t2 = msToNtp(nowMs);
+    // Independent work runs concurrently: the engine encrypts the IBAKE (and the ESK) off the
+    // JavaScript thread while we compute K_SESSION (node:crypto) and the key hierarchy here.
+    const eskPlain = sk ? writeEskPlain(this.identity, sk) : undefined;
+    const encrypting = Promise.all([
+      this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr })),
+      eskPlain ? this.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
+    ]);
+    encrypting.catch(() => undefined);
     let kSession: Uint8Array;
     try {
       kSession = computeKSession(offer.x, f.eccptr!, offer.xP);
     } catch (e) {
+      sk?.fill(0);
+      eskPlain?.fill(0);
       this.fail(msg, e);
     }
-    const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
-    const nowMs = this.now();
-    const t2 = msToNtp(nowMs);
     const sess = deriveSessionKeys(PROFILE.prf, kSession, csbId, offer.rand, { auth: PROFILE.vMacLen });
     this.opts.revealSecrets?.({ csbId, peer: answering, kSession: kSession.slice(), rand: offer.rand.slice(), mpk: sess.mpk.slice(), tgk: sess.tgk.slice() });
     kSession.fill(0);
     try {
-      const ct = await this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr }));
+      const [ct, eskCt] = await encrypting;
+      eskPlain?.fill(0);
       const payloads: Payload[] = [
         { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
         { kind: 'RAND', rand: offer.rand },
@@ -398,12 +413,8 @@ export class IbakeEndpoint {
         idr(ROLE.R, answering),
         { kind: 'IBAKE', encrData: ct },
       ];
-      if (sk) {
-        // RFC 6267 §4.2.2.5: ESK mandatory when ECCPTi was missing; to the addressed user (OPEN-13).
-        const eskPlain = writeEskPlain(this.identity, sk);
-        payloads.push({ kind: 'ESK', encrData: await this.ibe.encrypt(addressed, nowMs, eskPlain) });
-        eskPlain.fill(0);
-      }
+      // RFC 6267 §4.2.2.5: ESK mandatory when ECCPTi was missing; to the addressed user (OPEN-13).
+      if (eskCt) payloads.push({ kind: 'ESK', encrData: eskCt });
       const reply = encode({
         header: { dataType: DT.I_MESSAGE_2, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } },
         payloads,
@@ -446,7 +457,25 @@ export class IbakeEndpoint {
     }
     if (s.blind && eskPs.length === 0) throw authFailure('esk', this.errReply(msg, ERR.AUTH_FAILURE));
 
-    const plain = await this.decryptAs(msg, self, tMs, ibakeP!.encrData);
+    // When xP is already known, K_SESSION (node:crypto, this thread) is computed while the
+    // engine decrypts off-thread; it is used only if the decrypted message checks out.
+    const decrypting = this.decryptAs(msg, self, tMs, ibakeP!.encrData);
+    decrypting.catch(() => undefined);
+    let early: Uint8Array | undefined;
+    if (s.xP) {
+      try {
+        early = computeKSession(s.y, s.xP, s.yP);
+      } catch (e) {
+        this.fail(msg, e);
+      }
+    }
+    let plain: Uint8Array;
+    try {
+      plain = await decrypting;
+    } catch (e) {
+      early?.fill(0);
+      throw e;
+    }
     let xP: Uint8Array;
     let kSession: Uint8Array;
     try {
@@ -454,8 +483,9 @@ export class IbakeEndpoint {
       if (f.idi !== peer || f.idr !== self) throw authFailure('identity-mismatch');
       if (!eq(f.eccptr!, s.yP)) throw authFailure('echo-mismatch');
       xP = s.xP ?? f.eccpti!;
-      kSession = computeKSession(s.y, xP, s.yP);
+      kSession = early ?? computeKSession(s.y, xP, s.yP);
     } catch (e) {
+      early?.fill(0);
       this.fail(msg, e);
     } finally {
       plain.fill(0);

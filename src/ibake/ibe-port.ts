@@ -15,4 +15,9 @@ export interface IbePort {
   decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array>;
   /** True if we hold a private key for `uri` (any period): used to tell "addressed to us". */
   holds(uri: string): boolean;
+  /**
+   * Optional: start the per-recipient precomputation for `uri` (hash to G2, g_ID, its table)
+   * so it runs concurrently with a decryption we are about to await. Never rejects.
+   */
+  prepare?(uri: string, tMs: number): void;
 }

@@ -44,6 +44,14 @@ export class IbeKeyring implements IbePort {
     return this.uris.has(uri);
   }
 
+  prepare(uri: string, tMs: number): void {
+    try {
+      this.ctx.recipient(identityBytes(uri, tMs, this.period)).catch(() => undefined);
+    } catch {
+      /* invalid URI: encrypt() will report it */
+    }
+  }
+
   encrypt(uri: string, tMs: number, plaintext: Uint8Array): Promise<Uint8Array> {
     return this.ctx.encryptTo(identityBytes(uri, tMs, this.period), plaintext);
   }
