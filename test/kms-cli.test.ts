@@ -4,7 +4,7 @@
 // real binary path under tsx, stopped by SIGTERM with exit code 0.
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -13,6 +13,7 @@ import { serve } from '../src/cli/cmd-kms-serve.js';
 import { identityFor, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
 import { loadParamsFile } from '../src/kms/master.js';
 import { requestPrivateKey } from '../src/kms/client.js';
+import { verifyLogChain } from '../src/kms/issuance-log.js';
 import { runCli } from './helpers/cli.js';
 
 const PSK = 'feedfacefeedfacefeedfacefeedface';
@@ -81,7 +82,8 @@ describe('ibake kms serve', () => {
   it('serves keys until stopped; audit lines carry the issuance, never the PSK or key', async () => {
     const h = io();
     const ac = new AbortController();
-    const done = serve(['--dir', dir, '--users', users, '--port', '0', '--skew', '120'], h.io, ac.signal);
+    const auditPath = join(root, 'audit.log');
+    const done = serve(['--dir', dir, '--users', users, '--port', '0', '--skew', '120', '--audit', auditPath], h.io, ac.signal);
     const [, url] = await h.waitFor(/listening on (\S+)/);
     const got = await requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params });
     expect(await verifyPrivateKey(params, identityFor(ALICE, Date.now(), params.period).bytes, got.key)).toBe(true);
@@ -92,6 +94,15 @@ describe('ibake kms serve', () => {
     const events = h.out.stderr.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(events.map((e) => e.event)).toEqual(['listening', 'issue', 'reject', 'closed']);
     expect(events[1]).toMatchObject({ identity: ALICE, period: got.period, client: '127.0.0.1' });
+    // hash-chained: the stderr lines and the audit file are the same verified chain
+    const lines = h.out.stderr.trim().split('\n');
+    expect(verifyLogChain(lines)).toBe(-1);
+    expect(readFileSync(auditPath, 'utf8').trim().split('\n')).toEqual(lines);
+    expect(statSync(auditPath).mode & 0o777).toBe(0o600);
+    const edited = lines.slice();
+    edited[1] = edited[1]!.replace('"issue"', '"issue" ');
+    expect(verifyLogChain(edited)).toBe(2);
+    expect(verifyLogChain([lines[0]!, lines[2]!, lines[3]!])).toBe(1);
     expect(h.out.stderr).not.toContain(PSK);
     expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('hex').slice(0, 16));
     expect(h.out.stderr).not.toContain(Buffer.from(got.key).toString('base64').slice(0, 16));

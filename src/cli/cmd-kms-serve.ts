@@ -4,7 +4,8 @@
 // and stops cleanly on SIGINT/SIGTERM.
 import { readFile } from 'node:fs/promises';
 import { loadKmsDir } from '../kms/master.js';
-import { jsonLineLogger } from '../kms/issuance-log.js';
+import { chainedJsonLineLogger } from '../kms/issuance-log.js';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { KmsError } from '../kms/errors.js';
 import { PskStore } from '../kms/psk-store.js';
 import { startKmsServer, type KmsRateLimits } from '../kms/server.js';
@@ -14,8 +15,8 @@ import { engineFlag, required } from './ibe-cli-util.js';
 export const DEFAULT_KMS_PORT = 8270;
 
 const USAGE = `usage: ibake kms serve --dir DIR --users FILE [--host H] [--port N] [--cert F --key F]
-                       [--pke-key F] [--skew SECONDS] [--user-rate N/S] [--addr-rate N/S]
-                       [--engine ts|wasm|native]
+                       [--pke-key F] [--audit FILE] [--skew SECONDS] [--user-rate N/S]
+                       [--addr-rate N/S] [--engine ts|wasm|native]
 
 Serves private keys of the KMS in DIR (from \`ibake kms init\`) to the users in FILE:
 POST http(s)://H:N/mikey, Content-Type application/mikey, body REQUEST_KEY_PSK (RFC 6267),
@@ -30,13 +31,15 @@ answer REQUEST_KEY_RESP or an RFC 3830 Error message (see docs/kms.md).
   --cert F --key F  PEM certificate and key: serve HTTPS (both or neither)
   --pke-key F       PEM RSA private key (2048..8192 bits) of the KMS: also accept REQUEST_KEY_PKE
                     (envelope key under this key, request signed with the user's "sign" key)
+  --audit FILE      also append the audit events to FILE (created 0600)
   --skew SECONDS    allowed clock difference for the request timestamp (default 300)
   --user-rate N/S   per-user token bucket: burst N, refill one per S seconds (default 10/5)
   --addr-rate N/S   per-address token bucket before reading the body (default 30/0.2)
   --engine E        pairing engine (default: best available)
 
 Prints "ibake kms: listening on URL ..." on stdout; audit events (issued keys: identity,
-period, time, client address, key id; rejections: reason code) go to stderr as JSON lines.
+period, time, client address, key id; rejections: reason code) go to stderr as JSON lines,
+numbered (seq) and hash-chained (prev = SHA-256 of the previous line), never with key material.
 SIGINT/SIGTERM stop the service.
 `;
 
@@ -60,6 +63,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
     'user-rate': { type: 'string' },
     'addr-rate': { type: 'string' },
     'pke-key': { type: 'string' },
+    audit: { type: 'string' },
     engine: { type: 'string' },
   });
   const dir = required(values.dir, 'dir');
@@ -96,7 +100,23 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
       throw new KmsError('KMS_CONFIG', `cannot read --pke-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
   }
-  const users = await PskStore.fromFile(usersPath);
+  // Synchronous appends keep the hash chain in file order (events are rare: one per request).
+  let auditFd: number | undefined;
+  if (values.audit !== undefined) {
+    try {
+      auditFd = openSync(values.audit, 'a', 0o600);
+    } catch (e) {
+      throw new KmsError('KMS_CONFIG', `cannot open --audit file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  const closeAudit = () => {
+    if (auditFd !== undefined) closeSync(auditFd);
+    auditFd = undefined;
+  };
+  const users = await PskStore.fromFile(usersPath).catch((e: unknown) => {
+    closeAudit();
+    throw e;
+  });
   const { params, master } = await loadKmsDir(dir, engine);
   let server;
   try {
@@ -105,10 +125,14 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
       ...(tls ? { tls } : {}),
       ...(pkeKey ? { pke: { key: pkeKey } } : {}),
       ...(skewMs !== undefined ? { skewMs } : {}),
-      log: jsonLineLogger((l) => io.stderr(l)),
+      log: chainedJsonLineLogger((l) => {
+        io.stderr(l);
+        if (auditFd !== undefined) writeSync(auditFd, l);
+      }),
     });
   } catch (e) {
     users.destroy();
+    closeAudit();
     throw e;
   } finally {
     master.fill(0);
@@ -122,6 +146,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
   });
   await server.close();
   users.destroy();
+  closeAudit();
   io.stdout('ibake kms: stopped\n');
   return 0;
 }

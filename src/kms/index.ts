@@ -7,5 +7,5 @@ export {
 } from './client.js';
 export { KmsError, type KmsErrorCode } from './errors.js';
 export { PskStore, type UsersTable, type PskEntry } from './psk-store.js';
-export { jsonLineLogger, stderrLogger, silentLogger, keyId, type KmsLogger, type KmsLogEvent } from './issuance-log.js';
+export { jsonLineLogger, chainedJsonLineLogger, verifyLogChain, stderrLogger, silentLogger, keyId, type KmsLogger, type KmsLogEvent } from './issuance-log.js';
 export { periodWindow, nextPeriod } from './period.js';

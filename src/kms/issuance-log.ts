@@ -2,7 +2,9 @@
 // and every rejected request (reason code only). Events are built field by field from public
 // data; no request object, PSK, key or decoder text is ever passed to a logger. The key id is
 // a digest of public data (parameters fingerprint, identity, period) so an operator can
-// correlate issuances without the log revealing anything secret.
+// correlate issuances without the log revealing anything secret. The chained logger numbers
+// the lines and links each to the SHA-256 of the previous one (security.md §5.9), so deleting,
+// reordering or editing a line is detectable with verifyLogChain.
 import { createHash } from 'node:crypto';
 
 export interface IssueEvent {
@@ -55,6 +57,38 @@ export function keyId(paramsFingerprint: string, identity: string, period: strin
 /** A logger writing one JSON object per line (e.g. to stderr or a file stream). */
 export function jsonLineLogger(write: (line: string) => void): KmsLogger {
   return (e) => write(JSON.stringify(e) + '\n');
+}
+
+const GENESIS = '0'.repeat(64);
+
+/**
+ * JSON lines with `seq` (1, 2, …) and `prev` = hex SHA-256 of the previous line's text (without
+ * its newline; 64 zeros for the first line, or `after` to continue an existing log).
+ */
+export function chainedJsonLineLogger(write: (line: string) => void, after: string = GENESIS): KmsLogger {
+  let prev = after;
+  let seq = 0;
+  return (e) => {
+    const line = JSON.stringify({ ...e, seq: ++seq, prev });
+    prev = createHash('sha256').update(line).digest('hex');
+    write(line + '\n');
+  };
+}
+
+/** Checks a chained log: consecutive seq numbers and every `prev` link. Returns the index of the first bad line, or -1. */
+export function verifyLogChain(lines: readonly string[], after: string = GENESIS): number {
+  let prev = after;
+  for (let i = 0; i < lines.length; i++) {
+    let o: { seq?: unknown; prev?: unknown };
+    try {
+      o = JSON.parse(lines[i]!) as typeof o;
+    } catch {
+      return i;
+    }
+    if (o.prev !== prev || o.seq !== i + 1) return i;
+    prev = createHash('sha256').update(lines[i]!).digest('hex');
+  }
+  return -1;
 }
 
 /** Default: JSON lines on stderr. */
