@@ -5,7 +5,7 @@
 // memory.
 import { describe, expect, it } from 'vitest';
 import { loadWasmEngine } from '../src/engine/wasm/index.js';
-import { loadMcl, withFrame, view, GT_SIZE } from '../src/engine/wasm/mcl.js';
+import { loadMcl, withFrame, view, GT_SIZE, STACK_SCRUB } from '../src/engine/wasm/mcl.js';
 import { frobenius, isCyclotomic, loadFp12, storeGt, swapFp2Halves, hasOrderR } from '../src/engine/wasm/gt.js';
 import { loadFrConstant } from '../src/engine/wasm/points.js';
 import { P as FIELD_P } from '../src/engine/encoding.js';
@@ -144,6 +144,28 @@ describe('wasm memory hygiene', () => {
       }),
     ).toThrow('boom');
     expect(view(m, ptr, 32).every((b) => b === 0)).toBe(true);
+  });
+
+  it("no trace of an operation's temporaries stays on the wasm stack below the frame", async () => {
+    const p = await engine.hashToG1(randomBytes(8), DST);
+    const q = await engine.hashToG2(randomBytes(8), DST);
+    const e = await engine.pairing(p, q);
+    const ops: [string, () => Promise<unknown>][] = [
+      ['g1Mul', () => engine.g1Mul(p, randomScalar())],
+      ['g2Mul', () => engine.g2Mul(q, randomScalar())],
+      ['gtPow', () => engine.gtPow(e, randomScalar())],
+      ['pairing', () => engine.pairing(p, q)],
+      ['rejected scalar', () => engine.g2Mul(q, new Uint8Array(32)).catch(() => undefined)],
+    ];
+    for (const [name, op] of ops) {
+      const sp = m.stackSave();
+      view(m, sp - 2 * STACK_SCRUB, 2 * STACK_SCRUB).fill(0xa5);
+      await op();
+      const below = view(m, sp - STACK_SCRUB, STACK_SCRUB);
+      expect(below.every((b) => b === 0), name).toBe(true);
+      // (the 0xa5 pattern is gone, so the window really was wiped) and mcl never went deeper
+      expect(view(m, sp - 2 * STACK_SCRUB, STACK_SCRUB).every((b) => b === 0xa5), `${name} used > ${STACK_SCRUB} octets of stack`).toBe(true);
+    }
   });
 
   it('long messages (beyond the wasm stack) hash like the ts backend and do not leak', async () => {
