@@ -189,6 +189,23 @@ describe('application/mikey HTTP server', () => {
     expect(handled).toBe(1);
   });
 
+  it('drops a slow-loris client that never finishes its headers or body', async () => {
+    const s = await echo({ headersTimeoutMs: 300, requestTimeoutMs: 600 });
+    const port = Number(new URL(s.url).port);
+    const closedAfter = (payload: string) =>
+      new Promise<string>((resolve, reject) => {
+        const sock = connect(port, '127.0.0.1', () => sock.write(payload));
+        let got = '';
+        sock.on('data', (d) => (got += d.toString()));
+        sock.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
+        sock.on('error', reject);
+      });
+    // headers never completed -> 408 (or a plain close), well before the test timeout
+    expect(await closedAfter('POST /mikey HTTP/1.1\r\nHost: x\r\n')).toMatch(/^(HTTP\/1\.1 408 Request Timeout|)$/);
+    // body promised but never sent
+    expect(await closedAfter('POST /mikey HTTP/1.1\r\nHost: x\r\nContent-Type: application/mikey\r\nContent-Length: 100\r\n\r\nabc')).toMatch(/^(HTTP\/1\.1 408 Request Timeout|)$/);
+  });
+
   it('lets the admission hook answer before the body is read', async () => {
     let n = 0;
     const s = await echo({ admit: (client) => (n++ >= 1 ? { status: 429, headers: { 'Retry-After': '2', 'X-C': client } } : undefined) });

@@ -138,7 +138,11 @@ export async function startMikeyHttpServer(opts: MikeyHttpServerOptions): Promis
     });
   };
 
-  const common = { maxHeaderSize: 8 * 1024, requestTimeout: opts.requestTimeoutMs ?? 10_000, headersTimeout: opts.headersTimeoutMs ?? 5_000, keepAliveTimeout: 5_000 };
+  const requestTimeout = opts.requestTimeoutMs ?? 10_000;
+  const headersTimeout = Math.min(opts.headersTimeoutMs ?? 5_000, requestTimeout);
+  // Node enforces the two deadlines on a timer (default every 30 s): check every second so a
+  // slow-loris client is dropped close to the deadline.
+  const common = { maxHeaderSize: 8 * 1024, requestTimeout, headersTimeout, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 };
   const server: http.Server = opts.tls
     ? https.createServer({ ...common, cert: Buffer.from(opts.tls.cert), key: Buffer.from(opts.tls.key) }, listener)
     : http.createServer(common, listener);
