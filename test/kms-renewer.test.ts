@@ -120,6 +120,16 @@ describe('KeyRenewer', () => {
     r.stop();
   });
 
+  it('stop(true) zeroes and forgets the held keys', async () => {
+    const { r } = setup(Date.UTC(2026, 10, 29, 12));
+    await r.start();
+    const keys = r.held().map((k) => k.key);
+    expect(keys).toHaveLength(2);
+    r.stop(true);
+    expect(r.held()).toHaveLength(0);
+    expect(keys.every((k) => k.every((b) => b === 0))).toBe(true);
+  });
+
   it('retries failures with capped exponential backoff and reports them', async () => {
     const t0 = Date.UTC(2026, 10, 10);
     const { clock, fetches, r, errors } = setup(t0, { failFirst: 5 });

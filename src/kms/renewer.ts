@@ -82,8 +82,15 @@ export class KeyRenewer {
     await this.#tick(gen, true);
   }
 
-  /** Cancels the timer; fetches in flight are ignored when they complete. Idempotent. */
-  stop(): void {
+  /**
+   * Cancels the timer; fetches in flight are ignored (and zeroed) when they complete. With
+   * `wipe`, also zeroes and forgets every held key. Idempotent.
+   */
+  stop(wipe = false): void {
+    if (wipe) {
+      for (const k of this.#keys.values()) k.key.fill(0);
+      this.#keys.clear();
+    }
     this.#running = false;
     this.#generation++;
     if (this.#timer !== undefined) {
