@@ -208,7 +208,6 @@ export class KmsService {
     } catch (e) {
       if (e instanceof KmsError) return this.#answerError(e, req, client, user);
       const code = (e as { code?: unknown })?.code;
-      const ke = new KmsError('KMS_SERVER_ERROR', 'internal error');
       this.#o.log({ event: 'reject', time: new Date(this.#now()).toISOString(), client, reason: typeof code === 'string' ? `KMS_SERVER_ERROR:${code}` : 'KMS_SERVER_ERROR', status: 500, ...(user ? { user } : {}) });
       return { status: 500, body: encodeErrorMessage(Err.UNSPECIFIED, this.#nowNtp(), req?.message.header) };
     } finally {
