@@ -162,3 +162,25 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     await expect(bob.receive(u1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
   });
 });
+
+describe('serialisable state', () => {
+  it('an exchange continues after its state is exported, msgpack-encoded and imported elsewhere', async () => {
+    const { encode, decode } = await import('@msgpack/msgpack');
+    const engine = engines[engines.length - 1]!;
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1 } = await alice.initiate({ to: B });
+    const r1 = await bob.receive(i1);
+    // Both sides move to new endpoint objects through bytes.
+    const alice2 = new (alice.constructor as typeof IbakeEndpoint)({ identity: A, ibe: alice.keyring });
+    alice2.importState(decode(encode(alice.exportState())) as ReturnType<IbakeEndpoint['exportState']>);
+    const bob2 = new (bob.constructor as typeof IbakeEndpoint)({ identity: B, ibe: bob.keyring });
+    bob2.importState(decode(encode(bob.exportState())) as ReturnType<IbakeEndpoint['exportState']>);
+    const i2 = await alice2.receive(r1.reply!);
+    const r2 = await bob2.receive(i2.reply!);
+    const done = await alice2.receive(r2.reply!);
+    expect(keysHex(done.established!.keys)).toEqual(keysHex(r2.established!.keys));
+    expect(() => bob2.importState({ responded: alice2.exportState().initiated as never })).toThrow(expect.objectContaining({ code: 'IBAKE_BAD_INPUT' }));
+  });
+});

@@ -771,6 +771,36 @@ export class IbakeEndpoint {
 
   // ------------------------------------------------------------------ housekeeping
 
+  /**
+   * Every live session state as plain data (numbers, strings, Uint8Arrays): serialise it with
+   * msgpack / structured clone to persist or hand over, restore with importState(). Contains
+   * secrets (x, y, TGK, keys): protect it like a key store.
+   */
+  exportState(): { offers: OfferState[]; initiated: InitiatorState[]; responded: ResponderState[] } {
+    this.expire();
+    return { offers: this.offers.values(), initiated: this.initiated.values(), responded: this.responded.values() };
+  }
+
+  /** Restores states produced by exportState() (of an endpoint with the same identity). */
+  importState(st: { offers?: OfferState[]; initiated?: InitiatorState[]; responded?: ResponderState[] }): void {
+    const own = (x: { kind: string; self: string }, kind: string) => {
+      if (!x || x.kind !== kind || x.self !== this.identity) throw new IbakeError('IBAKE_BAD_INPUT', `not a ${kind} state of ${this.identity}`);
+    };
+    for (const o of st.offers ?? []) {
+      own(o, 'offer');
+      this.offers.put(o);
+      this.offerIndex.set(o.csbId, o.peer);
+    }
+    for (const i of st.initiated ?? []) {
+      own(i, 'initiator');
+      this.initiated.put(i);
+    }
+    for (const r of st.responded ?? []) {
+      own(r, 'responder');
+      this.responded.put(r);
+    }
+  }
+
   /** Ends the offer of a CSB (no more forks expected): wipes x. */
   closeOffer(csbId: number): void {
     const to = this.offerIndex.get(csbId);
