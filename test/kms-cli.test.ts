@@ -129,7 +129,32 @@ describe('ibake kms serve', () => {
     expect(await done).toBe(0);
   });
 
-  it('runs as a process and exits 0 on SIGTERM', async () => {
+  it('reloads the users file on request (SIGHUP in the binary); a bad file keeps the old users', async () => {
+    const CAROL = 'sip:carol@example.org';
+    const CAROL_PSK = 'abcdabcdabcdabcdabcdabcdabcdabcd';
+    const usersR = join(root, 'users-reload.json');
+    writeFileSync(usersR, JSON.stringify({ [ALICE]: PSK }), { mode: 0o600 });
+    const h = io();
+    const ac = new AbortController();
+    const reload = new EventTarget();
+    const done = serve(['--dir', dir, '--users', usersR, '--port', '0'], h.io, ac.signal, reload);
+    const [, url] = await h.waitFor(/listening on (\S+)/);
+    await expect(requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    writeFileSync(usersR, JSON.stringify({ [CAROL]: CAROL_PSK }));
+    reload.dispatchEvent(new Event('reload'));
+    await h.waitFor(/users reloaded \(1 users\)/);
+    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).key.length).toBe(96);
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    writeFileSync(usersR, '{ not json');
+    reload.dispatchEvent(new Event('reload'));
+    await h.waitFor(/NOT reloaded/);
+    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).key.length).toBe(96);
+    ac.abort();
+    expect(await done).toBe(0);
+    expect(h.out.stderr).toContain('"event":"users"');
+  });
+
+  it('runs as a process, reloads users on SIGHUP and exits 0 on SIGTERM', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/ibake.ts', 'kms', 'serve', '--dir', dir, '--users', users, '--port', '0'], {
       env: { ...process.env, IBAKE_CLI_ENTRY: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -145,6 +170,11 @@ describe('ibake kms serve', () => {
     });
     const got = await requestPrivateKey({ url, identity: ALICE, psk: PSK, params });
     expect(got.key.length).toBe(96);
+    child.kill('SIGHUP');
+    await new Promise<void>((resolve) => {
+      const check = () => (/users reloaded \(1 users\)/.test(out) ? resolve() : setTimeout(check, 20));
+      check();
+    });
     const code = await new Promise<number | null>((resolve) => {
       child.removeAllListeners('exit');
       child.on('exit', (c) => resolve(c));

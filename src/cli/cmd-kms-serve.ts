@@ -40,6 +40,7 @@ answer REQUEST_KEY_RESP or an RFC 3830 Error message (see docs/kms.md).
 Prints "ibake kms: listening on URL ..." on stdout; audit events (issued keys: identity,
 period, time, client address, key id; rejections: reason code) go to stderr as JSON lines,
 numbered (seq) and hash-chained (prev = SHA-256 of the previous line), never with key material.
+SIGHUP reloads the users file (a bad file is reported and the old users stay);
 SIGINT/SIGTERM stop the service.
 `;
 
@@ -50,8 +51,8 @@ function rate(v: string | undefined, flag: string): { burst: number; perSecond: 
   return { burst: Number(m[1]), perSecond: 1 / Number(m[2]) };
 }
 
-/** Runs the service until `stop` fires. Exported for in-process tests. */
-export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promise<number> {
+/** Runs the service until `stop` fires; each `reload` event re-reads the users file. Exported for in-process tests. */
+export async function serve(argv: string[], io: CliIO, stop: AbortSignal, reload?: EventTarget): Promise<number> {
   const { values } = parseFlags(argv, {
     dir: { type: 'string' },
     users: { type: 'string' },
@@ -140,10 +141,18 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal): Promi
     pkeKey?.fill(0);
   }
   io.stdout(`ibake kms: listening on ${server.url} (kms-id ${params.kmsId}, period ${params.period}, params ${params.fingerprint.slice(0, 16)}, ${users.size} users${server.pkePublicKey ? ', PKE on' : ''})\n`);
+  const onReload = () => {
+    server.setUsers(usersPath).then(
+      (n) => io.stdout(`ibake kms: users reloaded (${n} users)\n`),
+      (e: unknown) => io.stdout(`ibake kms: users file NOT reloaded, keeping the old one: ${(e as Error).message}\n`),
+    );
+  };
+  reload?.addEventListener('reload', onReload);
   await new Promise<void>((resolve) => {
     if (stop.aborted) resolve();
     else stop.addEventListener('abort', () => resolve(), { once: true });
   });
+  reload?.removeEventListener('reload', onReload);
   await server.close();
   users.destroy();
   closeAudit();
@@ -157,14 +166,18 @@ export const command: Command = {
   usage: USAGE,
   async run(argv, io) {
     const ac = new AbortController();
+    const reload = new EventTarget();
     const onSig = () => ac.abort();
+    const onHup = () => reload.dispatchEvent(new Event('reload'));
     process.once('SIGINT', onSig);
     process.once('SIGTERM', onSig);
+    process.on('SIGHUP', onHup);
     try {
-      return await serve(argv, io, ac.signal);
+      return await serve(argv, io, ac.signal, reload);
     } finally {
       process.off('SIGINT', onSig);
       process.off('SIGTERM', onSig);
+      process.off('SIGHUP', onHup);
     }
   },
 };

@@ -38,7 +38,15 @@ export interface ServerEvent {
   url: string;
 }
 
-export type KmsLogEvent = IssueEvent | RejectEvent | ServerEvent;
+/** The users table was replaced (count = users now configured). */
+export interface UsersEvent {
+  event: 'users';
+  time: string;
+  url: string;
+  count: number;
+}
+
+export type KmsLogEvent = IssueEvent | RejectEvent | ServerEvent | UsersEvent;
 export type KmsLogger = (e: KmsLogEvent) => void;
 
 /** key-id = first 8 octets (hex) of SHA-256("ibaked-kms-keyid" 0 fingerprint 0 identity 0 period). */

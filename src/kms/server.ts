@@ -59,6 +59,11 @@ export interface KmsServer {
   readonly kmsId: string;
   /** PEM (SPKI) of the KMS's envelope key when REQUEST_KEY_PKE is enabled: give it to users. */
   readonly pkePublicKey?: string;
+  /**
+   * Replaces the users table (e.g. on SIGHUP). A table or file loaded here is owned (and zeroed)
+   * by the server; the previous table is zeroed if the server owned it. Resolves to the user count.
+   */
+  setUsers(users: PskStore | UsersTable | string): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -120,16 +125,41 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
   }
   log({ event: 'listening', time: new Date(now()).toISOString(), url: http.url });
   let closed: Promise<void> | undefined;
+  const retired = new Map<PskStore, NodeJS.Timeout>();
   return {
     url: http.url,
     port: http.port,
     kmsId: opts.params.kmsId,
     ...(pkeKey ? { pkePublicKey: createPublicKey(pkeKey).export({ type: 'spki', format: 'pem' }).toString() } : {}),
+    async setUsers(next) {
+      const store = next instanceof PskStore ? next : typeof next === 'string' ? await PskStore.fromFile(next) : PskStore.fromTable(next);
+      const old = users;
+      const oldOwned = ownUsers;
+      users = store;
+      ownUsers = !(next instanceof PskStore);
+      service.setUsers(store);
+      // let requests in flight finish with the old entries before zeroing them (or at close())
+      if (oldOwned && old !== store) {
+        const t = setTimeout(() => {
+          retired.delete(old);
+          old.destroy();
+        }, 30_000);
+        t.unref();
+        retired.set(old, t);
+      }
+      log({ event: 'users', time: new Date(now()).toISOString(), url: http.url, count: store.size });
+      return store.size;
+    },
     close() {
       closed ??= (async () => {
         await http.close();
         service.close();
         if (ownUsers) users.destroy();
+        for (const [old, t] of retired) {
+          clearTimeout(t);
+          old.destroy();
+        }
+        retired.clear();
         log({ event: 'closed', time: new Date(now()).toISOString(), url: http.url });
       })();
       return closed;

@@ -105,11 +105,13 @@ export class KmsService {
   readonly #perUser?: TokenBucketLimiter;
   readonly #gate: Gate;
   readonly #pkePublic?: KeyObject;
+  #users: PskStore;
   #closed = false;
 
   constructor(o: KmsServiceOptions) {
     this.#o = o;
     this.#master = o.master.slice();
+    this.#users = o.users;
     this.#now = o.now ?? Date.now;
     this.#skew = o.skewMs ?? 5 * 60_000;
     if (!Number.isFinite(this.#skew) || this.#skew < 1000) throw new KmsError('KMS_CONFIG', 'skewMs must be >= 1000');
@@ -122,6 +124,11 @@ export class KmsService {
     const mq = o.maxQueued ?? 64;
     if (!Number.isInteger(mc) || mc < 1 || !Number.isInteger(mq) || mq < 0) throw new KmsError('KMS_CONFIG', 'maxConcurrent must be >= 1 and maxQueued >= 0');
     this.#gate = new Gate(mc, mq);
+  }
+
+  /** Switches to a new users table (requests already past authentication keep the old entry). */
+  setUsers(users: PskStore): void {
+    this.#users = users;
   }
 
   /** Zeroes the master secret copy; later requests get 503. */
@@ -154,7 +161,7 @@ export class KmsService {
       req = decodeKeyRequest(body);
       this.#checkTime(req);
       if (req.kmsId !== this.#o.params.kmsId) throw new KmsError('KMS_BAD_REQUEST', 'request is addressed to another KMS', { mikeyError: Err.ID });
-      const entry = this.#o.users.lookup(req.pskName);
+      const entry = this.#users.lookup(req.pskName);
       if (req.auth.kind === 'psk') {
         if (!entry?.psk) {
           verifyKeyRequest(req, randomBytes(32)); // same work as a real check: no user-enumeration timing
