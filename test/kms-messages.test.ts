@@ -12,6 +12,8 @@ import {
   decodeErrorMessage, decodeKeyRequest, decodeKeyResponse, encodeErrorMessage, encodeKeyRequest, encodeKeyResponse,
   verifyKeyRequest, type KeyRequestSpec,
 } from '../src/kms/messages.js';
+import fc from 'fast-check';
+import { KmsError } from '../src/kms/errors.js';
 import { decodeMessage } from '../src/mikey/index.js';
 import { haveTsharkOracle, tsharkJudge } from './kms-fixtures.js';
 
@@ -160,6 +162,47 @@ describe('Error message', () => {
     expect(decodeErrorMessage(bytes)).toEqual([0]);
     expect(decodeErrorMessage(encodeErrorMessage(13, 1n))).toEqual([13]);
     expect(decodeErrorMessage(new Uint8Array([1, 2, 3]))).toBeUndefined();
+  });
+});
+
+describe('hostile input', () => {
+  it('mutated requests and responses only ever produce typed KmsErrors (fast-check)', () => {
+    const req = encodeKeyRequest({ ...spec, wanted: [{ identity: ALICE, fromNtp: 1n << 32n, toNtp: 2n << 32n }] }, PSK);
+    const resp = encodeKeyResponse(decodeKeyRequest(req), [{ identity: ALICE, fromNtp: 1n << 32n, toNtp: 2n << 32n, key: new Uint8Array(96).fill(1) }], PSK);
+    const exp = { csbId: CSB, prf: 0, authAlg: 1, tNtp: T, rand: RAND, identities: [ALICE], kmsId: KMS };
+    const mutation = fc.oneof(
+      fc.record({ kind: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }),
+      fc.record({ kind: fc.constant('cut' as const), at: fc.nat() }),
+      fc.record({ kind: fc.constant('set' as const), at: fc.nat(), v: fc.integer({ min: 0, max: 255 }) }),
+      fc.record({ kind: fc.constant('grow' as const), extra: fc.uint8Array({ minLength: 1, maxLength: 8 }) }),
+    );
+    const apply = (b: Uint8Array, ms: { kind: string; at?: number; bit?: number; v?: number; extra?: Uint8Array }[]) => {
+      let x = b.slice();
+      for (const m of ms) {
+        if (m.kind === 'flip') x[m.at! % x.length]! ^= 1 << m.bit!;
+        else if (m.kind === 'set') x[m.at! % x.length] = m.v!;
+        else if (m.kind === 'cut') x = x.subarray(0, m.at! % x.length);
+        else x = new Uint8Array([...x, ...m.extra!]);
+        if (x.length === 0) break;
+      }
+      return x;
+    };
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 3 }), (ms) => {
+        for (const [base, run] of [
+          [req, (b: Uint8Array) => { const r = decodeKeyRequest(b); verifyKeyRequest(r, PSK); }],
+          [resp, (b: Uint8Array) => decodeKeyResponse(b, exp, PSK)],
+        ] as const) {
+          const b = apply(base, ms);
+          try {
+            run(b);
+          } catch (e) {
+            if (!(e instanceof KmsError)) throw e;
+          }
+        }
+      }),
+      { numRuns: 3000, seed: 6267 },
+    );
   });
 });
 
