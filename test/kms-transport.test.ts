@@ -249,6 +249,21 @@ describe('application/mikey HTTP server', () => {
     }
   });
 
+  it('listens on IPv6 loopback with a bracketed URL the client can use', async (ctx) => {
+    let s: MikeyHttpServer;
+    try {
+      s = await echo({ host: '::1' });
+    } catch (e) {
+      const c = (e as NodeJS.ErrnoException).code;
+      if (c === 'EADDRNOTAVAIL' || c === 'EAFNOSUPPORT') return ctx.skip();
+      throw e;
+    }
+    expect(s.url).toMatch(/^http:\/\/\[::1\]:\d+\/mikey$/);
+    const r = await postMikey(s.url, new Uint8Array([1, 2]));
+    expect(r.status).toBe(200);
+    expect(r.body).toEqual(new Uint8Array([2, 1]));
+  });
+
   it('reports an unreachable KMS as KMS_TRANSPORT and a bad URL as KMS_CONFIG', async () => {
     const s = await echo();
     const url = s.url;
