@@ -1,13 +1,19 @@
 // Call-setup benchmark: a complete in-process MIKEY-IBAKE call (I_MESSAGE_1 -> R_MESSAGE_1 ->
 // I_MESSAGE_2 -> R_MESSAGE_2 and the initiator's check of R_MESSAGE_2; both sides, sequential;
-// KMS provisioning excluded) on every available engine, with warm caches (repeat peers: g_ID
-// tables and prepared own keys reused) and cold (fresh IBE contexts every call), interleaved
-// with one native pairing in the same run as the unit. Targets on native: warm <= 4.5
-// pairings, cold <= 7. Writes bench/results/call-<date>.json and .md (bench/lib/report.ts).
+// KMS provisioning excluded) on every available engine, interleaved with one native pairing in
+// the same run as the unit. Three cache states:
+//   warm          repeat peers: the peer's g_ID table and our prepared key are reused;
+//   cold          a peer never met before (per-peer caches empty: hash to G2, g_ID pairing and
+//                 table build), while the process-wide state (P table, own prepared key) is warm;
+//   cold-process  fresh IBE contexts for both parties (everything built during the call).
+// Targets on native: warm <= 4.5 pairings, cold <= 7. Writes bench/results/call-<date>.json
+// and .md (bench/lib/report.ts).
 // Run: npm run bench:call [-- --json] [--engines native,wasm,ts] [--rounds N] [--time MS]
 import { DEFAULT_LOADERS, ENGINE_NAMES } from '../src/engine/select.js';
 import type { Engine, EngineName } from '../src/engine/types.js';
 import { extractBls, setupBls } from '../src/ibe/bls12381/bf.js';
+import { BlsContext } from '../src/ibe/bls12381/context.js';
+import { IbeKeyring as Keyring } from '../src/ibake/keyring.js';
 import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { runScenario } from '../src/ibake/scenario.js';
 import type { IbeKeyring } from '../src/ibake/keyring.js';
@@ -28,33 +34,66 @@ interface Setup {
   Ppub: Uint8Array;
   keys: Map<string, { period: string; key: Uint8Array }>;
   warm: Map<string, IbeKeyring>;
+  /** cold: pools of callers and callees with small per-peer caches, rotated so every call meets a new peer */
+  pool: number;
+  cold: Map<string, IbeKeyring>;
+  n: number;
 }
+
+const poolUri = (side: string, i: number) => `sip:${side}${i}@example.org`;
+const PEER_CACHE = 4;
 
 async function prepare(engine: Engine): Promise<Setup> {
   const { s, Ppub } = await setupBls(engine);
   const now = Date.now();
+  const period = periodStart(now, 'month');
+  const pool = engine.name === 'ts' ? 8 : 24;
   const keys = new Map<string, { period: string; key: Uint8Array }>();
-  for (const id of [A, B]) keys.set(id, { period: periodStart(now, 'month'), key: await extractBls(engine, s, identityBytes(id, now, 'month')) });
+  const ids = [A, B];
+  for (let i = 0; i < pool; i++) ids.push(poolUri('a', i), poolUri('b', i));
+  for (const id of ids) keys.set(id, { period, key: await extractBls(engine, s, identityBytes(id, now, 'month')) });
   s.fill(0);
-  return { engine, Ppub, keys, warm: new Map() };
+  const cold = new Map<string, IbeKeyring>();
+  for (const id of ids.slice(2)) {
+    const ring = new Keyring(engine, Ppub, 'month', new BlsContext(engine, Ppub, { recipients: PEER_CACHE }));
+    ring.addKey(id, period, keys.get(id)!.key);
+    cold.set(id, ring);
+  }
+  return { engine, Ppub, keys, warm: new Map(), pool, cold, n: 0 };
 }
 
-function call(st: Setup, warm: boolean) {
-  return async () => {
-    const r = await runScenario({
-      scenario: 'basic',
-      from: A,
-      to: B,
-      engine: st.engine,
-      Ppub: st.Ppub,
-      provision: async (id) => {
-        const k = st.keys.get(id)!;
-        return { period: k.period, key: k.key.slice() };
-      },
-      ...(warm ? { keyrings: st.warm } : {}),
-    });
-    if (!r.ok) throw new Error(`call failed: ${r.problems.join('; ')}`);
+async function once(st: Setup, from: string, to: string, keyrings?: Map<string, IbeKeyring>): Promise<void> {
+  const r = await runScenario({
+    scenario: 'basic',
+    from,
+    to,
+    engine: st.engine,
+    Ppub: st.Ppub,
+    provision: async (id) => {
+      const k = st.keys.get(id)!;
+      return { period: k.period, key: k.key.slice() };
+    },
+    ...(keyrings ? { keyrings } : {}),
+  });
+  if (!r.ok) throw new Error(`call failed: ${r.problems.join('; ')}`);
+}
+
+function call(st: Setup, mode: 'warm' | 'cold' | 'cold-process') {
+  if (mode === 'warm') return () => once(st, A, B, st.warm);
+  if (mode === 'cold-process') return () => once(st, A, B);
+  return () => {
+    // Caller a_i meets callee b_j with an offset that grows every cycle: a pair recurs only after
+    // `pool` cycles, by which time both have met more than PEER_CACHE other peers.
+    const n = st.n++;
+    const i = n % st.pool;
+    const j = (n + 1 + Math.floor(n / st.pool)) % st.pool;
+    return once(st, poolUri('a', i), poolUri('b', j), st.cold);
   };
+}
+
+/** Prepares every pooled party's own state (own key lines, P table) with one call each. */
+async function warmPools(st: Setup): Promise<void> {
+  for (let i = 0; i < st.pool; i++) await once(st, poolUri('a', i), poolUri('b', i), st.cold);
 }
 
 const setups: Setup[] = [];
@@ -70,9 +109,11 @@ if (setups.length === 0) throw new Error('no engine available');
 const tasks: InterleavedTask[] = [];
 for (const st of setups) {
   const slow = st.engine.name === 'ts';
-  await call(st, true)(); // fill the warm caches once
-  tasks.push({ group: st.engine.name, op: 'call warm', fn: call(st, true), iterations: slow ? 2 : 5, timeMs: slow ? TIME * 2 : TIME });
-  tasks.push({ group: st.engine.name, op: 'call cold', fn: call(st, false), iterations: slow ? 2 : 5, timeMs: slow ? TIME * 2 : TIME });
+  await call(st, 'warm')(); // fill the warm caches once
+  await warmPools(st);
+  for (const mode of ['warm', 'cold', 'cold-process'] as const) {
+    tasks.push({ group: st.engine.name, op: `call ${mode}`, fn: call(st, mode), iterations: slow ? 2 : 5, timeMs: slow ? TIME * 2 : TIME });
+  }
 }
 const native = setups.find((s) => s.engine.name === 'native');
 if (native) {
@@ -88,7 +129,7 @@ const rows = await runInterleaved(tasks, ROUNDS, (r) => {
 const out: object[] = [];
 for (const r of rows) {
   if (r.op === 'pairing') out.push({ engine: r.group, op: 'pairing', median_us: r.median_us, p99_us: r.p99_us, samples: r.samples });
-  else out.push({ engine: r.group, caches: r.op === 'call warm' ? 'warm' : 'cold', median_us: r.median_us, p99_us: r.p99_us, samples: r.samples });
+  else out.push({ engine: r.group, caches: r.op.slice('call '.length), median_us: r.median_us, p99_us: r.p99_us, samples: r.samples });
 }
 const pairing = rows.find((r) => r.op === 'pairing')?.median_us;
 const md = [
@@ -100,11 +141,11 @@ const md = [
   '|---|---|---|---|---|---|',
   ...rows
     .filter((r) => r.op !== 'pairing')
-    .map((r) => `| ${r.group} | ${r.op === 'call warm' ? 'warm' : 'cold'} | ${(r.median_us / 1000).toFixed(2)} | ${(r.p99_us / 1000).toFixed(2)} | ${r.samples} | ${pairing ? (r.median_us / pairing).toFixed(2) : 'n/a'} |`),
+    .map((r) => `| ${r.group} | ${r.op.slice('call '.length)} | ${(r.median_us / 1000).toFixed(2)} | ${(r.p99_us / 1000).toFixed(2)} | ${r.samples} | ${pairing ? (r.median_us / pairing).toFixed(2) : 'n/a'} |`),
   '',
   pairing ? `One native pairing in the same run: median ${pairing} µs. Targets (native): warm ≤ 4.5 pairings, cold ≤ 7.` : 'No native engine: no pairing reference.',
   '',
-  'Warm = repeat peers (recipient g_ID fixed-base tables and prepared own keys reused); cold = fresh IBE contexts every call (hash to G2, g_ID pairing and table build each time).',
+  'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (hash to G2, g_ID pairing and GT table build for it, both directions), process-wide state warm (P table, own prepared key); cold-process = fresh IBE contexts for both parties (also the P tables and own-key preparation).',
 ].join('\n');
 const files = writeResults('call', out, md);
 if (JSON_OUT) process.stdout.write(JSON.stringify(out) + '\n');

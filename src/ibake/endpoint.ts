@@ -287,6 +287,10 @@ export class IbakeEndpoint {
 
     const ours = addressed === this.identity || this.alsoAnswerFor.has(addressed);
     let xP: Uint8Array | undefined;
+    if (!ours && !this.opts.answerUndecryptable) {
+      // No crypto at all for messages addressed to identities we do not hold.
+      throw new IbakeError('IBAKE_NO_KEY', 'I_MESSAGE_1 is addressed to an identity we do not hold', { reply: this.errReply(msg, ERR.INVALID_ID) });
+    }
     // The reply is encrypted to the caller: warm its recipient entry while we decrypt.
     this.ibe.prepare?.(peer, tMs);
     if (ours) {
@@ -301,8 +305,6 @@ export class IbakeEndpoint {
       } finally {
         plain.fill(0);
       }
-    } else if (!this.opts.answerUndecryptable) {
-      throw new IbakeError('IBAKE_NO_KEY', 'I_MESSAGE_1 is addressed to an identity we do not hold', { reply: this.errReply(msg, ERR.INVALID_ID) });
     }
     this.freshness.remember(replayKey, tMs);
 

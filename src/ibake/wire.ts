@@ -49,11 +49,15 @@ export function eccpt(point: Uint8Array): EccptPayload {
 }
 export function uriOf(p: { idType: number; data: Uint8Array }): string {
   if (p.idType !== PROFILE.idType) throw malformed('identity is not of ID Type URI');
+  let uri: string;
   try {
-    return utf8d.decode(p.data);
+    uri = utf8d.decode(p.data);
   } catch {
     throw malformed('identity is not UTF-8');
   }
+  // The same rules as the IBE identity string (src/ibe/identity.ts): non-empty, no NUL, ≤ 512 octets.
+  if (p.data.length === 0 || p.data.length > 512 || uri.includes('\0')) throw malformed('identity is not an acceptable URI');
+  return uri;
 }
 export function ntpToBig(t: Uint8Array): bigint {
   return new DataView(t.buffer, t.byteOffset, 8).getBigUint64(0);
