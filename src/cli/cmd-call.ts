@@ -44,8 +44,10 @@ export function resultJson(engine: string, r: ScenarioResult): Record<string, un
   };
   if (r.secrets) {
     const s = r.secrets;
-    const one = (x: (typeof s)[number]) => ({ peer: x.peer, kSession: hex(x.kSession), rand: hex(x.rand), csbId: x.csbId.toString(16).padStart(8, '0'), mpk: hex(x.mpk), tgk: hex(x.tgk) });
-    out.secrets = s.length === 1 ? one(s[0]!) : s.map(one);
+    const one = (x: (typeof s)[number]) => ({ kSession: hex(x.kSession), rand: hex(x.rand), csbId: x.csbId.toString(16).padStart(8, '0'), mpk: hex(x.mpk), tgk: hex(x.tgk) });
+    if (s[0]) out.secrets = one(s[0]);
+    // forking: one exchange per device
+    if (s.length > 1) out.allSecrets = s.map((x) => ({ peer: x.peer, ...one(x) }));
   }
   return out;
 }
@@ -104,8 +106,9 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
                      "initiator":{"identity","keys":[{"csId","ssrc","profile","masterKey",
                      "masterSalt","keySource"}]},"responder":{…},"timingsMs":{"total",…}}
                     (master keys are printed in JSON: it is a test tool with throw-away keys)
-  --reveal-secrets  DANGEROUS: also print K_SESSION, RAND, CSB ID, MPK and TGK (hex). For
-                    debugging only; never use with real identities or keys.
+  --reveal-secrets  DANGEROUS: also print "secrets":{"kSession","rand","csbId","mpk","tgk"} (hex;
+                    forking adds "allSecrets", one per device). For debugging only; never use
+                    with real identities or keys.
 Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
 `,
   async run(argv, io) {
