@@ -66,12 +66,18 @@ inline void ct_select_words(uint64_t *__restrict out, const uint64_t *__restrict
   wipe(masks, sizeof masks);
 }
 
-/** Zeroes memory in a way the optimiser must keep. */
+/**
+ * Zeroes memory in a way the optimiser must keep: memset, then an asm barrier that claims to
+ * read the buffer, so the stores cannot be treated as dead (the OPENSSL_cleanse idea).
+ */
 inline void wipe(void *p, size_t n) {
+  if (!p || !n) return;
+#if defined(__GNUC__) || defined(__clang__)
+  __builtin_memset(p, 0, n);
+  __asm__ volatile("" : : "r"(p) : "memory");
+#else
   volatile unsigned char *v = static_cast<volatile unsigned char *>(p);
   while (n--) *v++ = 0;
-#if defined(__GNUC__) || defined(__clang__)
-  __asm__ volatile("" ::: "memory");
 #endif
 }
 

@@ -9,7 +9,7 @@ namespace {
 
 constexpr uint64_t kZ = 0xd201000000010000ULL;  // |z|
 
-// Variable base: window 5 -> 13 Booth digits per 64-bit digit, table g^0..g^16 per base.
+// Variable base: window 5 -> 13 Booth digits per 64-bit digit, one table g^0..g^16.
 constexpr unsigned kW = 5;
 constexpr unsigned kDigits = (65 + kW - 1) / kW;
 constexpr unsigned kEntries = (1u << (kW - 1)) + 1;
@@ -38,12 +38,12 @@ inline void ct_select(blst_fp12 *out, const blst_fp12 *table, size_t n, uint64_t
   ct_select_words(reinterpret_cast<uint64_t *>(out), reinterpret_cast<const uint64_t *>(table), n, kWords, idx);
 }
 
-/** f <- conj(f) when neg is all-ones (the inverse, for f in the cyclotomic subgroup). */
+/** f <- conj(f) when neg is all-ones (the inverse, for f in the cyclotomic subgroup):
+ *  blst's branch-free conditional negation of the six Fp coefficients of f's w-part. */
 inline void ct_conjugate(blst_fp12 *f, uint64_t neg) {
-  blst_fp12 c = *f;
-  blst_fp12_conjugate(&c);
-  ct_cmov_words(reinterpret_cast<uint64_t *>(f), reinterpret_cast<const uint64_t *>(&c), kWords, neg);
-  wipe(&c, sizeof c);
+  bool flag = (bool)(neg & 1);
+  for (auto &c2 : f->fp6[1].fp2)
+    for (auto &c : c2.fp) blst_fp_cneg(&c, &c, flag);
 }
 
 /** sigma_i(f) = f^(|z|^i) = Frobenius^i(f), conjugated for odd i (z < 0). */
@@ -84,35 +84,38 @@ void split_scalar_z(uint64_t d[4], const uint64_t k[4]) {
 void gt_pow_ct(blst_fp12 *out, const blst_fp12 *g, const uint64_t k[4]) {
   uint64_t d[4];
   split_scalar_z(d, k);
-  // tab[i][m] = sigma_i(g)^m, m = 0..16.
-  blst_fp12 *tab = static_cast<blst_fp12 *>(std::malloc(4 * kEntries * sizeof(blst_fp12)));
-  if (!tab) throw std::bad_alloc();
+  // tab[m] = g^m, m = 0..16; the bases sigma_i(g) are handled by mapping the selected entry
+  // (sigma_i(g)^m = sigma_i(g^m)): 3 Frobenius maps per window instead of 3 whole tables.
+  blst_fp12 tab[kEntries];
   tab[0] = *blst_fp12_one();
   tab[1] = *g;
   blst_fp12_cyclotomic_sqr(&tab[2], g);
   for (unsigned m = 3; m < kEntries; m++) blst_fp12_mul(&tab[m], &tab[m - 1], g);
-  for (unsigned i = 1; i < 4; i++)
-    for (unsigned m = 0; m < kEntries; m++) sigma(&tab[i * kEntries + m], &tab[m], i);
 
-  blst_fp12 acc, t;
+  blst_fp12 acc, t, u;
   for (int j = kDigits - 1; j >= 0; j--) {
     if (j != (int)kDigits - 1)
       for (unsigned s = 0; s < kW; s++) blst_fp12_cyclotomic_sqr(&acc, &acc);
     for (unsigned i = 0; i < 4; i++) {
       uint64_t abs, neg;
       booth_digit(d[i], kW, (unsigned)j, &abs, &neg);
-      ct_select(&t, &tab[i * kEntries], kEntries, abs);
-      ct_conjugate(&t, neg);
-      if (j == (int)kDigits - 1 && i == 0) acc = t;
-      else blst_fp12_mul(&acc, &acc, &t);
+      ct_select(&t, tab, kEntries, abs);
+      blst_fp12 *x = &t;
+      if (i) {
+        sigma(&u, &t, i);
+        x = &u;
+      }
+      ct_conjugate(x, neg);
+      if (j == (int)kDigits - 1 && i == 0) acc = *x;
+      else blst_fp12_mul(&acc, &acc, x);
     }
   }
   *out = acc;
   wipe(&acc, sizeof acc);
   wipe(&t, sizeof t);
+  wipe(&u, sizeof u);
   wipe(d, sizeof d);
-  wipe(tab, 4 * kEntries * sizeof(blst_fp12));
-  std::free(tab);
+  wipe(tab, sizeof tab);
 }
 
 GtTable::GtTable(const blst_fp12 *g) : rows_(nullptr), entries_(kFDigits * kFEntries) {
