@@ -810,6 +810,14 @@ export class IbakeEndpoint {
     this.offerIndex.delete(csbId);
   }
 
+  /** Removes (and wipes) every state: x, y, TGKs, SKs and keys. The endpoint stays usable. */
+  clear(): void {
+    for (const st of [this.offers, this.initiated, this.responded] as SessionStore<OfferState | InitiatorState | ResponderState>[]) {
+      for (const v of st.values()) st.delete(v.csbId, v.peer);
+    }
+    this.offerIndex.clear();
+  }
+
   /** Drops every expired state (wiping its secrets); returns how many. */
   expire(): number {
     const n = this.offers.expire() + this.initiated.expire() + this.responded.expire();

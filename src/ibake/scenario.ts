@@ -90,8 +90,10 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ...extra,
     }) as IbakeEndpoint & { ring: IbeKeyring };
     ep.ring = ring;
+    endpoints.push(ep);
     return ep;
   }
+  const endpoints: IbakeEndpoint[] = [];
 
   async function step<T>(label: string, fn: () => Promise<T>): Promise<T> {
     const s = performance.now();
@@ -128,79 +130,83 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   };
   if (A === B) throw new IbakeError('IBAKE_BAD_INPUT', '--from and --to must differ');
 
-  switch (o.scenario) {
-    case 'basic':
-    case 'preencoded': {
-      const pre = o.scenario === 'preencoded';
-      const alice = await party(A);
-      const bob = await party(B, pre ? { preEncoded: (m) => m.map(() => ({ masterKey: new Uint8Array(randomBytes(16)), masterSalt: new Uint8Array(randomBytes(14)) })) } : {});
-      const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
-      record(i1, A, B);
-      const { r2, done } = await complete(alice, bob, i1);
-      result.initiator.keys = done.established!.keys;
-      result.responder.keys = r2.established!.keys;
-      if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and responder keys differ');
-      if (pre && !result.initiator.keys.every((k) => k.keySource === 'preencoded')) problems.push('keys are not marked pre-encoded');
-      break;
-    }
-    case 'forking': {
-      const devs = [derivedUri(B, 'dev1'), derivedUri(B, 'dev2')];
-      const alice = await party(A, { policy: { forking: { [B]: devs } } });
-      const devices = [];
-      for (const d of devs) devices.push(await party(d, {}, [B]));
-      const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
-      record(i1, A, B);
-      result.initiator.forks = [];
-      result.responder.devices = [];
-      for (const [i, dev] of devices.entries()) {
-        const { r2, done } = await complete(alice, dev, i1, i === 0 ? '' : `_${dev.identity}`);
-        result.initiator.forks.push({ identity: dev.identity, keys: done.established!.keys });
-        result.responder.devices.push({ identity: dev.identity, keys: r2.established!.keys });
-        if (keyHex(done.established!.keys) !== keyHex(r2.established!.keys)) problems.push(`keys with ${dev.identity} differ`);
+  try {
+    switch (o.scenario) {
+      case 'basic':
+      case 'preencoded': {
+        const pre = o.scenario === 'preencoded';
+        const alice = await party(A);
+        const bob = await party(B, pre ? { preEncoded: (m) => m.map(() => ({ masterKey: new Uint8Array(randomBytes(16)), masterSalt: new Uint8Array(randomBytes(14)) })) } : {});
+        const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
+        record(i1, A, B);
+        const { r2, done } = await complete(alice, bob, i1);
+        result.initiator.keys = done.established!.keys;
+        result.responder.keys = r2.established!.keys;
+        if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and responder keys differ');
+        if (pre && !result.initiator.keys.every((k) => k.keySource === 'preencoded')) problems.push('keys are not marked pre-encoded');
+        break;
       }
-      result.initiator.keys = result.initiator.forks[0]!.keys;
-      result.responder.keys = result.responder.devices[0]!.keys;
-      if (keyHex(result.responder.devices[0]!.keys) === keyHex(result.responder.devices[1]!.keys)) problems.push('two devices share a key');
-      break;
+      case 'forking': {
+        const devs = [derivedUri(B, 'dev1'), derivedUri(B, 'dev2')];
+        const alice = await party(A, { policy: { forking: { [B]: devs } } });
+        const devices = [];
+        for (const d of devs) devices.push(await party(d, {}, [B]));
+        const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
+        record(i1, A, B);
+        result.initiator.forks = [];
+        result.responder.devices = [];
+        for (const [i, dev] of devices.entries()) {
+          const { r2, done } = await complete(alice, dev, i1, i === 0 ? '' : `_${dev.identity}`);
+          result.initiator.forks.push({ identity: dev.identity, keys: done.established!.keys });
+          result.responder.devices.push({ identity: dev.identity, keys: r2.established!.keys });
+          if (keyHex(done.established!.keys) !== keyHex(r2.established!.keys)) problems.push(`keys with ${dev.identity} differ`);
+        }
+        result.initiator.keys = result.initiator.forks[0]!.keys;
+        result.responder.keys = result.responder.devices[0]!.keys;
+        if (keyHex(result.responder.devices[0]!.keys) === keyHex(result.responder.devices[1]!.keys)) problems.push('two devices share a key');
+        break;
+      }
+      case 'retarget': {
+        const C = derivedUri(B, 'retarget');
+        const alice = await party(A, { policy: { retarget: 'allow' } });
+        const carol = await party(C, { answerUndecryptable: true });
+        const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
+        record(i1, A, B);
+        const { r2, done } = await complete(alice, carol, i1);
+        result.responder = { identity: B, answeredBy: C, keys: r2.established!.keys };
+        result.initiator.keys = done.established!.keys;
+        if (done.established!.peer !== C) problems.push('initiator did not learn the answering identity');
+        if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and answering responder keys differ');
+        break;
+      }
+      case 'deferred': {
+        const M = derivedUri(B, 'voicemail');
+        const alice = await party(A, { policy: { mailboxes: { [B]: [M] } } });
+        const mbox = await party(M, { answerUndecryptable: true, mailbox: true });
+        const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
+        record(i1, A, B);
+        const { r2, done } = await complete(alice, mbox, i1);
+        result.initiator.keys = done.established!.keys;
+        result.responder.mailbox = { identity: M, keys: r2.established?.keys ?? [], stored: !!r2.stored };
+        if (r2.established) problems.push('the mailbox obtained media keys');
+        if (!r2.stored) problems.push('the mailbox stored nothing');
+        // Later: B fetches its key and opens the stored message.
+        const bobRing = (await party(B)).ring;
+        const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message));
+        result.responder.keys = opened.keys;
+        if (keyHex(result.initiator.keys) !== keyHex(opened.keys)) problems.push('user keys differ from the caller\'s');
+        break;
+      }
+      default:
+        throw new IbakeError('IBAKE_BAD_INPUT', `unknown scenario ${String(o.scenario)}`);
     }
-    case 'retarget': {
-      const C = derivedUri(B, 'retarget');
-      const alice = await party(A, { policy: { retarget: 'allow' } });
-      const carol = await party(C, { answerUndecryptable: true });
-      const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
-      record(i1, A, B);
-      const { r2, done } = await complete(alice, carol, i1);
-      result.responder = { identity: B, answeredBy: C, keys: r2.established!.keys };
-      result.initiator.keys = done.established!.keys;
-      if (done.established!.peer !== C) problems.push('initiator did not learn the answering identity');
-      if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and answering responder keys differ');
-      break;
-    }
-    case 'deferred': {
-      const M = derivedUri(B, 'voicemail');
-      const alice = await party(A, { policy: { mailboxes: { [B]: [M] } } });
-      const mbox = await party(M, { answerUndecryptable: true, mailbox: true });
-      const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
-      record(i1, A, B);
-      const { r2, done } = await complete(alice, mbox, i1);
-      result.initiator.keys = done.established!.keys;
-      result.responder.mailbox = { identity: M, keys: r2.established?.keys ?? [], stored: !!r2.stored };
-      if (r2.established) problems.push('the mailbox obtained media keys');
-      if (!r2.stored) problems.push('the mailbox stored nothing');
-      // Later: B fetches its key and opens the stored message.
-      const bobRing = (await party(B)).ring;
-      const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message));
-      result.responder.keys = opened.keys;
-      if (keyHex(result.initiator.keys) !== keyHex(opened.keys)) problems.push('user keys differ from the caller\'s');
-      break;
-    }
-    default:
-      throw new IbakeError('IBAKE_BAD_INPUT', `unknown scenario ${String(o.scenario)}`);
+    // Protocol time only (sum of the steps): key provisioning is excluded.
+    timings.total = Object.values(timings).reduce((a, b) => a + b, 0);
+    if (o.revealSecrets) result.secrets = secrets.map((s) => ({ ...s }));
+    result.ok = problems.length === 0;
+  } finally {
+    for (const ep of endpoints) ep.clear(); // wipe x, y, TGKs, SKs held in session states
+    if (!o.keyrings) for (const r of rings.values()) r.close();
   }
-  // Protocol time only (sum of the steps): key provisioning is excluded.
-  timings.total = Object.values(timings).reduce((a, b) => a + b, 0);
-  if (o.revealSecrets) result.secrets = secrets.map((s) => ({ ...s }));
-  result.ok = problems.length === 0;
-  if (!o.keyrings) for (const r of rings.values()) r.close();
   return result;
 }
