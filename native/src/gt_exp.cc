@@ -89,8 +89,11 @@ void gt_pow_ct(blst_fp12 *out, const blst_fp12 *g, const uint64_t k[4]) {
   blst_fp12 tab[kEntries];
   tab[0] = *blst_fp12_one();
   tab[1] = *g;
-  blst_fp12_cyclotomic_sqr(&tab[2], g);
-  for (unsigned m = 3; m < kEntries; m++) blst_fp12_mul(&tab[m], &tab[m - 1], g);
+  // Even powers by cyclotomic squaring (about half the cost of a multiplication).
+  for (unsigned m = 2; m < kEntries; m++) {
+    if (m & 1) blst_fp12_mul(&tab[m], &tab[m - 1], g);
+    else blst_fp12_cyclotomic_sqr(&tab[m], &tab[m / 2]);
+  }
 
   blst_fp12 acc, t, u;
   for (int j = kDigits - 1; j >= 0; j--) {
@@ -126,8 +129,10 @@ GtTable::GtTable(const blst_fp12 *g) : rows_(nullptr), entries_(kFDigits * kFEnt
     blst_fp12 *row = &rows_[j * kFEntries];
     row[0] = *blst_fp12_one();
     row[1] = base;
-    blst_fp12_cyclotomic_sqr(&row[2], &base);
-    for (unsigned m = 3; m < kFEntries; m++) blst_fp12_mul(&row[m], &row[m - 1], &base);
+    for (unsigned m = 2; m < kFEntries; m++) {
+      if (m & 1) blst_fp12_mul(&row[m], &row[m - 1], &base);
+      else blst_fp12_cyclotomic_sqr(&row[m], &row[m / 2]);
+    }
     for (unsigned s = 0; s < kFW; s++) blst_fp12_cyclotomic_sqr(&base, &base);
   }
   wipe(&base, sizeof base);
