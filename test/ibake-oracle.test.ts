@@ -1,5 +1,5 @@
 // The messages not covered by `ibake call`'s scenarios — the CSB-update I_MESSAGE_1 (no RAND)
-// and R_MESSAGE_1 (with V), and our RFC 3830 Error replies (Invalid TS, Auth failure, Invalid ID)
+// and R_MESSAGE_1 (with V), initiator- and responder-initiated, and our RFC 3830 Error replies (Invalid TS, Auth failure, Invalid ID)
 // — pass Wireshark's MIKEY dissector (mikey-tshark --allow-unknown), each judged separately in
 // one SDP body. Skipped only when tshark is absent and CI is not set.
 import { execFile } from 'node:child_process';
@@ -32,6 +32,9 @@ describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
     const u1 = await alice.rekey(csbId, B);
     const ur = (await bob.receive(u1)).reply!;
     await alice.receive(ur);
+    const v1 = await bob.rekey(csbId, A); // responder-initiated
+    const vr = (await alice.receive(v1)).reply!;
+    await bob.receive(vr);
     const errs: Uint8Array[] = [];
     const grab = async (p: Promise<unknown>) => {
       const e = await p.then(() => undefined, (x: unknown) => x);
@@ -47,7 +50,7 @@ describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
     await grab(bob.receive(encodeMessage(m))); // Auth failure
     const x = decodeMessage((await alice.initiate({ to: 'sip:carol@example.org' })).message);
     await grab(bob.receive(encodeMessage(x))); // Invalid ID
-    const msgs = [u1, ur, ...errs];
+    const msgs = [u1, ur, v1, vr, ...errs];
     const dir = mkdtempSync(join(tmpdir(), 'ibake-oracle-'));
     const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
     for (const b of msgs) sdp.push('m=audio 4000 RTP/SAVP 0', `a=key-mgmt:mikey ${Buffer.from(b).toString('base64')}`);
@@ -55,9 +58,9 @@ describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
     const { stdout } = await run('/work/shared/oracles/mikey-tshark', ['--allow-unknown', '--sdp', join(dir, 'm.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
     rmSync(dir, { recursive: true, force: true });
     const v = JSON.parse(stdout) as { ok: boolean; messages: { data_type: { value: number }; problems: string[]; unknown_payload_types: number[]; payloads: { name: string }[] }[] };
-    expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 6, 6, 6]);
+    expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 22, 23, 6, 6, 6]);
     for (const q of v.messages) expect(q.problems).toEqual([]);
-    expect(v.messages.slice(2).every((q) => q.unknown_payload_types.length === 0 && q.payloads.some((p) => p.name === 'ERR'))).toBe(true);
+    expect(v.messages.slice(4).every((q) => q.unknown_payload_types.length === 0 && q.payloads.some((p) => p.name === 'ERR'))).toBe(true);
     expect(v.ok).toBe(true);
   });
 });

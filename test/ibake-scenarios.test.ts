@@ -144,7 +144,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(hex(f.r2.reply!).includes(hex(content[0]!.masterKey))).toBe(false);
   });
 
-  it('CSB update (re-keying): new DH values, same CSB ID, no RAND, V under the new MPK', async () => {
+  it('CSB update (re-keying) from either side: new DH values, same CSB ID, no RAND, V under the new MPK', async () => {
     const w = await makeWorld(engine);
     const alice = await w.party(A);
     const bob = await w.party(B);
@@ -160,6 +160,22 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(keysHex(ud.established!.keys)).not.toEqual(old);
     // replaying the update is refused (not newer than the last accepted T)
     await expect(bob.receive(u1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
+    // Responder-initiated update: Bob sends the update I_MESSAGE_1 (IDRr first, no RAND).
+    const v1 = await bob.rekey(csbId, A);
+    const vm = decodeMessage(v1);
+    expect(vm.payloads.map((p) => (p.kind === 'IDR' ? `IDR${p.role}` : p.kind))).toEqual(['T', 'IDR2', 'IDR1', 'IBAKE']);
+    const vr = await alice.receive(v1);
+    expect(vr.replyName).toBe('R_MESSAGE_1');
+    const vd = await bob.receive(vr.reply!);
+    expect(keysHex(vd.established!.keys)).toEqual(keysHex(vr.established!.keys));
+    expect(keysHex(vd.established!.keys)).not.toEqual(keysHex(ud.established!.keys));
+    await expect(alice.receive(v1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
+    // a tampered answer to the update is refused and keeps the current keys
+    const w1 = await bob.rekey(csbId, A);
+    const wr = (await alice.receive(w1)).reply!;
+    const bad = wr.slice();
+    bad[bad.length - 1] ^= 1;
+    await expect(bob.receive(bad)).rejects.toMatchObject({ code: 'IBAKE_AUTH_FAILED', reason: 'bad-mac' });
   });
 });
 

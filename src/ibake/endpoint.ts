@@ -268,7 +268,11 @@ export class IbakeEndpoint {
 
   private async onIMessage1(msg: DecodedMessage): Promise<ReceiveResult> {
     // CSB update (re-keying) has no RAND (RFC 6267 §5.3).
-    if (!msg.payloads.some((p) => p.kind === 'RAND')) return this.onUpdateI1(msg);
+    if (!msg.payloads.some((p) => p.kind === 'RAND')) {
+      // CSB update: IDRi first = sent by the original initiator; IDRr first = by the original responder.
+      const first = msg.payloads.find((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR');
+      return first?.role === ROLE.R ? this.onUpdateFromResponder(msg) : this.onUpdateI1(msg);
+    }
     const [[tP], [randP], [idiP], [idrP], , [ibakeP]] = shape(msg, ['T', 'RAND', 'IDR', 'IDR', 'SP*', 'IBAKE']) as [
       [TPayload], [RandPayload], [IdrPayload], [IdrPayload], Payload[], [IbakePayload],
     ];
@@ -339,7 +343,12 @@ export class IbakeEndpoint {
   // ------------------------------------------------------------------ initiator: R_MESSAGE_1
 
   private async onRMessage1(msg: DecodedMessage): Promise<ReceiveResult> {
-    if (msg.payloads.some((p) => p.kind === 'V')) return this.onUpdateR1(msg);
+    if (msg.payloads.some((p) => p.kind === 'V')) {
+      const idi = msg.payloads.find((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR' && p.role === ROLE.I);
+      // Answer to OUR responder-initiated update (we are the original responder), else to an initiator one.
+      if (idi && uriOf(idi) !== this.identity) return this.onUpdateR1AsResponder(msg);
+      return this.onUpdateR1(msg);
+    }
     const [[tP], [idiP], [idrP], [ibakeP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE']) as [[TPayload], [IdrPayload], [IdrPayload], [IbakePayload]];
     if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
     const idi = uriOf(idiP!);
@@ -635,6 +644,7 @@ export class IbakeEndpoint {
    * under the NEW MPK. Returns the update I_MESSAGE_1.
    */
   async rekey(csbId: number, peer: string): Promise<Uint8Array> {
+    if (!this.initiated.has(csbId, peer) && this.responded.has(csbId, peer)) return this.rekeyAsResponder(csbId, peer);
     const s = this.initiated.get(csbId, peer);
     if (s.state !== 'established' || s.mode === 'deferred') throw new IbakeError('IBAKE_STATE', 'only an established live exchange can be re-keyed');
     const nowMs = this.now();
@@ -769,6 +779,150 @@ export class IbakeEndpoint {
     s.csMap = map;
     s.lastT = u.t;
     return { csbId: s.csbId, peer, established: { csbId: s.csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
+  }
+
+  /**
+   * Responder-initiated CSB update (RFC 6267 §5.3): the original responder sends
+   * I_MESSAGE_1 = HDR, T, IDRr, IDRi, IBAKE(IDRi ‖ IDRr ‖ ECCPTr') — no RAND; the original
+   * initiator answers R_MESSAGE_1 = HDR, T, IDRi, IDRr, IBAKE(IDRi ‖ ECCPTi' ‖ IDRr ‖ ECCPTr'), V.
+   */
+  private async rekeyAsResponder(csbId: number, peer: string): Promise<Uint8Array> {
+    const s = this.responded.get(csbId, peer);
+    if (s.state !== 'established' || !s.tgk) throw new IbakeError('IBAKE_STATE', 'only an established exchange can be re-keyed');
+    const nowMs = this.now();
+    let t = msToNtp(nowMs);
+    if (ntpToBig(t) <= ntpToBig(s.lastT)) t = bigToNtp(ntpToBig(s.lastT) + 1n);
+    const eph = generateEphemeral();
+    const ct = await this.ibe.encrypt(peer, nowMs, writeInner({ idi: peer, idr: s.self, eccptr: eph.publicPoint }));
+    if (s.update) s.update.x.fill(0);
+    s.update = { x: eph.secret, xP: eph.publicPoint, t };
+    return encode({
+      header: { dataType: DT.I_MESSAGE_1, v: true, prf: s.prf, csbId, csMap: { type: 0, entries: s.csMap } },
+      payloads: [
+        { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t) },
+        idr(ROLE.R, s.self),
+        idr(ROLE.I, peer),
+        { kind: 'IBAKE', encrData: ct },
+      ],
+    });
+  }
+
+  /** We are the original initiator; the original responder sent a CSB update. */
+  private async onUpdateFromResponder(msg: DecodedMessage): Promise<ReceiveResult> {
+    const [[tP], [idrP], [idiP], [ibakeP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE']) as [[TPayload], [IdrPayload], [IdrPayload], [IbakePayload]];
+    if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
+    const peer = uriOf(idrP!);
+    if (uriOf(idiP!) !== this.identity) throw authFailure('identity-mismatch', this.errReply(msg, ERR.AUTH_FAILURE));
+    const csbId = msg.header.csbId;
+    const s = this.initiated.get(csbId, peer);
+    if (s.state !== 'established' || s.mode === 'deferred') throw new IbakeError('IBAKE_STATE', 'CSB update for an exchange that is not established');
+    this.checkPrf(msg);
+    const tMs = this.checkT(msg, tP!);
+    const tNtp = bigToNtp(tP!.value);
+    if (ntpToBig(tNtp) <= ntpToBig(s.lastT)) throw new IbakeError('IBAKE_REPLAY', 'CSB update not newer than the last accepted message');
+    const map = srtpMap(msg);
+    const plain = await this.decryptAs(msg, this.identity, tMs, ibakeP!.encrData);
+    let yP: Uint8Array;
+    try {
+      const f = readInner(plain, { i: 'no', r: 'yes' });
+      if (f.idi !== this.identity || f.idr !== peer) throw authFailure('identity-mismatch');
+      assertP256Point(f.eccptr!);
+      yP = f.eccptr!;
+    } catch (e) {
+      this.fail(msg, e);
+    } finally {
+      plain.fill(0);
+    }
+    const eph = generateEphemeral();
+    let kSession: Uint8Array;
+    try {
+      kSession = computeKSession(eph.secret, yP, eph.publicPoint);
+    } catch (e) {
+      wipeEphemeral(eph);
+      this.fail(msg, e);
+    }
+    wipeEphemeral(eph);
+    const sess = deriveSessionKeys(PROFILE.prf, kSession, csbId, s.rand, { auth: PROFILE.vMacLen });
+    kSession.fill(0);
+    const ct = await this.ibe.encrypt(peer, tMs, writeInner({ idi: this.identity, eccpti: eph.publicPoint, idr: peer, eccptr: yP }));
+    const reply = encode({
+      header: { dataType: DT.R_MESSAGE_1, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } },
+      payloads: [
+        { kind: 'T', tsType: PROFILE.tsType, value: tP!.value },
+        idr(ROLE.I, this.identity),
+        idr(ROLE.R, peer),
+        { kind: 'IBAKE', encrData: ct },
+        { kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) },
+      ],
+    });
+    const macOffset = reply.length - PROFILE.vMacLen;
+    reply.set(computeVMac(PROFILE.vAuthAlg, sess.authKey, { message: reply, macOffset, identities: [utf8(this.identity), utf8(peer)] }), macOffset);
+    const keys = deriveCsKeys(PROFILE.prf, sess.tgk, csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    for (const k of s.keys ?? []) {
+      k.masterKey.fill(0);
+      k.masterSalt.fill(0);
+    }
+    s.tgk.fill(0);
+    s.tgk = sess.tgk;
+    s.keys = keys;
+    s.csMap = map;
+    s.lastT = tNtp;
+    sess.mpk.fill(0);
+    sess.authKey.fill(0);
+    return { reply, replyName: 'R_MESSAGE_1', csbId, peer, established: { csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
+  }
+
+  /** We are the original responder; the original initiator answered our CSB update. */
+  private async onUpdateR1AsResponder(msg: DecodedMessage): Promise<ReceiveResult> {
+    const [[tP], [idiP], [idrP], [ibakeP], [vP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE', 'V']) as [
+      [TPayload], [IdrPayload], [IdrPayload], [IbakePayload], [Payload & { kind: 'V'; authAlg: number; mac: Uint8Array; offset: number }],
+    ];
+    if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
+    const peer = uriOf(idiP!);
+    const s = this.responded.get(msg.header.csbId, peer);
+    if (uriOf(idrP!) !== s.self) throw authFailure('identity-mismatch', this.errReply(msg, ERR.AUTH_FAILURE));
+    const u = s.update;
+    if (!u || s.state !== 'established') throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
+    if (!eq(bigToNtp(tP!.value), u.t)) throw malformed('T not copied from the update I_MESSAGE_1');
+    const plain = await this.decryptAs(msg, s.self, ntpToMs(u.t, this.now()), ibakeP!.encrData);
+    let kSession: Uint8Array;
+    try {
+      const f = readInner(plain, { i: 'yes', r: 'yes' });
+      if (f.idi !== peer || f.idr !== s.self) throw authFailure('identity-mismatch');
+      if (!eq(f.eccptr!, u.xP)) throw authFailure('echo-mismatch');
+      kSession = computeKSession(u.x, f.eccpti!, u.xP);
+    } catch (e) {
+      this.fail(msg, e);
+    } finally {
+      plain.fill(0);
+    }
+    const sess = deriveSessionKeys(s.prf, kSession, s.csbId, s.rand, { auth: PROFILE.vMacLen });
+    kSession.fill(0);
+    const macOffset = vP!.offset + 2;
+    const ok =
+      vP!.authAlg === PROFILE.vAuthAlg &&
+      macOffset + PROFILE.vMacLen === msg.bytes.length &&
+      verifyVMac(PROFILE.vAuthAlg, sess.authKey, { message: msg.bytes, macOffset, identities: [utf8(peer), utf8(s.self)] }, vP!.mac);
+    if (!ok) {
+      wipeKeys(sess);
+      throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
+    }
+    const map = srtpMap(msg);
+    const keys = deriveCsKeys(s.prf, sess.tgk, s.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    for (const k of s.keys ?? []) {
+      k.masterKey.fill(0);
+      k.masterSalt.fill(0);
+    }
+    s.tgk?.fill(0);
+    s.tgk = sess.tgk;
+    sess.mpk.fill(0);
+    sess.authKey.fill(0);
+    u.x.fill(0);
+    delete s.update;
+    s.keys = keys;
+    s.csMap = map;
+    s.lastT = u.t;
+    return { csbId: s.csbId, peer, established: { csbId: s.csbId, role: 'responder', peer, self: s.self, mode: 'responder', keys: copyKeys(keys) } };
   }
 
   // ------------------------------------------------------------------ housekeeping

@@ -69,6 +69,8 @@ export interface ResponderState {
   xP?: Uint8Array;
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
+  /** pending responder-initiated CSB update: our new y' (field names shared with the initiator's) */
+  update?: { x: Uint8Array; xP: Uint8Array; t: Uint8Array };
   /** mailbox: the I_MESSAGE_2 to hand to the addressed user later */
   stored?: Uint8Array;
   tgk?: Uint8Array;
