@@ -4,17 +4,16 @@
 // forms) and Wycheproof bls_hash_to_g2_test.json.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { availableEngines } from './helpers/engines.js';
+import { VECTORS } from './helpers/shared.js';
 import { EngineError } from '../src/engine/errors.js';
 import { bigintToBytes } from '../src/engine/scalar.js';
 import type { Engine } from '../src/engine/types.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const vecDir = path.resolve(repo, '../shared/spec/vectors');
+const vecDir = VECTORS;
 const bls = (f: string): string => path.join(vecDir, 'bls12-381', f);
 const json = (p: string): any => JSON.parse(readFileSync(p, 'utf8'));
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');

@@ -11,14 +11,14 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { availableEngines } from './helpers/engines.js';
+import { ORACLES } from './helpers/shared.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
 import { decodeMessage } from '../src/mikey/index.js';
 
 const run = promisify(execFile);
-const ORACLES = '/work/shared/oracles';
 const haveTshark = await run('sh', ['-c', 'command -v tshark']).then(() => true, () => false);
 const haveSipp = haveTshark && (await run('sh', ['-c', 'command -v sipp']).then(() => true, () => false));
-if (process.env.CI && !(haveTshark && haveSipp)) throw new Error('CI needs tshark and sipp (run /work/shared/oracles/install-oracles)');
+if (process.env.CI && !(haveTshark && haveSipp)) throw new Error('CI needs tshark and sipp (run ' + join(ORACLES, 'install-oracles') + ')');
 const oracle = (name: string) => (existsSync(`${ORACLES}/${name}`) ? `${ORACLES}/${name}` : name);
 
 // Every scenario on the fastest engine; the basic call also on the slow pure-TS reference (the

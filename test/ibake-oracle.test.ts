@@ -10,12 +10,13 @@ import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { availableEngines } from './helpers/engines.js';
 import { makeWorld } from './helpers/ibake-world.js';
+import { ORACLES } from './helpers/shared.js';
 import { IbakeError } from '../src/ibake/errors.js';
 import { decodeMessage, encodeMessage } from '../src/mikey/index.js';
 
 const run = promisify(execFile);
 const haveTshark = await run('sh', ['-c', 'command -v tshark']).then(() => true, () => false);
-if (process.env.CI && !haveTshark) throw new Error('CI needs tshark (run /work/shared/oracles/install-oracles)');
+if (process.env.CI && !haveTshark) throw new Error('CI needs tshark (run ' + join(ORACLES, 'install-oracles') + ')');
 const all = await availableEngines();
 const engine = all.find((e) => e.name === 'native') ?? all.find((e) => e.name === 'wasm') ?? all[0]!;
 const A = 'sip:alice@example.org';
@@ -55,7 +56,7 @@ describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
     const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
     for (const b of msgs) sdp.push('m=audio 4000 RTP/SAVP 0', `a=key-mgmt:mikey ${Buffer.from(b).toString('base64')}`);
     writeFileSync(join(dir, 'm.sdp'), sdp.join('\r\n') + '\r\n');
-    const { stdout } = await run('/work/shared/oracles/mikey-tshark', ['--allow-unknown', '--sdp', join(dir, 'm.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
+    const { stdout } = await run(join(ORACLES, 'mikey-tshark'), ['--allow-unknown', '--sdp', join(dir, 'm.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
     rmSync(dir, { recursive: true, force: true });
     const v = JSON.parse(stdout) as { ok: boolean; messages: { data_type: { value: number }; problems: string[]; unknown_payload_types: number[]; payloads: { name: string }[] }[] };
     expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 22, 23, 6, 6, 6]);

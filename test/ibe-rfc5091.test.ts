@@ -28,7 +28,7 @@ import { bb1EncryptWithS, bb1ExtractWithR } from '../src/ibe/rfc5091/bb1.js';
 import { bfSetup } from '../src/ibe/rfc5091/setup.js';
 import { IbeError } from '../src/ibe/errors.js';
 
-// A verbatim copy of /work/shared/spec/vectors/rfc5091-bf-bb1.json, so CI needs nothing outside the repo.
+// A verbatim copy of ../shared/spec/vectors/rfc5091-bf-bb1.json, so CI needs nothing outside the repo.
 const FILE = new URL('./fixtures/rfc5091-bf-bb1.json', import.meta.url);
 const VECTORS: Record<string, any> = Object.fromEntries(
   (JSON.parse(readFileSync(FILE, 'utf8')).vectors as any[]).map((v) => [v.id, v]),

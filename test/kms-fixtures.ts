@@ -5,6 +5,7 @@ import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ORACLES } from './helpers/shared.js';
 
 export interface TestCert {
   cert: string;
@@ -88,7 +89,7 @@ export function selfSignedCert(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
 }
 
 // --- Wireshark oracle (oracles/mikey-tshark) ---------------------------------------------------
-export const TSHARK_ORACLE = '/work/shared/oracles/mikey-tshark';
+export const TSHARK_ORACLE = join(ORACLES, 'mikey-tshark');
 
 /** True when tshark and the oracle script are installed. */
 export function haveTsharkOracle(): boolean {

@@ -7,6 +7,7 @@
 // * Wireshark (oracles/mikey-tshark --allow-unknown) accepts every emitted message.
 import { createDecipheriv, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   decodeErrorMessage, decodeKeyRequest, decodeKeyResponse, encodeErrorMessage, encodeKeyRequest, encodeKeyResponse,
@@ -16,8 +17,9 @@ import fc from 'fast-check';
 import { KmsError } from '../src/kms/errors.js';
 import { decodeMessage } from '../src/mikey/index.js';
 import { haveTsharkOracle, tsharkJudge } from './kms-fixtures.js';
+import { VECTORS } from './helpers/shared.js';
 
-const vec = (JSON.parse(readFileSync('/work/shared/spec/vectors/derived-mikey-kdf.json', 'utf8')) as {
+const vec = (JSON.parse(readFileSync(join(VECTORS, 'derived-mikey-kdf.json'), 'utf8')) as {
   cases: { id: string; input: Record<string, string>; output: Record<string, string> }[];
 }).cases.find((c) => c.id.startsWith('derived-2'))!;
 const hex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -5,16 +5,15 @@
 import { execFileSync } from 'node:child_process';
 import { createECDH } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { ORACLES } from './helpers/shared.js';
 import {
   buildErrorMessage, buildIMessage1, buildIMessage2, buildRMessage1, buildRMessage2, buildRequestKeyPke,
   buildRequestKeyPsk, buildRequestKeyResp, buildUpdateIMessage1, buildUpdateRMessage1, encodeInnerChain, idr, ntpTime,
   type CsMap, type InnerPayload, type MikeyHeader, type MikeyMessage, type SpPayload,
 } from '../src/mikey/index.js';
 
-export const SHARED = process.env.IBAKED_SHARED ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../shared');
-export const ORACLES = resolve(SHARED, 'oracles');
+export { ORACLES, SHARED } from './helpers/shared.js';
 
 /** Deterministic filler bytes (xorshift), so fixtures are reproducible. */
 export function filler(n: number, seed = 1): Uint8Array {
