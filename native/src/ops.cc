@@ -86,6 +86,7 @@ int op_arity(Op op) {
     case Op::G2Prepare:
     case Op::GtFixedBase:
     case Op::TableG1Mul:
+    case Op::TableG1MulUncompressed:
     case Op::PreparedPairing:
     case Op::PreparedMiller:
     case Op::TableGtPow: return 1;
@@ -98,7 +99,7 @@ bool op_makes_handle(Op op) {
 }
 
 bool op_uses_handle(Op op) {
-  return op == Op::TableG1Mul || op == Op::PreparedPairing || op == Op::PreparedMiller ||
+  return op == Op::TableG1Mul || op == Op::TableG1MulUncompressed || op == Op::PreparedPairing || op == Op::PreparedMiller ||
          op == Op::TableGtPow;
 }
 
@@ -270,11 +271,16 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
       return r;
     }
 
-    case Op::TableG1Mul: {
+    case Op::TableG1Mul:
+    case Op::TableG1MulUncompressed: {
       if (!handle->g1) return fail(Reason::Type, "not a G1 table");
       TRY(scalar_arg(k, args[0]), "scalar rejected");
       handle->g1->mul(&p1, k);
-      return g1_out(&p1);
+      if (op == Op::TableG1Mul) return g1_out(&p1);
+      Result r;
+      r.out.resize(kG1Uncompressed);
+      encode_g1(r.out.data(), &p1, false);
+      return r;
     }
     case Op::PreparedPairing:
     case Op::PreparedMiller: {

@@ -40,7 +40,8 @@ enum class Op : int {
   PreparedPairing = 20,
   PreparedMiller = 21,
   TableGtPow = 22,
-  Count = 23,
+  TableG1MulUncompressed = 23,  // [k]B in the 96-octet uncompressed form (IBE's DER U)
+  Count = 24,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */

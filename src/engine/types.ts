@@ -46,7 +46,8 @@ export const SCALAR_BYTES = 32;
 export interface G1Table {
   /** The base point, compressed. */
   readonly point: Bytes;
-  mul(k: Scalar): Promise<Bytes>;
+  /** [k]B; compressed unless `form` asks for the uncompressed encoding (e.g. IBE's DER U). */
+  mul(k: Scalar, form?: 'compressed' | 'uncompressed'): Promise<Bytes>;
   /** Releases native memory now; later calls reject with EngineError('freed'). Idempotent. */
   free(): void;
 }

@@ -32,6 +32,7 @@ export enum NativeOp {
   PreparedPairing = 20,
   PreparedMiller = 21,
   TableGtPow = 22,
+  TableG1MulUncompressed = 23,
 }
 
 export interface NativeHandle {

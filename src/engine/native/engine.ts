@@ -80,7 +80,8 @@ export function createNativeEngine(addon: NativeAddon): Engine {
       const h = await op<NativeHandle>(Op.G1FixedBase, point);
       const table: G1Table = {
         point: h.key,
-        mul: (k: Scalar) => handleOp(h, Op.TableG1Mul, k),
+        mul: (k: Scalar, form?: 'compressed' | 'uncompressed') =>
+          call<Bytes>(() => h.run(checkForm(form) ? Op.TableG1Mul : Op.TableG1MulUncompressed, [k])),
         free: () => h.free(),
       };
       return Object.freeze(table);

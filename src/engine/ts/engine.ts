@@ -147,10 +147,11 @@ export function createTsEngine(): Engine {
         const bytes = encodeG1Point(base);
         return {
           point: bytes,
-          mul: (k: Scalar) =>
+          mul: (k: Scalar, form?: 'compressed' | 'uncompressed') =>
             run(() => {
+              const compressed = checkForm(form);
               if (!base) throw freedError('G1 table');
-              return encodeG1Point(base.multiply(checkScalar(k)));
+              return encodeG1Point(base.multiply(checkScalar(k)), compressed);
             }),
           free: () => {
             base = undefined;

@@ -163,13 +163,14 @@ export function createWasmEngine(m: McLRaw): Engine {
         const table = new G1FixedTable(m, f, p);
         return {
           point: bytes,
-          mul: (k: Scalar) =>
+          mul: (k: Scalar, form?: 'compressed' | 'uncompressed') =>
             frame((g) => {
+              const compressed = checkForm(form);
               checkFreed(table.freed, 'G1 table');
               checkScalar(k);
               const out = g.allocSecret(G1_SIZE);
               table.mul(out, k);
-              return storeG1(m, g, out);
+              return storeG1(m, g, out, compressed);
             }),
           free: () => table.free(),
         };

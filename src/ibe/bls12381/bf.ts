@@ -71,12 +71,10 @@ export async function checkPrivateKey(engine: Engine, key: Uint8Array): Promise<
 
 /** Ingredients the encryption needs; the context supplies cached/table versions. */
 export interface EncryptOps {
-  /** [l]P, compressed */
-  mulP(l: Scalar): Promise<Uint8Array>;
+  /** U = [l]P in the 96-octet uncompressed form (its x and y go into the DER FpPoint) */
+  mulPUncompressed(l: Scalar): Promise<Uint8Array>;
   /** g_ID^l */
   powG(l: Scalar): Promise<Uint8Array>;
-  /** re-encode a G1 point uncompressed */
-  uncompressed(u: Uint8Array): Promise<Uint8Array>;
 }
 
 /** BFencrypt steps 3–13 with a caller-chosen rho (32 octets). Returns DER BFCiphertextBlock. */
@@ -87,8 +85,10 @@ export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uin
   const l = deriveL(rho, t);
   if (l === null) throw new IbeError('IBE_BAD_INPUT', 'l = 0; choose another rho');
   try {
-    const [U, thetaL] = await Promise.all([ops.mulP(l), ops.powG(l)]);
-    const Uu = await ops.uncompressed(U);
+    // One engine call after the other: on a 2-core machine the crypto threads and the event
+    // loop compete, and concurrent calls measured slower than sequential ones (bench/call.ts).
+    const Uu = await ops.mulPUncompressed(l);
+    const thetaL = await ops.powG(l);
     const w = H.hash(thetaL);
     thetaL.fill(0);
     const V = xorInto(w, rho);
@@ -114,14 +114,21 @@ export async function encryptOps(ops: EncryptOps, m: Uint8Array): Promise<Uint8A
   }
 }
 
+/** ZCash compressed G1 encoding of an affine point (x, y < p): flags C=1, S = y > (p-1)/2. */
+export function compressedG1(x: bigint, y: bigint): Uint8Array {
+  const out = bigintToBytes(x, 48);
+  out[0] = out[0]! | 0x80 | (y > (FP - 1n) / 2n ? 0x20 : 0);
+  return out;
+}
+
 export interface DecryptOps {
-  /** e(U, S_ID) for a validated compressed U */
+  /** e(U, S_ID); U in either form, validated by the engine (rejections become decryptFailed) */
   pair(u: Uint8Array): Promise<Uint8Array>;
   mulP(l: Scalar): Promise<Uint8Array>;
 }
 
 /** BFdecrypt with the FO check. Every failure, whatever its cause, is IBE_DECRYPT_FAILED. */
-export async function decryptOps(engine: Engine, ops: DecryptOps, ct: Uint8Array): Promise<Uint8Array> {
+export async function decryptOps(ops: DecryptOps, ct: Uint8Array): Promise<Uint8Array> {
   let c;
   try {
     c = decodeCiphertext(ct);
@@ -130,16 +137,19 @@ export async function decryptOps(engine: Engine, ops: DecryptOps, ct: Uint8Array
   }
   if (c.v.length !== H.len || c.w.length < 1 || c.w.length > MAX_PLAINTEXT) throw decryptFailed();
   if (c.ux >= FP || c.uy >= FP) throw decryptFailed();
+  // U travels as the uncompressed (x, y); the pairing call validates it (canonical, on curve,
+  // in G1, not the identity) and the FO check compares [l]P with U's compressed form, built
+  // here from (x, y) without another engine round trip.
   const raw = new Uint8Array(96);
   raw.set(bigintToBytes(c.ux, 48), 0);
   raw.set(bigintToBytes(c.uy, 48), 48);
-  let U: Uint8Array;
+  const U = compressedG1(c.ux, c.uy);
+  let theta: Uint8Array;
   try {
-    U = await engine.g1Encode(raw, 'compressed'); // canonical, on curve, in G1, not identity
+    theta = await ops.pair(raw);
   } catch {
     throw decryptFailed();
   }
-  const theta = await ops.pair(U);
   const w = H.hash(theta);
   theta.fill(0);
   const rho = xorInto(w, c.v);
@@ -167,9 +177,8 @@ export async function decryptOps(engine: Engine, ops: DecryptOps, ct: Uint8Array
 function plainEncryptOps(engine: Engine, gId: Uint8Array): EncryptOps {
   const P = engine.g1Generator();
   return {
-    mulP: (l) => engine.g1Mul(P, l),
+    mulPUncompressed: async (l) => engine.g1Encode(await engine.g1Mul(P, l), 'uncompressed'),
     powG: (l) => engine.gtPow(gId, l),
-    uncompressed: (u) => engine.g1Encode(u, 'uncompressed'),
   };
 }
 
@@ -189,7 +198,7 @@ export async function encryptBlsWithRho(engine: Engine, Ppub: Uint8Array, id: Ui
 export async function decryptBls(engine: Engine, key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
   const S = await checkPrivateKey(engine, key);
   const P = engine.g1Generator();
-  return decryptOps(engine, { pair: (u) => engine.pairing(u, S), mulP: (l) => engine.g1Mul(P, l) }, ct);
+  return decryptOps({ pair: (u) => engine.pairing(u, S), mulP: (l) => engine.g1Mul(P, l) }, ct);
 }
 
 /** Client key check e(P, S_ID) == e(P_pub, Q_ID). */

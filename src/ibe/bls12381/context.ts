@@ -64,12 +64,13 @@ export class BlsContext {
     return this.pTable;
   }
 
-  private async mulP(l: Uint8Array): Promise<Uint8Array> {
+  private async mulP(l: Uint8Array, form: 'compressed' | 'uncompressed' = 'compressed'): Promise<Uint8Array> {
     try {
-      return await (await this.table()).mul(l);
+      return await (await this.table()).mul(l, form);
     } catch (e) {
       if (!isFreed(e)) throw e;
-      return this.engine.g1Mul(this.engine.g1Generator(), l);
+      const U = await this.engine.g1Mul(this.engine.g1Generator(), l);
+      return form === 'compressed' ? U : this.engine.g1Encode(U, form);
     }
   }
 
@@ -102,7 +103,7 @@ export class BlsContext {
   private async ops(id: Uint8Array): Promise<EncryptOps> {
     const r = await this.recipient(id);
     return {
-      mulP: (l) => this.mulP(l),
+      mulPUncompressed: (l) => this.mulP(l, 'uncompressed'),
       powG: async (l) => {
         try {
           return await r.table.pow(l);
@@ -111,7 +112,6 @@ export class BlsContext {
           return this.engine.gtPow(r.gId, l);
         }
       },
-      uncompressed: (u) => this.engine.g1Encode(u, 'uncompressed'),
     };
   }
 
@@ -142,7 +142,6 @@ export class BlsContext {
   async decryptWith(key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
     const prep = await this.prepared(key);
     return decryptOps(
-      this.engine,
       {
         pair: async (u) => {
           try {
