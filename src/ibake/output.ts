@@ -3,17 +3,22 @@
 // where the key came from (the IBAKE TGK, the deferred-delivery SK used as TGK, or a
 // pre-encoded content key carried in R_MESSAGE_2's KEMAC).
 import { deriveSrtpMasterKeys } from '../mikey/keys.js';
+import { DEFAULT_PROFILE as SRTP_DEFAULT_PROFILE, SRTP_PROFILES as SRTP_PROFILE_TABLE, type SrtpProfileName } from '../srtp/policy.js';
 
 export type KeySource = 'ibake' | 'deferred-sk' | 'preencoded';
 
-/** SRTP profiles our profile can key, with their master key / salt lengths (RFC 3711/7714). */
-export const SRTP_PROFILES: Record<string, { key: number; salt: number }> = {
-  AES_CM_128_HMAC_SHA1_80: { key: 16, salt: 14 },
-  AES_CM_128_HMAC_SHA1_32: { key: 16, salt: 14 },
-  AES_256_CM_HMAC_SHA1_80: { key: 32, salt: 14 },
-  AEAD_AES_128_GCM: { key: 16, salt: 12 },
-};
-export const DEFAULT_PROFILE = 'AES_CM_128_HMAC_SHA1_80';
+/**
+ * Master key / salt lengths of the SRTP profiles our profile can key, by name: a view of
+ * src/srtp/policy.ts's SRTP_PROFILES (the one table), in the shape the endpoints check against.
+ * Null prototype, so only real profile names are found.
+ */
+export const SRTP_PROFILES: Readonly<Record<string, { readonly key: number; readonly salt: number }>> = Object.freeze(
+  Object.assign(
+    Object.create(null) as Record<string, { key: number; salt: number }>,
+    Object.fromEntries(Object.values(SRTP_PROFILE_TABLE).map((p) => [p.name, Object.freeze({ key: p.masterKeyLen, salt: p.masterSaltLen })])),
+  ),
+);
+export const DEFAULT_PROFILE: SrtpProfileName = SRTP_DEFAULT_PROFILE.name;
 
 export interface CryptoSessionKeys {
   csId: number;
