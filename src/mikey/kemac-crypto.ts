@@ -4,15 +4,10 @@
 // already-encoded Key data chain as bytes; building/parsing that chain is the codec's job.
 import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { MikeyCryptoError, requireBytes, requireInt } from './prf.js';
+import { EncrAlg } from './registry.js';
 
-/** KEMAC Encr alg values (mikey-base.md §4.1). */
-export const EncrAlg = {
-  NULL: 0,
-  AES_CM_128: 1,
-  AES_KW_128: 2,
-  AES_CM_256: 3,
-} as const;
-export type EncrAlg = (typeof EncrAlg)[keyof typeof EncrAlg];
+/** KEMAC Encr alg values (mikey-base.md §4.1): defined in registry.ts with the other code points. */
+export { EncrAlg };
 
 /** Key and salt lengths (octets) each Encr alg needs from the message-key derivation. */
 export function encrKeyLengths(alg: number): { key: number; salt: number } {

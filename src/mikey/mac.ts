@@ -5,18 +5,14 @@
 // the identities' ID Data — no timestamp). This module never parses MIKEY messages itself.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { MikeyCryptoError, requireBytes, requireInt } from './prf.js';
+import { MAC_LENGTHS, MacAlg } from './registry.js';
 
-/** MAC alg / Auth alg values (RFC 3830 §6.2, RFC 6043). */
-export const MacAlg = {
-  NULL: 0,
-  HMAC_SHA1_160: 1,
-  HMAC_SHA256_256: 2,
-} as const;
-export type MacAlg = (typeof MacAlg)[keyof typeof MacAlg];
+/** MAC alg / Auth alg values (RFC 3830 §6.2, RFC 6043): defined in registry.ts with the other code points. */
+export { MacAlg };
 
 const HMACS: Record<number, { hash: 'sha1' | 'sha256'; len: number }> = {
-  [MacAlg.HMAC_SHA1_160]: { hash: 'sha1', len: 20 },
-  [MacAlg.HMAC_SHA256_256]: { hash: 'sha256', len: 32 },
+  [MacAlg.HMAC_SHA1_160]: { hash: 'sha1', len: MAC_LENGTHS[MacAlg.HMAC_SHA1_160]! },
+  [MacAlg.HMAC_SHA256_256]: { hash: 'sha256', len: MAC_LENGTHS[MacAlg.HMAC_SHA256_256]! },
 };
 
 /** Tag length in octets of a MAC alg (0 for NULL); throws MIKEY_MAC_UNSUPPORTED for unknown values. */

@@ -108,10 +108,14 @@ export const RAND_ROLE_NAMES: Readonly<Record<number, string>> = { 1: 'Initiator
 
 export const CERT_TYPE_NAMES: readonly string[] = ['X.509v3', 'X.509v3 URL', 'X.509v3 Sign', 'X.509v3 Encr'];
 
+/** KEMAC Encr alg values (RFC 3830 §6.2); the transforms are in kemac-crypto.ts. */
 export const EncrAlg = { NULL: 0, AES_CM_128: 1, AES_KW_128: 2, AES_CM_256: 3 } as const;
+export type EncrAlg = (typeof EncrAlg)[keyof typeof EncrAlg];
 export const ENCR_ALG_NAMES: readonly string[] = ['NULL', 'AES-CM-128', 'AES-KW-128', 'AES-CM-256'];
 
+/** KEMAC MAC alg / V payload Auth alg values (RFC 3830 §6.2, RFC 6043); the MACs are in mac.ts. */
 export const MacAlg = { NULL: 0, HMAC_SHA1_160: 1, HMAC_SHA256_256: 2 } as const;
+export type MacAlg = (typeof MacAlg)[keyof typeof MacAlg];
 export const MAC_ALG_NAMES: readonly string[] = ['NULL', 'HMAC-SHA-1-160', 'HMAC-SHA-256-256'];
 /** MAC length in octets per MAC / Auth alg. */
 export const MAC_LENGTHS: readonly number[] = [0, 20, 32];
