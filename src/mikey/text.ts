@@ -1,8 +1,10 @@
 // Reading a MIKEY message given as text, as an operator pastes it from a SIP trace: base64
 // (standard alphabet, '=' padding required, RFC 4566), hex (optionally with spaces/colons), or a
 // whole SDP `a=key-mgmt:mikey <base64>` line (RFC 4567; the `a=` and the space after the colon
-// are optional). Also writes the key-mgmt line for a message.
+// are optional). Also writes the key-mgmt line for a message. The syntax shared with the strict
+// SDP reader (src/srtp/sdp.ts) is in src/util/key-mgmt.ts.
 import { MikeyError } from './errors.js';
+import { MIKEY_PRTCL_ID, decodeStrictBase64, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
 
 /** Size cap applied before any decoding (security.md §3.5 rule 7): a 64 KiB message as spaced hex. */
 export const MAX_TEXT = 3 * 65536 + 4096;
@@ -10,26 +12,24 @@ export const MAX_TEXT = 3 * 65536 + 4096;
 export type TextFormat = 'base64' | 'hex' | 'key-mgmt';
 
 const KEY_MGMT = /^\s*(?:a=)?key-mgmt:\s?([A-Za-z0-9]+)\s+(\S+)\s*$/;
-const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const HEX = /^(?:0x)?[0-9a-fA-F]+$/;
 
 /** Decodes strict base64 (RFC 4648 alphabet with padding); throws MIKEY_INPUT otherwise. */
 export function decodeBase64Strict(s: string): Uint8Array {
-  if (s.length === 0 || !B64.test(s)) {
-    throw new MikeyError('MIKEY_INPUT', -1, 'not valid base64 (standard alphabet with = padding)');
-  }
-  return new Uint8Array(Buffer.from(s, 'base64'));
+  const r = decodeStrictBase64(s);
+  if (!r) throw new MikeyError('MIKEY_INPUT', -1, 'not valid base64 (standard alphabet with = padding)');
+  return r.bytes;
 }
 
 export function parseKeyMgmtLine(line: string): { protocol: string; bytes: Uint8Array } {
   const m = KEY_MGMT.exec(line);
   if (!m) throw new MikeyError('MIKEY_INPUT', -1, 'not an a=key-mgmt:<protocol> <data> line');
-  if (m[1] !== 'mikey') throw new MikeyError('MIKEY_INPUT', -1, `key management protocol is "${m[1]}", not "mikey"`);
+  if (m[1] !== MIKEY_PRTCL_ID) throw new MikeyError('MIKEY_INPUT', -1, `key management protocol is "${m[1]}", not "mikey"`);
   return { protocol: m[1], bytes: decodeBase64Strict(m[2]!) };
 }
 
 export function keyMgmtLine(bytes: Uint8Array): string {
-  return `a=key-mgmt:mikey ${Buffer.from(bytes).toString('base64')}`;
+  return formatKeyMgmtAttribute(MIKEY_PRTCL_ID, bytes);
 }
 
 /**

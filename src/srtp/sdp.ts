@@ -4,11 +4,12 @@
 // MIKEY message allocates two consecutive CS IDs per m-line it covers (RFC 4567 §7.1), numbered over
 // the m-lines it covers in SDP order; odd (2k-1) = Initiator-sent stream, even (2k) = Responder-sent
 // (our profile for OPEN-S1). The base64 must be canonical (standard alphabet, "=" padding, zero pad
-// bits, no whitespace) so that parse + format reproduces the line byte for byte.
+// bits, no whitespace) so that parse + format reproduces the line byte for byte. The syntax shared
+// with the lenient operator-text reader (src/mikey/text.ts) is in src/util/key-mgmt.ts.
 import { SrtpError } from './errors.js';
+import { KEY_MGMT_PREFIX, KMPID_RE, MIKEY_PRTCL_ID, decodeStrictBase64, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
 
-export const KEY_MGMT_PREFIX = 'a=key-mgmt:';
-export const MIKEY_PRTCL_ID = 'mikey';
+export { KEY_MGMT_PREFIX, MIKEY_PRTCL_ID };
 /** Upper bound on a decoded key-management message (MIKEY messages are a few hundred octets). */
 export const MAX_KEYMGMT_OCTETS = 65535;
 
@@ -19,22 +20,17 @@ export interface KeyMgmtAttribute {
   data: Uint8Array;
 }
 
-const KMPID_RE = /^[A-Za-z0-9]+$/;
-const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 function syntax(msg: string): never {
   throw new SrtpError('SDP_SYNTAX', msg);
 }
 
 /** Strict base64 decode (RFC 4566 base64: canonical, padded, no line breaks). */
 export function decodeBase64Strict(s: string): Uint8Array {
-  if (typeof s !== 'string' || s.length === 0 || !B64_RE.test(s)) {
-    throw new SrtpError('SDP_BASE64', 'keymgmt-data is not base64 (standard alphabet, "=" padding, no whitespace)');
-  }
-  const buf = Buffer.from(s, 'base64');
-  if (buf.toString('base64') !== s) throw new SrtpError('SDP_BASE64', 'keymgmt-data has non-zero padding bits');
-  if (buf.length > MAX_KEYMGMT_OCTETS) throw new SrtpError('SDP_BASE64', 'keymgmt-data is too long');
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+  const r = decodeStrictBase64(s);
+  if (!r) throw new SrtpError('SDP_BASE64', 'keymgmt-data is not base64 (standard alphabet, "=" padding, no whitespace)');
+  if (!r.canonical) throw new SrtpError('SDP_BASE64', 'keymgmt-data has non-zero padding bits');
+  if (r.bytes.length > MAX_KEYMGMT_OCTETS) throw new SrtpError('SDP_BASE64', 'keymgmt-data is too long');
+  return r.bytes;
 }
 
 /** Parses a key-mgmt-att-value (the text after "a=key-mgmt:"): 0*1SP prtcl-id SP keymgmt-data. */
@@ -60,7 +56,7 @@ export function formatKeyMgmtLine(data: Uint8Array, prtclId: string = MIKEY_PRTC
     throw new SrtpError('SRTP_INPUT', 'key-management data must be 1..65535 octets');
   }
   if (typeof prtclId !== 'string' || !KMPID_RE.test(prtclId)) throw new SrtpError('SRTP_INPUT', 'invalid prtcl-id');
-  return `${KEY_MGMT_PREFIX}${prtclId} ${Buffer.from(data.buffer, data.byteOffset, data.length).toString('base64')}`;
+  return formatKeyMgmtAttribute(prtclId, data);
 }
 
 // ---------------------------------------------------------------------------------------------
