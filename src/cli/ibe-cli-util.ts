@@ -3,24 +3,20 @@
 import type { Engine, EngineName } from '../engine/types.js';
 import { resolveEngine } from '../ibe/engine-choice.js';
 import { parseDate } from '../ibe/index.js';
+import { decodeStrictBase64, encodeBase64 } from '../util/base64.js';
 import { UsageError } from './command.js';
 
 export const ENGINE_CHOICES: readonly EngineName[] = ['ts', 'wasm', 'native'];
 
 /** Strict canonical base64 (standard alphabet, padded); surrounding whitespace ignored. */
 export function parseBase64(text: string, what: string): Uint8Array {
-  const s = text.trim();
-  if (s.length === 0 || s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) {
-    throw new UsageError(`${what} is not valid base64`);
-  }
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) throw new UsageError(`${what} is not canonical base64`);
-  return new Uint8Array(b);
+  const r = decodeStrictBase64(text.trim());
+  if (!r) throw new UsageError(`${what} is not valid base64`);
+  if (!r.canonical) throw new UsageError(`${what} is not canonical base64`);
+  return r.bytes;
 }
 
-export function toBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
-}
+export const toBase64 = encodeBase64;
 
 export function required(v: string | undefined, flag: string): string {
   if (v === undefined || v === '') throw new UsageError(`missing required --${flag}`);

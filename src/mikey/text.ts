@@ -4,7 +4,8 @@
 // are optional). Also writes the key-mgmt line for a message. The syntax shared with the strict
 // SDP reader (src/srtp/sdp.ts) is in src/util/key-mgmt.ts.
 import { MikeyError } from './errors.js';
-import { MIKEY_PRTCL_ID, decodeStrictBase64, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
+import { decodeStrictBase64 } from '../util/base64.js';
+import { MIKEY_PRTCL_ID, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
 
 /** Size cap applied before any decoding (security.md §3.5 rule 7): a 64 KiB message as spaced hex. */
 export const MAX_TEXT = 3 * 65536 + 4096;

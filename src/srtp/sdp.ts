@@ -7,7 +7,8 @@
 // bits, no whitespace) so that parse + format reproduces the line byte for byte. The syntax shared
 // with the lenient operator-text reader (src/mikey/text.ts) is in src/util/key-mgmt.ts.
 import { SrtpError } from './errors.js';
-import { KEY_MGMT_PREFIX, KMPID_RE, MIKEY_PRTCL_ID, decodeStrictBase64, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
+import { decodeStrictBase64 } from '../util/base64.js';
+import { KEY_MGMT_PREFIX, KMPID_RE, MIKEY_PRTCL_ID, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
 
 export { KEY_MGMT_PREFIX, MIKEY_PRTCL_ID };
 /** Upper bound on a decoded key-management message (MIKEY messages are a few hundred octets). */
