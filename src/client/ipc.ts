@@ -4,7 +4,10 @@ import { connect, type Socket } from 'node:net';
 import { IbakedError } from '../util/errors.js';
 import { encodeFrame, FrameDecoder } from '../daemon/frame.js';
 
-export class IpcError extends IbakedError {}
+export class IpcError extends IbakedError {
+  /** The RFC 3830 Error message the protocol answers this failure with (send it to the peer). */
+  reply?: Uint8Array;
+}
 
 export class IbakedClient {
   private nextId = 1;
@@ -63,6 +66,8 @@ export class IbakedClient {
 }
 
 function toError(err: unknown): IpcError {
-  const o = (err ?? {}) as { code?: unknown; message?: unknown };
-  return new IpcError(typeof o.code === 'string' ? o.code : 'IPC_ERROR', typeof o.message === 'string' ? o.message : 'error');
+  const o = (err ?? {}) as { code?: unknown; message?: unknown; reply?: unknown };
+  const e = new IpcError(typeof o.code === 'string' ? o.code : 'IPC_ERROR', typeof o.message === 'string' ? o.message : 'error');
+  if (o.reply instanceof Uint8Array) e.reply = o.reply;
+  return e;
 }

@@ -1,18 +1,28 @@
-// `ibaked`: the long-running sidecar (DESIGN §6). Selects the pairing engine, runs the power-on
-// self-test on it (refusing to serve if it fails), then serves the IPC socket until SIGINT/SIGTERM.
+// `ibaked`: the long-running sidecar (DESIGN §6). Reads its configuration (--config JSON file +
+// flags, config.ts), starts everything through startIbaked (engine, power-on self-test — refusing
+// to serve if it fails —, KMS side, identities, IPC socket) and serves until SIGINT/SIGTERM.
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
-import { startDaemon } from './server.js';
-import { buildHandlers } from './methods.js';
+import { IbakedError } from '../util/errors.js';
+import { resolveConfig } from './config.js';
+import { startIbaked } from './daemon.js';
 
-const USAGE = `usage: ibaked [--socket PATH] [--engine native|wasm|ts] [--max-in-flight N] [--skip-selftest]
+const USAGE = `usage: ibaked [--config FILE] [--socket PATH] [--engine native|wasm|ts] [--max-in-flight N]
+              [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
 
 Serves MIKEY-IBAKE key exchanges to local media apps over a Unix-domain socket
 (4-octet big-endian length + one msgpack map per frame; frames over 64 KiB are refused).
+Without a KMS configured it runs in development mode: an embedded KMS on 127.0.0.1 with its
+store under --var-dir (default ./var). See docs/daemon.md.
 
+  --config FILE       JSON configuration (flags override it)
   --socket PATH       socket path (default $XDG_RUNTIME_DIR/ibaked.sock, else /run/ibaked/ibaked.sock)
   --engine NAME       force a pairing engine (default: native, else wasm, else ts; env IBAKED_ENGINE)
   --max-in-flight N   requests admitted at once before replying OVERLOADED (default 256)
+  --var-dir DIR       development-mode state directory (default ./var, created 0700)
+  --kms-url URL       production: the KMS endpoint (e.g. https://kms.example.org/mikey)
+  --kms-params FILE   production: the KMS public parameters (params.json), pinned
+  --kms-ca FILE       production: PEM CA certificate of an https KMS
   --skip-selftest     do not run the power-on known-answer tests (development only)
   -h, --help          this text
 `;
@@ -27,9 +37,14 @@ export async function runDaemon(argv: string[]): Promise<number> {
     ({ values } = parseArgs({
       args: argv,
       options: {
+        config: { type: 'string' },
         socket: { type: 'string' },
         engine: { type: 'string' },
         'max-in-flight': { type: 'string' },
+        'var-dir': { type: 'string' },
+        'kms-url': { type: 'string' },
+        'kms-params': { type: 'string' },
+        'kms-ca': { type: 'string' },
         'skip-selftest': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -43,36 +58,41 @@ export async function runDaemon(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const maxInFlight = values['max-in-flight'] === undefined ? 256 : Number(values['max-in-flight']);
-  if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) {
-    process.stderr.write('ibaked: --max-in-flight must be an integer in 1..100000\n');
-    return 2;
-  }
-  const engineName = values.engine ?? process.env.IBAKED_ENGINE;
-  if (engineName !== undefined && !['native', 'wasm', 'ts'].includes(engineName)) {
-    process.stderr.write(`ibaked: unknown engine '${engineName}' (native|wasm|ts)\n`);
-    return 2;
-  }
   const log = (line: string) => process.stderr.write(`ibaked: ${line}\n`);
-  const { handlers, engineInfo, selftest } = await buildHandlers({ engine: engineName as 'native' | 'wasm' | 'ts' | undefined, log });
-  log(`engine ${engineInfo.name} (${engineInfo.reason})`);
-  if (!values['skip-selftest']) {
-    const st = await selftest();
-    if (st.failed > 0) {
-      log(`self-test FAILED (${st.failed} of ${st.passed + st.failed} checks); refusing to start`);
-      return 1;
-    }
-    log(`self-test passed (${st.passed} checks)`);
+  let cfg;
+  try {
+    cfg = resolveConfig(
+      {
+        ...(values.config !== undefined ? { config: values.config } : {}),
+        ...(values.socket !== undefined ? { socket: values.socket } : {}),
+        ...(values.engine !== undefined ? { engine: values.engine } : {}),
+        ...(values['max-in-flight'] !== undefined ? { maxInFlight: values['max-in-flight'] } : {}),
+        ...(values['var-dir'] !== undefined ? { varDir: values['var-dir'] } : {}),
+        ...(values['kms-url'] !== undefined ? { kmsUrl: values['kms-url'] } : {}),
+        ...(values['kms-params'] !== undefined ? { kmsParams: values['kms-params'] } : {}),
+        ...(values['kms-ca'] !== undefined ? { kmsCa: values['kms-ca'] } : {}),
+        ...(values['skip-selftest'] ? { skipSelftest: true } : {}),
+      },
+      process.env,
+      defaultSocketPath(),
+    );
+  } catch (e) {
+    process.stderr.write(`ibaked: ${(e as Error).message}\n`);
+    return 2;
   }
-  const socketPath = values.socket ?? defaultSocketPath();
-  const d = await startDaemon({ socketPath, handlers, maxInFlight, log });
+  let d;
+  try {
+    d = await startIbaked(cfg, log);
+  } catch (e) {
+    log(e instanceof IbakedError ? `${e.message} [${e.code}]; refusing to start` : `cannot start: ${(e as Error)?.message}`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
   await d.close();
-  log('stopped');
   return 0;
 }
 

@@ -2,7 +2,7 @@
 // (ping, info, selftest, decode). Each handler validates its params and throws typed errors;
 // the server turns them into {ok:false, error:{code,message}} replies.
 import { selectEngine } from '../engine/select.js';
-import type { EngineName } from '../engine/types.js';
+import type { Engine, EngineName } from '../engine/types.js';
 import { decodeMessage } from '../mikey/index.js';
 import { describeMessage } from '../mikey/describe.js';
 import { runSelftest, type SelftestReport } from '../selftest/index.js';
@@ -25,6 +25,8 @@ export function bytesParam(params: Record<string, unknown>, name: string, max = 
 export interface BuiltHandlers {
   handlers: Record<string, Handler>;
   engineInfo: { name: string; reason: string };
+  /** The selected engine (the daemon's IBE and KMS work runs on it). */
+  engine: Engine;
   selftest: () => Promise<SelftestReport>;
 }
 
@@ -44,5 +46,5 @@ export async function buildHandlers(opts: { engine?: EngineName; log: (l: string
     /** Decodes one MIKEY message (bytes) into the same tree `ibake decode --json` prints. */
     decode: async (p) => describeMessage(decodeMessage(bytesParam(p, 'message'))).json,
   };
-  return { handlers, engineInfo: { name: sel.engine.name, reason: sel.reason }, selftest };
+  return { handlers, engineInfo: { name: sel.engine.name, reason: sel.reason }, engine: sel.engine, selftest };
 }

@@ -10,6 +10,12 @@ import { encodeFrame, FrameDecoder, FrameError } from './frame.js';
 
 export type Handler = (params: Record<string, unknown>) => Promise<unknown>;
 
+/**
+ * A handler's result may carry a non-enumerable function under this symbol: it runs once the
+ * reply frame has been encoded and written (e.g. to zero key buffers the reply carried).
+ */
+export const AFTER_SEND: unique symbol = Symbol('ibaked.afterSend');
+
 export interface DaemonOptions {
   socketPath: string;
   handlers: Record<string, Handler>;
@@ -35,7 +41,11 @@ export interface RunningDaemon {
 export class DaemonError extends IbakedError {}
 
 function errorReply(id: unknown, e: unknown) {
-  if (e instanceof IbakedError) return { id, ok: false, error: { code: e.code, message: e.message } };
+  if (e instanceof IbakedError) {
+    // A protocol failure answered with an RFC 3830 Error message: hand its bytes to the app.
+    const reply = (e as { reply?: unknown }).reply;
+    return { id, ok: false, error: { code: e.code, message: e.message, ...(reply instanceof Uint8Array ? { reply } : {}) } };
+  }
   return { id, ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
 }
 
@@ -82,7 +92,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     stats.inFlight++;
     try {
       const result = await handler(params as Record<string, unknown>);
-      send({ id, ok: true, result: result ?? null });
+      try {
+        send({ id, ok: true, result: result ?? null });
+      } finally {
+        const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
+        if (typeof after === 'function') after();
+      }
     } catch (e) {
       stats.errors++;
       if (!(e instanceof IbakedError)) log(`request ${String(method)} failed: ${(e as Error)?.message}`);

@@ -1,0 +1,212 @@
+// ibaked configuration: an optional JSON file (`ibaked --config FILE`) merged with command-line
+// flags (flags win), validated strictly (unknown keys are errors) into one DaemonConfig.
+// Without a `kms` section the daemon runs in embedded development mode (a local KMS and its
+// store under varDir); with `kms: {url, params, ca?}` it is a production endpoint that fetches
+// its identities' keys from that KMS with per-identity PSKs. See docs/daemon.md.
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
+import type { EngineName } from '../engine/types.js';
+import { IbakedError } from '../util/errors.js';
+
+export class ConfigError extends IbakedError {
+  constructor(message: string) {
+    super('CONFIG', message);
+  }
+}
+
+export interface IdentityConfig {
+  uri: string;
+  /** PSK as hex (16..64 octets); or `pskFile`, a file holding the hex (mode 0600). */
+  psk?: string;
+  pskFile?: string;
+  /** Name of the PSK in the KMS users table when it is not the identity itself. */
+  pskName?: string;
+}
+
+export interface KmsConfig {
+  /** KMS endpoint, e.g. https://kms.example.org/mikey */
+  url: string;
+  /** Path of the KMS public parameters (params.json), obtained out of band and pinned. */
+  params: string;
+  /** PEM CA certificate file for an https KMS. */
+  ca?: string;
+}
+
+export interface DaemonConfig {
+  socket: string;
+  engine?: EngineName;
+  maxInFlight: number;
+  skipSelftest: boolean;
+  /** Development mode state: varDir/kms (KMS dir) and varDir/dev-users.json. Default ./var */
+  varDir: string;
+  /** Absent = embedded development mode. */
+  kms?: KmsConfig;
+  identities: IdentityConfig[];
+  /** SRTP profile keyed by our exchanges (default AES_CM_128_HMAC_SHA1_80). */
+  profile?: string;
+  handshakeTimeoutMs: number;
+  establishedLifetimeMs: number;
+  /** How often expired exchange states are purged (ms). */
+  expireIntervalMs: number;
+}
+
+export const DEFAULTS = {
+  maxInFlight: 256,
+  varDir: './var',
+  handshakeTimeoutMs: 60_000,
+  establishedLifetimeMs: 12 * 3600_000,
+  expireIntervalMs: 10_000,
+} as const;
+
+const ENGINES = ['native', 'wasm', 'ts'];
+const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+function keys(o: Obj, allowed: string[], where: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw new ConfigError(`${where}: unknown key '${k}' (allowed: ${allowed.join(', ')})`);
+}
+function str(v: unknown, where: string): string {
+  if (typeof v !== 'string' || v.length === 0 || v.length > 4096 || v.includes('\0')) throw new ConfigError(`${where} must be a non-empty string`);
+  return v;
+}
+function int(v: unknown, where: string, min: number, max: number): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${where} must be an integer in ${min}..${max}`);
+  return v;
+}
+function uri(v: unknown, where: string): string {
+  const s = str(v, where);
+  if (!URI_RE.test(s) || s.length > 1024) throw new ConfigError(`${where} must be a URI such as sip:alice@example.org`);
+  return s;
+}
+
+/** Flag values as given on the command line (all optional). */
+export interface ConfigFlags {
+  config?: string;
+  socket?: string;
+  engine?: string;
+  maxInFlight?: string;
+  skipSelftest?: boolean;
+  varDir?: string;
+  kmsUrl?: string;
+  kmsParams?: string;
+  kmsCa?: string;
+}
+
+/** Parses and validates a config object (from JSON). `base` resolves relative paths. */
+export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
+  if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'expireIntervalMs'], 'config');
+  const path = (v: unknown, where: string) => {
+    const s = str(v, where);
+    return isAbsolute(s) ? s : join(base, s);
+  };
+  const out: Partial<DaemonConfig> = {};
+  if (raw.socket !== undefined) out.socket = path(raw.socket, 'socket');
+  if (raw.engine !== undefined) {
+    if (typeof raw.engine !== 'string' || !ENGINES.includes(raw.engine)) throw new ConfigError(`engine must be one of ${ENGINES.join(', ')}`);
+    out.engine = raw.engine as EngineName;
+  }
+  if (raw.maxInFlight !== undefined) out.maxInFlight = int(raw.maxInFlight, 'maxInFlight', 1, 100_000);
+  if (raw.skipSelftest !== undefined) {
+    if (typeof raw.skipSelftest !== 'boolean') throw new ConfigError('skipSelftest must be a boolean');
+    out.skipSelftest = raw.skipSelftest;
+  }
+  if (raw.varDir !== undefined) out.varDir = path(raw.varDir, 'varDir');
+  if (raw.profile !== undefined) out.profile = str(raw.profile, 'profile');
+  if (raw.handshakeTimeoutMs !== undefined) out.handshakeTimeoutMs = int(raw.handshakeTimeoutMs, 'handshakeTimeoutMs', 1000, 3600_000);
+  if (raw.establishedLifetimeMs !== undefined) out.establishedLifetimeMs = int(raw.establishedLifetimeMs, 'establishedLifetimeMs', 1000, 7 * 86400_000);
+  if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
+  if (raw.kms !== undefined) {
+    if (!isObj(raw.kms)) throw new ConfigError('kms must be an object {url, params, ca?}');
+    keys(raw.kms, ['url', 'params', 'ca'], 'kms');
+    const url = str(raw.kms.url, 'kms.url');
+    if (!/^https?:\/\//.test(url)) throw new ConfigError('kms.url must be an http(s) URL');
+    out.kms = { url, params: path(raw.kms.params, 'kms.params'), ...(raw.kms.ca !== undefined ? { ca: path(raw.kms.ca, 'kms.ca') } : {}) };
+  }
+  if (raw.identities !== undefined) {
+    if (!Array.isArray(raw.identities) || raw.identities.length > 1000) throw new ConfigError('identities must be an array (at most 1000)');
+    const seen = new Set<string>();
+    out.identities = raw.identities.map((e, i) => {
+      const where = `identities[${i}]`;
+      if (!isObj(e)) throw new ConfigError(`${where} must be an object {uri, psk | pskFile}`);
+      keys(e, ['uri', 'psk', 'pskFile', 'pskName'], where);
+      const id: IdentityConfig = { uri: uri(e.uri, `${where}.uri`) };
+      if (seen.has(id.uri)) throw new ConfigError(`${where}: identity ${id.uri} listed twice`);
+      seen.add(id.uri);
+      if (e.psk !== undefined && e.pskFile !== undefined) throw new ConfigError(`${where}: give psk or pskFile, not both`);
+      if (e.psk !== undefined) {
+        if (typeof e.psk !== 'string' || !/^([0-9a-fA-F]{2}){16,64}$/.test(e.psk)) throw new ConfigError(`${where}.psk must be 16..64 octets of hex`);
+        id.psk = e.psk.toLowerCase();
+      }
+      if (e.pskFile !== undefined) id.pskFile = path(e.pskFile, `${where}.pskFile`);
+      if (e.pskName !== undefined) id.pskName = uri(e.pskName, `${where}.pskName`);
+      return id;
+    });
+  }
+  return out;
+}
+
+/** Reads the JSON config file (if any) and applies the flags on top; fills the defaults. */
+export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaultSocket: string): DaemonConfig {
+  let file: Partial<DaemonConfig> = {};
+  if (flags.config !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(flags.config, 'utf8');
+    } catch (e) {
+      throw new ConfigError(`cannot read ${flags.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (e) {
+      throw new ConfigError(`${flags.config} is not valid JSON: ${(e as Error).message}`);
+    }
+    file = parseConfigObject(raw, dirname(resolve(flags.config)));
+  }
+  const cfg: DaemonConfig = {
+    socket: flags.socket ?? file.socket ?? defaultSocket,
+    maxInFlight: file.maxInFlight ?? DEFAULTS.maxInFlight,
+    skipSelftest: flags.skipSelftest ?? file.skipSelftest ?? false,
+    varDir: flags.varDir ?? file.varDir ?? DEFAULTS.varDir,
+    identities: file.identities ?? [],
+    handshakeTimeoutMs: file.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
+    establishedLifetimeMs: file.establishedLifetimeMs ?? DEFAULTS.establishedLifetimeMs,
+    expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
+    ...(file.profile ? { profile: file.profile } : {}),
+    ...(file.kms ? { kms: file.kms } : {}),
+  };
+  if (flags.maxInFlight !== undefined) {
+    const n = Number(flags.maxInFlight);
+    cfg.maxInFlight = int(n, '--max-in-flight', 1, 100_000);
+  }
+  const engine = flags.engine ?? env.IBAKED_ENGINE ?? file.engine;
+  if (engine !== undefined) {
+    if (!ENGINES.includes(engine)) throw new ConfigError(`unknown engine '${engine}' (${ENGINES.join('|')})`);
+    cfg.engine = engine as EngineName;
+  }
+  if (flags.kmsUrl !== undefined || flags.kmsParams !== undefined || flags.kmsCa !== undefined) {
+    const merged = parseConfigObject({ kms: { url: flags.kmsUrl ?? cfg.kms?.url, params: flags.kmsParams ?? cfg.kms?.params, ...((flags.kmsCa ?? cfg.kms?.ca) ? { ca: flags.kmsCa ?? cfg.kms?.ca } : {}) } }, process.cwd());
+    cfg.kms = merged.kms!;
+  }
+  return cfg;
+}
+
+/** The PSK of a configured identity, as hex (reads pskFile; refuses group/world-readable files). */
+export function readPskFile(path: string): string {
+  let text: string;
+  try {
+    const st = statSync(path);
+    if ((st.mode & 0o077) !== 0) throw new ConfigError(`${path} is accessible by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    text = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ConfigError(`${path} must hold 16..64 octets of hex`);
+  return text.toLowerCase();
+}

@@ -1,0 +1,149 @@
+// Embedded development KMS (DESIGN §6 "Embedded default"): with no `kms` configured, ibaked
+// runs a real KMS (startKmsServer) on 127.0.0.1 at an ephemeral port, so one machine can run a
+// full call out of the box. Its state lives under varDir (created 0700):
+//   varDir/kms/             master.key (0600) + params.json: created once with initKmsDir, then
+//                           always loaded with loadKmsDir — a corrupt or partial store is refused,
+//                           never regenerated;
+//   varDir/dev-users.json   the development users table {uri: psk-hex} (0600, atomic replace),
+//                           so identities added over IPC survive a restart.
+// The daemon fetches keys from it over HTTP exactly like a production endpoint.
+import { randomBytes } from 'node:crypto';
+import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Engine } from '../engine/types.js';
+import type { IbeParams } from '../ibe/index.js';
+import { initKmsDir, loadKmsDir, MASTER_FILE, PARAMS_FILE } from '../kms/master.js';
+import { startKmsServer, type KmsServer } from '../kms/index.js';
+import { ConfigError } from './config.js';
+
+export const DEV_KMS_ID = 'sip:kms.localhost';
+export const DEV_USERS_FILE = 'dev-users.json';
+const PLACEHOLDER_USER = 'sip:placeholder@kms.localhost';
+
+export interface DevKms {
+  readonly url: string;
+  readonly params: IbeParams;
+  /** The PSK (hex) of a development user, if registered. */
+  pskOf(uri: string): string | undefined;
+  /** Every registered development user. */
+  users(): string[];
+  /** Registers (or keeps) a user; returns its PSK (hex). Persisted before it is returned. */
+  addUser(uri: string, pskHex?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+function ensurePrivateDir(dir: string): void {
+  if (!existsSync(dir)) {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    return;
+  }
+  const st = lstatSync(dir);
+  if (!st.isDirectory()) throw new ConfigError(`${dir} exists and is not a directory`);
+  if ((st.mode & 0o077) !== 0) throw new ConfigError(`${dir} is accessible by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
+}
+
+async function readUsers(path: string): Promise<Map<string, string>> {
+  const users = new Map<string, string>();
+  if (!existsSync(path)) return users;
+  const st = lstatSync(path);
+  if (!st.isFile() || (st.mode & 0o077) !== 0) throw new ConfigError(`${path} must be a regular file of mode 0600`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch {
+    throw new ConfigError(`${path} is corrupt (not JSON); refusing to start`);
+  }
+  const table = (raw as { version?: unknown; users?: unknown })?.users;
+  if ((raw as { version?: unknown })?.version !== 1 || typeof table !== 'object' || table === null || Array.isArray(table)) {
+    throw new ConfigError(`${path} is corrupt (expected {"version":1,"users":{uri: psk-hex}}); refusing to start`);
+  }
+  for (const [uri, psk] of Object.entries(table)) {
+    if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/.test(uri) || typeof psk !== 'string' || !/^([0-9a-f]{2}){16,64}$/.test(psk)) {
+      throw new ConfigError(`${path} is corrupt (bad entry); refusing to start`);
+    }
+    users.set(uri, psk);
+  }
+  return users;
+}
+
+/** Atomic replace: temp file 0600, fsync, rename over the old file. */
+async function writeUsers(path: string, users: Map<string, string>): Promise<void> {
+  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
+  const fh = await open(tmp, 'wx', 0o600);
+  try {
+    await fh.writeFile(JSON.stringify({ version: 1, users: Object.fromEntries(users) }, null, 1) + '\n');
+    await fh.sync();
+    await fh.close();
+    await rename(tmp, path);
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Opens (or on first use creates) the development KMS store under varDir and serves it. */
+export async function startDevKms(o: { varDir: string; engine: Engine; log: (line: string) => void }): Promise<DevKms> {
+  ensurePrivateDir(o.varDir);
+  const kmsDir = join(o.varDir, 'kms');
+  const fresh = !existsSync(join(kmsDir, MASTER_FILE)) && !existsSync(join(kmsDir, PARAMS_FILE));
+  if (fresh) {
+    ensurePrivateDir(kmsDir);
+    await initKmsDir(kmsDir, { suite: 'bls12381-bf', period: 'month', kmsId: DEV_KMS_ID, engine: o.engine });
+    o.log(`development KMS store created in ${kmsDir}`);
+  } else {
+    ensurePrivateDir(kmsDir);
+  }
+  const { params, master } = await loadKmsDir(kmsDir, o.engine); // refuses a corrupt store
+  const usersPath = join(o.varDir, DEV_USERS_FILE);
+  const users = await readUsers(usersPath);
+  // The KMS refuses an empty users table; a placeholder user whose random PSK is never stored
+  // or shown keeps it non-empty before the first identity.add.
+  const placeholder = randomBytes(32).toString('hex');
+  const table = () => ({ [PLACEHOLDER_USER]: placeholder, ...Object.fromEntries(users) });
+  let kms: KmsServer;
+  try {
+    kms = await startKmsServer({
+      master,
+      params,
+      users: table(),
+      host: '127.0.0.1',
+      port: 0,
+      engine: o.engine,
+      // every local client shares 127.0.0.1: only the per-user limit applies
+      rateLimit: { perAddress: false },
+      // audit events carry identities and key ids (hashes), never keys
+      log: (e) => o.log(`kms ${JSON.stringify(e)}`),
+    });
+  } finally {
+    master.fill(0);
+  }
+  let queue: Promise<unknown> = Promise.resolve();
+  o.log(`development KMS on ${kms.url} (params fingerprint ${params.fingerprint})`);
+  return {
+    url: kms.url,
+    params,
+    pskOf: (uri) => users.get(uri),
+    users: () => [...users.keys()],
+    addUser(uri, pskHex) {
+      // One change at a time: each write is the whole table, so they must not interleave.
+      const run = async () => {
+        const have = users.get(uri);
+        if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
+        users.set(uri, pskHex ?? randomBytes(32).toString('hex'));
+        await writeUsers(usersPath, users);
+        await kms.setUsers(table());
+        return users.get(uri)!;
+      };
+      const next = queue.then(run, run);
+      queue = next.catch(() => undefined);
+      return next;
+    },
+    async close() {
+      await kms.close();
+      users.clear();
+    },
+  };
+}

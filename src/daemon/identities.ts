@@ -1,0 +1,140 @@
+// The daemon's local identities: for each URI one IbeKeyring (its private keys), one
+// IbakeEndpoint (its MIKEY-IBAKE sessions) and one KeyRenewer that fetches the key of the
+// current period from the KMS (REQUEST_KEY_PSK, key verified with the pairing) and the next
+// one before the boundary. close() stops every renewer (no timer left), wipes the held keys,
+// the sessions' secrets and the PSK copies.
+import type { Engine } from '../engine/types.js';
+import type { IbeParams } from '../ibe/index.js';
+import { IbakeEndpoint, IbeKeyring } from '../ibake/index.js';
+import { createKeyRenewer, type KeyRenewer } from '../kms/index.js';
+import { IbakedError } from '../util/errors.js';
+
+export class IdentityError extends IbakedError {}
+
+export interface LocalIdentity {
+  readonly uri: string;
+  readonly endpoint: IbakeEndpoint;
+  readonly ring: IbeKeyring;
+  readonly renewer: KeyRenewer;
+  /** Period labels (YYYY-MM-DD) whose keys are held. */
+  periods: Set<string>;
+}
+
+export interface IdentitiesOptions {
+  engine: Engine;
+  params: IbeParams;
+  kmsUrl: string;
+  ca?: string;
+  profile?: string;
+  handshakeTimeoutMs: number;
+  establishedLifetimeMs: number;
+  log: (line: string) => void;
+}
+
+export class Identities {
+  private readonly map = new Map<string, LocalIdentity>();
+  private readonly adding = new Map<string, Promise<LocalIdentity>>();
+  private readonly Ppub: Uint8Array;
+  private closed = false;
+
+  constructor(private readonly o: IdentitiesOptions) {
+    if (o.params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${o.params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
+    this.Ppub = (o.params.suite as { Ppub: Uint8Array }).Ppub;
+  }
+
+  has(uri: string): boolean {
+    return this.map.has(uri);
+  }
+
+  /** The identity, or IDENTITY_UNKNOWN. */
+  get(uri: string): LocalIdentity {
+    const id = this.map.get(uri);
+    if (!id) throw new IdentityError('IDENTITY_UNKNOWN', `identity ${uri} is not registered with this daemon (identity.add)`);
+    return id;
+  }
+
+  list(): Array<{ uri: string; periods: string[] }> {
+    return [...this.map.values()].map((i) => ({ uri: i.uri, periods: [...i.periods].sort() }));
+  }
+
+  all(): LocalIdentity[] {
+    return [...this.map.values()];
+  }
+
+  /**
+   * Registers an identity: fetches its current key (fails with the KMS's typed error, leaving
+   * nothing behind) and keeps it current. `psk` is copied. Concurrent adds of one URI share a fetch.
+   */
+  async add(uri: string, psk: Uint8Array, pskName?: string): Promise<{ identity: LocalIdentity; added: boolean }> {
+    if (this.closed) throw new IdentityError('SHUTTING_DOWN', 'daemon is shutting down');
+    const have = this.map.get(uri);
+    if (have) return { identity: have, added: false };
+    const pending = this.adding.get(uri);
+    if (pending) return { identity: await pending, added: false };
+    const p = this.create(uri, psk.slice(), pskName);
+    this.adding.set(uri, p);
+    try {
+      const identity = await p;
+      return { identity, added: true };
+    } finally {
+      this.adding.delete(uri);
+    }
+  }
+
+  private async create(uri: string, psk: Uint8Array, pskName?: string): Promise<LocalIdentity> {
+    const ring = new IbeKeyring(this.o.engine, this.Ppub, this.o.params.period);
+    const periods = new Set<string>();
+    const renewer = createKeyRenewer({
+      url: this.o.kmsUrl,
+      identity: uri,
+      psk,
+      params: this.o.params,
+      engine: this.o.engine,
+      ...(pskName ? { pskName } : {}),
+      ...(this.o.ca ? { ca: this.o.ca } : {}),
+      onKey: (k) => {
+        ring.addKey(uri, k.period.label, k.key);
+        periods.add(k.period.label);
+        this.o.log(`identity ${uri}: key for period ${k.period.label} obtained`);
+      },
+      onError: (e) => this.o.log(`identity ${uri}: key fetch failed (${(e as IbakedError).code ?? 'ERROR'}); retrying`),
+    });
+    try {
+      await renewer.start();
+      if (this.closed) throw new IdentityError('SHUTTING_DOWN', 'daemon is shutting down');
+    } catch (e) {
+      renewer.stop(true);
+      ring.close();
+      psk.fill(0);
+      throw e;
+    }
+    const endpoint = new IbakeEndpoint({
+      identity: uri,
+      ibe: ring,
+      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
+      establishedLifetimeMs: this.o.establishedLifetimeMs,
+      ...(this.o.profile ? { profile: this.o.profile } : {}),
+    });
+    const id: LocalIdentity & { psk: Uint8Array } = { uri, endpoint, ring, renewer, periods, psk };
+    this.map.set(uri, id);
+    return id;
+  }
+
+  /** Purges expired exchange states of every endpoint; returns how many. */
+  expire(): number {
+    let n = 0;
+    for (const i of this.map.values()) n += i.endpoint.expire();
+    return n;
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const i of this.map.values() as Iterable<LocalIdentity & { psk: Uint8Array }>) {
+      i.renewer.stop(true);
+      i.endpoint.clear();
+      i.ring.close();
+      i.psk.fill(0);
+    }
+    this.map.clear();
+  }
+}
