@@ -76,7 +76,12 @@ export interface EphemeralKey {
 export function generateEphemeral(): EphemeralKey {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  const secret = new Uint8Array(ecdh.getPrivateKey());
+  // node:crypto returns the private key without leading zero octets (31 octets or fewer about
+  // once in 256 keys): left-pad to the fixed 32 octets every other layer expects.
+  const raw = ecdh.getPrivateKey();
+  const secret = new Uint8Array(32);
+  secret.set(raw, 32 - raw.length);
+  raw.fill(0);
   const publicPoint = new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
   return { secret, publicPoint };
 }
