@@ -121,7 +121,7 @@ describe('ibaked binary', () => {
 
   it.runIf(built)('self-tests, serves ping on its socket and stops on SIGTERM', async () => {
     const sock = join(dir, 'bin.sock');
-    const p = spawn(process.execPath, [bin, '--socket', sock, '--engine', 'ts']);
+    const p = spawn(process.execPath, [bin, '--socket', sock, '--engine', 'ts', '--var-dir', join(dir, 'var')]);
     let err = '';
     p.stderr.on('data', (c) => (err += c));
     for (let i = 0; i < 200 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
