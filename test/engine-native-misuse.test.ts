@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EngineError } from '../src/engine/errors.js';
 import { bigintToBytes, R, randomScalar } from '../src/engine/scalar.js';
 import type { Engine } from '../src/engine/types.js';
 import { loadEngine } from './helpers/engines.js';
+import { engineReason } from './helpers/outcome.js';
 
 const native = await loadEngine('native');
 const ts = await loadEngine('ts');
@@ -20,22 +20,6 @@ const run = native ? describe : describe.skip;
 
 const DST = 'IBAKED-NATIVE-MISUSE';
 const k7 = bigintToBytes(7n, 32);
-
-async function reason(p: () => Promise<unknown>): Promise<string> {
-  let promise: Promise<unknown>;
-  try {
-    promise = p();
-  } catch (e) {
-    return `sync throw: ${String(e)}`;
-  }
-  try {
-    await promise;
-  } catch (e) {
-    if (e instanceof EngineError) return e.reason;
-    return `other: ${String(e)}`;
-  }
-  return 'accepted';
-}
 
 function detached(len: number): Uint8Array {
   const u = new Uint8Array(len).fill(1);
@@ -92,12 +76,12 @@ run('native engine misuse', () => {
       ];
       if (typeof bad !== 'string') calls.push(['hashToG1 dst', () => e.hashToG1(new Uint8Array(3), b)]);
       for (const [name, call] of calls) {
-        expect(`${name}(${String(typeof bad === 'symbol' ? 'symbol' : bad)}) -> ${await reason(call)}`).toBe(
+        expect(`${name}(${String(typeof bad === 'symbol' ? 'symbol' : bad)}) -> ${await engineReason(call)}`).toBe(
           `${name}(${String(typeof bad === 'symbol' ? 'symbol' : bad)}) -> type`,
         );
       }
     }
-    expect(await reason(() => e.g1Encode(g1, 'packed' as never))).toBe('type');
+    expect(await engineReason(() => e.g1Encode(g1, 'packed' as never))).toBe('type');
   });
 
   it('wrong lengths reject with length (including empty and 64 MiB inputs)', async () => {
@@ -105,23 +89,23 @@ run('native engine misuse', () => {
     const huge = new Uint8Array(64 * 1024 * 1024);
     for (const len of [0, 1, 31, 33, 47, 49, 95, 97, 191, 193, 575, 577]) {
       const b = new Uint8Array(len).fill(0x80);
-      if (len !== 48 && len !== 96) expect(await reason(() => e.g1Mul(b, k7))).toBe('length');
-      if (len !== 96 && len !== 192) expect(await reason(() => e.g2Encode(b))).toBe('length');
-      if (len !== 576) expect(await reason(() => e.gtValidate(b))).toBe('length');
-      if (len !== 32) expect(await reason(() => e.g1Mul(g1, b))).toBe('length');
+      if (len !== 48 && len !== 96) expect(await engineReason(() => e.g1Mul(b, k7))).toBe('length');
+      if (len !== 96 && len !== 192) expect(await engineReason(() => e.g2Encode(b))).toBe('length');
+      if (len !== 576) expect(await engineReason(() => e.gtValidate(b))).toBe('length');
+      if (len !== 32) expect(await engineReason(() => e.g1Mul(g1, b))).toBe('length');
     }
-    expect(await reason(() => e.g1Add(g1, huge))).toBe('length');
-    expect(await reason(() => e.finalExp(huge))).toBe('length');
-    expect(await reason(() => e.hashToG2(new Uint8Array(1), new Uint8Array(256)))).toBe('length');
-    expect(await reason(() => e.hashToG2(new Uint8Array(1), ''))).toBe('length');
+    expect(await engineReason(() => e.g1Add(g1, huge))).toBe('length');
+    expect(await engineReason(() => e.finalExp(huge))).toBe('length');
+    expect(await engineReason(() => e.hashToG2(new Uint8Array(1), new Uint8Array(256)))).toBe('length');
+    expect(await engineReason(() => e.hashToG2(new Uint8Array(1), ''))).toBe('length');
   });
 
   it('detached ArrayBuffers are empty inputs: length, never a crash', async () => {
     const g1 = e.g1Generator();
-    expect(await reason(() => e.g1Mul(detached(48), k7))).toBe('length');
-    expect(await reason(() => e.g1Mul(g1, detached(32)))).toBe('length');
-    expect(await reason(() => e.gtPow(detached(576), k7))).toBe('length');
-    expect(await reason(() => e.hashToG1(new Uint8Array(2), detached(10)))).toBe('length');
+    expect(await engineReason(() => e.g1Mul(detached(48), k7))).toBe('length');
+    expect(await engineReason(() => e.g1Mul(g1, detached(32)))).toBe('length');
+    expect(await engineReason(() => e.gtPow(detached(576), k7))).toBe('length');
+    expect(await engineReason(() => e.hashToG1(new Uint8Array(2), detached(10)))).toBe('length');
     // An empty message is legal (RFC 9380): a detached message hashes like an empty one.
     expect(await e.hashToG2(detached(5), DST)).toEqual(await e.hashToG2(new Uint8Array(0), DST));
   });
@@ -175,12 +159,12 @@ run('native engine misuse', () => {
     expect(m).toEqual(await e.g1Mul(g1, k));
     expect(p).toEqual(gt);
     expect(w).toEqual(await e.gtPow(gt, k));
-    expect(await reason(() => t1.mul(k))).toBe('freed');
-    expect(await reason(() => t2.pairing(g1))).toBe('freed');
-    expect(await reason(() => t2.millerLoop(g1))).toBe('freed');
-    expect(await reason(() => t3.pow(k))).toBe('freed');
+    expect(await engineReason(() => t1.mul(k))).toBe('freed');
+    expect(await engineReason(() => t2.pairing(g1))).toBe('freed');
+    expect(await engineReason(() => t2.millerLoop(g1))).toBe('freed');
+    expect(await engineReason(() => t3.pow(k))).toBe('freed');
     // freed wins over bad arguments, as on the other backends
-    expect(await reason(() => t1.mul(null as never))).toBe('freed');
+    expect(await engineReason(() => t1.mul(null as never))).toBe('freed');
     expect(t1.point).toEqual(g1);
   });
 
@@ -201,9 +185,9 @@ run('native engine misuse', () => {
     const rm1 = bigintToBytes(R - 1n, 32);
     const neg = await e.g1Mul(g1, rm1);
     expect(await e.g1Add(neg, g1)).toEqual(Uint8Array.from([0xc0, ...new Uint8Array(47)]));
-    expect(await reason(() => e.g1Mul(g1, bigintToBytes(R, 32)))).toBe('scalar-range');
-    expect(await reason(() => e.g1Mul(g1, new Uint8Array(32)))).toBe('scalar-range');
-    expect(await reason(() => e.g1Mul(g1, new Uint8Array(32).fill(0xff)))).toBe('scalar-range');
+    expect(await engineReason(() => e.g1Mul(g1, bigintToBytes(R, 32)))).toBe('scalar-range');
+    expect(await engineReason(() => e.g1Mul(g1, new Uint8Array(32)))).toBe('scalar-range');
+    expect(await engineReason(() => e.g1Mul(g1, new Uint8Array(32).fill(0xff)))).toBe('scalar-range');
   });
 
   it('raw addon: bad op codes, bad argument lists and hand-made handles never crash', async () => {

@@ -4,7 +4,8 @@
 // failing check in the contract's order). Also: DST and form arguments, freed handles.
 import { describe, expect, it } from 'vitest';
 import { availableEngines } from './helpers/engines.js';
-import { EngineError, type EngineErrorReason } from '../src/engine/errors.js';
+import { engineReason } from './helpers/outcome.js';
+import { type EngineErrorReason } from '../src/engine/errors.js';
 import { bigintToBytes } from '../src/engine/scalar.js';
 import { gtOneEncoding } from '../src/engine/encoding.js';
 import type { Engine } from '../src/engine/types.js';
@@ -16,28 +17,11 @@ const G2_CASES = badG2();
 const SCALARS = badScalars();
 const k7 = bigintToBytes(7n, 32);
 
-async function reasonOf(p: () => Promise<unknown>): Promise<string> {
-  let promise: Promise<unknown>;
-  try {
-    promise = p();
-  } catch (e) {
-    // async methods must reject, not throw synchronously
-    return `sync throw: ${String(e)}`;
-  }
-  try {
-    await promise;
-  } catch (e) {
-    if (!(e instanceof EngineError)) return `not an EngineError: ${String(e)}`;
-    return e.reason;
-  }
-  return 'accepted';
-}
-
 async function expectAll(op: string, cases: readonly BadCase[], call: (b: any) => Promise<unknown>): Promise<void> {
   const got: string[] = [];
   const want: string[] = [];
   for (const c of cases) {
-    got.push(`${op}: ${c.name} -> ${await reasonOf(() => call(c.bytes))}`);
+    got.push(`${op}: ${c.name} -> ${await engineReason(() => call(c.bytes))}`);
     want.push(`${op}: ${c.name} -> ${c.reason}`);
   }
   expect(got).toEqual(want);
@@ -103,12 +87,12 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: r
     await expectAll('gtFixedBase', cases, (b) => engine.gtFixedBase(b));
     await expectAll('finalExp', badFp12(v), (b) => engine.finalExp(b));
     // the GT identity: a cyclotomic element, so the operations take it, but gtValidate refuses it
-    expect(await reasonOf(() => engine.gtValidate(gtOneEncoding()))).toBe('identity');
+    expect(await engineReason(() => engine.gtValidate(gtOneEncoding()))).toBe('identity');
     expect(Buffer.from(await engine.gtPow(gtOneEncoding(), k7)).equals(Buffer.from(gtOneEncoding()))).toBe(true);
     // a Miller-loop value is a non-zero Fp12 (finalExp takes it) but not in GT
     const ml = await engine.millerLoop(g1, g2);
-    expect(await reasonOf(() => engine.gtValidate(ml))).toBe('not-in-subgroup');
-    expect(await reasonOf(() => engine.gtPow(ml, k7))).toBe('not-in-subgroup');
+    expect(await engineReason(() => engine.gtValidate(ml))).toBe('not-in-subgroup');
+    expect(await engineReason(() => engine.gtPow(ml, k7))).toBe('not-in-subgroup');
   });
 
   it('hashToG1 / hashToG2: DST of 0 or 256 octets, wrong argument types', async () => {
@@ -131,13 +115,13 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: r
       );
     }
     const got: string[] = [];
-    for (const [name, call] of cases) got.push(`${name} -> ${await reasonOf(call)}`);
+    for (const [name, call] of cases) got.push(`${name} -> ${await engineReason(call)}`);
     expect(got).toEqual(cases.map(([name, , r]) => `${name} -> ${r}`));
   });
 
   it("g1Encode/g2Encode: a form other than 'compressed'/'uncompressed' is a type error", async () => {
-    expect(await reasonOf(() => engine.g1Encode(g1, 'raw' as any))).toBe('type');
-    expect(await reasonOf(() => engine.g2Encode(g2, 'raw' as any))).toBe('type');
+    expect(await engineReason(() => engine.g1Encode(g1, 'raw' as any))).toBe('type');
+    expect(await engineReason(() => engine.g2Encode(g2, 'raw' as any))).toBe('type');
   });
 
   it('handles: free() is idempotent; any later use rejects with freed', async () => {
@@ -152,13 +136,13 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: r
     prep.free();
     tt.free();
     tt.free();
-    expect(await reasonOf(() => t1.mul(k7))).toBe('freed');
-    expect(await reasonOf(() => prep.pairing(g1))).toBe('freed');
-    expect(await reasonOf(() => prep.millerLoop(g1))).toBe('freed');
-    expect(await reasonOf(() => tt.pow(k7))).toBe('freed');
+    expect(await engineReason(() => t1.mul(k7))).toBe('freed');
+    expect(await engineReason(() => prep.pairing(g1))).toBe('freed');
+    expect(await engineReason(() => prep.millerLoop(g1))).toBe('freed');
+    expect(await engineReason(() => tt.pow(k7))).toBe('freed');
     // freed wins over a bad argument: the handle is gone whatever the argument
-    expect(await reasonOf(() => t1.mul(new Uint8Array(3)))).toBe('freed');
-    expect(await reasonOf(() => tt.pow(new Uint8Array(3)))).toBe('freed');
+    expect(await engineReason(() => t1.mul(new Uint8Array(3)))).toBe('freed');
+    expect(await engineReason(() => tt.pow(new Uint8Array(3)))).toBe('freed');
     // the point/value properties stay readable
     expect(Buffer.from(t1.point).equals(Buffer.from(g1))).toBe(true);
     expect(Buffer.from(prep.point).equals(Buffer.from(g2))).toBe(true);

@@ -23,6 +23,7 @@ import {
   type SuiteParams,
 } from '../src/ibe/index.js';
 import { availableEngines, loadEngine } from './helpers/engines.js';
+import { errorCode } from './helpers/outcome.js';
 
 const ALICE = identityBytes('sip:alice@example.org', '2026-11-17', 'month');
 const ALICE_DEC = identityBytes('sip:alice@example.org', '2026-12-03', 'month');
@@ -33,15 +34,6 @@ let params: SuiteParams;
 let master: Uint8Array;
 let keyAlice: Uint8Array;
 let ctx: IbeContext;
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
 
 beforeAll(async () => {
   engine = (await loadEngine('ts'))!;
@@ -59,7 +51,7 @@ describe('bls12381-bf', () => {
     expect(await ctx.verifyPrivateKey(ALICE, keyAlice)).toBe(true);
     expect(await verifyPrivateKey(params, BOB, keyAlice, engine)).toBe(false);
     expect(await verifyPrivateKey(params, ALICE_DEC, keyAlice, engine)).toBe(false);
-    expect(await code(verifyPrivateKey(params, ALICE, keyAlice.subarray(1), engine))).toBe('IBE_BAD_KEY');
+    expect(await errorCode(verifyPrivateKey(params, ALICE, keyAlice.subarray(1), engine))).toBe('IBE_BAD_KEY');
   });
 
   it('decrypt(encrypt(m)) = m (fast-check, cached path)', async () => {
@@ -76,7 +68,7 @@ describe('bls12381-bf', () => {
     const m = new TextEncoder().encode('IDRi || ECCPTi || IDRr');
     const ct = await encrypt(params, ALICE, m, engine);
     expect(await decrypt(params, ALICE, keyAlice, ct, engine)).toEqual(m);
-    expect(await code(decrypt(params, BOB, keyAlice, ct, engine))).toBe('IBE_BAD_KEY');
+    expect(await errorCode(decrypt(params, BOB, keyAlice, ct, engine))).toBe('IBE_BAD_KEY');
   });
 
   it('cached path == uncached path, bit for bit (same rho); uncached decrypt agrees', async () => {
@@ -117,11 +109,11 @@ describe('bls12381-bf', () => {
     for (const bit of bits) {
       const t = Uint8Array.from(ct);
       t[bit >> 3]! ^= 1 << (7 - (bit & 7));
-      expect(await code(ctx.decryptWith(keyAlice, t)), `bit ${bit}`).toBe('IBE_DECRYPT_FAILED');
+      expect(await errorCode(ctx.decryptWith(keyAlice, t)), `bit ${bit}`).toBe('IBE_DECRYPT_FAILED');
     }
     // truncation and extension
-    expect(await code(ctx.decryptWith(keyAlice, ct.subarray(0, ct.length - 1)))).toBe('IBE_DECRYPT_FAILED');
-    expect(await code(ctx.decryptWith(keyAlice, Buffer.concat([ct, Buffer.from([0])])))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyAlice, ct.subarray(0, ct.length - 1)))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyAlice, Buffer.concat([ct, Buffer.from([0])])))).toBe('IBE_DECRYPT_FAILED');
     expect(await ctx.decryptWith(keyAlice, ct)).toEqual(new Uint8Array(m));
   });
 
@@ -129,12 +121,12 @@ describe('bls12381-bf', () => {
     const ct = await ctx.encryptTo(ALICE, randomBytes(16));
     const keyBob = await extract(master, params, BOB, engine);
     const keyAliceDec = await extract(master, params, ALICE_DEC, engine);
-    expect(await code(ctx.decryptWith(keyBob, ct))).toBe('IBE_DECRYPT_FAILED');
-    expect(await code(ctx.decryptWith(keyAliceDec, ct))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyBob, ct))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyAliceDec, ct))).toBe('IBE_DECRYPT_FAILED');
     // a key from another master (another KMS) neither
     const other = await setup('bls12381-bf', engine);
     const keyOther = await extract(other.master, other.params, ALICE, engine);
-    expect(await code(ctx.decryptWith(keyOther, ct))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyOther, ct))).toBe('IBE_DECRYPT_FAILED');
   });
 
   it('U off the curve, outside G1, the identity, or >= p is rejected', async () => {
@@ -164,16 +156,16 @@ describe('bls12381-bf', () => {
     ];
     for (const [ux, uy] of cases) {
       const bad = encodeCiphertext({ ...ct, ux, uy });
-      expect(await code(ctx.decryptWith(keyAlice, bad))).toBe('IBE_DECRYPT_FAILED');
+      expect(await errorCode(ctx.decryptWith(keyAlice, bad))).toBe('IBE_DECRYPT_FAILED');
     }
     // V of the wrong length, empty W
-    expect(await code(ctx.decryptWith(keyAlice, encodeCiphertext({ ...ct, v: ct.v.subarray(1) })))).toBe('IBE_DECRYPT_FAILED');
-    expect(await code(ctx.decryptWith(keyAlice, encodeCiphertext({ ...ct, w: new Uint8Array(0) })))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyAlice, encodeCiphertext({ ...ct, v: ct.v.subarray(1) })))).toBe('IBE_DECRYPT_FAILED');
+    expect(await errorCode(ctx.decryptWith(keyAlice, encodeCiphertext({ ...ct, w: new Uint8Array(0) })))).toBe('IBE_DECRYPT_FAILED');
   });
 
   it('plaintext bounds and malformed keys are typed errors', async () => {
-    expect(await code(ctx.encryptTo(ALICE, new Uint8Array(0)))).toBe('IBE_BAD_INPUT');
-    expect(await code(ctx.decryptWith(new Uint8Array(96), await ctx.encryptTo(ALICE, new Uint8Array(1))))).toBe('IBE_BAD_KEY');
+    expect(await errorCode(ctx.encryptTo(ALICE, new Uint8Array(0)))).toBe('IBE_BAD_INPUT');
+    expect(await errorCode(ctx.decryptWith(new Uint8Array(96), await ctx.encryptTo(ALICE, new Uint8Array(1))))).toBe('IBE_BAD_KEY');
   });
 
   it('bounded caches: recipients evicted (handles freed) and recomputed transparently', async () => {

@@ -11,21 +11,13 @@ import { buildParams, fingerprintOf, paramsToJson, parseParams } from '../src/ib
 import { setup, checkMaster, type IbeParams } from '../src/ibe/index.js';
 import { decodeMasterFile, encodeMasterFile, initKmsDir, loadKmsDir, writeFileAtomic } from '../src/kms/master.js';
 import { loadEngine } from './helpers/engines.js';
+import { errorCode } from './helpers/outcome.js';
 
 let engine: Engine;
 let bls: IbeParams;
 let blsMaster: Uint8Array;
 const root = mkdtempSync(join(tmpdir(), 'ibe-params-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return 'ok';
-  } catch (e) {
-    return (e as { code?: string }).code ?? String(e);
-  }
-}
 
 beforeAll(async () => {
   engine = (await loadEngine('ts'))!;
@@ -69,10 +61,10 @@ describe('params.json', () => {
       ['P_pub = P', { ...j, params: { ...j.params, Ppub: Buffer.from(engine.g1Generator()).toString('hex') } }],
     ];
     for (const [what, v] of variants) {
-      expect(await code(parseParams(JSON.stringify(v), engine)), what).toBe('IBE_BAD_PARAMS');
+      expect(await errorCode(parseParams(JSON.stringify(v), engine)), what).toBe('IBE_BAD_PARAMS');
     }
-    expect(await code(parseParams('{', engine))).toBe('IBE_BAD_PARAMS');
-    expect(await code(parseParams('[]', engine))).toBe('IBE_BAD_PARAMS');
+    expect(await errorCode(parseParams('{', engine))).toBe('IBE_BAD_PARAMS');
+    expect(await errorCode(parseParams('[]', engine))).toBe('IBE_BAD_PARAMS');
   });
 
   it('rfc5091-bf parameters are validated (primes, p mod 12, q | p+1, points of order q)', async () => {
@@ -95,7 +87,7 @@ describe('params.json', () => {
       await expect(parseParams(JSON.stringify(v)), String(msg)).rejects.toThrow(msg);
     }
     // a master secret that does not match P_pub
-    expect(await code(checkMaster(blsMaster, p))).not.toBe('ok');
+    expect(await errorCode(checkMaster(blsMaster, p))).not.toBe('ok');
   });
 });
 
