@@ -118,6 +118,25 @@ describe('production mode (separate KMS)', () => {
     }
   });
 
+  it('runs session expiry on its own timer: a half-open exchange past its deadline is purged', async () => {
+    const file = writeConfig('short.json', { ...base(), handshakeTimeoutMs: 1000, expireIntervalMs: 100, identities: [{ uri: ALICE, psk: pskA }, { uri: BOB, psk: pskB }] });
+    const d = await startIbaked(resolveConfig({ config: file }, {}, '/d'), () => {});
+    const c = await IbakedClient.connect(d.socketPath);
+    try {
+      const i1 = await c.request<{ message: Uint8Array }>('exchange.initiate', { from: ALICE, to: BOB });
+      const r1 = await c.request<{ reply: Uint8Array }>('exchange.receive', { identity: BOB, message: i1.message });
+      const before = await c.request<{ exchanges: { expired: number } }>('metrics');
+      expect(before.exchanges.expired).toBe(0);
+      await new Promise((r) => setTimeout(r, 1400));
+      const after = await c.request<{ exchanges: { expired: number } }>('metrics');
+      expect(after.exchanges.expired).toBeGreaterThanOrEqual(2); // Alice's offer, Bob's half-open state
+      await expect(c.request('exchange.receive', { identity: ALICE, message: r1.reply })).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
+    } finally {
+      c.close();
+      await d.close();
+    }
+  });
+
   it('refuses to start with a wrong PSK or a group/world-readable pskFile, leaving no socket', async () => {
     const wrong = writeConfig('wrong.json', { ...base(), identities: [{ uri: ALICE, psk: randomBytes(32).toString('hex') }] });
     await expect(startIbaked(resolveConfig({ config: wrong }, {}, '/d'))).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });

@@ -120,10 +120,22 @@ export class Identities {
     return id;
   }
 
-  /** Purges expired exchange states of every endpoint; returns how many. */
+  /**
+   * Purges expired exchange states of every endpoint (returns how many) and drops from the
+   * keyrings (wiping them) the keys of periods the renewer no longer holds (past their grace time).
+   */
   expire(): number {
     let n = 0;
-    for (const i of this.map.values()) n += i.endpoint.expire();
+    for (const i of this.map.values()) {
+      n += i.endpoint.expire();
+      const live = new Set(i.renewer.held().map((k) => k.period.label));
+      for (const p of i.periods) {
+        if (live.has(p)) continue;
+        i.ring.dropPeriod(p);
+        i.periods.delete(p);
+        this.o.log(`identity ${i.uri}: key for period ${p} dropped`);
+      }
+    }
     return n;
   }
 
