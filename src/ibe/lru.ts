@@ -42,6 +42,11 @@ export class Lru<K, V> {
     this.map.delete(key);
   }
 
+  /** The values, oldest first, without touching their recency. */
+  values(): IterableIterator<V> {
+    return this.map.values();
+  }
+
   peek(key: K): V | undefined {
     return this.map.get(key);
   }

@@ -3,6 +3,8 @@
 // table for P; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
 // engine handles they evict. Encryption to a cached recipient = one fixed-base G1 mul + one
 // fixed-base GT pow, no pairing and no hash to G2. Results equal the uncached path bit for bit.
+// A GT table costs about one pairing to build, so a recipient's first encryption uses a plain
+// GT power and the table is built in the background from its second use on (repeat peers).
 import { createHash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
@@ -19,7 +21,17 @@ import {
 interface Recipient {
   qId: Uint8Array;
   gId: Uint8Array;
-  table: GTTable;
+  /** encryptions so far; the table is built from the second one on */
+  uses: number;
+  table?: GTTable;
+  building?: Promise<void>;
+  evicted?: boolean;
+}
+
+function freeRecipient(r: Recipient): void {
+  r.evicted = true;
+  r.table?.free();
+  r.table = undefined;
 }
 
 export interface BlsCacheOptions {
@@ -48,7 +60,7 @@ export class BlsContext {
     readonly Ppub: Uint8Array,
     opts: BlsCacheOptions = {},
   ) {
-    this.recipients = new Lru(opts.recipients ?? 1024, (p) => void p.then((r) => r.table.free(), () => {}));
+    this.recipients = new Lru(opts.recipients ?? 1024, (p) => void p.then(freeRecipient, () => {}));
     this.keys = new Lru(opts.keys ?? 16, (p) => void p.then((k) => k.free(), () => {}));
   }
 
@@ -83,8 +95,7 @@ export class BlsContext {
       p = (async () => {
         const qId = await hashIdentity(this.engine, id);
         const gId = await this.engine.pairing(this.Ppub, qId);
-        const table = await this.engine.gtFixedBase(gId);
-        return { qId, gId, table };
+        return { qId, gId, uses: 0 };
       })();
       const mine = p;
       p.catch(() => {
@@ -100,17 +111,41 @@ export class BlsContext {
     return (await this.recipient(id)).qId.slice();
   }
 
+  /** Starts building the recipient's GT table once it is a repeat peer (never awaited by callers). */
+  private maybeBuildTable(r: Recipient): void {
+    r.uses++;
+    if (r.uses < 2 || r.table || r.building || r.evicted || this.closed) return;
+    r.building = this.engine.gtFixedBase(r.gId).then(
+      (t) => {
+        if (r.evicted || this.closed) t.free();
+        else r.table = t;
+      },
+      () => undefined, // a failed build only means the plain power keeps being used
+    );
+  }
+
+  /** Waits for background table builds (tests and benchmarks that want a settled cache). */
+  async settle(): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const p of this.recipients.values()) pending.push(p.then((r) => r.building, () => undefined));
+    await Promise.all(pending);
+  }
+
   private async ops(id: Uint8Array): Promise<EncryptOps> {
     const r = await this.recipient(id);
+    this.maybeBuildTable(r);
     return {
       mulPUncompressed: (l) => this.mulP(l, 'uncompressed'),
       powG: async (l) => {
-        try {
-          return await r.table.pow(l);
-        } catch (e) {
-          if (!isFreed(e)) throw e;
-          return this.engine.gtPow(r.gId, l);
+        const t = r.table;
+        if (t) {
+          try {
+            return await t.pow(l);
+          } catch (e) {
+            if (!isFreed(e)) throw e;
+          }
         }
+        return this.engine.gtPow(r.gId, l);
       },
     };
   }
