@@ -81,6 +81,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
     const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string) => {
+      if (ids.has(uri)) return { identity: ids.get(uri), added: false };
       if (dev) pskHex = await dev.addUser(uri, pskHex);
       else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
       const psk = hexToBytes(pskHex);
