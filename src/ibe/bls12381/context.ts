@@ -1,6 +1,6 @@
 // The cached hot path of bls12381-bf (DESIGN §5): per (identity, period) recipient entries
 // holding Q_ID, g_ID = e(P_pub, Q_ID) and a fixed-base GT table for g_ID^l; one fixed-base G1
-// table for P; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
+// table for P shared per engine; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
 // engine handles they evict. Encryption to a cached recipient = one fixed-base G1 mul + one
 // fixed-base GT pow, no pairing and no hash to G2. Results equal the uncached path bit for bit.
 // A GT table costs about one pairing to build, so a recipient's first encryption uses a plain
@@ -28,6 +28,23 @@ interface Recipient {
   evicted?: boolean;
 }
 
+/**
+ * One fixed-base table for the generator P per engine, shared by every context of the process
+ * (P is public and the same for all KMS parameter sets; the table costs about two pairings to
+ * build). Never freed while the engine lives; dropped with it.
+ */
+const P_TABLES = new WeakMap<Engine, Promise<G1Table>>();
+
+function sharedPTable(engine: Engine): Promise<G1Table> {
+  let t = P_TABLES.get(engine);
+  if (!t) {
+    t = engine.g1FixedBase(engine.g1Generator());
+    P_TABLES.set(engine, t);
+    t.catch(() => P_TABLES.delete(engine));
+  }
+  return t;
+}
+
 function freeRecipient(r: Recipient): void {
   r.evicted = true;
   r.table?.free();
@@ -52,7 +69,6 @@ function isFreed(e: unknown): boolean {
 export class BlsContext {
   private readonly recipients: Lru<string, Promise<Recipient>>;
   private readonly keys: Lru<string, Promise<G2Prepared>>;
-  private pTable: Promise<G1Table> | undefined;
   private closed = false;
 
   constructor(
@@ -69,11 +85,7 @@ export class BlsContext {
   }
 
   private table(): Promise<G1Table> {
-    if (!this.pTable) {
-      this.pTable = this.engine.g1FixedBase(this.engine.g1Generator());
-      this.pTable.catch(() => (this.pTable = undefined));
-    }
-    return this.pTable;
+    return sharedPTable(this.engine);
   }
 
   private async mulP(l: Uint8Array, form: 'compressed' | 'uncompressed' = 'compressed'): Promise<Uint8Array> {
@@ -204,7 +216,5 @@ export class BlsContext {
     this.closed = true;
     this.recipients.clear();
     this.keys.clear();
-    if (this.pTable) void this.pTable.then((t) => t.free(), () => {});
-    this.pTable = undefined;
   }
 }
