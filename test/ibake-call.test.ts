@@ -4,19 +4,19 @@
 // call travels through a real SIP INVITE / 200 OK (mikey-sipp-loop); --reveal-secrets gives
 // K_SESSION/TGK that reproduce the SRTP keys through an independent ECDH-free recomputation.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { availableEngines } from './helpers/engines.js';
 import { ORACLES } from './helpers/shared.js';
+import { haveTshark as haveTsharkOracle, tsharkJudge } from './helpers/tshark.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
 import { decodeMessage } from '../src/mikey/index.js';
 
 const run = promisify(execFile);
-const haveTshark = await run('sh', ['-c', 'command -v tshark']).then(() => true, () => false);
+const haveTshark = haveTsharkOracle();
 const haveSipp = haveTshark && (await run('sh', ['-c', 'command -v sipp']).then(() => true, () => false));
 if (process.env.CI && !(haveTshark && haveSipp)) throw new Error('CI needs tshark and sipp (run ' + join(ORACLES, 'install-oracles') + ')');
 const oracle = (name: string) => (existsSync(`${ORACLES}/${name}`) ? `${ORACLES}/${name}` : name);
@@ -78,13 +78,7 @@ describe.each(engines)('ibake call on %s', (engine) => {
     // The wire bytes do not depend on the engine: ask tshark once per scenario (it is slow), with
     // every message as an a=key-mgmt:mikey line of one SDP body (--sdp), each judged separately.
     if (haveTshark && engine === engines[0]) {
-      const dir = mkdtempSync(join(tmpdir(), 'ibake-call-'));
-      const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
-      for (const m of j.messages) sdp.push('m=audio 4000 RTP/SAVP 0', `a=key-mgmt:mikey ${m.base64}`);
-      writeFileSync(join(dir, 'call.sdp'), sdp.join('\r\n') + '\r\n');
-      const { stdout } = await run(oracle('mikey-tshark'), ['--allow-unknown', '--sdp', join(dir, 'call.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-      rmSync(dir, { recursive: true, force: true });
-      const v = JSON.parse(stdout) as { ok: boolean; messages: { data_type: { value: number }; problems: string[]; unknown_payload_types: number[] }[] };
+      const v = tsharkJudge(j.messages.map((m) => new Uint8Array(Buffer.from(m.base64, 'base64'))));
       expect(v.messages.length).toBe(j.messages.length);
       v.messages.forEach((m, i) => {
         const bytes = Buffer.from(j.messages[i]!.base64, 'base64');

@@ -2,27 +2,23 @@
 // and R_MESSAGE_1 (with V), initiator- and responder-initiated, and our RFC 3830 Error replies (Invalid TS, Auth failure, Invalid ID)
 // — pass Wireshark's MIKEY dissector (mikey-tshark --allow-unknown), each judged separately in
 // one SDP body. Skipped only when tshark is absent and CI is not set.
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { availableEngines } from './helpers/engines.js';
 import { makeWorld } from './helpers/ibake-world.js';
 import { ORACLES } from './helpers/shared.js';
+import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 import { IbakeError } from '../src/ibake/errors.js';
 import { decodeMessage, encodeMessage } from '../src/mikey/index.js';
 
-const run = promisify(execFile);
-const haveTshark = await run('sh', ['-c', 'command -v tshark']).then(() => true, () => false);
-if (process.env.CI && !haveTshark) throw new Error('CI needs tshark (run ' + join(ORACLES, 'install-oracles') + ')');
+const HAVE_TSHARK = haveTshark();
+if (process.env.CI && !HAVE_TSHARK) throw new Error('CI needs tshark (run ' + join(ORACLES, 'install-oracles') + ')');
 const all = await availableEngines();
 const engine = all.find((e) => e.name === 'native') ?? all.find((e) => e.name === 'wasm') ?? all[0]!;
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 
-describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
+describe.skipIf(!HAVE_TSHARK)('tshark judges update and Error messages', () => {
   it('CSB update I_MESSAGE_1 / R_MESSAGE_1 and ERR replies are well formed', async () => {
     const w = await makeWorld(engine);
     const alice = await w.party(A);
@@ -52,13 +48,7 @@ describe.skipIf(!haveTshark)('tshark judges update and Error messages', () => {
     const x = decodeMessage((await alice.initiate({ to: 'sip:carol@example.org' })).message);
     await grab(bob.receive(encodeMessage(x))); // Invalid ID
     const msgs = [u1, ur, v1, vr, ...errs];
-    const dir = mkdtempSync(join(tmpdir(), 'ibake-oracle-'));
-    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
-    for (const b of msgs) sdp.push('m=audio 4000 RTP/SAVP 0', `a=key-mgmt:mikey ${Buffer.from(b).toString('base64')}`);
-    writeFileSync(join(dir, 'm.sdp'), sdp.join('\r\n') + '\r\n');
-    const { stdout } = await run(join(ORACLES, 'mikey-tshark'), ['--allow-unknown', '--sdp', join(dir, 'm.sdp')]).catch((e: { stdout: string }) => ({ stdout: e.stdout }));
-    rmSync(dir, { recursive: true, force: true });
-    const v = JSON.parse(stdout) as { ok: boolean; messages: { data_type: { value: number }; problems: string[]; unknown_payload_types: number[]; payloads: { name: string }[] }[] };
+    const v = tsharkJudge(msgs);
     expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 22, 23, 6, 6, 6]);
     for (const q of v.messages) expect(q.problems).toEqual([]);
     expect(v.messages.slice(4).every((q) => q.unknown_payload_types.length === 0 && q.payloads.some((p) => p.name === 'ERR'))).toBe(true);

@@ -1,11 +1,10 @@
 // Test fixtures for the KMS tests: a self-signed TLS certificate for 127.0.0.1 (openssl CLI when
-// present, else a minimal X.509 built with node:crypto), and a batched Wireshark oracle call.
+// present, else a minimal X.509 built with node:crypto). The Wireshark oracle is test/helpers/tshark.ts.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ORACLES } from './helpers/shared.js';
 
 export interface TestCert {
   cert: string;
@@ -86,46 +85,4 @@ export function selfSignedCert(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
     }
   }
   return nodeSelfSigned(keyType);
-}
-
-// --- Wireshark oracle (oracles/mikey-tshark) ---------------------------------------------------
-export const TSHARK_ORACLE = join(ORACLES, 'mikey-tshark');
-
-/** True when tshark and the oracle script are installed. */
-export function haveTsharkOracle(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return existsSync(TSHARK_ORACLE);
-  } catch {
-    return false;
-  }
-}
-
-export interface OracleVerdict {
-  ok: boolean;
-  complete?: boolean;
-  problems?: unknown;
-}
-
-/**
- * Judges several MIKEY messages in one tshark run (`--allow-unknown --sdp`): each message is an
- * a=key-mgmt:mikey line of its own media section in one SDP body. Returns one verdict per message.
- */
-export function tsharkJudge(messages: readonly Uint8Array[]): OracleVerdict[] {
-  const dir = mkdtempSync(join(tmpdir(), 'kms-oracle-'));
-  try {
-    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0',
-      ...messages.flatMap((m, i) => [`m=audio ${40000 + 2 * i} RTP/SAVP 0`, `a=key-mgmt:mikey ${Buffer.from(m).toString('base64')}`])].join('\n');
-    writeFileSync(join(dir, 'm.sdp'), sdp);
-    let out: string;
-    try {
-      out = execFileSync(TSHARK_ORACLE, ['--allow-unknown', '--sdp', join(dir, 'm.sdp')], { encoding: 'utf8' });
-    } catch (e) {
-      out = String((e as { stdout?: string }).stdout ?? '');
-    }
-    const j = JSON.parse(out) as { messages?: OracleVerdict[] };
-    return j.messages ?? [];
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }

@@ -16,7 +16,7 @@ import {
 import fc from 'fast-check';
 import { KmsError } from '../src/kms/errors.js';
 import { decodeMessage } from '../src/mikey/index.js';
-import { haveTsharkOracle, tsharkJudge } from './kms-fixtures.js';
+import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 import { VECTORS } from './helpers/shared.js';
 
 const vec = (JSON.parse(readFileSync(join(VECTORS, 'derived-mikey-kdf.json'), 'utf8')) as {
@@ -39,7 +39,7 @@ function independentMac(bytes: Uint8Array, ids: string[]): Buffer {
   return createHmac('sha1', AUTH_KEY).update(bytes.subarray(0, bytes.length - 20)).update(Buffer.from(ids.join(''))).digest();
 }
 
-const oracleIt = haveTsharkOracle() || process.env.CI ? it : it.skip;
+const oracleIt = haveTshark() || process.env.CI ? it : it.skip;
 
 describe('REQUEST_KEY_PSK', () => {
   it('has the RFC 6267 shape and a V MAC that an independent HMAC reproduces', () => {
@@ -245,7 +245,7 @@ describe('Wireshark oracle', () => {
       encodeErrorMessage(0, 0xed0c5e8a00000000n),
       encodeErrorMessage(13, 0xed0c5e8a00000000n, decodeKeyRequest(encodeKeyRequest(spec, PSK)).message.header),
     ];
-    const verdicts = tsharkJudge(variants);
+    const verdicts = tsharkJudge(variants).messages;
     expect(verdicts).toHaveLength(variants.length);
     verdicts.forEach((v, i) => {
       expect(v.ok, `variant ${i}: ${JSON.stringify(v.problems)}`).toBe(true);

@@ -17,7 +17,8 @@ import { decodeKeyRequest, decodeKeyResponse, encodeKeyRequestPke, verifyKeyRequ
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { publicKeyOf } from '../src/kms/pke.js';
 import { decodeMessage } from '../src/mikey/index.js';
-import { haveTsharkOracle, selfSignedCert, tsharkJudge } from './kms-fixtures.js';
+import { selfSignedCert } from './kms-fixtures.js';
+import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -118,7 +119,7 @@ describe('REQUEST_KEY_PKE', () => {
     expect((await postMikey(s.url, bytes)).status).toBe(409);
   });
 
-  (haveTsharkOracle() || process.env.CI ? it : it.skip)('passes the tshark oracle (request with CERT, and its response)', async () => {
+  (haveTshark() || process.env.CI ? it : it.skip)('passes the tshark oracle (request with CERT, and its response)', async () => {
     const s = await kms();
     const rand = new Uint8Array(16).fill(4);
     const tNtp = msToNtp64(Date.now());
@@ -128,7 +129,7 @@ describe('REQUEST_KEY_PKE', () => {
     );
     const r = await postMikey(s.url, bytes);
     expect(r.status).toBe(200);
-    const verdicts = tsharkJudge([bytes, r.body]);
+    const verdicts = tsharkJudge([bytes, r.body]).messages;
     verdicts.forEach((v, i) => {
       expect(v.ok, `message ${i}: ${JSON.stringify(v.problems)}`).toBe(true);
       expect(v.complete).toBe(true);

@@ -22,7 +22,8 @@ import { postMikey } from '../src/kms/http-client.js';
 import { decodeErrorMessage, decodeKeyResponse, encodeKeyRequest } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { periodWindow } from '../src/kms/period.js';
-import { haveTsharkOracle, selfSignedCert, tsharkJudge } from './kms-fixtures.js';
+import { selfSignedCert } from './kms-fixtures.js';
+import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -270,14 +271,14 @@ describe('KMS service over HTTP', () => {
     expect(timers).toHaveLength(0);
   });
 
-  (haveTsharkOracle() || process.env.CI ? it : it.skip)('every message on the wire passes the tshark oracle', async () => {
+  (haveTshark() || process.env.CI ? it : it.skip)('every message on the wire passes the tshark oracle', async () => {
     const s = await kms();
     const proxy = await capturingProxy(s.url);
     await requestPrivateKey({ url: proxy, identity: ALICE, psk: ALICE_PSK, params, engine });
     await requestPrivateKey({ url: proxy, identity: ALICE, psk: BOB_PSK, params, engine }).catch(() => undefined);
     await postMikey(proxy, encodeKeyRequest({ csbId: 5, tNtp: msToNtp64(Date.now()), rand: new Uint8Array(16).fill(3), identities: [BOB], kmsId: KMS_ID }, Buffer.from(BOB_PSK, 'hex')));
     expect(wire.map((b) => b[1])).toEqual([19, 21, 19, 6, 19, 21]);
-    const verdicts = tsharkJudge(wire);
+    const verdicts = tsharkJudge(wire).messages;
     expect(verdicts).toHaveLength(wire.length);
     verdicts.forEach((v, i) => {
       expect(v.ok, `message ${i} (type ${wire[i]![1]}): ${JSON.stringify(v.problems)}`).toBe(true);

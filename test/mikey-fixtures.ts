@@ -4,7 +4,6 @@
 // ciphertexts, MACs and signatures: the codec is wire format only. Also locates the shared oracles.
 import { execFileSync } from 'node:child_process';
 import { createECDH } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { ORACLES } from './helpers/shared.js';
 import {
@@ -315,15 +314,7 @@ export function fixtures(): Fixture[] {
 }
 
 /** True when the shared oracle scripts and tshark are usable here. */
-export function haveTshark(): boolean {
-  if (!existsSync(resolve(ORACLES, 'mikey-tshark'))) return false;
-  try {
-    execFileSync('tshark', ['-v'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { haveTshark } from './helpers/tshark.js';
 
 /** The shared hand-built samples: name -> bytes. */
 export function oracleSamples(): Map<string, Uint8Array> {

@@ -6,12 +6,11 @@
 // every shared hand-built sample (valid ones decode, malformed ones give typed errors).
 // Skipped only when tshark is absent AND CI is unset; in CI its absence fails.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MikeyError, decodeMessage, encodeMessage, encodeMessageDetailed, keyMgmtLine, type Payload } from '../src/mikey/index.js';
 import { ORACLES, fixtures, haveTshark, oracleSamples, type Fixture } from './mikey-fixtures.js';
+import { tsharkSdp } from './helpers/tshark.js';
 
 const HAVE = haveTshark();
 const RUN = HAVE || !!process.env.CI;
@@ -37,20 +36,10 @@ interface TsharkResult {
 
 /** Runs mikey-tshark once over an SDP body holding one session-level key-mgmt line per message. */
 function tsharkBatch(messages: Uint8Array[], allowUnknown: boolean): { ok: boolean; carriage: unknown[]; results: TsharkResult[] } {
-  const dir = mkdtempSync(join(tmpdir(), 'ibaked-mikey-oracle-'));
-  try {
-    const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', ...messages.map(keyMgmtLine), 'm=audio 49170 RTP/SAVP 0'];
-    const file = join(dir, 'offer.sdp');
-    writeFileSync(file, sdp.join('\r\n') + '\r\n');
-    const args = [...(allowUnknown ? ['--allow-unknown'] : []), '--sdp', file];
-    const r = spawnSync(resolve(ORACLES, 'mikey-tshark'), args, { encoding: 'utf8', timeout: 120_000 });
-    if (r.error) throw r.error;
-    const out = JSON.parse(r.stdout) as { ok: boolean; carriage_expert: unknown[]; messages: TsharkResult[] };
-    expect(out.messages).toHaveLength(messages.length);
-    return { ok: out.ok, carriage: out.carriage_expert, results: out.messages };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const sdp = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', ...messages.map(keyMgmtLine), 'm=audio 49170 RTP/SAVP 0'];
+  const out = tsharkSdp<{ ok: boolean; carriage_expert: unknown[]; messages: TsharkResult[] }>(sdp.join('\r\n') + '\r\n', { allowUnknown });
+  expect(out.messages).toHaveLength(messages.length);
+  return { ok: out.ok, carriage: out.carriage_expert, results: out.messages };
 }
 
 /** Where tshark 4.0.17 is documented to stop (FINDINGS.md): unknown payload types, or values it cannot size. */

@@ -3,9 +3,7 @@
 // those bytes and re-format byte-identically; the RFC's example SDP round-trips unchanged;
 // session/media-level override, CS ID numbering, and strict rejection of malformed input; and
 // Wireshark's SDP/MIKEY dissectors (shared oracle `mikey-tshark --sdp`) accept an SDP we produced.
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
@@ -22,7 +20,8 @@ import {
   sessionCoveredMedia,
 } from '../src/srtp/sdp.js';
 import { SrtpError } from '../src/srtp/errors.js';
-import { ORACLES, VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/shared.js';
+import { haveTshark, tsharkSdp } from './helpers/tshark.js';
 
 const ex = JSON.parse(readFileSync(join(VECTORS, 'rfc4567-mikey-sdp-examples.json'), 'utf8'));
 const offer = ex.vectors[0];
@@ -170,34 +169,18 @@ describe('session and media level', () => {
   });
 });
 
-const ORACLE = join(ORACLES, 'mikey-tshark');
-const haveTshark = existsSync(ORACLE) && existsSync('/usr/bin/tshark');
-
 describe('oracle: tshark reads the key-mgmt lines insertMikey writes', () => {
-  it.skipIf(!haveTshark)('session-level offer + media-level answer decode to the same bytes', () => {
+  it.skipIf(!haveTshark())('session-level offer + media-level answer decode to the same bytes', () => {
     const ans = parseKeyMgmtLine(answer.sdp_attribute_as_published).data;
     const sdp = insertMikey(insertMikey(rfcSdp, { session: null }), {
       session: parseKeyMgmtLine(offer.sdp_attribute_as_published).data,
       media: new Map([[1, ans]]),
     });
-    const dir = mkdtempSync(join(tmpdir(), 'srtp-sdp-'));
-    try {
-      const f = join(dir, 'offer.sdp');
-      writeFileSync(f, sdp);
-      let out: string;
-      try {
-        out = execFileSync(ORACLE, ['--sdp', f], { encoding: 'utf8', timeout: 50_000 });
-      } catch (e) {
-        out = String((e as { stdout?: string }).stdout ?? '');
-      }
-      const r = JSON.parse(out) as { ok: boolean; messages: { ok: boolean; level: string; message_bytes: number; sip_sdp: { decoded_equals_input: boolean } }[] };
-      expect(r.ok).toBe(true);
-      expect(r.messages.map((m) => [m.level, m.message_bytes, m.ok, m.sip_sdp.decoded_equals_input])).toEqual([
-        ['session', offer.decoded_length, true, true],
-        ['media', answer.decoded_length, true, true],
-      ]);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = tsharkSdp<{ ok: boolean; messages: { ok: boolean; level: string; message_bytes: number; sip_sdp: { decoded_equals_input: boolean } }[] }>(sdp, { timeoutMs: 50_000 });
+    expect(r.ok).toBe(true);
+    expect(r.messages.map((m) => [m.level, m.message_bytes, m.ok, m.sip_sdp.decoded_equals_input])).toEqual([
+      ['session', offer.decoded_length, true, true],
+      ['media', answer.decoded_length, true, true],
+    ]);
   }, 60_000);
 });

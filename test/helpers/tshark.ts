@@ -1,0 +1,71 @@
+// The Wireshark oracle (the shared oracles/mikey-tshark script) as the tests call it: whether it
+// can run here, one run over an SDP body, and a batched judgement of many MIKEY messages (each
+// an a=key-mgmt:mikey line of its own media section of one SDP body, judged separately) —
+// tshark is slow to start, so tests batch their messages into one run.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ORACLES } from './shared.js';
+
+export const MIKEY_TSHARK = join(ORACLES, 'mikey-tshark');
+
+let have: boolean | undefined;
+
+/** True when tshark is on PATH and the oracle script is present. */
+export function haveTshark(): boolean {
+  if (have === undefined) {
+    try {
+      execFileSync('tshark', ['--version'], { stdio: 'ignore' });
+      have = existsSync(MIKEY_TSHARK);
+    } catch {
+      have = false;
+    }
+  }
+  return have;
+}
+
+/**
+ * Runs mikey-tshark `--sdp` over an SDP body (via a temporary file) and returns its parsed JSON.
+ * A non-zero exit (some message judged bad) still prints the JSON, which is returned as well.
+ */
+export function tsharkSdp<T = unknown>(sdp: string, opts: { allowUnknown?: boolean; timeoutMs?: number } = {}): T {
+  const dir = mkdtempSync(join(tmpdir(), 'ibaked-tshark-'));
+  try {
+    const file = join(dir, 'm.sdp');
+    writeFileSync(file, sdp);
+    const args = [...(opts.allowUnknown ? ['--allow-unknown'] : []), '--sdp', file];
+    let out: string;
+    try {
+      out = execFileSync(MIKEY_TSHARK, args, { encoding: 'utf8', timeout: opts.timeoutMs ?? 120_000 });
+    } catch (e) {
+      out = String((e as { stdout?: string }).stdout ?? '');
+    }
+    return JSON.parse(out) as T;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** An SDP body (CRLF) with each message as the a=key-mgmt:mikey line of its own m= section. */
+export function sdpOfMessages(messages: readonly Uint8Array[]): string {
+  const lines = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0'];
+  messages.forEach((m, i) => lines.push(`m=audio ${40000 + 2 * i} RTP/SAVP 0`, `a=key-mgmt:mikey ${Buffer.from(m).toString('base64')}`));
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** The fields of one message's verdict that the tests look at. */
+export interface TsharkVerdict {
+  ok: boolean;
+  complete?: boolean;
+  data_type: { value: number };
+  problems: string[];
+  unknown_payload_types: number[];
+  payloads: { name: string }[];
+}
+
+/** Judges many messages in one run (`--allow-unknown --sdp`): the overall verdict and one per message. */
+export function tsharkJudge(messages: readonly Uint8Array[]): { ok: boolean; messages: TsharkVerdict[] } {
+  const j = tsharkSdp<{ ok: boolean; messages?: TsharkVerdict[] }>(sdpOfMessages(messages), { allowUnknown: true });
+  return { ok: j.ok, messages: j.messages ?? [] };
+}
