@@ -3,6 +3,7 @@
 // get identical SRTP keys; CSB update and close; tampering gives typed errors and no keys; every
 // param is validated; unknown identities are refused; the KMS store is reused across restarts
 // and a corrupt one is refused (never regenerated); logs never contain key material; metrics.
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,5 +272,67 @@ describe('ibaked restart and store integrity', () => {
     // with everything restored it starts again on the same store
     d = await startIbaked(config(), log);
     expect(d.identities.list()).toHaveLength(2);
+  });
+});
+
+describe('the ibaked binary with --config (development mode)', () => {
+  const built = existsSync(join(process.cwd(), 'dist', 'daemon', 'main.js'));
+  const bin = join(process.cwd(), 'bin', 'ibaked.js');
+  const bdir = mkdtempSync(join(tmpdir(), 'ibaked-bin-'));
+  const sock = join(bdir, 'ibaked.sock');
+  const cfgFile = join(bdir, 'ibaked.json');
+  writeFileSync(cfgFile, JSON.stringify({ socket: 'ibaked.sock', engine: 'ts', skipSelftest: true, varDir: 'state' }));
+
+  function start() {
+    const p = spawn(process.execPath, [bin, '--config', cfgFile]);
+    const out = { err: '' };
+    p.stderr.on('data', (c) => (out.err += c));
+    const closed = new Promise<number | null>((r) => p.on('close', r));
+    return { p, out, closed };
+  }
+
+  it.runIf(built)('serves a complete call, stops on SIGTERM, and its stderr holds no key material', async () => {
+    const { p, out, closed } = start();
+    for (let i = 0; i < 300 && !out.err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(out.err).toMatch(/development mode/);
+    const c = await IbakedClient.connect(sock);
+    const keys: Uint8Array[] = [];
+    try {
+      await c.request('identity.add', { uri: ALICE });
+      await c.request('identity.add', { uri: BOB });
+      const i1 = await c.request<{ message: Uint8Array }>('exchange.initiate', { from: ALICE, to: BOB });
+      let msg: Uint8Array | undefined = i1.message;
+      let to = BOB;
+      const est: Key[][] = [];
+      while (msg) {
+        const r: RecvResult = await c.request<RecvResult>('exchange.receive', { identity: to, message: msg });
+        if (r.established) est.push(r.established.keys);
+        msg = r.reply;
+        to = to === BOB ? ALICE : BOB;
+      }
+      expect(est).toHaveLength(2);
+      expect(keyText(est[0]!)).toBe(keyText(est[1]!));
+      for (const k of est[0]!) keys.push(k.masterKey, k.masterSalt);
+    } finally {
+      c.close();
+      p.kill('SIGTERM');
+    }
+    expect(await closed).toBe(0);
+    expect(out.err).toMatch(/established/);
+    const users = JSON.parse(readFileSync(join(bdir, 'state', 'dev-users.json'), 'utf8')).users as Record<string, string>;
+    for (const s of [...keys, ...Object.values(users).map((h) => Buffer.from(h, 'hex'))]) {
+      const b = Buffer.from(s);
+      expect(out.err.includes(b.toString('hex').slice(0, 16)) || out.err.includes(b.toString('base64').slice(0, 16))).toBe(false);
+    }
+  });
+
+  it.runIf(built)('exits 1 with KMS_CONFIG on a corrupt store, leaving it as it was', async () => {
+    const mpath = join(bdir, 'state', 'kms', 'master.key');
+    const bad = Buffer.from('IBAKEDMK-truncated');
+    writeFileSync(mpath, bad, { mode: 0o600 });
+    const { out, closed } = start();
+    expect(await closed).toBe(1);
+    expect(out.err).toMatch(/KMS_CONFIG.*refusing to start/);
+    expect(readFileSync(mpath).equals(bad)).toBe(true);
   });
 });

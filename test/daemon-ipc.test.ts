@@ -9,20 +9,28 @@ import { join } from 'node:path';
 import { encode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
-import { encodeFrame, FrameDecoder, MAX_FRAME } from '../src/daemon/frame.js';
+import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from '../src/daemon/frame.js';
 import { buildHandlers } from '../src/daemon/methods.js';
-import { startDaemon, type RunningDaemon } from '../src/daemon/server.js';
+import { AFTER_SEND, startDaemon, type RunningDaemon } from '../src/daemon/server.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ibaked-ipc-'));
 let d: RunningDaemon;
 let release: () => void = () => {};
+const secretBuf = new Uint8Array([9, 8, 7, 6]);
 
 beforeAll(async () => {
   const built = await buildHandlers({ engine: 'ts', log: () => {} });
   const gate = new Promise<void>((r) => (release = r));
   d = await startDaemon({
     socketPath: join(dir, 'sub', 'ibaked.sock'),
-    handlers: { ...built.handlers, slow: async () => (await gate, 'done') },
+    handlers: {
+      ...built.handlers,
+      slow: async () => (await gate, 'done'),
+      secret: async () => Object.defineProperty({ key: secretBuf }, AFTER_SEND, { value: () => secretBuf.fill(0) }),
+      fails: async () => {
+        throw Object.assign(new FrameError('SOME_FAILURE', 'failed'), { reply: new Uint8Array([1, 6]) });
+      },
+    },
     maxInFlight: 2,
   });
 });
@@ -60,6 +68,20 @@ describe('ibaked IPC', () => {
       await expect(c.request('decode', { message: new Uint8Array([1, 2, 3]) })).rejects.toMatchObject({ code: expect.stringMatching(/^MIKEY_/) });
       await expect(c.request('decode', { message: 'not bytes' })).rejects.toMatchObject({ code: 'BAD_PARAMS' });
       await expect(c.request('nope')).rejects.toMatchObject({ code: 'UNKNOWN_METHOD' });
+    } finally {
+      c.close();
+    }
+  });
+
+  it('runs a result\'s AFTER_SEND hook once the reply is written (keys zeroed), and passes error.reply bytes', async () => {
+    const c = await IbakedClient.connect(d.socketPath);
+    try {
+      const r = await c.request<{ key: Uint8Array }>('secret');
+      expect([...r.key]).toEqual([9, 8, 7, 6]); // the app got the bytes …
+      expect([...secretBuf]).toEqual([0, 0, 0, 0]); // … and the daemon's copy is gone
+      const e = await c.request('fails').catch((x: unknown) => x);
+      expect(e).toMatchObject({ code: 'SOME_FAILURE' });
+      expect([...(e as { reply: Uint8Array }).reply]).toEqual([1, 6]);
     } finally {
       c.close();
     }
