@@ -1,10 +1,15 @@
 // Test fixtures for the KMS tests: a self-signed TLS certificate for 127.0.0.1 (openssl CLI when
-// present, else a minimal X.509 built with node:crypto). The Wireshark oracle is test/helpers/tshark.ts.
+// present, else a minimal X.509 built with node:crypto), and a fresh KMS domain (master secret and
+// monthly public parameters) on the selected engine. The Wireshark oracle is test/helpers/tshark.ts.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { selectEngine } from '../src/engine/select.js';
+import type { Engine } from '../src/engine/types.js';
+import { setup, type IbeParams } from '../src/ibe/index.js';
+import { buildParams } from '../src/ibe/params.js';
 
 export interface TestCert {
   cert: string;
@@ -85,4 +90,11 @@ export function selfSignedCert(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
     }
   }
   return nodeSelfSigned(keyType);
+}
+
+/** A fresh bls12381-bf KMS domain on the selected engine: master secret and monthly params for kmsId. */
+export async function kmsDomain(kmsId: string): Promise<{ engine: Engine; master: Uint8Array; params: IbeParams }> {
+  const engine = (await selectEngine()).engine;
+  const s = await setup('bls12381-bf', engine);
+  return { engine, master: s.master, params: buildParams(kmsId, 'month', s.params) };
 }

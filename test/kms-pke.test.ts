@@ -7,17 +7,15 @@
 // decodes the PKE request and its response to the end.
 import { constants, createPrivateKey, generateKeyPairSync, privateDecrypt, verify } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectEngine } from '../src/engine/select.js';
 import type { Engine } from '../src/engine/types.js';
-import { extract, identityFor, setup, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
-import { buildParams } from '../src/ibe/params.js';
+import { extract, identityFor, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
 import { requestPrivateKey, startKmsServer, type KmsServer, type KmsServerOptions } from '../src/kms/index.js';
 import { postMikey } from '../src/kms/http-client.js';
 import { decodeKeyRequest, decodeKeyResponse, encodeKeyRequestPke, verifyKeyRequestSignature } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { publicKeyOf } from '../src/kms/pke.js';
 import { decodeMessage } from '../src/mikey/index.js';
-import { selfSignedCert } from './kms-fixtures.js';
+import { kmsDomain, selfSignedCert } from './kms-fixtures.js';
 import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 
 const ALICE = 'sip:alice@example.org';
@@ -35,10 +33,7 @@ const mallory = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const servers: KmsServer[] = [];
 
 beforeAll(async () => {
-  engine = (await selectEngine()).engine;
-  const s = await setup('bls12381-bf', engine);
-  master = s.master;
-  params = buildParams(KMS_ID, 'month', s.params);
+  ({ engine, master, params } = await kmsDomain(KMS_ID));
 });
 afterAll(async () => {
   for (const s of servers) await s.close();

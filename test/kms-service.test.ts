@@ -11,10 +11,8 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { selectEngine } from '../src/engine/select.js';
 import type { Engine } from '../src/engine/types.js';
-import { decrypt, encrypt, extract, identityFor, setup, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
-import { buildParams } from '../src/ibe/params.js';
+import { decrypt, encrypt, extract, identityFor, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
 import {
   createKeyRenewer, jsonLineLogger, requestPrivateKey, startKmsServer, type KmsLogEvent, type KmsServer, type KmsServerOptions,
 } from '../src/kms/index.js';
@@ -22,7 +20,7 @@ import { postMikey } from '../src/kms/http-client.js';
 import { decodeErrorMessage, decodeKeyResponse, encodeKeyRequest } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { periodWindow } from '../src/kms/period.js';
-import { selfSignedCert } from './kms-fixtures.js';
+import { kmsDomain, selfSignedCert } from './kms-fixtures.js';
 import { haveTshark, tsharkJudge } from './helpers/tshark.js';
 
 const ALICE = 'sip:alice@example.org';
@@ -40,10 +38,7 @@ const lines: string[] = [];
 const events: KmsLogEvent[] = [];
 
 beforeAll(async () => {
-  engine = (await selectEngine()).engine;
-  const s = await setup('bls12381-bf', engine);
-  master = s.master;
-  params = buildParams(KMS_ID, 'month', s.params);
+  ({ engine, master, params } = await kmsDomain(KMS_ID));
 });
 afterAll(async () => {
   for (const s of servers) await s.close();
