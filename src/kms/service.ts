@@ -18,7 +18,7 @@ import {
   decodeKeyRequest, encodeErrorMessage, encodeKeyResponse, Err, verifyKeyRequest, verifyKeyRequestSignature, type IssuedKey, type ParsedKeyRequest,
   type WantedKey,
 } from './messages.js';
-import { msToNtp64, ntp64ToMs } from './ntp.js';
+import { msToNtp64, ntp64ToMs, u64Bytes } from './ntp.js';
 import { nextPeriod, periodNtp, periodWindow } from './period.js';
 import { envelopeDecrypt } from './pke.js';
 import type { PskStore } from './psk-store.js';
@@ -181,7 +181,7 @@ export class KmsService {
         secret = envKey;
       }
       user = entry.name;
-      const verdict = this.#replay.checkAndAdd(ReplayCache.key([Buffer.from(entry.name), u32(req.csbId), u64(req.tNtp), req.rand]), this.#tMs(req) + this.#skew + 1);
+      const verdict = this.#replay.checkAndAdd(ReplayCache.key([Buffer.from(entry.name), u32(req.csbId), u64Bytes(req.tNtp), req.rand]), this.#tMs(req) + this.#skew + 1);
       if (verdict === 'replay') throw new KmsError('KMS_REPLAY', 'request was already answered');
       if (verdict === 'full') throw new KmsError('KMS_OVERLOADED', 'replay cache is full');
       if (this.#perUser) {
@@ -263,10 +263,5 @@ export class KmsService {
 function u32(v: number): Uint8Array {
   const b = new Uint8Array(4);
   new DataView(b.buffer).setUint32(0, v);
-  return b;
-}
-function u64(v: bigint): Uint8Array {
-  const b = new Uint8Array(8);
-  new DataView(b.buffer).setBigUint64(0, v);
   return b;
 }

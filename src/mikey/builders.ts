@@ -9,6 +9,7 @@ import type {
   CertPayload, ChashPayload, CsMap, EskPayload, ExtPayload, IbakePayload, IdrPayload, KemacPayload,
   MikeyHeader, MikeyMessage, Payload, PkePayload, SpPayload, TPayload, VPayload,
 } from './model.js';
+import { msToNtp64 } from './ntp.js';
 import { DataType, IdRole, IdType, MAC_LENGTHS, TsType } from './registry.js';
 
 /** An identity for an IDR payload: a string (URI, UTF-8) or explicit type and bytes. */
@@ -25,10 +26,7 @@ const NTP_UNIX_OFFSET = 2208988800n;
 
 /** 64-bit NTP timestamp (seconds since 1900 ‖ 32-bit fraction) for a Date (default: now). */
 export function ntpTime(date: Date = new Date()): bigint {
-  const ms = BigInt(date.getTime());
-  const secs = ms / 1000n + NTP_UNIX_OFFSET;
-  const frac = ((ms % 1000n) << 32n) / 1000n;
-  return ((secs & 0xffffffffn) << 32n) | frac;
+  return msToNtp64(date.getTime());
 }
 
 /** Date of a 64-bit NTP timestamp (era 0; the seconds field wraps in 2036). */

@@ -23,4 +23,5 @@ export { sec1Length, eccptPad } from './payload-ibake.js';
 export { spParamInt } from './payload-policy.js';
 export { MIN_RAND } from './payload-basic.js';
 export * from './builders.js';
+export { msToNtp64, ntp64ToMs, u64Bytes, bytesU64 } from './ntp.js';
 export { parseMessageText, parseKeyMgmtLine, keyMgmtLine, decodeBase64Strict, type TextFormat } from './text.js';
