@@ -9,8 +9,8 @@
 // Targets on native: warm <= 4.5 pairings, cold <= 7. Writes bench/results/call-<date>.json
 // and .md (bench/lib/report.ts).
 // Run: npm run bench:call [-- --json] [--engines native,wasm,ts] [--rounds N] [--time MS]
-import { DEFAULT_LOADERS, ENGINE_NAMES } from '../src/engine/select.js';
-import type { Engine, EngineName } from '../src/engine/types.js';
+import { DEFAULT_LOADERS } from '../src/engine/select.js';
+import type { Engine } from '../src/engine/types.js';
 import { extractBls, setupBls } from '../src/ibe/bls12381/bf.js';
 import { BlsContext } from '../src/ibe/bls12381/context.js';
 import { IbeKeyring as Keyring } from '../src/ibake/keyring.js';
@@ -18,14 +18,13 @@ import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { runScenario } from '../src/ibake/scenario.js';
 import type { IbeKeyring } from '../src/ibake/keyring.js';
 import { runInterleaved, type InterleavedTask } from './lib/interleave.js';
+import { argValue, hasFlag, wantedEngines } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const args = process.argv.slice(2);
-const arg = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
-const JSON_OUT = args.includes('--json');
-const WANTED = (arg('--engines') ?? ENGINE_NAMES.join(',')).split(',') as EngineName[];
-const ROUNDS = Number(arg('--rounds') ?? 3);
-const TIME = Number(arg('--time') ?? 1500);
+const JSON_OUT = hasFlag('--json');
+const WANTED = wantedEngines();
+const ROUNDS = Number(argValue('--rounds') ?? 3);
+const TIME = Number(argValue('--time') ?? 1500);
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 

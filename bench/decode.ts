@@ -7,9 +7,10 @@ import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { buildIMessage1, buildRMessage2, decodeMessage, encodeMessage, ntpTime, type SpPayload } from '../src/mikey/index.js';
 import { describeMessage } from '../src/mikey/describe.js';
+import { hasFlag } from './lib/cli.js';
 import { describeMachine, writeResults } from './lib/report.js';
 
-const json = process.argv.includes('--json');
+const json = hasFlag('--json');
 
 const sp: SpPayload = {
   kind: 'SP',

@@ -7,20 +7,16 @@
 // Run: npm run bench:engine [-- --json] [--rounds N] [--engines ts,wasm,native]
 // Writes bench/results/engine-<YYYY-MM-DD>.json and .md (bench/lib/report.ts).
 import { randomBytes } from 'node:crypto';
-import { DEFAULT_LOADERS, ENGINE_NAMES } from '../src/engine/select.js';
+import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { randomScalar } from '../src/engine/scalar.js';
 import type { Engine, EngineName } from '../src/engine/types.js';
 import { runInterleaved, type InterleavedTask } from './lib/interleave.js';
+import { argValue, hasFlag, wantedEngines } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const args = process.argv.slice(2);
-const argValue = (flag: string): string | undefined => {
-  const i = args.indexOf(flag);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const JSON_OUT = args.includes('--json');
+const JSON_OUT = hasFlag('--json');
 const ROUNDS = Number(argValue('--rounds') ?? 10);
-const WANTED = (argValue('--engines') ?? ENGINE_NAMES.join(',')).split(',') as EngineName[];
+const WANTED = wantedEngines();
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
 /** Per-round budget: the ts backend is ~25 ms per pairing, so it gets a few calls per round. */

@@ -5,14 +5,13 @@
 // Run: npx tsx bench/ibe.ts [--engines ts,wasm,native] [--time MS]
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
-import { DEFAULT_LOADERS, ENGINE_NAMES } from '../src/engine/select.js';
-import type { Engine, EngineName } from '../src/engine/types.js';
+import { DEFAULT_LOADERS } from '../src/engine/select.js';
+import type { Engine } from '../src/engine/types.js';
 import { createContext, decrypt, encrypt, extract, identityBytes, setup } from '../src/ibe/index.js';
+import { argValue, taskMedian, wantedEngines } from './lib/cli.js';
 
-const args = process.argv.slice(2);
-const arg = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
-const WANTED = (arg('--engines') ?? ENGINE_NAMES.join(',')).split(',') as EngineName[];
-const TIME = Number(arg('--time') ?? 1500);
+const WANTED = wantedEngines();
+const TIME = Number(argValue('--time') ?? 1500);
 const ID = identityBytes('sip:bob@example.org', '2026-11-28', 'month');
 const M = randomBytes(142); // ≈ an I_MESSAGE_1 IBAKE plaintext (spec/ibe-bf.md §8.3)
 
@@ -22,8 +21,8 @@ async function run(name: string, tasks: Record<string, () => Promise<unknown>>):
   for (const [t, fn] of Object.entries(tasks)) bench.add(`${name} ${t}`, fn);
   await bench.run();
   for (const t of bench.tasks) {
-    const r = t.result as { latency?: { p50?: number; samplesCount?: number } } | undefined;
-    rows.push({ task: t.name, median_ms: Number((r?.latency?.p50 ?? NaN).toFixed(3)), samples: r?.latency?.samplesCount ?? 0 });
+    const { medianMs, samples } = taskMedian(t);
+    rows.push({ task: t.name, median_ms: Number(medianMs.toFixed(3)), samples });
   }
 }
 

@@ -6,6 +6,7 @@ import { Bench } from 'tinybench';
 import { deriveSessionKeys, deriveSrtpMasterKeys } from '../src/mikey/keys.js';
 import { computeVMac, MacAlg } from '../src/mikey/mac.js';
 import { deriveSrtpSessionKeys, deriveSrtcpSessionKeys } from '../src/srtp/kdf.js';
+import { taskMedian } from './lib/cli.js';
 
 const kSession = new Uint8Array([4, ...randomBytes(64)]);
 const rand = randomBytes(16);
@@ -28,6 +29,5 @@ bench
   );
 await bench.run();
 for (const t of bench.tasks) {
-  const r = t.result as { latency?: { p50?: number } } | undefined;
-  console.log(`${t.name}: median ${((r?.latency?.p50 ?? NaN) * 1000).toFixed(1)} µs`);
+  console.log(`${t.name}: median ${(taskMedian(t).medianMs * 1000).toFixed(1)} µs`);
 }

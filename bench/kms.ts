@@ -6,19 +6,18 @@
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
-import type { Engine, EngineName } from '../src/engine/types.js';
+import type { Engine } from '../src/engine/types.js';
 import { setup } from '../src/ibe/index.js';
 import { buildParams } from '../src/ibe/params.js';
 import { requestPrivateKey, startKmsServer, silentLogger, PskStore } from '../src/kms/index.js';
 import { encodeKeyRequest } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { KmsService } from '../src/kms/service.js';
+import { argValue, taskMedian, wantedEngines } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const args = process.argv.slice(2);
-const arg = (f: string) => (args.indexOf(f) >= 0 ? args[args.indexOf(f) + 1] : undefined);
-const WANTED = (arg('--engines') ?? 'native,wasm,ts').split(',') as EngineName[];
-const TIME = Number(arg('--time') ?? 2000);
+const WANTED = wantedEngines();
+const TIME = Number(argValue('--time') ?? 2000);
 const ALICE = 'sip:alice@example.org';
 const PSK = '00112233445566778899aabbccddeeff';
 
@@ -49,9 +48,8 @@ for (const name of WANTED) {
     });
   await bench.run();
   for (const t of bench.tasks) {
-    const r = t.result as { latency?: { p50?: number; samplesCount?: number; samples?: number[] } } | undefined;
-    const med = r?.latency?.p50 ?? NaN;
-    rows.push({ engine: name, task: t.name, medianMs: Math.round(med * 1000) / 1000, samples: r?.latency?.samplesCount ?? r?.latency?.samples?.length ?? 0 });
+    const { medianMs: med, samples } = taskMedian(t);
+    rows.push({ engine: name, task: t.name, medianMs: Math.round(med * 1000) / 1000, samples });
     console.log(`${name}: ${t.name}: median ${med.toFixed(2)} ms`);
   }
   await server.close();
