@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
-import { availableEngines } from './helpers/engines.js';
+import { fastestEngine } from './helpers/engines.js';
 import { ORACLES } from './helpers/shared.js';
 import { haveTshark as haveTsharkOracle, tsharkJudge } from './helpers/tshark.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
@@ -23,8 +23,7 @@ const oracle = (name: string) => (existsSync(`${ORACLES}/${name}`) ? `${ORACLES}
 
 // Every scenario on the fastest engine; the basic call also on the slow pure-TS reference (the
 // in-process scenario tests already run every scenario on ts), keeping this file well under 60 s.
-const names = (await availableEngines()).map((e) => e.name);
-const fastest = names.includes('native') ? 'native' : names.includes('wasm') ? 'wasm' : 'ts';
+const fastest = (await fastestEngine()).name;
 const engines = [...new Set([fastest, 'ts'])];
 const scenariosFor = (engine: string) => (engine === fastest ? ['basic', 'forking', 'retarget', 'deferred', 'preencoded'] : ['basic']);
 const A = 'sip:alice@example.org';

@@ -5,7 +5,7 @@
 // scenario. Key material must only ever leave through the API results.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { availableEngines } from './helpers/engines.js';
+import { fastestEngine } from './helpers/engines.js';
 import { setup } from '../src/ibe/index.js';
 import { buildParams } from '../src/ibe/params.js';
 import { startKmsServer } from '../src/kms/server.js';
@@ -14,8 +14,7 @@ import { runScenario, SCENARIOS, derivedUri } from '../src/ibake/scenario.js';
 import { IbakeEndpoint } from '../src/ibake/endpoint.js';
 import { makeWorld } from './helpers/ibake-world.js';
 
-const all = await availableEngines();
-const engine = all.find((e) => e.name === 'native') ?? all.find((e) => e.name === 'wasm') ?? all[0]!;
+const engine = await fastestEngine();
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 

@@ -8,7 +8,7 @@
 // session; uniform ERR bytes for every pre-authentication failure.
 // Protocol logic is engine-independent: this file uses the fastest available engine.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { availableEngines } from './helpers/engines.js';
+import { fastestEngine } from './helpers/engines.js';
 import { hex, makeWorld, type World } from './helpers/ibake-world.js';
 import { IbakeError } from '../src/ibake/errors.js';
 import type { IbakeEndpoint } from '../src/ibake/endpoint.js';
@@ -18,8 +18,7 @@ import { extractBls } from '../src/ibe/bls12381/bf.js';
 import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { generateEphemeral } from '../src/ibake/ecdh.js';
 
-const all = await availableEngines();
-const engine = all.find((e) => e.name === 'native') ?? all.find((e) => e.name === 'wasm') ?? all[0]!;
+const engine = await fastestEngine();
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 const E = 'sip:eve@example.org';

@@ -4,7 +4,7 @@
 // one SDP body. Skipped only when tshark is absent and CI is not set.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { availableEngines } from './helpers/engines.js';
+import { fastestEngine } from './helpers/engines.js';
 import { makeWorld } from './helpers/ibake-world.js';
 import { ORACLES } from './helpers/shared.js';
 import { haveTshark, tsharkJudge } from './helpers/tshark.js';
@@ -13,8 +13,7 @@ import { decodeMessage, encodeMessage } from '../src/mikey/index.js';
 
 const HAVE_TSHARK = haveTshark();
 if (process.env.CI && !HAVE_TSHARK) throw new Error('CI needs tshark (run ' + join(ORACLES, 'install-oracles') + ')');
-const all = await availableEngines();
-const engine = all.find((e) => e.name === 'native') ?? all.find((e) => e.name === 'wasm') ?? all[0]!;
+const engine = await fastestEngine();
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 

@@ -49,3 +49,12 @@ export async function availableEngines(): Promise<Engine[]> {
   }
   return out;
 }
+
+/** The fastest available backend (native, else wasm, else the first one available): for tests
+ * whose subject is not the engine and that need only one. */
+export async function fastestEngine(): Promise<Engine> {
+  const all = await availableEngines();
+  const e = all.find((x) => x.name === 'native') ?? all.find((x) => x.name === 'wasm') ?? all[0];
+  if (!e) throw new Error('no engine available (TEST_ENGINES?)');
+  return e;
+}
