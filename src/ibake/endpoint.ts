@@ -29,6 +29,12 @@ import { type InitiatorState, type OfferState, type ResponderState, wipeState } 
 import { SessionStore } from './store.js';
 import { DT, ERR, MESSAGE_NAMES, PROFILE, ROLE, bigToNtp, buildErr, decode, encode, idr, malformed, ntpToBig, shape, srtpMap, uriOf } from './wire.js';
 
+/** Resolves after every pending promise continuation has run, i.e. once engine calls started
+ * by them are queued off-thread (a macrotask turn; about 5 µs). */
+function engineQueued(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 export interface EndpointOptions {
   /** Our identity URI (IDRi when we call, IDRr when we answer). */
   identity: string;
@@ -403,6 +409,9 @@ export class IbakeEndpoint {
       eskPlain ? this.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
     ]);
     encrypting.catch(() => undefined);
+    // Let the encryption reach the engine (it is queued from promise continuations) before
+    // this thread is busy with K_SESSION; otherwise the two would run one after the other.
+    await engineQueued();
     let kSession: Uint8Array;
     try {
       kSession = computeKSession(offer.x, f.eccptr!, offer.xP);
@@ -474,6 +483,7 @@ export class IbakeEndpoint {
     decrypting.catch(() => undefined);
     let early: Uint8Array | undefined;
     if (s.xP) {
+      await engineQueued(); // as in onRMessage1: let the decryption reach the engine first
       try {
         early = computeKSession(s.y, s.xP, s.yP);
       } catch (e) {

@@ -85,10 +85,9 @@ export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uin
   const l = deriveL(rho, t);
   if (l === null) throw new IbeError('IBE_BAD_INPUT', 'l = 0; choose another rho');
   try {
-    // One engine call after the other: on a 2-core machine the crypto threads and the event
-    // loop compete, and concurrent calls measured slower than sequential ones (bench/call.ts).
-    const Uu = await ops.mulPUncompressed(l);
-    const thetaL = await ops.powG(l);
+    // Both engine calls are issued at once, so a caller that does synchronous work right after
+    // starting an encryption (the protocol computes K_SESSION meanwhile) overlaps with both.
+    const [Uu, thetaL] = await Promise.all([ops.mulPUncompressed(l), ops.powG(l)]);
     const w = H.hash(thetaL);
     thetaL.fill(0);
     const V = xorInto(w, rho);

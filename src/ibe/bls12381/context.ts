@@ -3,8 +3,9 @@
 // table for P shared per engine; G2Prepared lines for our own private keys. Caches are bounded LRUs and free the
 // engine handles they evict. Encryption to a cached recipient = one fixed-base G1 mul + one
 // fixed-base GT pow, no pairing and no hash to G2. Results equal the uncached path bit for bit.
-// A GT table costs about one pairing to build, so a recipient's first encryption uses a plain
-// GT power and the table is built in the background from its second use on (repeat peers).
+// A GT table costs about one pairing to build, so a recipient's first encryptions use a plain
+// GT power and the table is built in the background from its third use on: one call encrypts
+// to the responder twice (I_MESSAGE_1, I_MESSAGE_2), so the third use means a repeat peer.
 import { createHash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
@@ -21,7 +22,7 @@ import {
 interface Recipient {
   qId: Uint8Array;
   gId: Uint8Array;
-  /** encryptions so far; the table is built from the second one on */
+  /** encryptions so far; the table is built from the TABLE_AFTER-th one on */
   uses: number;
   table?: GTTable;
   building?: Promise<void>;
@@ -44,6 +45,9 @@ function sharedPTable(engine: Engine): Promise<G1Table> {
   }
   return t;
 }
+
+/** Uses of a recipient before its GT table is worth building (see the header). */
+export const TABLE_AFTER = 3;
 
 function freeRecipient(r: Recipient): void {
   r.evicted = true;
@@ -126,7 +130,7 @@ export class BlsContext {
   /** Starts building the recipient's GT table once it is a repeat peer (never awaited by callers). */
   private maybeBuildTable(r: Recipient): void {
     r.uses++;
-    if (r.uses < 2 || r.table || r.building || r.evicted || this.closed) return;
+    if (r.uses < TABLE_AFTER || r.table || r.building || r.evicted || this.closed) return;
     r.building = this.engine.gtFixedBase(r.gId).then(
       (t) => {
         if (r.evicted || this.closed) t.free();
