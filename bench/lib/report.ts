@@ -2,7 +2,7 @@
 // writing results as bench/results/<name>-<YYYY-MM-DD>.json (the rows, as given) plus a .md file
 // (title, machine, then the caller's Markdown). Every bench in bench/ uses this, so result files
 // look the same and always say where they were measured.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,8 +16,20 @@ export interface MachineInfo {
   arch: string;
 }
 
-/** Directory the results go to (bench/results next to this lib). */
-export const RESULTS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'results');
+/** The repository root: the nearest directory above this file that holds package.json (so the
+ * compiled benches under build-bench/ write to the same place as the sources would). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error('bench: cannot find the repository root (package.json)');
+    dir = up;
+  }
+  return dir;
+}
+
+/** Directory the results go to: bench/results of the repository. */
+export const RESULTS_DIR = path.join(repoRoot(), 'bench', 'results');
 
 function osName(): string {
   try {

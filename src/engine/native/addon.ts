@@ -4,6 +4,7 @@
 // ADX build when the CPU has BMI2 and ADX (IBAKED_NATIVE_VARIANT=portable forces portable).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EngineError } from '../errors.js';
 
@@ -53,7 +54,18 @@ export interface NativeAddon {
 }
 
 const ABI_VERSION = 1;
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+/** The package root: the nearest directory above this module holding package.json (src/,
+ * dist/ and build-bench/src/ all sit at different depths below it). */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) return fileURLToPath(new URL('../../../', import.meta.url));
+    dir = up;
+  }
+  return dir + sep;
+}
+const ROOT = packageRoot();
 const require = createRequire(import.meta.url);
 
 function load(path: string): NativeAddon {
