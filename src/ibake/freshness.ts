@@ -4,23 +4,14 @@
 // (CSB ID, sender identity, T, RAND) must not be in the bounded replay cache. Entries enter
 // the cache only after the message decrypted correctly, expire when T leaves the window, and a
 // full cache fails closed (never evicts an unexpired entry, which would re-open replay).
-import { createHash } from 'node:crypto';
+import { bytesU64, msToNtp64, ntp64ToMs, u64Bytes } from '../mikey/ntp.js';
+import { ReplayCache } from '../util/replay-cache.js';
 import { IbakeError } from './errors.js';
-
-const NTP_UNIX_OFFSET = 2_208_988_800n; // seconds from 1900-01-01 to 1970-01-01
-const ERA = 1n << 32n;
 
 /** Unix milliseconds -> 8-octet NTP timestamp (seconds mod 2^32 ‖ fraction). */
 export function msToNtp(ms: number): Uint8Array {
   if (!Number.isFinite(ms) || ms < 0) throw new IbakeError('IBAKE_BAD_INPUT', 'time must be a non-negative number of ms');
-  const totalMs = BigInt(Math.floor(ms));
-  const secs = totalMs / 1000n + NTP_UNIX_OFFSET;
-  const frac = ((totalMs % 1000n) << 32n) / 1000n;
-  const out = new Uint8Array(8);
-  const dv = new DataView(out.buffer);
-  dv.setUint32(0, Number(secs % ERA));
-  dv.setUint32(4, Number(frac));
-  return out;
+  return u64Bytes(msToNtp64(ms));
 }
 
 /**
@@ -29,24 +20,7 @@ export function msToNtp(ms: number): Uint8Array {
  */
 export function ntpToMs(ntp: Uint8Array, referenceMs: number): number {
   if (!(ntp instanceof Uint8Array) || ntp.length !== 8) throw new IbakeError('IBAKE_MALFORMED', 'NTP timestamp must be 8 octets');
-  const dv = new DataView(ntp.buffer, ntp.byteOffset, 8);
-  const secs = BigInt(dv.getUint32(0));
-  const frac = BigInt(dv.getUint32(4));
-  const refNtp = BigInt(Math.floor(referenceMs / 1000)) + NTP_UNIX_OFFSET;
-  const refEra = refNtp / ERA;
-  let best = 0n;
-  let bestDist = -1n;
-  for (const era of [refEra - 1n, refEra, refEra + 1n]) {
-    if (era < 0n) continue;
-    const cand = era * ERA + secs;
-    const d = cand > refNtp ? cand - refNtp : refNtp - cand;
-    if (bestDist < 0n || d < bestDist) {
-      best = cand;
-      bestDist = d;
-    }
-  }
-  const ms = (best - NTP_UNIX_OFFSET) * 1000n + (frac * 1000n + ERA / 2n) / ERA;
-  return Number(ms);
+  return ntp64ToMs(bytesU64(ntp), referenceMs);
 }
 
 export interface FreshnessOptions {
@@ -89,27 +63,17 @@ export class FreshnessGuard {
     return t;
   }
 
-  private static key(parts: Uint8Array[]): string {
-    const h = createHash('sha256');
-    for (const p of parts) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(p.length);
-      h.update(len).update(p);
-    }
-    return h.digest('base64');
-  }
-
   /** Throws IBAKE_REPLAY if this (CSB ID, sender, T, RAND …) tuple was already accepted. */
   checkReplay(parts: Uint8Array[]): void {
     this.purge();
-    const exp = this.seen.get(FreshnessGuard.key(parts));
+    const exp = this.seen.get(ReplayCache.key(parts));
     if (exp !== undefined && exp >= this.now()) throw new IbakeError('IBAKE_REPLAY', 'replayed message');
   }
 
   /** Records an authenticated/decrypted message; fails closed (IBAKE_BUSY) when full. */
   remember(parts: Uint8Array[], tMs: number): void {
     this.purge();
-    const k = FreshnessGuard.key(parts);
+    const k = ReplayCache.key(parts);
     if (this.seen.has(k)) throw new IbakeError('IBAKE_REPLAY', 'replayed message');
     if (this.seen.size >= this.maxEntries) throw new IbakeError('IBAKE_BUSY', 'replay cache full');
     this.seen.set(k, tMs + this.skewMs);

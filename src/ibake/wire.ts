@@ -16,6 +16,7 @@ import {
 } from '../mikey/index.js';
 import { IbakeError } from './errors.js';
 import { ECC_CURVE_P256 } from './ecdh.js';
+import { bytesU64, u64Bytes } from '../mikey/ntp.js';
 
 export const DT = { ERROR: 6, I_MESSAGE_1: 22, R_MESSAGE_1: 23, I_MESSAGE_2: 24, R_MESSAGE_2: 25 } as const;
 export const MESSAGE_NAMES: Record<number, string> = {
@@ -59,14 +60,9 @@ export function uriOf(p: { idType: number; data: Uint8Array }): string {
   if (p.data.length === 0 || p.data.length > 512 || uri.includes('\0')) throw malformed('identity is not an acceptable URI');
   return uri;
 }
-export function ntpToBig(t: Uint8Array): bigint {
-  return new DataView(t.buffer, t.byteOffset, 8).getBigUint64(0);
-}
-export function bigToNtp(v: bigint): Uint8Array {
-  const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v);
-  return out;
-}
+/** The T payload's 64-bit value <-> its 8 octets (src/mikey/ntp.ts). */
+export const ntpToBig = bytesU64;
+export const bigToNtp = u64Bytes;
 
 export function malformed(what: string): IbakeError {
   return new IbakeError('IBAKE_MALFORMED', `malformed MIKEY-IBAKE message: ${what}`);
