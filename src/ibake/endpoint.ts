@@ -675,6 +675,72 @@ export class IbakeEndpoint {
     });
   }
 
+  /**
+   * Answers a CSB update (RFC 6267 §5.3) from either original party: decrypts the update as
+   * `as`, checks the identities inside against IDRi/IDRr and the peer's new point, draws our
+   * new ephemeral, derives the new K_SESSION and keys, and builds the V-protected R_MESSAGE_1.
+   * The exchange state `s` takes the new TGK, keys, CS map and T; the old keys are wiped.
+   */
+  private async answerUpdate(
+    msg: DecodedMessage,
+    s: { tgk?: Uint8Array; keys?: CryptoSessionKeys[]; csMap: SrtpIdEntry[]; lastT: Uint8Array; rand: Uint8Array; profile: string },
+    u: { csbId: number; tP: TPayload; tMs: number; tNtp: Uint8Array; ibake: IbakePayload; prf: number; idi: string; idr: string; as: string; peerRole: 'i' | 'r' },
+  ): Promise<{ reply: Uint8Array; keys: CryptoSessionKeys[]; peerPoint: Uint8Array }> {
+    const map = srtpMap(msg);
+    const plain = await this.decryptAs(msg, u.as, u.tMs, u.ibake.encrData);
+    let peerPoint: Uint8Array;
+    try {
+      const f = readInner(plain, u.peerRole === 'i' ? { i: 'yes', r: 'no' } : { i: 'no', r: 'yes' });
+      if (f.idi !== u.idi || f.idr !== u.idr) throw authFailure('identity-mismatch');
+      const pt = u.peerRole === 'i' ? f.eccpti! : f.eccptr!;
+      assertP256Point(pt);
+      peerPoint = pt.slice();
+    } catch (e) {
+      this.fail(msg, e);
+    } finally {
+      plain.fill(0);
+    }
+    const eph = generateEphemeral();
+    let kSession: Uint8Array;
+    try {
+      kSession = computeKSession(eph.secret, peerPoint, eph.publicPoint);
+    } catch (e) {
+      wipeEphemeral(eph);
+      this.fail(msg, e);
+    }
+    wipeEphemeral(eph);
+    const sess = deriveSessionKeys(u.prf, kSession, u.csbId, s.rand, { auth: PROFILE.vMacLen });
+    kSession.fill(0);
+    const points = u.peerRole === 'i' ? { eccpti: peerPoint, eccptr: eph.publicPoint } : { eccpti: eph.publicPoint, eccptr: peerPoint };
+    const peerUri = u.peerRole === 'i' ? u.idi : u.idr;
+    const ct = await this.ibe.encrypt(peerUri, u.tMs, writeInner({ idi: u.idi, idr: u.idr, ...points }));
+    const reply = encode({
+      header: { dataType: DT.R_MESSAGE_1, v: true, prf: u.prf, csbId: u.csbId, csMap: { type: 0, entries: map } },
+      payloads: [
+        { kind: 'T', tsType: PROFILE.tsType, value: u.tP.value },
+        idr(ROLE.I, u.idi),
+        idr(ROLE.R, u.idr),
+        { kind: 'IBAKE', encrData: ct },
+        { kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) },
+      ],
+    });
+    const macOffset = reply.length - PROFILE.vMacLen;
+    reply.set(computeVMac(PROFILE.vAuthAlg, sess.authKey, { message: reply, macOffset, identities: [utf8(u.idi), utf8(u.idr)] }), macOffset);
+    const keys = deriveCsKeys(u.prf, sess.tgk, u.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    for (const k of s.keys ?? []) {
+      k.masterKey.fill(0);
+      k.masterSalt.fill(0);
+    }
+    s.tgk?.fill(0);
+    s.tgk = sess.tgk;
+    s.keys = keys;
+    s.csMap = map;
+    s.lastT = u.tNtp;
+    sess.mpk.fill(0);
+    sess.authKey.fill(0);
+    return { reply, keys, peerPoint };
+  }
+
   private async onUpdateI1(msg: DecodedMessage): Promise<ReceiveResult> {
     const [[tP], [idiP], [idrP], [ibakeP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE']) as [[TPayload], [IdrPayload], [IdrPayload], [IbakePayload]];
     if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
@@ -689,57 +755,9 @@ export class IbakeEndpoint {
     const tNtp = bigToNtp(tP!.value);
     // No rollback: the update's T must be strictly newer than anything accepted for this CSB.
     if (ntpToBig(tNtp) <= ntpToBig(s.lastT)) throw new IbakeError('IBAKE_REPLAY', 'CSB update not newer than the last accepted message');
-    const map = srtpMap(msg);
-    const plain = await this.decryptAs(msg, self, tMs, ibakeP!.encrData);
-    let xP: Uint8Array;
-    try {
-      const f = readInner(plain, { i: 'yes', r: 'no' });
-      if (f.idi !== peer || f.idr !== self) throw authFailure('identity-mismatch');
-      assertP256Point(f.eccpti!);
-      xP = f.eccpti!;
-    } catch (e) {
-      this.fail(msg, e);
-    } finally {
-      plain.fill(0);
-    }
-    const eph = generateEphemeral();
-    let kSession: Uint8Array;
-    try {
-      kSession = computeKSession(eph.secret, xP, eph.publicPoint);
-    } catch (e) {
-      wipeEphemeral(eph);
-      this.fail(msg, e);
-    }
-    wipeEphemeral(eph);
-    const sess = deriveSessionKeys(s.prf, kSession, csbId, s.rand, { auth: PROFILE.vMacLen });
-    kSession.fill(0);
-    const ct = await this.ibe.encrypt(peer, tMs, writeInner({ idi: peer, eccpti: xP, idr: self, eccptr: eph.publicPoint }));
-    const reply = encode({
-      header: { dataType: DT.R_MESSAGE_1, v: true, prf: s.prf, csbId, csMap: { type: 0, entries: map } },
-      payloads: [
-        { kind: 'T', tsType: PROFILE.tsType, value: tP!.value },
-        idr(ROLE.I, peer),
-        idr(ROLE.R, self),
-        { kind: 'IBAKE', encrData: ct },
-        { kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) },
-      ],
-    });
-    const macOffset = reply.length - PROFILE.vMacLen;
-    reply.set(computeVMac(PROFILE.vAuthAlg, sess.authKey, { message: reply, macOffset, identities: [utf8(peer), utf8(self)] }), macOffset);
-    const keys = deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
-    for (const k of s.keys ?? []) {
-      k.masterKey.fill(0);
-      k.masterSalt.fill(0);
-    }
-    s.tgk.fill(0);
-    s.tgk = sess.tgk;
-    s.keys = keys;
-    s.csMap = map;
-    s.lastT = tNtp;
-    s.xP = xP.slice();
+    const { reply, keys, peerPoint: xP } = await this.answerUpdate(msg, s, { csbId, tP: tP!, tMs, tNtp, ibake: ibakeP!, prf: s.prf, idi: peer, idr: self, as: self, peerRole: 'i' });
+    s.xP = xP;
     s.deadline = this.now() + this.lifetime;
-    sess.mpk.fill(0);
-    sess.authKey.fill(0);
     return { reply, replyName: 'R_MESSAGE_1', csbId, peer, established: { csbId, role: 'responder', peer, self, mode: 'responder', keys: copyKeys(keys) } };
   }
 
@@ -830,55 +848,7 @@ export class IbakeEndpoint {
     const tMs = this.checkT(msg, tP!);
     const tNtp = bigToNtp(tP!.value);
     if (ntpToBig(tNtp) <= ntpToBig(s.lastT)) throw new IbakeError('IBAKE_REPLAY', 'CSB update not newer than the last accepted message');
-    const map = srtpMap(msg);
-    const plain = await this.decryptAs(msg, this.identity, tMs, ibakeP!.encrData);
-    let yP: Uint8Array;
-    try {
-      const f = readInner(plain, { i: 'no', r: 'yes' });
-      if (f.idi !== this.identity || f.idr !== peer) throw authFailure('identity-mismatch');
-      assertP256Point(f.eccptr!);
-      yP = f.eccptr!;
-    } catch (e) {
-      this.fail(msg, e);
-    } finally {
-      plain.fill(0);
-    }
-    const eph = generateEphemeral();
-    let kSession: Uint8Array;
-    try {
-      kSession = computeKSession(eph.secret, yP, eph.publicPoint);
-    } catch (e) {
-      wipeEphemeral(eph);
-      this.fail(msg, e);
-    }
-    wipeEphemeral(eph);
-    const sess = deriveSessionKeys(PROFILE.prf, kSession, csbId, s.rand, { auth: PROFILE.vMacLen });
-    kSession.fill(0);
-    const ct = await this.ibe.encrypt(peer, tMs, writeInner({ idi: this.identity, eccpti: eph.publicPoint, idr: peer, eccptr: yP }));
-    const reply = encode({
-      header: { dataType: DT.R_MESSAGE_1, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } },
-      payloads: [
-        { kind: 'T', tsType: PROFILE.tsType, value: tP!.value },
-        idr(ROLE.I, this.identity),
-        idr(ROLE.R, peer),
-        { kind: 'IBAKE', encrData: ct },
-        { kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) },
-      ],
-    });
-    const macOffset = reply.length - PROFILE.vMacLen;
-    reply.set(computeVMac(PROFILE.vAuthAlg, sess.authKey, { message: reply, macOffset, identities: [utf8(this.identity), utf8(peer)] }), macOffset);
-    const keys = deriveCsKeys(PROFILE.prf, sess.tgk, csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
-    for (const k of s.keys ?? []) {
-      k.masterKey.fill(0);
-      k.masterSalt.fill(0);
-    }
-    s.tgk.fill(0);
-    s.tgk = sess.tgk;
-    s.keys = keys;
-    s.csMap = map;
-    s.lastT = tNtp;
-    sess.mpk.fill(0);
-    sess.authKey.fill(0);
+    const { reply, keys } = await this.answerUpdate(msg, s, { csbId, tP: tP!, tMs, tNtp, ibake: ibakeP!, prf: PROFILE.prf, idi: this.identity, idr: peer, as: this.identity, peerRole: 'r' });
     return { reply, replyName: 'R_MESSAGE_1', csbId, peer, established: { csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
   }
 
