@@ -761,6 +761,60 @@ export class IbakeEndpoint {
     return { reply, replyName: 'R_MESSAGE_1', csbId, peer, established: { csbId, role: 'responder', peer, self, mode: 'responder', keys: copyKeys(keys) } };
   }
 
+  /**
+   * Completes a CSB update we sent, on the peer's V-protected R_MESSAGE_1: decrypts it as `as`,
+   * checks the identities inside and the echo of our new point, derives the new K_SESSION and
+   * keys, verifies the V MAC, and moves the exchange `s` to the new TGK, keys, CS map and T
+   * (the old keys and our update ephemeral are wiped).
+   */
+  private async completeUpdate(
+    msg: DecodedMessage,
+    s: { csbId: number; tgk?: Uint8Array; keys?: CryptoSessionKeys[]; csMap: SrtpIdEntry[]; lastT: Uint8Array; rand: Uint8Array; profile: string; update?: unknown },
+    u: { t: Uint8Array; x: Uint8Array; xP: Uint8Array },
+    o: { ibake: IbakePayload; v: { authAlg: number; mac: Uint8Array; offset: number }; prf: number; idi: string; idr: string; as: string; ownRole: 'i' | 'r' },
+  ): Promise<CryptoSessionKeys[]> {
+    const plain = await this.decryptAs(msg, o.as, ntpToMs(u.t, this.now()), o.ibake.encrData);
+    let kSession: Uint8Array;
+    try {
+      const f = readInner(plain, { i: 'yes', r: 'yes' });
+      if (f.idi !== o.idi || f.idr !== o.idr) throw authFailure('identity-mismatch');
+      const [echo, peerPoint] = o.ownRole === 'i' ? [f.eccpti!, f.eccptr!] : [f.eccptr!, f.eccpti!];
+      if (!eq(echo, u.xP)) throw authFailure('echo-mismatch');
+      kSession = computeKSession(u.x, peerPoint, u.xP);
+    } catch (e) {
+      this.fail(msg, e);
+    } finally {
+      plain.fill(0);
+    }
+    const sess = deriveSessionKeys(o.prf, kSession, s.csbId, s.rand, { auth: PROFILE.vMacLen });
+    kSession.fill(0);
+    const macOffset = o.v.offset + 2;
+    const ok =
+      o.v.authAlg === PROFILE.vAuthAlg &&
+      macOffset + PROFILE.vMacLen === msg.bytes.length &&
+      verifyVMac(PROFILE.vAuthAlg, sess.authKey, { message: msg.bytes, macOffset, identities: [utf8(o.idi), utf8(o.idr)] }, o.v.mac);
+    if (!ok) {
+      wipeKeys(sess);
+      throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
+    }
+    const map = srtpMap(msg);
+    const keys = deriveCsKeys(o.prf, sess.tgk, s.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    for (const k of s.keys ?? []) {
+      k.masterKey.fill(0);
+      k.masterSalt.fill(0);
+    }
+    s.tgk?.fill(0);
+    s.tgk = sess.tgk;
+    sess.mpk.fill(0);
+    sess.authKey.fill(0);
+    u.x.fill(0);
+    delete s.update;
+    s.keys = keys;
+    s.csMap = map;
+    s.lastT = u.t;
+    return keys;
+  }
+
   private async onUpdateR1(msg: DecodedMessage): Promise<ReceiveResult> {
     const [[tP], [idiP], [idrP], [ibakeP], [vP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE', 'V']) as [
       [TPayload], [IdrPayload], [IdrPayload], [IbakePayload], [Payload & { kind: 'V'; authAlg: number; mac: Uint8Array; offset: number }],
@@ -771,41 +825,7 @@ export class IbakeEndpoint {
     const u = s.update;
     if (!u || s.state !== 'established') throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
     if (!eq(bigToNtp(tP!.value), u.t)) throw malformed('T not copied from the update I_MESSAGE_1');
-    const plain = await this.decryptAs(msg, this.identity, ntpToMs(u.t, this.now()), ibakeP!.encrData);
-    let kSession: Uint8Array;
-    try {
-      const f = readInner(plain, { i: 'yes', r: 'yes' });
-      if (f.idi !== this.identity || f.idr !== peer) throw authFailure('identity-mismatch');
-      if (!eq(f.eccpti!, u.xP)) throw authFailure('echo-mismatch');
-      kSession = computeKSession(u.x, f.eccptr!, u.xP);
-    } catch (e) {
-      this.fail(msg, e);
-    } finally {
-      plain.fill(0);
-    }
-    const sess = deriveSessionKeys(PROFILE.prf, kSession, s.csbId, s.rand, { auth: PROFILE.vMacLen });
-    kSession.fill(0);
-    const macOffset = vP!.offset + 2;
-    const ok =
-      vP!.authAlg === PROFILE.vAuthAlg &&
-      macOffset + PROFILE.vMacLen === msg.bytes.length &&
-      verifyVMac(PROFILE.vAuthAlg, sess.authKey, { message: msg.bytes, macOffset, identities: [utf8(this.identity), utf8(peer)] }, vP!.mac);
-    if (!ok) {
-      wipeKeys(sess);
-      throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
-    }
-    const map = srtpMap(msg);
-    const keys = deriveCsKeys(PROFILE.prf, sess.tgk, s.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
-    for (const k of s.keys ?? []) {
-      k.masterKey.fill(0);
-      k.masterSalt.fill(0);
-    }
-    wipeKeys(sess);
-    u.x.fill(0);
-    delete s.update;
-    s.keys = keys;
-    s.csMap = map;
-    s.lastT = u.t;
+    const keys = await this.completeUpdate(msg, s, u, { ibake: ibakeP!, v: vP!, prf: PROFILE.prf, idi: this.identity, idr: peer, as: this.identity, ownRole: 'i' });
     return { csbId: s.csbId, peer, established: { csbId: s.csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
   }
 
@@ -864,44 +884,7 @@ export class IbakeEndpoint {
     const u = s.update;
     if (!u || s.state !== 'established') throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
     if (!eq(bigToNtp(tP!.value), u.t)) throw malformed('T not copied from the update I_MESSAGE_1');
-    const plain = await this.decryptAs(msg, s.self, ntpToMs(u.t, this.now()), ibakeP!.encrData);
-    let kSession: Uint8Array;
-    try {
-      const f = readInner(plain, { i: 'yes', r: 'yes' });
-      if (f.idi !== peer || f.idr !== s.self) throw authFailure('identity-mismatch');
-      if (!eq(f.eccptr!, u.xP)) throw authFailure('echo-mismatch');
-      kSession = computeKSession(u.x, f.eccpti!, u.xP);
-    } catch (e) {
-      this.fail(msg, e);
-    } finally {
-      plain.fill(0);
-    }
-    const sess = deriveSessionKeys(s.prf, kSession, s.csbId, s.rand, { auth: PROFILE.vMacLen });
-    kSession.fill(0);
-    const macOffset = vP!.offset + 2;
-    const ok =
-      vP!.authAlg === PROFILE.vAuthAlg &&
-      macOffset + PROFILE.vMacLen === msg.bytes.length &&
-      verifyVMac(PROFILE.vAuthAlg, sess.authKey, { message: msg.bytes, macOffset, identities: [utf8(peer), utf8(s.self)] }, vP!.mac);
-    if (!ok) {
-      wipeKeys(sess);
-      throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
-    }
-    const map = srtpMap(msg);
-    const keys = deriveCsKeys(s.prf, sess.tgk, s.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
-    for (const k of s.keys ?? []) {
-      k.masterKey.fill(0);
-      k.masterSalt.fill(0);
-    }
-    s.tgk?.fill(0);
-    s.tgk = sess.tgk;
-    sess.mpk.fill(0);
-    sess.authKey.fill(0);
-    u.x.fill(0);
-    delete s.update;
-    s.keys = keys;
-    s.csMap = map;
-    s.lastT = u.t;
+    const keys = await this.completeUpdate(msg, s, u, { ibake: ibakeP!, v: vP!, prf: s.prf, idi: peer, idr: s.self, as: s.self, ownRole: 'r' });
     return { csbId: s.csbId, peer, established: { csbId: s.csbId, role: 'responder', peer, self: s.self, mode: 'responder', keys: copyKeys(keys) } };
   }
 
