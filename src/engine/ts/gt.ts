@@ -19,12 +19,12 @@ import type { Fp12 } from '@noble/curves/abstract/tower.js';
 import { EngineError } from '../errors.js';
 import { encodeFp12, parseFp12 } from '../encoding.js';
 import type { Bytes } from '../types.js';
+import { splitScalar, Z_ABS } from '../gt-split.js';
 
 const F12 = bls12_381.fields.Fp12;
 export type Gt = Fp12;
 
 /** |z|, the BLS12-381 curve parameter (z itself is negative). */
-const Z_ABS = 0xd201000000010000n;
 const WINDOW = 4;
 const WINDOWS = 16; // 16 windows of 4 bits cover a 64-bit digit
 const TABLE = 1 << WINDOW;
@@ -77,16 +77,6 @@ export function decodeGtFull(bytes: unknown, what = 'GT value'): Gt {
 /** Decodes any non-zero canonical Fp12 value (finalExp input). */
 export function decodeFp12(bytes: unknown, what = 'Fp12 value'): Gt {
   return fp12FromCoeffs(parseFp12(bytes, what));
-}
-
-/** k (0 < k < r) as four base-|z| digits, each < 2^64. */
-function splitScalar(k: bigint): bigint[] {
-  const d: bigint[] = [];
-  for (let i = 0; i < 4; i++) {
-    d.push(k % Z_ABS);
-    k /= Z_ABS;
-  }
-  return d;
 }
 
 /** frob_i(g) with the sign (-1)^i folded in: the base for digit i. */

@@ -13,6 +13,7 @@ import type { Frame, McLRaw } from './mcl.js';
 import { FP_SIZE, G1_SIZE, GT_SIZE } from './mcl.js';
 import { frobenius } from './gt.js';
 import { WasmBuffer } from './handles.js';
+import { splitScalar } from '../gt-split.js';
 
 const WINDOW = 4;
 const ENTRIES = (1 << WINDOW) - 1; // j = 1..15; digit 0 adds nothing
@@ -73,18 +74,7 @@ export class G1FixedTable {
 }
 
 /** |z| for BLS12-381. */
-const Z_ABS = 0xd201000000010000n;
 const DIGIT_WINDOWS = 16; // 16 windows of 4 bits cover a 64-bit digit
-
-/** k (1 <= k < r) as four base-|z| digits, each < 2^64. */
-function splitScalar(k: bigint): bigint[] {
-  const d: bigint[] = [];
-  for (let i = 0; i < 4; i++) {
-    d.push(k % Z_ABS);
-    k /= Z_ABS;
-  }
-  return d;
-}
 
 /** Conjugates the Fp12 at p in place (negates the w coefficient, an Fp6). */
 export function conjugate(m: McLRaw, p: number): void {
