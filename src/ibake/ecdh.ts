@@ -72,6 +72,13 @@ export interface EphemeralKey {
   readonly secret: Uint8Array;
 }
 
+/**
+ * The node:crypto ECDH object that generated an ephemeral secret, kept (weakly, keyed by the
+ * secret's buffer) so K_SESSION can use it without a new object and without setPrivateKey's
+ * extra scalar multiplication. Used once, then dropped; wipeEphemeral drops it too.
+ */
+const LIVE = new WeakMap<Uint8Array, ECDH>();
+
 /** Fresh x in [1, n-1] from OpenSSL's CSPRNG (seeded by the OS), with its public point. */
 export function generateEphemeral(): EphemeralKey {
   const ecdh = createECDH('prime256v1');
@@ -83,6 +90,7 @@ export function generateEphemeral(): EphemeralKey {
   secret.set(raw, 32 - raw.length);
   raw.fill(0);
   const publicPoint = new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
+  LIVE.set(secret, ecdh);
   return { secret, publicPoint };
 }
 
@@ -93,18 +101,31 @@ export function publicFromSecret(secret: Uint8Array): Uint8Array {
   return new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
 }
 
-function ecdhX(secret: Uint8Array, peer: Uint8Array): bigint {
+/** An ECDH object holding `secret`: the one that generated it if still live, else a new one. */
+function ecdhFor(secret: Uint8Array): ECDH {
+  const live = LIVE.get(secret);
+  LIVE.delete(secret);
+  if (live) return live;
   const ecdh = createECDH('prime256v1');
+  setKey(ecdh, secret);
+  return ecdh;
+}
+
+function setKey(ecdh: ECDH, secret: Uint8Array): void {
   const sk = Buffer.from(secret);
   try {
     ecdh.setPrivateKey(sk);
-    const x = ecdh.computeSecret(Buffer.from(peer));
-    const v = toBig(x);
-    x.fill(0);
-    return v;
   } finally {
     sk.fill(0);
   }
+}
+
+/** x-coordinate of [key]·peer as an integer. */
+function ecdhX(ecdh: ECDH, peer: Uint8Array): bigint {
+  const x = ecdh.computeSecret(Buffer.from(peer));
+  const v = toBig(x);
+  x.fill(0);
+  return v;
 }
 
 /**
@@ -118,7 +139,8 @@ export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?
   if (k === 0n || k >= N) throw authFailure('bad-point');
   const qx = toBig(peer.subarray(1, 33));
   const qy = toBig(peer.subarray(33, 65));
-  const sx = ecdhX(secret, peer);
+  const ecdh = ecdhFor(secret);
+  const sx = ecdhX(ecdh, peer);
   // y from x by OpenSSL's point decompression (a native square root), parity still unknown.
   const comp = Buffer.alloc(33);
   comp[0] = 0x02;
@@ -132,8 +154,9 @@ export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?
     // Fix the sign with tx = x([k+1]Q) = x(S + Q), checked without an inversion:
     // x(S + Q) = λ² - sx - qx, λ = (qy - sy)/(qx - sx)  <=>  (qy - sy)² = (tx + sx + qx)(qx - sx)².
     const k1 = toBytes(k + 1n);
-    const tx = ecdhX(k1, peer);
+    setKey(ecdh, k1); // the same object, now holding k + 1
     k1.fill(0);
+    const tx = ecdhX(ecdh, peer);
     const d = mod(qx - sx);
     if (mod((qy - sy) * (qy - sy)) !== mod((tx + sx + qx) * d * d)) sy = mod(-sy);
   }
@@ -146,5 +169,7 @@ export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?
 
 /** Zeroes an ephemeral secret (RFC 6539: discard x / y when done or on any failure). */
 export function wipeEphemeral(k: { secret: Uint8Array } | undefined): void {
-  if (k) k.secret.fill(0);
+  if (!k) return;
+  LIVE.delete(k.secret);
+  k.secret.fill(0);
 }
