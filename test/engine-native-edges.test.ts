@@ -13,7 +13,7 @@ import { loadEngine } from './helpers/engines.js';
 
 const native = await loadEngine('native');
 const ts = (await loadEngine('ts')) as Engine;
-const run = native ? describe : describe.skip;
+const run = describe.runIf(!!native);
 const Z = 0xd201000000010000n;
 
 function edgeScalars(): bigint[] {

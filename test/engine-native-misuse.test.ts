@@ -16,7 +16,7 @@ import { engineReason } from './helpers/outcome.js';
 
 const native = await loadEngine('native');
 const ts = await loadEngine('ts');
-const run = native ? describe : describe.skip;
+const run = describe.runIf(!!native);
 
 const DST = 'IBAKED-NATIVE-MISUSE';
 const k7 = bigintToBytes(7n, 32);

@@ -170,7 +170,7 @@ describe('session and media level', () => {
 });
 
 describe('oracle: tshark reads the key-mgmt lines insertMikey writes', () => {
-  it.skipIf(!haveTshark())('session-level offer + media-level answer decode to the same bytes', () => {
+  it.runIf(haveTshark())('session-level offer + media-level answer decode to the same bytes', () => {
     const ans = parseKeyMgmtLine(answer.sdp_attribute_as_published).data;
     const sdp = insertMikey(insertMikey(rfcSdp, { session: null }), {
       session: parseKeyMgmtLine(offer.sdp_attribute_as_published).data,
