@@ -31,6 +31,12 @@ import { DT, ERR, MESSAGE_NAMES, PROFILE, ROLE, bigToNtp, buildErr, decode, enco
 
 /** Resolves after every pending promise continuation has run, i.e. once engine calls started
  * by them are queued off-thread (a macrotask turn; about 5 µs). */
+/** T of a CSB update: now, but strictly newer than anything accepted for the CSB (no rollback). */
+function updateT(nowMs: number, lastT: Uint8Array): Uint8Array {
+  const t = msToNtp(nowMs);
+  return ntpToBig(t) > ntpToBig(lastT) ? t : bigToNtp(ntpToBig(lastT) + 1n);
+}
+
 function engineQueued(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
@@ -658,8 +664,7 @@ export class IbakeEndpoint {
     const s = this.initiated.get(csbId, peer);
     if (s.state !== 'established' || s.mode === 'deferred') throw new IbakeError('IBAKE_STATE', 'only an established live exchange can be re-keyed');
     const nowMs = this.now();
-    let t = msToNtp(nowMs);
-    if (ntpToBig(t) <= ntpToBig(s.lastT)) t = bigToNtp(ntpToBig(s.lastT) + 1n);
+    const t = updateT(nowMs, s.lastT);
     const eph = generateEphemeral();
     const ct = await this.ibe.encrypt(peer, nowMs, writeInner({ idi: this.identity, eccpti: eph.publicPoint, idr: peer }));
     if (s.update) s.update.x.fill(0);
@@ -838,8 +843,7 @@ export class IbakeEndpoint {
     const s = this.responded.get(csbId, peer);
     if (s.state !== 'established' || !s.tgk) throw new IbakeError('IBAKE_STATE', 'only an established exchange can be re-keyed');
     const nowMs = this.now();
-    let t = msToNtp(nowMs);
-    if (ntpToBig(t) <= ntpToBig(s.lastT)) t = bigToNtp(ntpToBig(s.lastT) + 1n);
+    const t = updateT(nowMs, s.lastT);
     const eph = generateEphemeral();
     const ct = await this.ibe.encrypt(peer, nowMs, writeInner({ idi: peer, idr: s.self, eccptr: eph.publicPoint }));
     if (s.update) s.update.x.fill(0);
