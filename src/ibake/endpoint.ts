@@ -14,32 +14,44 @@
 // CSB update (re-keying). See docs/profile.md and docs/security.md.
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { DecodedMessage, EskPayload, IbakePayload, IdrPayload, KemacPayload, Payload, RandPayload, SrtpIdEntry, TPayload } from '../mikey/index.js';
-import { deriveMessageKeys, deriveSessionKeys, wipeKeys } from '../mikey/keys.js';
+import { deriveMessageKeys, deriveSessionKeys, wipeKeys, type SessionKeys } from '../mikey/keys.js';
 import { computeVMac, verifyVMac } from '../mikey/mac.js';
 import { kemacDecrypt, kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { decodeInnerChain, encodeInnerChain } from '../mikey/index.js';
 import { IbakeError, authFailure } from './errors.js';
-import { assertP256Point, computeKSession, generateEphemeral, wipeEphemeral } from './ecdh.js';
+import { IdleJob, takeEphemeral as generateEphemeral } from './ahead.js';
+import { assertP256Point, computeKSession, wipeEphemeral } from './ecdh.js';
 import { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
 import { readEskPlain, readInner, readInnerEcho, writeEskPlain, writeInner, writeInnerEcho } from './inner.js';
-import { DEFAULT_PROFILE, SRTP_PROFILES, deriveCsKeys, type CryptoSessionKeys, type KeySource } from './output.js';
+import { DEFAULT_PROFILE, SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys, type KeySource } from './output.js';
 import { classifyAnswer, type AnswerKind, type InitiatorPolicy } from './policy.js';
-import { type InitiatorState, type OfferState, type ResponderState, wipeState } from './state.js';
+import { type AnyState, type InitiatorState, type OfferState, type ResponderState, wipeState } from './state.js';
 import { SessionStore } from './store.js';
 import { DT, ERR, MESSAGE_NAMES, PROFILE, ROLE, bigToNtp, buildErr, decode, encode, idr, malformed, ntpToBig, shape, srtpMap, uriOf } from './wire.js';
 
-/** Resolves after every pending promise continuation has run, i.e. once engine calls started
- * by them are queued off-thread (a macrotask turn; about 5 µs). */
 /** T of a CSB update: now, but strictly newer than anything accepted for the CSB (no rollback). */
 function updateT(nowMs: number, lastT: Uint8Array): Uint8Array {
   const t = msToNtp(nowMs);
   return ntpToBig(t) > ntpToBig(lastT) ? t : bigToNtp(ntpToBig(lastT) + 1n);
 }
 
-function engineQueued(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
+/** K_SESSION and what this exchange derives from it; computed ahead of need when possible. */
+interface ExchangeKeys {
+  sess: SessionKeys;
+  /** SRTP master keys/salts from the TGK, when the mode uses them */
+  cs?: CryptoSessionKeys[];
+  /** a copy of K_SESSION, only for the revealSecrets debugging hook */
+  kSession?: Uint8Array;
 }
+
+function wipeExchangeKeys(k: ExchangeKeys): void {
+  wipeKeys(k.sess);
+  wipeCsKeys(k.cs);
+  k.kSession?.fill(0);
+}
+
+const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;
 
 export interface EndpointOptions {
   /** Our identity URI (IDRi when we call, IDRr when we answer). */
@@ -132,6 +144,8 @@ export class IbakeEndpoint {
   private readonly profile: string;
   private readonly hsTimeout: number;
   private readonly lifetime: number;
+  /** K_SESSION work started in idle time, by aheadKey of the state it belongs to (a cache). */
+  private readonly ahead = new Map<string, IdleJob<ExchangeKeys>>();
 
   constructor(opts: EndpointOptions) {
     this.identity = checkUri(opts.identity, 'identity');
@@ -145,7 +159,14 @@ export class IbakeEndpoint {
     this.hsTimeout = opts.handshakeTimeoutMs ?? 60_000;
     this.lifetime = opts.establishedLifetimeMs ?? 12 * 3600_000;
     this.freshness = new FreshnessGuard({ now: this.now, ...opts.freshness });
-    const storeOpts = { now: this.now, maxSessions: opts.maxSessions ?? 4096, onRemove: (s: object) => wipeState(s as OfferState) };
+    const storeOpts = {
+      now: this.now,
+      maxSessions: opts.maxSessions ?? 4096,
+      onRemove: (s: object) => {
+        this.dropAhead(s as AnyState);
+        wipeState(s as AnyState);
+      },
+    };
     this.offers = new SessionStore<OfferState>(storeOpts);
     this.initiated = new SessionStore<InitiatorState>(storeOpts);
     this.responded = new SessionStore<ResponderState>(storeOpts);
@@ -246,6 +267,68 @@ export class IbakeEndpoint {
     }
   }
 
+  // ------------------------------------------------------------------ K_SESSION ahead of need
+
+  /**
+   * K_SESSION = [secret]peerPoint, then MPK/TGK/auth key and (if `cs`) the SRTP keys from the
+   * TGK. Throws the uniform auth failure for a bad point.
+   */
+  private exchangeKeys(
+    secret: Uint8Array,
+    peerPoint: Uint8Array,
+    ownPoint: Uint8Array,
+    x: { prf: number; csbId: number; rand: Uint8Array; cs?: { ssrcs: number[]; profile: string } },
+  ): ExchangeKeys {
+    const k = computeKSession(secret, peerPoint, ownPoint);
+    const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: PROFILE.vMacLen });
+    const out: ExchangeKeys = { sess };
+    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.ssrcs, x.cs.profile, 'ibake');
+    if (this.opts.revealSecrets) out.kSession = k.slice();
+    k.fill(0);
+    return out;
+  }
+
+  /**
+   * Starts exchangeKeys on the next turn (our message is then on its way and the peer, or our
+   * engine, is busy): the responder once it has sent R_MESSAGE_1, the initiator once it has
+   * sent I_MESSAGE_2. The inputs belong to the session state, which outlives the job.
+   */
+  private startAhead(state: { kind: string; csbId: number; peer: string }, compute: () => ExchangeKeys): void {
+    const key = aheadKey(state);
+    this.ahead.get(key)?.drop();
+    this.ahead.set(key, new IdleJob(compute, wipeExchangeKeys));
+  }
+
+  /** The keys computed ahead for `state`, or (none, or the job failed) computed now. */
+  private async keysFor(state: { kind: string; csbId: number; peer: string }, compute: () => ExchangeKeys): Promise<ExchangeKeys> {
+    const key = aheadKey(state);
+    const job = this.ahead.get(key);
+    this.ahead.delete(key);
+    return (await job?.take()) ?? compute();
+  }
+
+  private responderKeys(s: ResponderState, xP: Uint8Array): ExchangeKeys {
+    const tgkKeys = !this.opts.mailbox && !this.opts.preEncoded;
+    return this.exchangeKeys(s.y, xP, s.yP, {
+      prf: s.prf, csbId: s.csbId, rand: s.rand,
+      ...(tgkKeys ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    });
+  }
+
+  private initiatorKeys(s: InitiatorState, secret: Uint8Array | undefined): ExchangeKeys {
+    if (!secret) throw new IbakeError('IBAKE_STATE', 'no ephemeral secret left for this exchange');
+    return this.exchangeKeys(secret, s.yP, s.xP, {
+      prf: PROFILE.prf, csbId: s.csbId, rand: s.rand,
+      ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    });
+  }
+
+  private dropAhead(state: AnyState): void {
+    const key = aheadKey(state);
+    this.ahead.get(key)?.drop();
+    this.ahead.delete(key);
+  }
+
   private errReply(msg: DecodedMessage, errNo: number): Uint8Array {
     return buildErr(msg.header.prf, msg.header.csbId, msToNtp(this.now()), errNo);
   }
@@ -339,12 +422,15 @@ export class IbakeEndpoint {
         ],
       });
       if (xP && eq(xP, eph.publicPoint)) throw authFailure('bad-point');
-      this.responded.put({
+      const st: ResponderState = {
         kind: 'responder', csbId: msg.header.csbId, peer, self: this.identity, addressed,
         deadline: this.now() + this.hsTimeout, state: 'sent-r1', blind: !xP, rand: randP!.rand.slice(),
         t: tNtp, lastT: tNtp, prf: msg.header.prf, csMap: map, profile: this.profile,
         y: eph.secret, yP: eph.publicPoint, ...(xP ? { xP: xP.slice() } : {}),
-      });
+      };
+      this.responded.put(st);
+      // K_SESSION is needed only for R_MESSAGE_2: compute it while the initiator works.
+      if (st.xP) this.startAhead(st, () => this.responderKeys(st, st.xP!));
       return { reply, replyName: 'R_MESSAGE_1', csbId: msg.header.csbId, peer };
     } catch (e) {
       wipeEphemeral(eph);
@@ -395,6 +481,7 @@ export class IbakeEndpoint {
       if (f.idi !== this.identity || f.idr !== answering) throw authFailure('identity-mismatch');
       if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
       assertP256Point(f.eccptr!);
+      if (eq(f.eccptr!, offer.xP)) throw authFailure('bad-point'); // reflection of our own point
     } catch (e) {
       this.fail(msg, e);
     } finally {
@@ -407,31 +494,12 @@ export class IbakeEndpoint {
     const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
     const nowMs = this.now();
     const t2 = msToNtp(nowMs);
-    // Independent work runs concurrently: the engine encrypts the IBAKE (and the ESK) off the
-    // JavaScript thread while we compute K_SESSION (node:crypto) and the key hierarchy here.
     const eskPlain = sk ? writeEskPlain(this.identity, sk) : undefined;
-    const encrypting = Promise.all([
-      this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr })),
-      eskPlain ? this.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
-    ]);
-    encrypting.catch(() => undefined);
-    // Let the encryption reach the engine (it is queued from promise continuations) before
-    // this thread is busy with K_SESSION; otherwise the two would run one after the other.
-    await engineQueued();
-    let kSession: Uint8Array;
     try {
-      kSession = computeKSession(offer.x, f.eccptr!, offer.xP);
-    } catch (e) {
-      sk?.fill(0);
-      eskPlain?.fill(0);
-      this.fail(msg, e);
-    }
-    const sess = deriveSessionKeys(PROFILE.prf, kSession, csbId, offer.rand, { auth: PROFILE.vMacLen });
-    this.opts.revealSecrets?.({ csbId, peer: answering, kSession: kSession.slice(), rand: offer.rand.slice(), mpk: sess.mpk.slice(), tgk: sess.tgk.slice() });
-    kSession.fill(0);
-    try {
-      const [ct, eskCt] = await encrypting;
-      eskPlain?.fill(0);
+      const [ct, eskCt] = await Promise.all([
+        this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr })),
+        eskPlain ? this.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
+      ]);
       const payloads: Payload[] = [
         { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
         { kind: 'RAND', rand: offer.rand },
@@ -445,18 +513,23 @@ export class IbakeEndpoint {
         header: { dataType: DT.I_MESSAGE_2, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } },
         payloads,
       });
-      this.initiated.put({
+      const st: InitiatorState = {
         kind: 'initiator', csbId, peer: answering, addressed, self: this.identity,
         deadline: nowMs + this.hsTimeout, state: 'sent-i2', mode, rand: offer.rand.slice(), t2, lastT: t2,
         csMap: map, profile: offer.profile, xP: offer.xP.slice(), yP: f.eccptr!.slice(), echoedInR1: echoed,
-        mpk: sess.mpk, tgk: sess.tgk, authKey: sess.authKey, ...(mode === 'deferred' && sk ? { sk } : {}),
-      });
+        x: offer.x.slice(), ...(mode === 'deferred' && sk ? { sk } : {}),
+      };
+      this.initiated.put(st);
       if (sk && mode !== 'deferred') sk.fill(0);
+      // K_SESSION is needed only for R_MESSAGE_2: compute it while the responder decrypts. The
+      // job uses the offer's x (its node:crypto object is still live); st.x is the fallback.
+      this.startAhead(st, () => this.initiatorKeys(st, offer.x));
       return { reply, replyName: 'I_MESSAGE_2', csbId, peer: answering };
     } catch (e) {
-      wipeKeys(sess);
       sk?.fill(0);
       throw e;
+    } finally {
+      eskPlain?.fill(0);
     }
   }
 
@@ -483,43 +556,26 @@ export class IbakeEndpoint {
     }
     if (s.blind && eskPs.length === 0) throw authFailure('esk', this.errReply(msg, ERR.AUTH_FAILURE));
 
-    // When xP is already known, K_SESSION (node:crypto, this thread) is computed while the
-    // engine decrypts off-thread; it is used only if the decrypted message checks out.
-    const decrypting = this.decryptAs(msg, self, tMs, ibakeP!.encrData);
-    decrypting.catch(() => undefined);
-    let early: Uint8Array | undefined;
-    if (s.xP) {
-      await engineQueued(); // as in onRMessage1: let the decryption reach the engine first
-      try {
-        early = computeKSession(s.y, s.xP, s.yP);
-      } catch (e) {
-        this.fail(msg, e);
-      }
-    }
-    let plain: Uint8Array;
-    try {
-      plain = await decrypting;
-    } catch (e) {
-      early?.fill(0);
-      throw e;
-    }
+    // K_SESSION was started once R_MESSAGE_1 went out; for a state restored elsewhere it is
+    // started now, to run while the engine decrypts (used only if the message checks out).
+    if (s.xP && !this.ahead.has(aheadKey(s))) this.startAhead(s, () => this.responderKeys(s, s.xP!));
+    const plain = await this.decryptAs(msg, self, tMs, ibakeP!.encrData);
     let xP: Uint8Array;
-    let kSession: Uint8Array;
+    let ek: ExchangeKeys;
     try {
       const f = readInner(plain, { i: s.blind ? 'yes' : 'no', r: 'yes' });
       if (f.idi !== peer || f.idr !== self) throw authFailure('identity-mismatch');
       if (!eq(f.eccptr!, s.yP)) throw authFailure('echo-mismatch');
       xP = s.xP ?? f.eccpti!;
-      kSession = early ?? computeKSession(s.y, xP, s.yP);
+      // Authenticated: the peer could read our yP, so it holds K_PR of `peer`.
+      ek = await this.keysFor(s, () => this.responderKeys(s, xP));
     } catch (e) {
-      early?.fill(0);
       this.fail(msg, e);
     } finally {
       plain.fill(0);
     }
-    // Authenticated: the peer could read our yP, so it holds K_PR of `peer`.
-    const sess = deriveSessionKeys(s.prf, kSession, csbId, s.rand, { auth: PROFILE.vMacLen });
-    kSession.fill(0);
+    const sess = ek.sess;
+    ek.kSession?.fill(0);
     let keys: CryptoSessionKeys[] | undefined;
     let keySource: KeySource | undefined;
     const payloads: Payload[] = [
@@ -550,9 +606,10 @@ export class IbakeEndpoint {
         keys = pre.map((k, i) => ({ csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice(), keySource: 'preencoded' as const }));
         keySource = 'preencoded';
       } else if (!this.opts.mailbox) {
-        keys = deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+        keys = ek.cs ?? deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
         keySource = 'ibake';
       }
+      if (keys !== ek.cs) wipeCsKeys(ek.cs);
       payloads.push({ kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) });
       const reply = encode({ header: { dataType: DT.R_MESSAGE_2, v: false, prf: s.prf, csbId, csMap: { type: 0, entries: s.csMap } }, payloads });
       const macOffset = reply.length - PROFILE.vMacLen;
@@ -576,7 +633,7 @@ export class IbakeEndpoint {
       sess.authKey.fill(0);
       return out;
     } catch (e) {
-      wipeKeys(sess);
+      wipeExchangeKeys(ek);
       throw e;
     }
   }
@@ -599,42 +656,62 @@ export class IbakeEndpoint {
     // Key confirmation: the V MAC under the MPK-derived auth key (no pairing needed).
     const macOffset = vP!.offset + 2;
     if (macOffset + PROFILE.vMacLen !== msg.bytes.length) throw malformed('V payload is not last');
-    const ok = verifyVMac(PROFILE.vAuthAlg, s.authKey, { message: msg.bytes, macOffset, identities: [utf8(this.identity), utf8(peer)] }, vP!.mac);
-    if (!ok) throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
-    if (s.echoedInR1 === (ibakePs.length === 1)) throw authFailure('inner-format', this.errReply(msg, ERR.AUTH_FAILURE));
-    if (ibakePs[0]) {
-      const plain = await this.decryptAs(msg, this.identity, ntpToMs(s.t2, this.now()), ibakePs[0].encrData);
-      try {
-        const f = readInnerEcho(plain);
-        if (f.idi !== this.identity) throw authFailure('identity-mismatch');
-        if (!eq(f.eccpti, s.xP)) throw authFailure('echo-mismatch');
-      } catch (e) {
-        this.fail(msg, e);
-      } finally {
-        plain.fill(0);
+    // K_SESSION and its keys: computed in idle time after I_MESSAGE_2 went out, else now from x.
+    let ek: ExchangeKeys;
+    try {
+      ek = await this.keysFor(s, () => this.initiatorKeys(s, s.x));
+    } catch (e) {
+      this.fail(msg, e);
+    }
+    try {
+      const ok = verifyVMac(PROFILE.vAuthAlg, ek.sess.authKey, { message: msg.bytes, macOffset, identities: [utf8(this.identity), utf8(peer)] }, vP!.mac);
+      if (!ok) throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
+      if (s.echoedInR1 === (ibakePs.length === 1)) throw authFailure('inner-format', this.errReply(msg, ERR.AUTH_FAILURE));
+      if (ibakePs[0]) {
+        const plain = await this.decryptAs(msg, this.identity, ntpToMs(s.t2, this.now()), ibakePs[0].encrData);
+        try {
+          const f = readInnerEcho(plain);
+          if (f.idi !== this.identity) throw authFailure('identity-mismatch');
+          if (!eq(f.eccpti, s.xP)) throw authFailure('echo-mismatch');
+        } catch (e) {
+          this.fail(msg, e);
+        } finally {
+          plain.fill(0);
+        }
       }
+      let keys: CryptoSessionKeys[];
+      if (kemacPs[0]) {
+        keys = this.readPreEncoded(msg, s, kemacPs[0], ek.sess.mpk);
+      } else if (s.mode === 'deferred') {
+        keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'deferred-sk');
+      } else {
+        keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+      }
+      if (keys !== ek.cs) wipeCsKeys(ek.cs);
+      if (ek.kSession) {
+        this.opts.revealSecrets?.({ csbId, peer, kSession: ek.kSession.slice(), rand: s.rand.slice(), mpk: ek.sess.mpk.slice(), tgk: ek.sess.tgk.slice() });
+        ek.kSession.fill(0);
+      }
+      s.state = 'established';
+      s.deadline = this.now() + this.lifetime;
+      s.keys = keys;
+      s.keySource = keys[0]?.keySource ?? 'ibake';
+      s.tgk = ek.sess.tgk;
+      ek.sess.mpk.fill(0);
+      ek.sess.authKey.fill(0);
+      s.x?.fill(0);
+      delete s.x;
+      s.sk?.fill(0);
+      return { csbId, peer, established: { csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
+    } catch (e) {
+      wipeExchangeKeys(ek);
+      throw e;
     }
-    let keys: CryptoSessionKeys[];
-    if (kemacPs[0]) {
-      keys = this.readPreEncoded(msg, s, kemacPs[0]);
-    } else if (s.mode === 'deferred') {
-      keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'deferred-sk');
-    } else {
-      keys = deriveCsKeys(PROFILE.prf, s.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
-    }
-    s.state = 'established';
-    s.deadline = this.now() + this.lifetime;
-    s.keys = keys;
-    s.keySource = keys[0]?.keySource ?? 'ibake';
-    s.mpk.fill(0);
-    s.authKey.fill(0);
-    s.sk?.fill(0);
-    return { csbId, peer, established: { csbId, role: 'initiator', peer, self: this.identity, mode: s.mode, keys: copyKeys(keys) } };
   }
 
-  private readPreEncoded(msg: DecodedMessage, s: InitiatorState, k: KemacPayload): CryptoSessionKeys[] {
+  private readPreEncoded(msg: DecodedMessage, s: InitiatorState, k: KemacPayload, mpk: Uint8Array): CryptoSessionKeys[] {
     if (k.encrAlg !== 1 || k.macAlg !== 0) throw authFailure('inner-format', this.errReply(msg, ERR.AUTH_FAILURE));
-    const mk = deriveMessageKeys(PROFILE.prf, s.mpk, s.csbId, s.rand, { encr: 16, auth: 32, salt: 14 });
+    const mk = deriveMessageKeys(PROFILE.prf, mpk, s.csbId, s.rand, { encr: 16, auth: 32, salt: 14 });
     const plain = kemacDecrypt(1, { encrKey: mk.encrKey, saltKey: mk.saltKey }, { csbId: s.csbId, t: s.t2 }, k.encrData);
     wipeKeys(mk);
     try {

@@ -38,9 +38,12 @@ export interface InitiatorState {
   xP: Uint8Array;
   yP: Uint8Array;
   echoedInR1: boolean;
-  mpk: Uint8Array;
-  tgk: Uint8Array;
-  authKey: Uint8Array;
+  /**
+   * Our x until R_MESSAGE_2 is processed: K_SESSION (and MPK/TGK) are derived in idle time
+   * after I_MESSAGE_2 went out, or from x if that work is not there (state restored elsewhere).
+   */
+  x?: Uint8Array;
+  tgk?: Uint8Array;
   sk?: Uint8Array; // deferred delivery: the SK keying the media
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
