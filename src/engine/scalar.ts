@@ -3,25 +3,12 @@
 import { randomBytes } from 'node:crypto';
 import { EngineError } from './errors.js';
 import { SCALAR_BYTES, type Scalar } from './types.js';
+import { bigintToBytes, bytesToBigint } from '../util/bigint.js';
+
+export { bigintToBytes, bytesToBigint };
 
 /** r, the order of G1, G2 and GT. */
 export const R = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
-
-export function bytesToBigint(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
-
-export function bigintToBytes(v: bigint, len: number): Uint8Array {
-  if (v < 0n || v >> BigInt(8 * len) !== 0n) throw new RangeError(`value does not fit in ${len} octets`);
-  const out = new Uint8Array(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
-}
 
 /** Checks the engine's scalar rules (Uint8Array, 32 octets, 1 <= k < r); returns k as bigint. */
 export function checkScalar(k: unknown): bigint {

@@ -7,6 +7,7 @@
 // y-coordinate is recovered by OpenSSL's point decompression and its sign fixed with a second
 // ECDH with x+1 (k + 1 = n cannot occur: k = n-1 gives S = -Q, caught by the x(S) = x(Q) case).
 import { ECDH, createECDH } from 'node:crypto';
+import { bigintToBytes, bytesToBigint as toBig } from '../util/bigint.js';
 import { authFailure } from './errors.js';
 
 export const ECC_CURVE_P256 = 8;
@@ -30,18 +31,9 @@ function powmod(b: bigint, e: bigint): bigint {
   }
   return r;
 }
-function toBig(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
-}
 function toBytes(v: bigint, len = 32): Buffer {
-  const out = Buffer.alloc(len);
-  for (let i = len - 1; i >= 0; i--) {
-    out[i] = Number(v & 0xffn);
-    v >>= 8n;
-  }
-  return out;
+  const b = bigintToBytes(v, len);
+  return Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
 /** Why a point was rejected (local detail; callers map it to the uniform auth failure). */

@@ -2,6 +2,7 @@
 // non-negative INTEGER, OCTET STRING, OBJECT IDENTIFIER). Strict means: definite minimal
 // lengths, minimal integer encodings, no negative integers, no trailing bytes. Anything else is
 // IbeError('IBE_DER'), so a bit flip can never be silently "repaired".
+import { bytesToBigint } from '../util/bigint.js';
 import { IbeError } from './errors.js';
 
 export type DerNode =
@@ -120,9 +121,7 @@ function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; 
       if (len === 0) fail('empty INTEGER');
       if (body[0]! & 0x80) fail('negative INTEGER');
       if (len > 1 && body[0] === 0 && !(body[1]! & 0x80)) fail('non-minimal INTEGER');
-      let v = 0n;
-      for (const b of body) v = (v << 8n) | BigInt(b);
-      return { node: { kind: 'int', value: v }, end };
+      return { node: { kind: 'int', value: bytesToBigint(body) }, end };
     }
     case TAG_OCTETS:
       return { node: { kind: 'octets', value: body.slice() }, end };

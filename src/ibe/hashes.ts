@@ -2,6 +2,7 @@
 // hash functions RFC 5091 names (with their OIDs). Shared by both suites: rfc5091-bf uses the
 // hash its parameters name; bls12381-bf uses SHA-256 (spec/ibe-bf.md §8.2).
 import { hash as oneShotHash } from 'node:crypto';
+import { bytesToBigint as value } from '../util/bigint.js';
 import { IbeError } from './errors.js';
 
 export type HashName = 'sha1' | 'sha224' | 'sha256' | 'sha384' | 'sha512';
@@ -42,12 +43,6 @@ export function hashFcn(name: HashName): HashFcn {
 
 export function isHashName(s: unknown): s is HashName {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(TABLE, s);
-}
-
-function value(b: Uint8Array): bigint {
-  let v = 0n;
-  for (const x of b) v = (v << 8n) | BigInt(x);
-  return v;
 }
 
 /** HashToRange(s, n, hashfcn): two chained hash blocks as one integer, reduced mod n. */

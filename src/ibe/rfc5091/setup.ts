@@ -7,6 +7,7 @@ import type { HashName } from '../hashes.js';
 import { mul } from './curve.js';
 import { mod, powMod } from './field.js';
 import type { Rfc5091Params } from './params.js';
+import { bytesToBigint } from '../../util/bigint.js';
 
 export type Rfc5091Level = 1024 | 2048 | 3072;
 
@@ -22,8 +23,7 @@ export function randomBelow(lo: bigint, hi: bigint): bigint {
   if (span <= 0n) throw new RangeError('empty range');
   const bytes = Math.ceil(span.toString(2).length / 8) + 8;
   const buf = randomBytes(bytes);
-  let v = 0n;
-  for (const b of buf) v = (v << 8n) | BigInt(b);
+  const v = bytesToBigint(buf);
   buf.fill(0);
   return lo + (v % span);
 }
