@@ -2,7 +2,7 @@
 // usable by any layer that checks T + RAND: remembers a digest of every accepted message until
 // its timestamp falls out of the clock-skew window, after which the T check alone rejects it. Bounded: when full of unexpired entries it refuses new ones (the
 // caller answers "overloaded"); it never evicts an unexpired entry, which would reopen replay.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export interface ReplayCacheOptions {
   /** Most entries held (default 100 000). */
@@ -25,13 +25,16 @@ export class ReplayCache {
 
   /** Digest of the fields that make a message unique (e.g. user, CSB ID, T, RAND), length-prefixed. */
   static key(parts: readonly Uint8Array[]): string {
-    const h = createHash('sha256');
+    let n = 0;
+    for (const p of parts) n += 4 + p.length;
+    const buf = Buffer.allocUnsafe(n);
+    let o = 0;
     for (const p of parts) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(p.length);
-      h.update(len).update(p);
+      o = buf.writeUInt32BE(p.length, o);
+      buf.set(p, o);
+      o += p.length;
     }
-    return h.digest('base64');
+    return hash('sha256', buf, 'base64'); // one shot: about a third of createHash/update/digest
   }
 
   #sweep(t: number): void {
