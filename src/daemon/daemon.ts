@@ -6,7 +6,6 @@
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
-import { stopEcdhWorker } from '../ibake/ahead.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
 import { ConfigError, readPskFile, type DaemonConfig } from './config.js';
@@ -51,7 +50,6 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     await server?.close();
     identities?.close();
     await dev?.close();
-    await stopEcdhWorker(); // the ECDH worker thread (src/ibake/ahead.ts); restarts on next use
   };
 
   try {

@@ -1,8 +1,7 @@
 // K_SESSION and everything one I/R exchange derives from it, as one pure computation on plain
 // data: K_SESSION = [secret]peerPoint (SEC1 uncompressed, src/ibake/ecdh.ts), then MPK, TGK and
 // the R_MESSAGE_2 auth key (RFC 6267 §5.1), and optionally the SRTP master keys/salts from the
-// TGK. Plain data in and out, so it runs the same on the protocol thread or in the ECDH worker
-// (src/ibake/ecdh-worker.ts) that computes it ahead of need.
+// TGK. Plain data in and out, so it can run ahead of need (src/ibake/ahead.ts) or in line.
 import { deriveSessionKeys, wipeKeys, type SessionKeys } from '../mikey/keys.js';
 import { computeKSession } from './ecdh.js';
 import { deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
