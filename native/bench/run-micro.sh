@@ -8,5 +8,5 @@ lib=build/Release/obj.target/blst_${variant}.a
 [ -f "$lib" ] || { echo "missing $lib: build the addon first" >&2; exit 1; }
 out=$(mktemp -d)/micro
 g++ -O2 -std=c++17 -Inative/blst/bindings native/bench/micro.cc native/src/codec.cc native/src/gt_exp.cc \
-  native/src/g1_table.cc "$lib" -o "$out"
+  native/src/g1_table.cc native/src/miller.cc native/src/par.cc -pthread "$lib" -o "$out"
 "$out" "${ROUNDS:-15}"

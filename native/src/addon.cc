@@ -15,6 +15,7 @@
 #endif
 
 #include "ops.h"
+#include "par.h"
 
 namespace ibaked {
 namespace {
@@ -219,6 +220,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpu", Napi::Function::New(env, Cpu));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
+  }));
+  // Parallel-section counters (native/src/par.h), for tests: which path ran, never timing.
+  exports.Set("parInfo", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
+    par::Stats st = par::stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("available", Napi::Boolean::New(info.Env(), st.available));
+    o.Set("parallel", Napi::Number::New(info.Env(), (double)st.parallel));
+    o.Set("inline", Napi::Number::New(info.Env(), (double)st.inline_));
+    o.Set("stolen", Napi::Number::New(info.Env(), (double)st.stolen));
+    return o;
   }));
 #if defined(IBAKED_VARIANT_ADX)
   exports.Set("variant", Napi::String::New(env, "adx"));

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <new>
 
+#include "par.h"
+
 namespace ibaked {
 namespace {
 
@@ -143,31 +145,68 @@ GtTable::~GtTable() {
   std::free(rows_);
 }
 
+namespace {
+
+/** acc = prod_j rows[j][|b_j|]^(sign b_j) over the Booth digits b_j of one 64-bit digit d
+ *  (window kFW), every row scanned in full, signs by conditional conjugation. */
+void table_digit_product(blst_fp12 *acc, const blst_fp12 *rows, uint64_t d) {
+  blst_fp12 t;
+  for (unsigned j = 0; j < kFDigits; j++) {
+    uint64_t abs, neg;
+    booth_digit(d, kFW, j, &abs, &neg);
+    ct_select(&t, &rows[j * kFEntries], kFEntries, abs);
+    ct_conjugate(&t, neg);
+    if (j == 0) *acc = t;
+    else blst_fp12_mul(acc, acc, &t);
+  }
+  wipe(&t, sizeof t);
+}
+
+/** The helper's half of GtTable::pow: h = acc2 · sigma1(acc3), so that
+ *  sigma2(acc2)·sigma3(acc3) = sigma2(h). Writes only its own struct. */
+struct UpperDigits {
+  const blst_fp12 *rows;
+  uint64_t d2, d3;
+  blst_fp12 h;
+};
+
+void upper_digits(UpperDigits *u) {
+  blst_fp12 a3, s;
+  table_digit_product(&u->h, u->rows, u->d2);
+  table_digit_product(&a3, u->rows, u->d3);
+  sigma(&s, &a3, 1);
+  blst_fp12_mul(&u->h, &u->h, &s);
+  wipe(&a3, sizeof a3);
+  wipe(&s, sizeof s);
+}
+
+}  // namespace
+
 void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
   uint64_t d[4];
   split_scalar_z(d, k);
-  blst_fp12 acc[4], t, s;
-  for (unsigned i = 0; i < 4; i++) {
-    for (unsigned j = 0; j < kFDigits; j++) {
-      uint64_t abs, neg;
-      booth_digit(d[i], kFW, j, &abs, &neg);
-      ct_select(&t, &rows_[j * kFEntries], kFEntries, abs);
-      ct_conjugate(&t, neg);
-      if (j == 0) acc[i] = t;
-      else blst_fp12_mul(&acc[i], &acc[i], &t);
-    }
-  }
-  // g^k = acc0 · sigma1(acc1) · sigma2(acc2) · sigma3(acc3).
-  blst_fp12 r = acc[0];
-  for (unsigned i = 1; i < 4; i++) {
-    sigma(&s, &acc[i], i);
-    blst_fp12_mul(&r, &r, &s);
-  }
-  *out = r;
-  wipe(acc, sizeof acc);
-  wipe(&t, sizeof t);
+  // Digits 2 and 3 on the par:: helper, digits 0 and 1 here; the two halves are independent
+  // and share only the (read-only) table. Same operations, whoever runs them.
+  UpperDigits u;
+  u.rows = rows_;
+  u.d2 = d[2];
+  u.d3 = d[3];
+  blst_fp12 a0, a1, s;
+  par::run2([&u] { upper_digits(&u); },
+            [&] {
+              table_digit_product(&a0, rows_, d[0]);
+              table_digit_product(&a1, rows_, d[1]);
+              sigma(&s, &a1, 1);
+              blst_fp12_mul(&a0, &a0, &s);
+            });
+  // g^k = acc0 · sigma1(acc1) · sigma2(acc2 · sigma1(acc3)).
+  sigma(&s, &u.h, 2);
+  blst_fp12_mul(&a0, &a0, &s);
+  *out = a0;
+  wipe(&a0, sizeof a0);
+  wipe(&a1, sizeof a1);
   wipe(&s, sizeof s);
-  wipe(&r, sizeof r);
+  wipe(&u, sizeof u);
   wipe(d, sizeof d);
 }
 
