@@ -1,6 +1,7 @@
 // Constant-time GT exponentiation, variable and fixed base; see gt_exp.h for the method.
 #include "gt_exp.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
 
@@ -162,52 +163,50 @@ void table_digit_product(blst_fp12 *acc, const blst_fp12 *rows, uint64_t d) {
   wipe(&t, sizeof t);
 }
 
-/** The helper's half of GtTable::pow: h = acc2 · sigma1(acc3), so that
- *  sigma2(acc2)·sigma3(acc3) = sigma2(h). Writes only its own struct. */
-struct UpperDigits {
-  const blst_fp12 *rows;
-  uint64_t d2, d3;
-  blst_fp12 h;
+/**
+ * Shared state of one parallel GtTable::pow: the caller and the helper each take the next
+ * digit (an atomic counter) until the four are done, so a helper that starts late simply
+ * takes fewer. Who computes which digit depends on timing only, never on k; every digit's
+ * product is the same sequence of scans and multiplications. Each slot has its own cache
+ * lines and is written once (no false sharing); the caller wipes everything.
+ */
+struct alignas(64) DigitWork {
+  std::atomic<unsigned> next{0};
+  alignas(64) const blst_fp12 *rows;
+  uint64_t d[4];
+  struct alignas(64) Slot {
+    blst_fp12 acc;
+  } slot[4];
 };
 
-void upper_digits(UpperDigits *u) {
-  blst_fp12 a3, s;
-  table_digit_product(&u->h, u->rows, u->d2);
-  table_digit_product(&a3, u->rows, u->d3);
-  sigma(&s, &a3, 1);
-  blst_fp12_mul(&u->h, &u->h, &s);
-  wipe(&a3, sizeof a3);
-  wipe(&s, sizeof s);
+void take_digits(DigitWork *w) {
+  blst_fp12 acc;
+  for (unsigned i; (i = w->next.fetch_add(1, std::memory_order_relaxed)) < 4;) {
+    table_digit_product(&acc, w->rows, w->d[i]);
+    w->slot[i].acc = acc;
+  }
+  wipe(&acc, sizeof acc);
 }
 
 }  // namespace
 
 void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
-  uint64_t d[4];
-  split_scalar_z(d, k);
-  // Digits 2 and 3 on the par:: helper, digits 0 and 1 here; the two halves are independent
-  // and share only the (read-only) table. Same operations, whoever runs them.
-  UpperDigits u;
-  u.rows = rows_;
-  u.d2 = d[2];
-  u.d3 = d[3];
-  blst_fp12 a0, a1, s;
-  par::run2([&u] { upper_digits(&u); },
-            [&] {
-              table_digit_product(&a0, rows_, d[0]);
-              table_digit_product(&a1, rows_, d[1]);
-              sigma(&s, &a1, 1);
-              blst_fp12_mul(&a0, &a0, &s);
-            });
-  // g^k = acc0 · sigma1(acc1) · sigma2(acc2 · sigma1(acc3)).
-  sigma(&s, &u.h, 2);
-  blst_fp12_mul(&a0, &a0, &s);
-  *out = a0;
-  wipe(&a0, sizeof a0);
-  wipe(&a1, sizeof a1);
+  DigitWork w;
+  w.rows = rows_;
+  split_scalar_z(w.d, k);
+  // The four digit products: some on the par:: helper, the rest here (see DigitWork).
+  par::run2([&w] { take_digits(&w); }, [&w] { take_digits(&w); });
+  // g^k = acc0 · sigma1(acc1) · sigma2(acc2) · sigma3(acc3).
+  blst_fp12 r = w.slot[0].acc, s;
+  for (unsigned i = 1; i < 4; i++) {
+    sigma(&s, &w.slot[i].acc, i);
+    blst_fp12_mul(&r, &r, &s);
+  }
+  *out = r;
+  wipe(&r, sizeof r);
   wipe(&s, sizeof s);
-  wipe(&u, sizeof u);
-  wipe(d, sizeof d);
+  wipe(w.d, sizeof w.d);
+  wipe(w.slot, sizeof w.slot);
 }
 
 }  // namespace ibaked

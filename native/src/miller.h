@@ -17,9 +17,6 @@
 namespace ibaked {
 
 constexpr unsigned kMillerLines = 68;
-/** Cut used by the operations: chosen by measurement (native/bench/micro.cc, docs/native.md). */
-constexpr unsigned kMillerSplit = 36;
-
 /** Product of lines[from..to) at P, as described above (from < to <= 68; 1 when from == to). */
 void miller_segment(blst_fp12 *f, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P, unsigned from,
                     unsigned to);
@@ -32,10 +29,15 @@ void miller_lines_split(blst_fp12 *out, const blst_fp6 lines[kMillerLines], cons
 
 /**
  * Miller loop of P (on the curve, not the identity; subgroup membership not yet checked) over
- * the lines, with the subgroup check and the tail from `split` on the helper thread. Returns
- * false (and a wiped out) when P is not in G1; otherwise out = blst_miller_loop_lines(lines, P).
+ * the lines, with the subgroup check and a tail of the loop on the par:: helper thread.
+ * Returns false (and a wiped out) when P is not in G1; otherwise out equals
+ * blst_miller_loop_lines(lines, P). split = 0: the cut is chosen when the helper starts, from
+ * how far the caller got (a late helper gets a shorter tail); 1..68: that cut (tests).
  */
 bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P,
-                          unsigned split = kMillerSplit);
+                          unsigned split = 0);
+
+/** The cut the helper picks when the caller is about to evaluate line n (tests, benchmarks). */
+unsigned miller_best_cut(unsigned n);
 
 }  // namespace ibaked
