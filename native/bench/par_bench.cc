@@ -79,8 +79,8 @@ int main(int argc, char **argv) {
   uint64_t k[4] = {rng(), rng(), rng(), rng() & 0x3fffffffffffffffULL};
 
   for (int gap : {0, 100, 2000}) post_latency(2000, gap);
-  std::printf("adaptive cut when the helper starts before line n:");
-  for (unsigned n : {1u, 2u, 4u, 8u, 12u, 16u, 20u, 30u, 40u, 50u, 60u}) std::printf(" n=%u:%u", n, miller_best_cut(n));
+  std::printf("cut chosen after the subgroup check, caller at line n:");
+  for (unsigned n : {10u, 15u, 20u, 25u, 30u, 40u, 50u}) std::printf(" n=%u:%u (caller 30%% slower: %u, faster: %u)", n, miller_best_cut(n), miller_best_cut(n, 0.7, 1), miller_best_cut(n, 1, 0.7));
   std::printf("\n");
 
   struct Op { std::string name; int reps; std::function<void()> fn; std::vector<double> us; };

@@ -229,6 +229,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     o.Set("parallel", Napi::Number::New(info.Env(), (double)st.parallel));
     o.Set("inline", Napi::Number::New(info.Env(), (double)st.inline_));
     o.Set("stolen", Napi::Number::New(info.Env(), (double)st.stolen));
+    o.Set("startUsMean", Napi::Number::New(info.Env(), st.parallel ? st.start_ns_sum / 1e3 / (double)st.parallel : 0));
+    o.Set("startUnder10us", Napi::Number::New(info.Env(), (double)st.start_lt10));
+    o.Set("startUnder50us", Napi::Number::New(info.Env(), (double)st.start_lt50));
+    o.Set("startUnder100us", Napi::Number::New(info.Env(), (double)st.start_lt100));
+    double n = st.parallel ? (double)st.parallel : 1;
+    o.Set("ownPartUsMean", Napi::Number::New(info.Env(), st.mine_ns_sum / 1e3 / n));
+    o.Set("helperTaskUsMean", Napi::Number::New(info.Env(), st.task_ns_sum / 1e3 / n));
+    o.Set("joinWaitUsMean", Napi::Number::New(info.Env(), st.join_ns_sum / 1e3 / n));
+    o.Set("startedOnOwnersCpu", Napi::Number::New(info.Env(), (double)st.same_cpu));
     return o;
   }));
 #if defined(IBAKED_VARIANT_ADX)

@@ -2,6 +2,7 @@
 #include "miller.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 
 #include "ct.h"
@@ -50,40 +51,46 @@ void segment(blst_fp12 *f, const blst_fp6 *lines, const blst_p1_affine *px2, uns
   wipe(&l, sizeof l);
 }
 
-// Cost model for choosing the cut (µs on the ADX build; only the ratios matter): one
+// Cost model for choosing the cut (µs on the ADX build, only the ratios matter): one
 // squaring, one line (evaluation + sparse multiplication), the subgroup check, the join's
 // multiplication. Measured with native/bench/par_bench.cc.
-// The helper's side gets a 10 % handicap (cold caches after its wake-up, start latency).
-constexpr double kCostSqr = 1.65, kCostLine = 1.6, kCostInG1 = 61, kCostJoin = 2.3, kHelperSlowdown = 1.1;
+constexpr double kCostSqr = 1.65, kCostLine = 1.6, kCostInG1 = 61, kCostJoin = 2.3;
+
+/** Work model: prefix[i] = cost of lines 0..i-1 as the caller does them (line 0 is only an
+ *  evaluation), sqr_after[c] = squarings the caller adds for a cut at c. */
+struct CostModel {
+  double prefix[kMillerLines + 1];
+  unsigned sqr_after[kMillerLines + 1];
+  CostModel() {
+    prefix[0] = 0;
+    for (unsigned i = 0; i < kMillerLines; i++)
+      prefix[i + 1] = prefix[i] + (i == 0 ? 0.1 : kCostLine + (group_start(i) ? 0 : kCostSqr));
+    for (unsigned c = 0; c <= kMillerLines; c++) sqr_after[c] = miller_squarings(c, kMillerLines);
+  }
+};
+const CostModel &model() {
+  static const CostModel m;
+  return m;
+}
 
 /**
- * best_cut(n): the cut c >= n that finishes first when the helper starts while the caller is
- * about to evaluate line n: the caller evaluates lines n..c-1 and then squares its head m(c)
- * times; the helper checks the subgroup and evaluates lines c..67. c = 68: no tail.
+ * The cut c >= n (n = the first line the caller has not claimed) that finishes first, given
+ * the two threads' measured speeds (model
+ * µs per real µs; the two cores of a shared VM often differ by tens of %): the caller then
+ * evaluates lines n..c-1 and squares its head sqr_after[c] times, the helper evaluates lines
+ * c..67. c = 68: no tail.
  */
-unsigned best_cut(unsigned n) {
-  struct Table {
-    uint8_t cut[kMillerLines + 1];
-    Table() {
-      auto step = [](unsigned i) { return kCostLine + (group_start(i) ? 0 : kCostSqr); };
-      for (unsigned start = 0; start <= kMillerLines; start++) {
-        unsigned best = kMillerLines;
-        double best_t = 1e30;
-        for (unsigned c = start < 1 ? 1 : start; c <= kMillerLines; c++) {
-          double mine = 0, help = kCostInG1;
-          for (unsigned i = start; i < c; i++) mine += step(i);
-          mine += kCostSqr * miller_squarings(c, kMillerLines);
-          for (unsigned i = c; i < kMillerLines; i++) help += step(i);
-          help *= kHelperSlowdown;
-          double t = (mine > help ? mine : help) + (c < kMillerLines ? kCostJoin : 0);
-          if (t < best_t) best_t = t, best = c;
-        }
-        cut[start] = (uint8_t)best;
-      }
-    }
-  };
-  static const Table table;
-  return table.cut[n > kMillerLines ? kMillerLines : n];
+unsigned choose_cut(unsigned n, double caller_speed, double helper_speed) {
+  const CostModel &m = model();
+  unsigned best = kMillerLines;
+  double best_t = 1e300;
+  for (unsigned c = n < 1 ? 1 : n; c <= kMillerLines; c++) {
+    double mine = (m.prefix[c] - m.prefix[n] + kCostSqr * m.sqr_after[c]) / caller_speed;
+    double help = (m.prefix[kMillerLines] - m.prefix[c]) / helper_speed;
+    double t = (mine > help ? mine : help) + (c < kMillerLines ? kCostJoin / caller_speed : 0);
+    if (t < best_t) best_t = t, best = c;
+  }
+  return best;
 }
 
 /**
@@ -99,6 +106,7 @@ unsigned best_cut(unsigned n) {
 struct alignas(64) Shared {
   std::atomic<uint32_t> claim;
   unsigned fixed_cut;  // 0: adaptive; 1..68: use this cut (tests, benchmarks)
+  std::chrono::steady_clock::time_point caller_start;
   alignas(64) const blst_fp6 *lines;
   blst_p1_affine P, px2;  // copies: the helper reads no cache line the caller writes
   bool in_g1;
@@ -106,8 +114,16 @@ struct alignas(64) Shared {
   blst_fp12 tail;
 };
 
-/** The helper's part: fix the cut, evaluate the tail in its own stack, check the subgroup. */
+inline double us_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::micro>(b - a).count();
+}
+
+/** The helper's part: the subgroup check first (it also measures this core's speed), then
+ *  fix the cut from how far and how fast the caller got, then the tail in its own stack. */
 void helper_part(Shared *sh) {
+  auto t0 = std::chrono::steady_clock::now();
+  bool in = blst_p1_affine_in_g1(&sh->P);
+  auto t1 = std::chrono::steady_clock::now();
   uint32_t w = sh->claim.load(std::memory_order_acquire);
   unsigned c;
   for (;;) {
@@ -116,18 +132,27 @@ void helper_part(Shared *sh) {
       break;
     }
     unsigned n = w & 0xff;
-    c = sh->fixed_cut ? (sh->fixed_cut < n ? n : sh->fixed_cut) : best_cut(n);
+    if (!in) {
+      c = kMillerLines;  // rejected anyway: no tail
+    } else if (sh->fixed_cut) {
+      c = sh->fixed_cut < n ? n : sh->fixed_cut;
+    } else {
+      double dc = us_between(sh->caller_start, t1), dh = us_between(t0, t1);
+      double pn = model().prefix[n];
+      double vc = dc > 1 ? (pn > 1 ? pn : 1) / dc : 1, vh = dh > 1 ? kCostInG1 / dh : 1;
+      c = choose_cut(n, vc, vh);
+    }
     if (sh->claim.compare_exchange_weak(w, (c << 8) | n, std::memory_order_acq_rel, std::memory_order_acquire))
       break;
   }
   sh->tail_from = c;
-  if (c < kMillerLines) {
+  if (in && c < kMillerLines) {
     blst_fp12 f;
     segment(&f, sh->lines, &sh->px2, c, kMillerLines);
     sh->tail = f;
     wipe(&f, sizeof f);
   }
-  sh->in_g1 = blst_p1_affine_in_g1(&sh->P);
+  sh->in_g1 = in;
 }
 
 /** The caller's part: lines 0.. up to the cut, claimed one at a time. */
@@ -203,6 +228,7 @@ bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], co
   Shared sh;
   sh.claim.store(1u, std::memory_order_relaxed);  // cut undecided, line 0 claimed by the caller
   sh.fixed_cut = split <= kMillerLines ? split : 0;
+  sh.caller_start = std::chrono::steady_clock::now();
   sh.lines = lines;
   sh.P = *P;
   px2_of(&sh.px2, P);
@@ -226,6 +252,8 @@ bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], co
   return ok;
 }
 
-unsigned miller_best_cut(unsigned n) { return best_cut(n); }
+unsigned miller_best_cut(unsigned n, double caller_speed, double helper_speed) {
+  return choose_cut(n, caller_speed, helper_speed);
+}
 
 }  // namespace ibaked

@@ -31,13 +31,15 @@ void miller_lines_split(blst_fp12 *out, const blst_fp6 lines[kMillerLines], cons
  * Miller loop of P (on the curve, not the identity; subgroup membership not yet checked) over
  * the lines, with the subgroup check and a tail of the loop on the par:: helper thread.
  * Returns false (and a wiped out) when P is not in G1; otherwise out equals
- * blst_miller_loop_lines(lines, P). split = 0: the cut is chosen when the helper starts, from
- * how far the caller got (a late helper gets a shorter tail); 1..68: that cut (tests).
+ * blst_miller_loop_lines(lines, P). split = 0: the helper checks the subgroup first, then
+ * chooses the cut from how far and how fast the caller got and from its own speed (a late or
+ * slow helper gets a shorter tail, none if the caller already finished); 1..68: that cut.
  */
 bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P,
                           unsigned split = 0);
 
-/** The cut the helper picks when the caller is about to evaluate line n (tests, benchmarks). */
-unsigned miller_best_cut(unsigned n);
+/** The cut the helper picks, after its subgroup check, when the caller is about to evaluate
+ *  line n and the two threads run at these relative speeds (tests, benchmarks). */
+unsigned miller_best_cut(unsigned n, double caller_speed = 1, double helper_speed = 1);
 
 }  // namespace ibaked

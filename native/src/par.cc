@@ -36,10 +36,11 @@ namespace par {
 namespace {
 
 // How long the owner spins for the helper's result before blocking. The parts handed over
-// take 100-200 µs and are balanced against the owner's part, so the wait is normally short;
-// but the two cores of a shared VM often run at different speeds (±40 % measured), and a
-// futex wake-up of the owner costs 15-30 µs here, so the spin covers such a gap.
-constexpr std::chrono::microseconds kSpin{100};
+// take 100-200 µs and are balanced against the owner's part (the Miller-loop cut and the GT
+// digits adapt to the two threads' measured progress), so the wait is normally short; a
+// futex wake-up of the owner costs 15-30 µs on these VMs. Spinning longer would take CPU
+// from the helper itself when the other core is busy (the two threads then share one).
+constexpr std::chrono::microseconds kSpin{50};
 
 inline void cpu_relax() {
 #if defined(__x86_64__) || defined(__i386__)
@@ -62,6 +63,8 @@ struct Helper {
   // Lock-free.
   std::atomic<bool> busy{false};  // exactly one owner at a time
   std::atomic<bool> done{false};  // the posted task has finished
+  std::chrono::steady_clock::time_point posted;  // guarded by m: for the start-latency counters
+  int owner_cpu = -1;                             // guarded by m
 };
 
 std::atomic<Helper *> g_helper{nullptr};
@@ -69,6 +72,20 @@ std::atomic<int> g_state{0};  // 0 not started, 1 running, 2 unavailable
 std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_forked{false};
 std::atomic<uint64_t> g_parallel{0}, g_inline{0}, g_stolen{0};
+// Post->start latency of the tasks the helper ran: sum, and how many took < 10, < 50, < 100 µs,
+// and how many started on the CPU the owner was on when it posted.
+// Of the parallel runs: time of the owner's own part, of the helper's task, and the owner's
+// wait at the join (after its own part), summed in ns.
+std::atomic<uint64_t> g_mine_ns{0}, g_task_ns{0}, g_join_ns{0};
+std::atomic<uint64_t> g_start_ns{0}, g_start_lt10{0}, g_start_lt50{0}, g_start_lt100{0}, g_same_cpu{0};
+
+int current_cpu() {
+#if defined(__linux__)
+  return sched_getcpu();
+#else
+  return -1;
+#endif
+}
 
 std::mutex &init_mutex() {
   static std::mutex *m = new std::mutex();  // never destroyed (see the header comment)
@@ -91,13 +108,24 @@ void helper_main(Helper *h) noexcept {
     h->has_work = false;
     Fn fn = h->fn;
     void *ctx = h->ctx;
+    auto posted = h->posted;
+    int owner_cpu = h->owner_cpu;
     lock.unlock();
+    uint64_t ns = (uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - posted).count();
+    g_start_ns.fetch_add(ns, std::memory_order_relaxed);
+    if (ns < 10000) g_start_lt10.fetch_add(1, std::memory_order_relaxed);
+    if (ns < 50000) g_start_lt50.fetch_add(1, std::memory_order_relaxed);
+    if (ns < 100000) g_start_lt100.fetch_add(1, std::memory_order_relaxed);
+    if (owner_cpu >= 0 && owner_cpu == current_cpu()) g_same_cpu.fetch_add(1, std::memory_order_relaxed);
     std::exception_ptr err;
+    auto t0 = std::chrono::steady_clock::now();
     try {
       fn(ctx);
     } catch (...) {
       err = std::current_exception();
     }
+    g_task_ns.fetch_add((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count(),
+                        std::memory_order_relaxed);
     lock.lock();
     h->error = std::move(err);
     h->done.store(true, std::memory_order_release);
@@ -174,16 +202,20 @@ bool run2_raw(Fn task, void *task_ctx, Fn mine, void *mine_ctx) {
     std::lock_guard<std::mutex> lock(h->m);
     h->fn = task;
     h->ctx = task_ctx;
+    h->posted = std::chrono::steady_clock::now();
+    h->owner_cpu = current_cpu();
     h->has_work = true;
   }
   h->work_cv.notify_one();
 
   std::exception_ptr mine_err, task_err;
+  auto t_mine = std::chrono::steady_clock::now();
   try {
     mine(mine_ctx);
   } catch (...) {
     mine_err = std::current_exception();
   }
+  auto t_join = std::chrono::steady_clock::now();
 
   bool taken_back = false;
   {
@@ -218,6 +250,11 @@ bool run2_raw(Fn task, void *task_ctx, Fn mine, void *mine_ctx) {
     task_err = std::move(h->error);
     h->error = nullptr;
     g_parallel.fetch_add(1, std::memory_order_relaxed);
+    auto t_end = std::chrono::steady_clock::now();
+    g_mine_ns.fetch_add((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(t_join - t_mine).count(),
+                        std::memory_order_relaxed);
+    g_join_ns.fetch_add((uint64_t)std::chrono::duration_cast<std::chrono::nanoseconds>(t_end - t_join).count(),
+                        std::memory_order_relaxed);
   }
   h->busy.store(false, std::memory_order_release);
   if (mine_err) std::rethrow_exception(mine_err);
@@ -231,6 +268,14 @@ Stats stats() {
   s.inline_ = g_inline.load();
   s.stolen = g_stolen.load();
   s.available = g_helper.load() != nullptr;
+  s.start_ns_sum = g_start_ns.load();
+  s.mine_ns_sum = g_mine_ns.load();
+  s.task_ns_sum = g_task_ns.load();
+  s.join_ns_sum = g_join_ns.load();
+  s.start_lt10 = g_start_lt10.load();
+  s.start_lt50 = g_start_lt50.load();
+  s.start_lt100 = g_start_lt100.load();
+  s.same_cpu = g_same_cpu.load();
   return s;
 }
 

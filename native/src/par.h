@@ -45,6 +45,12 @@ struct Stats {
   uint64_t inline_;   // tasks the caller ran itself (helper busy/unavailable/late)
   uint64_t stolen;    // of those: posted, but taken back because the helper had not started
   bool available;     // the helper thread exists (or can be started)
+  // Post->start latency of the tasks the helper ran (the VM's thread wake-up cost).
+  uint64_t start_ns_sum, start_lt10, start_lt50, start_lt100;
+  uint64_t same_cpu;  // started on the CPU its owner posted from
+  // Of the parallel runs, summed: the owner's own part, the helper's task, the owner's wait
+  // after its own part (spin or sleep until the helper is done).
+  uint64_t mine_ns_sum, task_ns_sum, join_ns_sum;
 };
 Stats stats();
 
