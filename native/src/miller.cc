@@ -153,6 +153,10 @@ void helper_part(Shared *sh) {
     wipe(&f, sizeof f);
   }
   sh->in_g1 = in;
+#ifdef IBAKED_MILLER_TRACE
+  IBAKED_MILLER_TRACE(us_between(sh->caller_start, t0), us_between(t0, t1), us_between(t1, std::chrono::steady_clock::now()),
+                      w & 0xff, c);
+#endif
 }
 
 /** The caller's part: lines 0.. up to the cut, claimed one at a time. */
@@ -164,28 +168,30 @@ void caller_part(blst_fp12 *f, Shared *sh, const blst_fp6 *lines, const blst_p1_
   f->fp6[0].fp2[1] = l.fp2[1];
   f->fp6[1].fp2[1] = l.fp2[2];
   uint32_t w = sh->claim.load(std::memory_order_acquire);
+  unsigned cut = 0;  // 0 while undecided
   for (unsigned i = 1; i < kMillerLines; i++) {
-    bool stop = false;
+    // Claim line i unless the helper has cut at or before it.
     for (;;) {
-      unsigned c = w >> 8;
-      if (c && i >= c) {
-        stop = true;
+      cut = w >> 8;
+      if (cut && i >= cut) break;
+      uint32_t want = (cut << 8) | (i + 1);
+      if (sh->claim.compare_exchange_weak(w, want, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        w = want;
         break;
       }
-      if (sh->claim.compare_exchange_weak(w, (c << 8) | (i + 1), std::memory_order_acq_rel,
-                                          std::memory_order_acquire))
-        break;
     }
-    if (stop) break;
+    if (cut && i >= cut) break;
     if (!group_start(i)) blst_fp12_sqr(f, f);
     eval_line(&l, &lines[i], px2);
     blst_fp12_mul_by_xy00z0(f, f, &l);
   }
-  // All lines done here: no tail, unless the helper already decided one (then c == 68).
-  while (!(w >> 8) &&
-         !sh->claim.compare_exchange_weak(w, (kMillerLines << 8) | kMillerLines, std::memory_order_acq_rel,
-                                          std::memory_order_acquire)) {
+  // All lines done here: no tail, unless the helper decided one meanwhile.
+  while (!(cut = w >> 8)) {
+    uint32_t want = (kMillerLines << 8) | kMillerLines;
+    if (sh->claim.compare_exchange_weak(w, want, std::memory_order_acq_rel, std::memory_order_acquire)) w = want;
   }
+  // The cut is final: square the head once per squaring of the tail, before the join.
+  for (unsigned i = 0, m = miller_squarings(cut, kMillerLines); i < m; i++) blst_fp12_sqr(f, f);
   wipe(&l, sizeof l);
 }
 
@@ -239,10 +245,7 @@ bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], co
   par::run2([&sh] { helper_part(&sh); }, [&] { caller_part(out, &sh, lines, &px2); });
   bool ok = sh.in_g1;
   if (ok) {
-    if (sh.tail_from < kMillerLines) {
-      for (unsigned i = 0, m = miller_squarings(sh.tail_from, kMillerLines); i < m; i++) blst_fp12_sqr(out, out);
-      blst_fp12_mul(out, out, &sh.tail);
-    }
+    if (sh.tail_from < kMillerLines) blst_fp12_mul(out, out, &sh.tail);  // head already squared
     blst_fp12_conjugate(out);  // z < 0
   } else {
     wipe(out, sizeof *out);
