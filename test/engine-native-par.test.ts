@@ -158,6 +158,45 @@ run('native parallel sections give the serial results', () => {
     expect(got.info.available).toBe(false);
     expect(got.info.parallel).toBe(0);
   }, 60_000);
+
+  it('worker_threads loading the addon share the helper; terminated workers and exit are clean', async () => {
+    const { loadAddon } = await import('../src/engine/native/addon.js');
+    const { path } = loadAddon();
+    const worker = [
+      "const { parentPort } = require('node:worker_threads');",
+      `const a = require(${JSON.stringify(path)});`,
+      '(async () => {',
+      '  const G1 = a.runSync(0, []), G2 = a.runSync(1, []);',
+      '  const prep = await a.run(17, [G2]);',
+      '  const tab = await a.run(18, [await a.run(9, [G1, G2])]);',
+      '  const k = new Uint8Array(32); k[31] = 9;',
+      '  const outs = await Promise.all([prep.run(20, [G1]), tab.run(22, [k]), prep.run(20, [G1])]);',
+      "  parentPort.postMessage(outs.map((o) => Buffer.from(o).toString('hex')).join(','));",
+      '})();',
+    ].join('\n');
+    const script = [
+      "const { Worker } = require('node:worker_threads');",
+      'const ws = [0, 1, 2].map(() => new Worker(process.env.PAR_WORKER, { eval: true }));',
+      'Promise.all(ws.map((w) => new Promise((r) => w.once("message", (m) => { r(m); w.terminate(); }))))',
+      '  .then((got) => console.log(JSON.stringify(got)));',
+    ].join('\n');
+    const r = spawnSync(process.execPath, ['-e', script], {
+      cwd: ROOT,
+      env: { ...process.env, PAR_WORKER: worker },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const got = JSON.parse(r.stdout.trim()) as string[];
+    expect(new Set(got).size).toBe(1);
+    const [pair, pow, pair2] = got[0]!.split(',');
+    expect(pair).toBe(pair2);
+    expect(pair).toBe(hex(await e.pairing(e.g1Generator(), e.g2Generator())));
+    const k = new Uint8Array(32);
+    k[31] = 9;
+    expect(pow).toBe(hex(await e.gtPow(await e.pairing(e.g1Generator(), e.g2Generator()), k)));
+  }, 60_000);
 });
 
 // The C++ check needs the compiler and the blst archives the addon build left behind.

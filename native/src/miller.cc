@@ -153,10 +153,6 @@ void helper_part(Shared *sh) {
     wipe(&f, sizeof f);
   }
   sh->in_g1 = in;
-#ifdef IBAKED_MILLER_TRACE
-  IBAKED_MILLER_TRACE(us_between(sh->caller_start, t0), us_between(t0, t1), us_between(t1, std::chrono::steady_clock::now()),
-                      w & 0xff, c);
-#endif
 }
 
 /** The caller's part: lines 0.. up to the cut, claimed one at a time. */
