@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "codec.h"
+#include "miller.h"
 
 namespace ibaked {
 namespace {
@@ -285,8 +286,16 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
     case Op::PreparedPairing:
     case Op::PreparedMiller: {
       if (!handle->lines) return fail(Reason::Type, "not a prepared G2 point");
-      TRY(g1_arg(&a1, args[0]), "G1 point rejected");
-      blst_miller_loop_lines(&f, handle->lines->data(), &a1);
+      // decode_g1's checks in its order: bytes .. on-curve here, then the subgroup check runs
+      // on the helper thread beside the Miller loop's tail (miller.h), then identity.
+      TRY(typed(args[0]), "G1 point rejected");
+      TRY(decode_g1_on_curve(&a1, args[0].data.data(), args[0].data.size()), "G1 point rejected");
+      if (blst_p1_affine_is_inf(&a1)) {
+        // Unreachable for canonical encodings (infinity is caught by the byte checks); kept
+        // so that the reasons are decode_g1's whatever blst accepts.
+        return fail(blst_p1_affine_in_g1(&a1) ? Reason::Identity : Reason::NotInSubgroup, "G1 point rejected");
+      }
+      if (!miller_lines_checked(&f, handle->lines->data(), &a1)) return fail(Reason::NotInSubgroup, "G1 point rejected");
       if (op == Op::PreparedPairing) blst_final_exp(&f, &f);
       Result r = gt_out(&f);
       wipe(&f, sizeof f);

@@ -49,6 +49,8 @@ export interface NativeAddon {
   cpu(): { adx: boolean; bmi2: boolean };
   /** Precompute tables alive in native memory (for leak tests). */
   liveHandles(): number;
+  /** Counters of the parallel sections (native/src/par.h): which path ran, for tests. */
+  parInfo?(): { available: boolean; parallel: number; inline: number; stolen: number };
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }
