@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "bf_core.h"
 #include "codec.h"
 #include "miller.h"
 
@@ -91,6 +92,8 @@ int op_arity(Op op) {
     case Op::PreparedPairing:
     case Op::PreparedMiller:
     case Op::TableGtPow: return 1;
+    case Op::BfDecrypt:
+    case Op::BfEncryptPlain: return 3;
     default: return 2;
   }
 }
@@ -101,7 +104,7 @@ bool op_makes_handle(Op op) {
 
 bool op_uses_handle(Op op) {
   return op == Op::TableG1Mul || op == Op::TableG1MulUncompressed || op == Op::PreparedPairing || op == Op::PreparedMiller ||
-         op == Op::TableGtPow;
+         op == Op::TableGtPow || op == Op::BfDecrypt || op == Op::BfEncrypt;
 }
 
 size_t HandleData::bytes() const {
@@ -309,6 +312,9 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
       wipe(&g, sizeof g);
       return r;
     }
+    case Op::BfDecrypt: return bf_decrypt(*handle, args);
+    case Op::BfEncrypt: return bf_encrypt(*handle, args);
+    case Op::BfEncryptPlain: return bf_encrypt_plain(args);
     default: return fail(Reason::Type, "unknown operation");
   }
 }

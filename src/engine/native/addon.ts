@@ -34,6 +34,12 @@ export enum NativeOp {
   PreparedMiller = 21,
   TableGtPow = 22,
   TableG1MulUncompressed = 23,
+  /** Fused bls12381-bf cores (native/src/bf_core.h). Handle: G2 lines; [U, V, W] -> M. */
+  BfDecrypt = 24,
+  /** Handle: GT table of g_ID; [M, rho] -> U (96) ‖ V (32) ‖ W (|M|). */
+  BfEncrypt = 25,
+  /** No handle; [g_ID, M, rho] -> U ‖ V ‖ W. */
+  BfEncryptPlain = 26,
 }
 
 export interface NativeHandle {
