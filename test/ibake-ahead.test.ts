@@ -1,9 +1,12 @@
 // Work done ahead of need (src/ibake/ahead.ts): IdleJob's contract (result once, failures and
-// drops give undefined so the caller recomputes, dropped results are wiped), spare ephemerals
-// (distinct, valid, never handed out twice), and an exchange whose K_SESSION work is lost (the
-// states move to fresh endpoints after I_MESSAGE_2) still ends with the same keys on both sides.
+// drops give undefined so the caller recomputes, dropped results are wiped), the ECDH worker
+// (same keys as the in-thread computation, failures and a stopped worker fall back, no worker
+// with IBAKED_ECDH_WORKER=0), spare ephemerals (distinct, valid, never handed out twice), and
+// an exchange whose K_SESSION work is lost (the states move to fresh endpoints after
+// I_MESSAGE_2) still ends with the same keys on both sides.
 import { describe, expect, it } from 'vitest';
-import { IdleJob, takeEphemeral } from '../src/ibake/ahead.js';
+import { ecdhWorkerRunning, exchangeKeysAhead, IdleJob, stopEcdhWorker, takeEphemeral } from '../src/ibake/ahead.js';
+import { computeExchangeKeys, type ExchangeInput } from '../src/ibake/exchange-keys.js';
 import { checkP256Point } from '../src/ibake/ecdh.js';
 import { IbakeEndpoint } from '../src/ibake/endpoint.js';
 import { availableEngines } from './helpers/engines.js';
@@ -47,6 +50,57 @@ describe('IdleJob', () => {
     late.drop();
     expect([...out]).toEqual([0, 0, 0, 0]);
     expect(await late.take()).toBeUndefined();
+  });
+});
+
+function input(): ExchangeInput {
+  const a = takeEphemeral();
+  const b = takeEphemeral();
+  return {
+    secret: a.secret, peerPoint: b.publicPoint, ownPoint: a.publicPoint, prf: 1, csbId: 0x01020304,
+    rand: new Uint8Array(16).fill(5), authLen: 32, cs: { ssrcs: [7, 8], profile: 'AES_CM_128_HMAC_SHA1_80' }, reveal: true,
+  };
+}
+const flat = (k: Awaited<ReturnType<typeof computeExchangeKeys>>) =>
+  [k.sess.mpk, k.sess.tgk, k.sess.authKey, k.kSession!, ...k.cs!.flatMap((c) => [c.masterKey, c.masterSalt])].map(hex).join(',');
+
+describe('ECDH worker', () => {
+  it('gives exactly the in-thread keys, and the secret it was given stays intact here', async () => {
+    for (let i = 0; i < 5; i++) {
+      const x = input();
+      const before = hex(x.secret);
+      const job = exchangeKeysAhead(x);
+      const got = await job.take();
+      expect(hex(x.secret)).toBe(before);
+      expect(flat(got!)).toBe(flat(computeExchangeKeys(x)));
+    }
+    // the worker runs when the compiled worker script exists (npm test builds dist/ first)
+    const { existsSync } = await import('node:fs');
+    if (existsSync(new URL('../dist/ibake/ecdh-worker.js', import.meta.url))) expect(ecdhWorkerRunning()).toBe(true);
+  });
+  it('a bad point fails the job (undefined: the caller recomputes and gets the auth failure)', async () => {
+    const x = { ...input(), peerPoint: new Uint8Array(65).fill(1) };
+    expect(await exchangeKeysAhead(x).take()).toBeUndefined();
+    expect(() => computeExchangeKeys(x)).toThrow(expect.objectContaining({ code: 'IBAKE_AUTH_FAILED' }));
+  });
+  it('a dropped job gives nothing; a stopped worker and IBAKED_ECDH_WORKER=0 fall back to in-thread jobs', async () => {
+    const dropped = exchangeKeysAhead(input());
+    dropped.drop();
+    expect(await dropped.take()).toBeUndefined();
+    const pending = exchangeKeysAhead(input());
+    await stopEcdhWorker();
+    expect(await pending.take()).toBeUndefined(); // stopped under it: the caller recomputes
+    const old = process.env.IBAKED_ECDH_WORKER;
+    process.env.IBAKED_ECDH_WORKER = '0';
+    try {
+      const x = input();
+      const k = await exchangeKeysAhead(x).take(); // an IdleJob on this thread
+      expect(ecdhWorkerRunning()).toBe(false);
+      expect(flat(k!)).toBe(flat(computeExchangeKeys(x)));
+    } finally {
+      if (old === undefined) delete process.env.IBAKED_ECDH_WORKER;
+      else process.env.IBAKED_ECDH_WORKER = old;
+    }
   });
 });
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
+import { stopEcdhWorker } from '../ibake/ahead.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
 import { ConfigError, readPskFile, type DaemonConfig } from './config.js';
@@ -50,6 +51,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     await server?.close();
     identities?.close();
     await dev?.close();
+    await stopEcdhWorker(); // the ECDH worker thread (src/ibake/ahead.ts); restarts on next use
   };
 
   try {

@@ -14,13 +14,14 @@
 // CSB update (re-keying). See docs/profile.md and docs/security.md.
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import type { DecodedMessage, EskPayload, IbakePayload, IdrPayload, KemacPayload, Payload, RandPayload, SrtpIdEntry, TPayload } from '../mikey/index.js';
-import { deriveMessageKeys, deriveSessionKeys, wipeKeys, type SessionKeys } from '../mikey/keys.js';
+import { deriveMessageKeys, deriveSessionKeys, wipeKeys } from '../mikey/keys.js';
 import { computeVMac, verifyVMac } from '../mikey/mac.js';
 import { kemacDecrypt, kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { decodeInnerChain, encodeInnerChain } from '../mikey/index.js';
 import { IbakeError, authFailure } from './errors.js';
-import { IdleJob, takeEphemeral as generateEphemeral } from './ahead.js';
+import { exchangeKeysAhead, takeEphemeral as generateEphemeral, type AheadJob } from './ahead.js';
 import { assertP256Point, computeKSession, wipeEphemeral } from './ecdh.js';
+import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
 import { readEskPlain, readInner, readInnerEcho, writeEskPlain, writeInner, writeInnerEcho } from './inner.js';
@@ -34,21 +35,6 @@ import { DT, ERR, MESSAGE_NAMES, PROFILE, ROLE, bigToNtp, buildErr, decode, enco
 function updateT(nowMs: number, lastT: Uint8Array): Uint8Array {
   const t = msToNtp(nowMs);
   return ntpToBig(t) > ntpToBig(lastT) ? t : bigToNtp(ntpToBig(lastT) + 1n);
-}
-
-/** K_SESSION and what this exchange derives from it; computed ahead of need when possible. */
-interface ExchangeKeys {
-  sess: SessionKeys;
-  /** SRTP master keys/salts from the TGK, when the mode uses them */
-  cs?: CryptoSessionKeys[];
-  /** a copy of K_SESSION, only for the revealSecrets debugging hook */
-  kSession?: Uint8Array;
-}
-
-function wipeExchangeKeys(k: ExchangeKeys): void {
-  wipeKeys(k.sess);
-  wipeCsKeys(k.cs);
-  k.kSession?.fill(0);
 }
 
 const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;
@@ -145,7 +131,7 @@ export class IbakeEndpoint {
   private readonly hsTimeout: number;
   private readonly lifetime: number;
   /** K_SESSION work started in idle time, by aheadKey of the state it belongs to (a cache). */
-  private readonly ahead = new Map<string, IdleJob<ExchangeKeys>>();
+  private readonly ahead = new Map<string, AheadJob<ExchangeKeys>>();
 
   constructor(opts: EndpointOptions) {
     this.identity = checkUri(opts.identity, 'identity');
@@ -270,57 +256,38 @@ export class IbakeEndpoint {
   // ------------------------------------------------------------------ K_SESSION ahead of need
 
   /**
-   * K_SESSION = [secret]peerPoint, then MPK/TGK/auth key and (if `cs`) the SRTP keys from the
-   * TGK. Throws the uniform auth failure for a bad point.
+   * Starts K_SESSION and its keys ahead of need (ahead.ts: on the ECDH worker thread, else in
+   * idle time on this one): the responder once it has sent R_MESSAGE_1, the initiator once it
+   * has sent I_MESSAGE_2. The inputs belong to the session state, which outlives the job.
    */
-  private exchangeKeys(
-    secret: Uint8Array,
-    peerPoint: Uint8Array,
-    ownPoint: Uint8Array,
-    x: { prf: number; csbId: number; rand: Uint8Array; cs?: { ssrcs: number[]; profile: string } },
-  ): ExchangeKeys {
-    const k = computeKSession(secret, peerPoint, ownPoint);
-    const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: PROFILE.vMacLen });
-    const out: ExchangeKeys = { sess };
-    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.ssrcs, x.cs.profile, 'ibake');
-    if (this.opts.revealSecrets) out.kSession = k.slice();
-    k.fill(0);
-    return out;
-  }
-
-  /**
-   * Starts exchangeKeys on the next turn (our message is then on its way and the peer, or our
-   * engine, is busy): the responder once it has sent R_MESSAGE_1, the initiator once it has
-   * sent I_MESSAGE_2. The inputs belong to the session state, which outlives the job.
-   */
-  private startAhead(state: { kind: string; csbId: number; peer: string }, compute: () => ExchangeKeys): void {
+  private startAhead(state: { kind: string; csbId: number; peer: string }, input: ExchangeInput): void {
     const key = aheadKey(state);
     this.ahead.get(key)?.drop();
-    this.ahead.set(key, new IdleJob(compute, wipeExchangeKeys));
+    this.ahead.set(key, exchangeKeysAhead(input));
   }
 
   /** The keys computed ahead for `state`, or (none, or the job failed) computed now. */
-  private async keysFor(state: { kind: string; csbId: number; peer: string }, compute: () => ExchangeKeys): Promise<ExchangeKeys> {
+  private async keysFor(state: { kind: string; csbId: number; peer: string }, input: () => ExchangeInput): Promise<ExchangeKeys> {
     const key = aheadKey(state);
     const job = this.ahead.get(key);
     this.ahead.delete(key);
-    return (await job?.take()) ?? compute();
+    return (await job?.take()) ?? computeExchangeKeys(input());
   }
 
-  private responderKeys(s: ResponderState, xP: Uint8Array): ExchangeKeys {
+  private responderInput(s: ResponderState, xP: Uint8Array): ExchangeInput {
     const tgkKeys = !this.opts.mailbox && !this.opts.preEncoded;
-    return this.exchangeKeys(s.y, xP, s.yP, {
-      prf: s.prf, csbId: s.csbId, rand: s.rand,
-      ...(tgkKeys ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
-    });
+    return {
+      secret: s.y, peerPoint: xP, ownPoint: s.yP, prf: s.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
+      reveal: !!this.opts.revealSecrets, ...(tgkKeys ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    };
   }
 
-  private initiatorKeys(s: InitiatorState, secret: Uint8Array | undefined): ExchangeKeys {
+  private initiatorInput(s: InitiatorState, secret: Uint8Array | undefined): ExchangeInput {
     if (!secret) throw new IbakeError('IBAKE_STATE', 'no ephemeral secret left for this exchange');
-    return this.exchangeKeys(secret, s.yP, s.xP, {
-      prf: PROFILE.prf, csbId: s.csbId, rand: s.rand,
-      ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
-    });
+    return {
+      secret, peerPoint: s.yP, ownPoint: s.xP, prf: PROFILE.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
+      reveal: !!this.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    };
   }
 
   private dropAhead(state: AnyState): void {
@@ -430,7 +397,7 @@ export class IbakeEndpoint {
       };
       this.responded.put(st);
       // K_SESSION is needed only for R_MESSAGE_2: compute it while the initiator works.
-      if (st.xP) this.startAhead(st, () => this.responderKeys(st, st.xP!));
+      if (st.xP) this.startAhead(st, this.responderInput(st, st.xP));
       return { reply, replyName: 'R_MESSAGE_1', csbId: msg.header.csbId, peer };
     } catch (e) {
       wipeEphemeral(eph);
@@ -523,7 +490,7 @@ export class IbakeEndpoint {
       if (sk && mode !== 'deferred') sk.fill(0);
       // K_SESSION is needed only for R_MESSAGE_2: compute it while the responder decrypts. The
       // job uses the offer's x (its node:crypto object is still live); st.x is the fallback.
-      this.startAhead(st, () => this.initiatorKeys(st, offer.x));
+      this.startAhead(st, this.initiatorInput(st, offer.x));
       return { reply, replyName: 'I_MESSAGE_2', csbId, peer: answering };
     } catch (e) {
       sk?.fill(0);
@@ -558,7 +525,7 @@ export class IbakeEndpoint {
 
     // K_SESSION was started once R_MESSAGE_1 went out; for a state restored elsewhere it is
     // started now, to run while the engine decrypts (used only if the message checks out).
-    if (s.xP && !this.ahead.has(aheadKey(s))) this.startAhead(s, () => this.responderKeys(s, s.xP!));
+    if (s.xP && !this.ahead.has(aheadKey(s))) this.startAhead(s, this.responderInput(s, s.xP));
     const plain = await this.decryptAs(msg, self, tMs, ibakeP!.encrData);
     let xP: Uint8Array;
     let ek: ExchangeKeys;
@@ -568,7 +535,7 @@ export class IbakeEndpoint {
       if (!eq(f.eccptr!, s.yP)) throw authFailure('echo-mismatch');
       xP = s.xP ?? f.eccpti!;
       // Authenticated: the peer could read our yP, so it holds K_PR of `peer`.
-      ek = await this.keysFor(s, () => this.responderKeys(s, xP));
+      ek = await this.keysFor(s, () => this.responderInput(s, xP));
     } catch (e) {
       this.fail(msg, e);
     } finally {
@@ -659,7 +626,7 @@ export class IbakeEndpoint {
     // K_SESSION and its keys: computed in idle time after I_MESSAGE_2 went out, else now from x.
     let ek: ExchangeKeys;
     try {
-      ek = await this.keysFor(s, () => this.initiatorKeys(s, s.x));
+      ek = await this.keysFor(s, () => this.initiatorInput(s, s.x));
     } catch (e) {
       this.fail(msg, e);
     }

@@ -1,0 +1,52 @@
+// K_SESSION and everything one I/R exchange derives from it, as one pure computation on plain
+// data: K_SESSION = [secret]peerPoint (SEC1 uncompressed, src/ibake/ecdh.ts), then MPK, TGK and
+// the R_MESSAGE_2 auth key (RFC 6267 §5.1), and optionally the SRTP master keys/salts from the
+// TGK. Plain data in and out, so it runs the same on the protocol thread or in the ECDH worker
+// (src/ibake/ecdh-worker.ts) that computes it ahead of need.
+import { deriveSessionKeys, wipeKeys, type SessionKeys } from '../mikey/keys.js';
+import { computeKSession } from './ecdh.js';
+import { deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
+
+export interface ExchangeInput {
+  /** our ephemeral secret (x or y), 32 octets */
+  secret: Uint8Array;
+  /** the peer's ECCPT point (validated again by computeKSession) */
+  peerPoint: Uint8Array;
+  /** our own public point (a peer point equal to it is refused: reflection) */
+  ownPoint: Uint8Array;
+  prf: number;
+  csbId: number;
+  rand: Uint8Array;
+  /** auth key length of the V payload (our profile: 32) */
+  authLen: number;
+  /** derive the SRTP keys from the TGK for these crypto sessions */
+  cs?: { ssrcs: number[]; profile: string };
+  /** keep a copy of K_SESSION (only for the revealSecrets debugging hook) */
+  reveal?: boolean;
+}
+
+export interface ExchangeKeys {
+  sess: SessionKeys;
+  cs?: CryptoSessionKeys[];
+  kSession?: Uint8Array;
+}
+
+/** Throws the uniform auth failure of computeKSession for a bad point. */
+export function computeExchangeKeys(x: ExchangeInput): ExchangeKeys {
+  const k = computeKSession(x.secret, x.peerPoint, x.ownPoint);
+  try {
+    const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: x.authLen });
+    const out: ExchangeKeys = { sess };
+    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.ssrcs, x.cs.profile, 'ibake');
+    if (x.reveal) out.kSession = k.slice();
+    return out;
+  } finally {
+    k.fill(0);
+  }
+}
+
+export function wipeExchangeKeys(k: ExchangeKeys): void {
+  wipeKeys(k.sess);
+  wipeCsKeys(k.cs);
+  k.kSession?.fill(0);
+}
