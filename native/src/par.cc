@@ -192,9 +192,12 @@ Helper *helper() {
 bool run2_raw(Fn task, void *task_ctx, Fn mine, void *mine_ctx) {
   Helper *h = helper();
   if (!h || h->busy.exchange(true, std::memory_order_acquire)) {
+    // Inline: the caller's part first. The users' own parts take over whatever work the
+    // helper has not claimed (the Miller loop's lines, the GT digits), so the task left
+    // afterwards is only what cannot move (the subgroup check): no extra work inline.
     g_inline.fetch_add(1, std::memory_order_relaxed);
-    task(task_ctx);
     mine(mine_ctx);
+    task(task_ctx);
     return false;
   }
   h->done.store(false, std::memory_order_relaxed);

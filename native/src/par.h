@@ -26,7 +26,7 @@ namespace par {
 
 using Fn = void (*)(void *ctx);
 
-/** Runs helper(helper_ctx) on the helper thread (or inline) while the caller runs
+/** Runs helper(helper_ctx) on the helper thread (or inline, after mine) while the caller runs
  *  mine(mine_ctx); returns when both are done. Returns true when the two ran in parallel. */
 bool run2_raw(Fn helper, void *helper_ctx, Fn mine, void *mine_ctx);
 
