@@ -97,10 +97,11 @@ unsigned choose_cut(unsigned n, double caller_speed, double helper_speed) {
  * Shared state of one parallel Miller loop. `claim` holds (cut << 8) | next: `next` is the
  * first line the caller has not claimed yet; `cut` is 0 until decided, then the first line
  * of the tail (68: no tail). The caller claims each line by compare-and-swap before it
- * evaluates it and stops at the cut; the helper fixes the cut with one compare-and-swap at
- * its start, at a line the caller has not claimed. So a helper that starts late gets a
- * shorter tail, and one that starts after the caller finished gets none. The cut depends on
- * timing only, never on the lines or P; the result is the same for every cut.
+ * evaluates it and stops at the cut; the helper, after the subgroup check, fixes the cut with
+ * one compare-and-swap at a line the caller has not claimed, from the caller's progress and
+ * both threads' speeds. So a late or slow helper gets a shorter tail, and one that comes after
+ * the caller finished gets none. The cut depends on timing only, never on the lines (secret)
+ * or P; the result is the same for every cut.
  * alignas: each part writes its own cache lines (no false sharing).
  */
 struct alignas(64) Shared {
