@@ -106,7 +106,6 @@ unsigned choose_cut(unsigned n, double caller_speed, double helper_speed) {
  */
 struct alignas(64) Shared {
   std::atomic<uint32_t> claim;
-  unsigned fixed_cut;  // 0: adaptive; 1..68: use this cut (tests, benchmarks)
   std::chrono::steady_clock::time_point caller_start;
   alignas(64) const blst_fp6 *lines;
   blst_p1_affine P, px2;  // copies: the helper reads no cache line the caller writes
@@ -135,8 +134,6 @@ void helper_part(Shared *sh) {
     unsigned n = w & 0xff;
     if (!in) {
       c = kMillerLines;  // rejected anyway: no tail
-    } else if (sh->fixed_cut) {
-      c = sh->fixed_cut < n ? n : sh->fixed_cut;
     } else {
       double dc = us_between(sh->caller_start, t1), dh = us_between(t0, t1);
       double pn = model().prefix[n];
@@ -229,8 +226,9 @@ void miller_lines_split(blst_fp12 *out, const blst_fp6 lines[kMillerLines], cons
 bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P,
                           unsigned split) {
   Shared sh;
-  sh.claim.store(1u, std::memory_order_relaxed);  // cut undecided, line 0 claimed by the caller
-  sh.fixed_cut = split <= kMillerLines ? split : 0;
+  // Line 0 is claimed by the caller; the cut is undecided, or fixed from the start (tests).
+  unsigned fixed = split >= 1 && split <= kMillerLines ? split : 0;
+  sh.claim.store((fixed << 8) | 1u, std::memory_order_relaxed);
   sh.caller_start = std::chrono::steady_clock::now();
   sh.lines = lines;
   sh.P = *P;

@@ -57,5 +57,10 @@ Stats stats();
 /** Turns the helper off (every task inline) or on again; for tests and benchmarks. */
 void set_enabled(bool on);
 
+/** false: the owner never takes a posted task back but waits for the helper to run it, so
+ *  that a check (scripts/ct-check under valgrind) sees every task run on the helper thread.
+ *  For tests only; default true. */
+void set_take_back(bool on);
+
 }  // namespace par
 }  // namespace ibaked
