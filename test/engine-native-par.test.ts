@@ -116,15 +116,15 @@ run('native parallel sections give the serial results', () => {
     table.free();
   });
 
-  it('the helper is used when there are 2+ CPUs (counters, not timing)', async () => {
+  it('the helper exists when there are 2+ CPUs, and the ops went through run2 (counters, not timing)', async () => {
     const { loadAddon } = await import('../src/engine/native/addon.js');
     const { addon } = loadAddon();
     const info = addon.parInfo!();
     expect(info.parallel + info.inline).toBeGreaterThan(0);
-    if (availableParallelism() >= 2 && process.env.IBAKED_NATIVE_PAR !== '0') {
-      expect(info.available).toBe(true);
-      expect(info.parallel).toBeGreaterThan(0);
-    }
+    // Whether the helper picked a given task up in time depends on the scheduler (on a
+    // saturated machine the caller takes tasks back), so only its existence is asserted;
+    // scripts/par-check and scripts/ct-check print how many parts it ran.
+    if (availableParallelism() >= 2 && process.env.IBAKED_NATIVE_PAR !== '0') expect(info.available).toBe(true);
   });
 
   it('with the helper switched off (IBAKED_NATIVE_PAR=0) the same bytes come out', async () => {

@@ -89,6 +89,7 @@ int main(int argc, char **argv) {
       {"ours, fixed cut 68 (helper: in_g1 only)", 10, [&] { miller_lines_checked(&out, lines, &P, 68); }},
   };
   ops.push_back({"ours, adaptive cut", 10, [&] { miller_lines_checked(&out, lines, &P); }});
+  ops.push_back({"ours, helper off (inline)", 10, [&] { par::set_enabled(false); miller_lines_checked(&out, lines, &P); par::set_enabled(true); }});
   for (unsigned s : {24u, 28u, 30u, 32u, 34u, 36u, 38u, 40u, 44u})
     ops.push_back({"ours, fixed cut " + std::to_string(s), 10, [&, s] { miller_lines_checked(&out, lines, &P, s); }});
   // Scaling: two independent Miller loops (own buffers, own cache lines) on both threads.

@@ -97,15 +97,15 @@ unsigned choose_cut(unsigned n, double caller_speed, double helper_speed) {
  * Shared state of one parallel Miller loop. `claim` holds (cut << 8) | next: `next` is the
  * first line the caller has not claimed yet; `cut` is 0 until decided, then the first line
  * of the tail (68: no tail). The caller claims each line by compare-and-swap before it
- * evaluates it and stops at the cut; the helper fixes the cut with one compare-and-swap at
- * its start, at a line the caller has not claimed. So a helper that starts late gets a
- * shorter tail, and one that starts after the caller finished gets none. The cut depends on
- * timing only, never on the lines or P; the result is the same for every cut.
+ * evaluates it and stops at the cut; the helper, after the subgroup check, fixes the cut with
+ * one compare-and-swap at a line the caller has not claimed, from the caller's progress and
+ * both threads' speeds. So a late or slow helper gets a shorter tail, and one that comes after
+ * the caller finished gets none. The cut depends on timing only, never on the lines (secret)
+ * or P; the result is the same for every cut.
  * alignas: each part writes its own cache lines (no false sharing).
  */
 struct alignas(64) Shared {
   std::atomic<uint32_t> claim;
-  unsigned fixed_cut;  // 0: adaptive; 1..68: use this cut (tests, benchmarks)
   std::chrono::steady_clock::time_point caller_start;
   alignas(64) const blst_fp6 *lines;
   blst_p1_affine P, px2;  // copies: the helper reads no cache line the caller writes
@@ -134,8 +134,6 @@ void helper_part(Shared *sh) {
     unsigned n = w & 0xff;
     if (!in) {
       c = kMillerLines;  // rejected anyway: no tail
-    } else if (sh->fixed_cut) {
-      c = sh->fixed_cut < n ? n : sh->fixed_cut;
     } else {
       double dc = us_between(sh->caller_start, t1), dh = us_between(t0, t1);
       double pn = model().prefix[n];
@@ -228,8 +226,9 @@ void miller_lines_split(blst_fp12 *out, const blst_fp6 lines[kMillerLines], cons
 bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P,
                           unsigned split) {
   Shared sh;
-  sh.claim.store(1u, std::memory_order_relaxed);  // cut undecided, line 0 claimed by the caller
-  sh.fixed_cut = split <= kMillerLines ? split : 0;
+  // Line 0 is claimed by the caller; the cut is undecided, or fixed from the start (tests).
+  unsigned fixed = split >= 1 && split <= kMillerLines ? split : 0;
+  sh.claim.store((fixed << 8) | 1u, std::memory_order_relaxed);
   sh.caller_start = std::chrono::steady_clock::now();
   sh.lines = lines;
   sh.P = *P;

@@ -33,7 +33,8 @@ void miller_lines_split(blst_fp12 *out, const blst_fp6 lines[kMillerLines], cons
  * Returns false (and a wiped out) when P is not in G1; otherwise out equals
  * blst_miller_loop_lines(lines, P). split = 0: the helper checks the subgroup first, then
  * chooses the cut from how far and how fast the caller got and from its own speed (a late or
- * slow helper gets a shorter tail, none if the caller already finished); 1..68: that cut.
+ * slow helper gets a shorter tail, none if the caller already finished); 1..68: that cut,
+ * fixed from the start whoever runs the tail (tests, benchmarks).
  */
 bool miller_lines_checked(blst_fp12 *out, const blst_fp6 lines[kMillerLines], const blst_p1_affine *P,
                           unsigned split = 0);

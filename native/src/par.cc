@@ -71,6 +71,7 @@ std::atomic<Helper *> g_helper{nullptr};
 std::atomic<int> g_state{0};  // 0 not started, 1 running, 2 unavailable
 std::atomic<bool> g_enabled{true};
 std::atomic<bool> g_forked{false};
+std::atomic<bool> g_take_back{true};
 std::atomic<uint64_t> g_parallel{0}, g_inline{0}, g_stolen{0};
 // Post->start latency of the tasks the helper ran: sum, and how many took < 10, < 50, < 100 µs,
 // and how many started on the CPU the owner was on when it posted.
@@ -192,9 +193,12 @@ Helper *helper() {
 bool run2_raw(Fn task, void *task_ctx, Fn mine, void *mine_ctx) {
   Helper *h = helper();
   if (!h || h->busy.exchange(true, std::memory_order_acquire)) {
+    // Inline: the caller's part first. The users' own parts take over whatever work the
+    // helper has not claimed (the Miller loop's lines, the GT digits), so the task left
+    // afterwards is only what cannot move (the subgroup check): no extra work inline.
     g_inline.fetch_add(1, std::memory_order_relaxed);
-    task(task_ctx);
     mine(mine_ctx);
+    task(task_ctx);
     return false;
   }
   h->done.store(false, std::memory_order_relaxed);
@@ -220,7 +224,7 @@ bool run2_raw(Fn task, void *task_ctx, Fn mine, void *mine_ctx) {
   bool taken_back = false;
   {
     std::lock_guard<std::mutex> lock(h->m);
-    if (h->has_work) {
+    if (h->has_work && g_take_back.load(std::memory_order_relaxed)) {
       h->has_work = false;
       taken_back = true;
     }
@@ -280,6 +284,8 @@ Stats stats() {
 }
 
 void set_enabled(bool on) { g_enabled.store(on); }
+
+void set_take_back(bool on) { g_take_back.store(on); }
 
 }  // namespace par
 }  // namespace ibaked

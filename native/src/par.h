@@ -26,7 +26,7 @@ namespace par {
 
 using Fn = void (*)(void *ctx);
 
-/** Runs helper(helper_ctx) on the helper thread (or inline) while the caller runs
+/** Runs helper(helper_ctx) on the helper thread (or inline, after mine) while the caller runs
  *  mine(mine_ctx); returns when both are done. Returns true when the two ran in parallel. */
 bool run2_raw(Fn helper, void *helper_ctx, Fn mine, void *mine_ctx);
 
@@ -56,6 +56,11 @@ Stats stats();
 
 /** Turns the helper off (every task inline) or on again; for tests and benchmarks. */
 void set_enabled(bool on);
+
+/** false: the owner never takes a posted task back but waits for the helper to run it, so
+ *  that a check (scripts/ct-check under valgrind) sees every task run on the helper thread.
+ *  For tests only; default true. */
+void set_take_back(bool on);
 
 }  // namespace par
 }  // namespace ibaked
