@@ -39,7 +39,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export IBAKED_REQUIRE_NATIVE=1
 
-TESTS=${SANITIZE_TESTS:-"test/engine-native-misuse.test.ts test/engine-native-edges.test.ts test/engine-reject.test.ts test/engine-properties.test.ts test/engine-vectors.test.ts"}
+TESTS=${SANITIZE_TESTS:-"test/engine-native-misuse.test.ts test/engine-native-edges.test.ts test/engine-native-par.test.ts test/engine-reject.test.ts test/engine-properties.test.ts test/engine-vectors.test.ts test/ibe-bf-core.test.ts"}
 status=0
 for variant in ibaked_native_adx ibaked_native; do
   node_file="$OUT/build/Release/$variant.node"
@@ -54,6 +54,18 @@ done
 if [ -z "${SANITIZE_TESTS:-}" ] && [ -f test/engine-cross.test.ts ]; then
   v=ibaked_native_adx; grep -qw adx /proc/cpuinfo 2>/dev/null || v=ibaked_native
   IBAKED_NATIVE_PATH="$OUT/build/Release/$v.node" TEST_ENGINES=ts,native npx vitest run test/engine-cross.test.ts || status=1
+fi
+# The parallel sections' C++ check (native/check/par_check.cc: helper thread, adaptive cut,
+# concurrent callers) built with the same sanitizers, without node.
+if [ -z "${SANITIZE_TESTS:-}" ]; then
+  echo "test:sanitize: scripts/par-check with ASan+UBSan"
+  (unset LD_PRELOAD; ITERS=60 PAR_CHECK_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+    bash scripts/par-check) || status=1
+  # ThreadSanitizer on the same check: our hand-off and the parts' buffers (blst's assembly is
+  # not instrumented; every buffer a part hands over is copied in instrumented code).
+  echo "test:sanitize: scripts/par-check with TSan"
+  (unset LD_PRELOAD; ITERS=60 TSAN_OPTIONS="halt_on_error=1" PAR_CHECK_CFLAGS="-O1 -g -fsanitize=thread" \
+    bash scripts/par-check) || status=1
 fi
 [ $status -eq 0 ] && echo "test:sanitize: PASS" || echo "test:sanitize: FAIL"
 exit $status

@@ -15,6 +15,7 @@
 #endif
 
 #include "ops.h"
+#include "par.h"
 
 namespace ibaked {
 namespace {
@@ -219,6 +220,25 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpu", Napi::Function::New(env, Cpu));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
+  }));
+  // Parallel-section counters (native/src/par.h), for tests: which path ran, never timing.
+  exports.Set("parInfo", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
+    par::Stats st = par::stats();
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("available", Napi::Boolean::New(info.Env(), st.available));
+    o.Set("parallel", Napi::Number::New(info.Env(), (double)st.parallel));
+    o.Set("inline", Napi::Number::New(info.Env(), (double)st.inline_));
+    o.Set("stolen", Napi::Number::New(info.Env(), (double)st.stolen));
+    o.Set("startUsMean", Napi::Number::New(info.Env(), st.parallel ? st.start_ns_sum / 1e3 / (double)st.parallel : 0));
+    o.Set("startUnder10us", Napi::Number::New(info.Env(), (double)st.start_lt10));
+    o.Set("startUnder50us", Napi::Number::New(info.Env(), (double)st.start_lt50));
+    o.Set("startUnder100us", Napi::Number::New(info.Env(), (double)st.start_lt100));
+    double n = st.parallel ? (double)st.parallel : 1;
+    o.Set("ownPartUsMean", Napi::Number::New(info.Env(), st.mine_ns_sum / 1e3 / n));
+    o.Set("helperTaskUsMean", Napi::Number::New(info.Env(), st.task_ns_sum / 1e3 / n));
+    o.Set("joinWaitUsMean", Napi::Number::New(info.Env(), st.join_ns_sum / 1e3 / n));
+    o.Set("startedOnOwnersCpu", Napi::Number::New(info.Env(), (double)st.same_cpu));
+    return o;
   }));
 #if defined(IBAKED_VARIANT_ADX)
   exports.Set("variant", Napi::String::New(env, "adx"));

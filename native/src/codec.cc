@@ -61,13 +61,19 @@ Reason map_blst(BLST_ERROR e) {
 
 }  // namespace
 
-Reason decode_g1(blst_p1_affine *out, const uint8_t *in, size_t len) {
+Reason decode_g1_on_curve(blst_p1_affine *out, const uint8_t *in, size_t len) {
   if (len != kG1Compressed && len != kG1Uncompressed) return Reason::Length;
   Reason r = check_point_bytes(in, len, kG1Compressed);
   if (r != Reason::Ok) return r;
   r = map_blst(len == kG1Compressed ? blst_p1_uncompress(out, in) : blst_p1_deserialize(out, in));
   if (r != Reason::Ok) return r;
   if (!blst_p1_affine_on_curve(out)) return Reason::NotOnCurve;
+  return Reason::Ok;
+}
+
+Reason decode_g1(blst_p1_affine *out, const uint8_t *in, size_t len) {
+  Reason r = decode_g1_on_curve(out, in, len);
+  if (r != Reason::Ok) return r;
   if (!blst_p1_affine_in_g1(out)) return Reason::NotInSubgroup;
   if (blst_p1_affine_is_inf(out)) return Reason::Identity;
   return Reason::Ok;

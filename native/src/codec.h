@@ -18,6 +18,9 @@ constexpr size_t kGtBytes = 576, kScalarBytes = 32, kFpBytes = 48;
 
 /** Fully validated G1 element (never the identity). */
 Reason decode_g1(blst_p1_affine *out, const uint8_t *in, size_t len);
+/** decode_g1's checks up to and including on-curve; then decode_g1 = this + subgroup check
+ *  (blst_p1_affine_in_g1 -> NotInSubgroup) + identity check (-> Identity), in that order. */
+Reason decode_g1_on_curve(blst_p1_affine *out, const uint8_t *in, size_t len);
 Reason decode_g2(blst_p2_affine *out, const uint8_t *in, size_t len);
 void encode_g1(uint8_t *out, const blst_p1 *p, bool compressed);
 void encode_g2(uint8_t *out, const blst_p2 *p, bool compressed);

@@ -1,8 +1,11 @@
 // Constant-time GT exponentiation, variable and fixed base; see gt_exp.h for the method.
 #include "gt_exp.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <new>
+
+#include "par.h"
 
 namespace ibaked {
 namespace {
@@ -143,32 +146,67 @@ GtTable::~GtTable() {
   std::free(rows_);
 }
 
-void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
-  uint64_t d[4];
-  split_scalar_z(d, k);
-  blst_fp12 acc[4], t, s;
-  for (unsigned i = 0; i < 4; i++) {
-    for (unsigned j = 0; j < kFDigits; j++) {
-      uint64_t abs, neg;
-      booth_digit(d[i], kFW, j, &abs, &neg);
-      ct_select(&t, &rows_[j * kFEntries], kFEntries, abs);
-      ct_conjugate(&t, neg);
-      if (j == 0) acc[i] = t;
-      else blst_fp12_mul(&acc[i], &acc[i], &t);
-    }
+namespace {
+
+/** acc = prod_j rows[j][|b_j|]^(sign b_j) over the Booth digits b_j of one 64-bit digit d
+ *  (window kFW), every row scanned in full, signs by conditional conjugation. */
+void table_digit_product(blst_fp12 *acc, const blst_fp12 *rows, uint64_t d) {
+  blst_fp12 t;
+  for (unsigned j = 0; j < kFDigits; j++) {
+    uint64_t abs, neg;
+    booth_digit(d, kFW, j, &abs, &neg);
+    ct_select(&t, &rows[j * kFEntries], kFEntries, abs);
+    ct_conjugate(&t, neg);
+    if (j == 0) *acc = t;
+    else blst_fp12_mul(acc, acc, &t);
   }
+  wipe(&t, sizeof t);
+}
+
+/**
+ * Shared state of one parallel GtTable::pow: the caller and the helper each take the next
+ * digit (an atomic counter) until the four are done, so a helper that starts late simply
+ * takes fewer. Who computes which digit depends on timing only, never on k; every digit's
+ * product is the same sequence of scans and multiplications. Each slot has its own cache
+ * lines and is written once (no false sharing); the caller wipes everything.
+ */
+struct alignas(64) DigitWork {
+  std::atomic<unsigned> next{0};
+  alignas(64) const blst_fp12 *rows;
+  uint64_t d[4];
+  struct alignas(64) Slot {
+    blst_fp12 acc;
+  } slot[4];
+};
+
+void take_digits(DigitWork *w) {
+  blst_fp12 acc;
+  for (unsigned i; (i = w->next.fetch_add(1, std::memory_order_relaxed)) < 4;) {
+    table_digit_product(&acc, w->rows, w->d[i]);
+    w->slot[i].acc = acc;
+  }
+  wipe(&acc, sizeof acc);
+}
+
+}  // namespace
+
+void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
+  DigitWork w;
+  w.rows = rows_;
+  split_scalar_z(w.d, k);
+  // The four digit products: some on the par:: helper, the rest here (see DigitWork).
+  par::run2([&w] { take_digits(&w); }, [&w] { take_digits(&w); });
   // g^k = acc0 · sigma1(acc1) · sigma2(acc2) · sigma3(acc3).
-  blst_fp12 r = acc[0];
+  blst_fp12 r = w.slot[0].acc, s;
   for (unsigned i = 1; i < 4; i++) {
-    sigma(&s, &acc[i], i);
+    sigma(&s, &w.slot[i].acc, i);
     blst_fp12_mul(&r, &r, &s);
   }
   *out = r;
-  wipe(acc, sizeof acc);
-  wipe(&t, sizeof t);
-  wipe(&s, sizeof s);
   wipe(&r, sizeof r);
-  wipe(d, sizeof d);
+  wipe(&s, sizeof s);
+  wipe(w.d, sizeof w.d);
+  wipe(w.slot, sizeof w.slot);
 }
 
 }  // namespace ibaked

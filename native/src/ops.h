@@ -41,7 +41,10 @@ enum class Op : int {
   PreparedMiller = 21,
   TableGtPow = 22,
   TableG1MulUncompressed = 23,  // [k]B in the 96-octet uncompressed form (IBE's DER U)
-  Count = 24,
+  BfDecrypt = 24,       // fused bls12381-bf cores (bf_core.h): G2-lines handle, [U, V, W] -> M
+  BfEncrypt = 25,       // GT-table handle, [M, rho] -> U ‖ V ‖ W
+  BfEncryptPlain = 26,  // no handle, [g_ID, M, rho] -> U ‖ V ‖ W
+  Count = 27,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */

@@ -14,6 +14,7 @@ enum class Reason {
   Identity,
   ScalarRange,
   Freed,
+  IbeCheck,  // fused BF core: l = 0, or the Fujisaki–Okamoto check [l]P == U failed
 };
 
 inline const char *reason_name(Reason r) {
@@ -27,6 +28,7 @@ inline const char *reason_name(Reason r) {
     case Reason::Identity: return "identity";
     case Reason::ScalarRange: return "scalar-range";
     case Reason::Freed: return "freed";
+    case Reason::IbeCheck: return "ibe-check";
   }
   return "type";
 }

@@ -11,6 +11,7 @@ export type EngineErrorReason =
   | 'identity' // the point at infinity / GT identity where a proper element is required
   | 'scalar-range' // scalar not in [1, r-1]
   | 'freed' // a precompute handle used after free()
+  | 'ibe-check' // Engine.bfCore only: l = 0, or the Fujisaki–Okamoto check [l]P == U failed
   | 'unavailable'; // backend not loadable on this machine
 
 export class EngineError extends IbakedError {

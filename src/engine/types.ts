@@ -28,6 +28,11 @@
 // * millerLoop output is an Fp12 value defined only up to factors that the final exponentiation
 //   removes; its bytes may differ between backends. finalExp(millerLoop(P, Q)) — on any
 //   backend, fed from any backend — equals pairing(P, Q) bit for bit.
+// * Optional accelerators: `bfCore` (BfCore below) does the whole core of a bls12381-bf
+//   encryption or decryption in one call. That suite is defined by src/ibe/bls12381/bf.ts, whose
+//   step-by-step path over the general operations stays the reference; an accelerator must give
+//   its bytes exactly (test/ibe-bf-core.test.ts). Only the native backend has one; callers use
+//   it when present and the general operations otherwise.
 
 export type Bytes = Uint8Array;
 /** 32-octet big-endian scalar in [1, r-1]. */
@@ -69,8 +74,41 @@ export interface GTTable {
   free(): void;
 }
 
+/** The output of BfCore's encryptions: the parts of a BFCiphertextBlock before DER. */
+export interface BfCoreCiphertext {
+  /** U = [l]P, 96-octet uncompressed G1 (x ‖ y, each 48 octets big-endian) */
+  readonly u: Bytes;
+  /** V = SHA256(Canonical(g_ID^l)) XOR rho, 32 octets */
+  readonly v: Bytes;
+  /** W = M XOR HashBytes(|M|, rho), |M| octets */
+  readonly w: Bytes;
+}
+
+/**
+ * Accelerator of the bls12381-bf suite (RFC 5091 FullIdent on BLS12-381 with SHA-256, as
+ * src/ibe/bls12381/bf.ts defines it): each method is the whole BFencrypt / BFdecrypt core —
+ * every hash, the pairing or GT power, U = [l]P, the Fujisaki–Okamoto check — in one engine
+ * call, with l = HashToRange(rho ‖ SHA256(M), r) kept secret inside it. DER stays with the
+ * caller. Results equal bf.ts's encryptWithRhoOps / decryptOps on any engine, bit for bit.
+ * Rejections are EngineErrors: 'type' / 'length' for arguments (M and W 1..2^20 octets, rho and
+ * V 32 octets), U's and g_ID's validation reasons as for pairing / gtPow, 'freed' for a freed
+ * handle, and 'ibe-check' when l = 0 (encryption: choose another rho) or the FO check fails.
+ * Handles must come from the same engine (else 'type').
+ */
+export interface BfCore {
+  /** BFdecrypt with our prepared private key: U (96 octets uncompressed), V, W -> M. */
+  decrypt(key: G2Prepared, u: Bytes, v: Bytes, w: Bytes): Promise<Bytes>;
+  /** BFencrypt to g_ID = e(P_pub, Q_ID) given as GT bytes (constant-time power). */
+  encrypt(gId: Bytes, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
+  /** BFencrypt through the recipient's fixed-base table of g_ID (constant time). */
+  encryptWithTable(gId: GTTable, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
+}
+
 export interface Engine {
   readonly name: EngineName;
+
+  /** Optional: the fused bls12381-bf core (native only); see BfCore. */
+  readonly bfCore?: BfCore;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

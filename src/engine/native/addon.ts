@@ -34,6 +34,12 @@ export enum NativeOp {
   PreparedMiller = 21,
   TableGtPow = 22,
   TableG1MulUncompressed = 23,
+  /** Fused bls12381-bf cores (native/src/bf_core.h). Handle: G2 lines; [U, V, W] -> M. */
+  BfDecrypt = 24,
+  /** Handle: GT table of g_ID; [M, rho] -> U (96) ‖ V (32) ‖ W (|M|). */
+  BfEncrypt = 25,
+  /** No handle; [g_ID, M, rho] -> U ‖ V ‖ W. */
+  BfEncryptPlain = 26,
 }
 
 export interface NativeHandle {
@@ -49,6 +55,8 @@ export interface NativeAddon {
   cpu(): { adx: boolean; bmi2: boolean };
   /** Precompute tables alive in native memory (for leak tests). */
   liveHandles(): number;
+  /** Counters of the parallel sections (native/src/par.h): which path ran, for tests. */
+  parInfo?(): { available: boolean; parallel: number; inline: number; stolen: number };
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }

@@ -1,10 +1,11 @@
 // The native engine backend (DESIGN §4 "native"): the Engine contract of ../types.ts over our
 // C++ addon on blst (native/). Every check and every computation happens in native code, off
 // the JavaScript thread; this file only adapts arguments (DST strings, output form), maps
-// native rejections to EngineError, and wraps precompute handles.
+// native rejections to EngineError, and wraps precompute handles. It also offers the optional
+// bfCore accelerator (fused bls12381-bf encryption/decryption, native/src/bf_core.h).
 import { checkForm } from '../encoding.js';
 import { EngineError, type EngineErrorReason } from '../errors.js';
-import type { Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
+import type { BfCore, BfCoreCiphertext, Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
 
 const REASONS = new Set<EngineErrorReason>([
@@ -17,6 +18,7 @@ const REASONS = new Set<EngineErrorReason>([
   'scalar-range',
   'freed',
   'unavailable',
+  'ibe-check',
 ]);
 
 /** Turns a native rejection (Error with `reason`) into an EngineError. */
@@ -43,6 +45,11 @@ function dstArg(dst: unknown): unknown {
   return typeof dst === 'string' ? new TextEncoder().encode(dst) : dst;
 }
 
+/** Splits BfEncrypt's U (96) ‖ V (32) ‖ W output (views of one buffer, no copies). */
+function splitCiphertext(out: Bytes): BfCoreCiphertext {
+  return Object.freeze({ u: out.subarray(0, 96), v: out.subarray(96, 128), w: out.subarray(128) });
+}
+
 const FORM_COMPRESSED = Uint8Array.of(1);
 const FORM_UNCOMPRESSED = Uint8Array.of(0);
 
@@ -51,9 +58,26 @@ export function createNativeEngine(addon: NativeAddon): Engine {
   const g2Gen = addon.runSync(Op.G2Generator, []);
   const op = <T>(code: Op, ...args: unknown[]): Promise<T> => call<T>(() => addon.run(code, args));
   const handleOp = (h: NativeHandle, code: Op, arg: unknown): Promise<Bytes> => call<Bytes>(() => h.run(code, [arg]));
+  // The native handle behind each G2Prepared / GTTable this engine made (for bfCore).
+  const handles = new WeakMap<object, NativeHandle>();
+  const handleOf = (wrapper: unknown, what: string): NativeHandle => {
+    const h = typeof wrapper === 'object' && wrapper !== null ? handles.get(wrapper) : undefined;
+    if (!h) throw new EngineError('type', `${what} is not a handle of this engine`);
+    return h;
+  };
+
+  const bfCore: BfCore = Object.freeze({
+    decrypt: (key: G2Prepared, u: Bytes, v: Bytes, w: Bytes) =>
+      call<Bytes>(() => handleOf(key, 'key').run(Op.BfDecrypt, [u, v, w])),
+    encrypt: (gId: Bytes, m: Bytes, rho: Bytes) =>
+      call<Bytes>(() => addon.run(Op.BfEncryptPlain, [gId, m, rho])).then(splitCiphertext),
+    encryptWithTable: (gId: GTTable, m: Bytes, rho: Bytes) =>
+      call<Bytes>(() => handleOf(gId, 'table').run(Op.BfEncrypt, [m, rho])).then(splitCiphertext),
+  });
 
   const engine: Engine = {
     name: 'native',
+    bfCore,
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
 
@@ -94,6 +118,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         millerLoop: (p1: Bytes) => handleOp(h, Op.PreparedMiller, p1),
         free: () => h.free(),
       };
+      handles.set(prepared, h);
       return Object.freeze(prepared);
     },
     gtFixedBase: async (value) => {
@@ -103,6 +128,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         pow: (k: Scalar) => handleOp(h, Op.TableGtPow, k),
         free: () => h.free(),
       };
+      handles.set(table, h);
       return Object.freeze(table);
     },
   };

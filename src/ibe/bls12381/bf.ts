@@ -3,10 +3,13 @@
 // S_ID = [s]Q_ID in G2 (RFC 9380 hash to G2 with the project DST); hashfcn = SHA-256;
 // HashToRange mod r with l ≠ 0; Canonical = the 576-octet GT encoding; decryption recomputes l
 // and checks U == [l]P (Fujisaki–Okamoto). This module is the uncached reference path; the
-// cached hot path (context.ts) reuses these helpers and must give the same bytes.
+// cached hot path (context.ts) reuses these helpers and must give the same bytes. Where the
+// engine has the optional fused core (Engine.bfCore, native only), context.ts hands it the
+// steps between DER decoding and DER encoding; parseCiphertextBls / encodeCoreCiphertext below
+// are those DER ends, shared with decryptOps / encryptWithRhoOps so both paths check the same.
 import { randomBytes } from 'node:crypto';
 import { bigintToBytes, bytesToBigint, R, randomScalar } from '../../engine/scalar.js';
-import { G2_COMPRESSED, type Engine, type Scalar } from '../../engine/types.js';
+import { G2_COMPRESSED, type BfCoreCiphertext, type Engine, type Scalar } from '../../engine/types.js';
 import { decodeCiphertext, encodeCiphertext } from '../ciphertext.js';
 import { decryptFailed, IbeError } from '../errors.js';
 import { hashBytes, hashFcn, hashToRange, xorInto } from '../hashes.js';
@@ -79,11 +82,10 @@ export interface EncryptOps {
 
 /** BFencrypt steps 3–13 with a caller-chosen rho (32 octets). Returns DER BFCiphertextBlock. */
 export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
-  checkPlaintext(m);
-  if (rho.length !== H.len) throw new IbeError('IBE_BAD_INPUT', 'rho must be 32 octets');
+  checkEncryptInputs(m, rho);
   const t = H.hash(m);
   const l = deriveL(rho, t);
-  if (l === null) throw new IbeError('IBE_BAD_INPUT', 'l = 0; choose another rho');
+  if (l === null) throw lZero();
   try {
     // Both engine calls are issued at once, so a caller that does synchronous work right after
     // starting an encryption (the protocol computes K_SESSION meanwhile) overlaps with both.
@@ -93,24 +95,45 @@ export async function encryptWithRhoOps(ops: EncryptOps, m: Uint8Array, rho: Uin
     const V = xorInto(w, rho);
     w.fill(0);
     const W = mask(m, rho);
-    return encodeCiphertext({ ux: bytesToBigint(Uu.subarray(0, 48)), uy: bytesToBigint(Uu.subarray(48, 96)), v: V, w: W });
+    return encodeCoreCiphertext({ u: Uu, v: V, w: W });
   } finally {
     l.fill(0);
   }
 }
 
-export async function encryptOps(ops: EncryptOps, m: Uint8Array): Promise<Uint8Array> {
+/** The error an encryption raises when l = 0 for its rho (encryptOps/withFreshRho retry on it). */
+export function lZero(): IbeError {
+  return new IbeError('IBE_BAD_INPUT', 'l = 0; choose another rho');
+}
+
+/** Checks an encryption's inputs the way encryptWithRhoOps does (plaintext, then rho). */
+export function checkEncryptInputs(m: Uint8Array, rho: Uint8Array): void {
+  checkPlaintext(m);
+  if (!(rho instanceof Uint8Array) || rho.length !== H.len) throw new IbeError('IBE_BAD_INPUT', 'rho must be 32 octets');
+}
+
+/** DER BFCiphertextBlock from U (96-octet uncompressed), V and W. */
+export function encodeCoreCiphertext(c: BfCoreCiphertext): Uint8Array {
+  return encodeCiphertext({ ux: bytesToBigint(c.u.subarray(0, 48)), uy: bytesToBigint(c.u.subarray(48, 96)), v: c.v, w: c.w });
+}
+
+/** BFencrypt with a fresh random rho, again while l = 0 (probability about 2^-255). */
+export async function withFreshRho(m: Uint8Array, encrypt: (rho: Uint8Array) => Promise<Uint8Array>): Promise<Uint8Array> {
   checkPlaintext(m);
   for (;;) {
     const rho = randomBytes(H.len);
     try {
-      return await encryptWithRhoOps(ops, m, rho);
+      return await encrypt(rho);
     } catch (e) {
       if (!(e instanceof IbeError && e.message.startsWith('l = 0'))) throw e;
     } finally {
       rho.fill(0);
     }
   }
+}
+
+export async function encryptOps(ops: EncryptOps, m: Uint8Array): Promise<Uint8Array> {
+  return withFreshRho(m, (rho) => encryptWithRhoOps(ops, m, rho));
 }
 
 /** ZCash compressed G1 encoding of an affine point (x, y < p): flags C=1, S = y > (p-1)/2. */
@@ -126,8 +149,18 @@ export interface DecryptOps {
   mulP(l: Scalar): Promise<Uint8Array>;
 }
 
-/** BFdecrypt with the FO check. Every failure, whatever its cause, is IBE_DECRYPT_FAILED. */
-export async function decryptOps(ops: DecryptOps, ct: Uint8Array): Promise<Uint8Array> {
+/** A DER BFCiphertextBlock after the checks JavaScript does before any engine work. */
+export interface ParsedCiphertext {
+  ux: bigint;
+  uy: bigint;
+  /** U as the 96-octet uncompressed encoding x ‖ y (not yet validated as a G1 element) */
+  u: Uint8Array;
+  v: Uint8Array;
+  w: Uint8Array;
+}
+
+/** Strict DER decode, |V| = 32, |W| in 1..2^20, x, y < p; any failure is IBE_DECRYPT_FAILED. */
+export function parseCiphertextBls(ct: Uint8Array): ParsedCiphertext {
   let c;
   try {
     c = decodeCiphertext(ct);
@@ -136,16 +169,22 @@ export async function decryptOps(ops: DecryptOps, ct: Uint8Array): Promise<Uint8
   }
   if (c.v.length !== H.len || c.w.length < 1 || c.w.length > MAX_PLAINTEXT) throw decryptFailed();
   if (c.ux >= FP || c.uy >= FP) throw decryptFailed();
+  const u = new Uint8Array(96);
+  u.set(bigintToBytes(c.ux, 48), 0);
+  u.set(bigintToBytes(c.uy, 48), 48);
+  return { ux: c.ux, uy: c.uy, u, v: c.v, w: c.w };
+}
+
+/** BFdecrypt with the FO check. Every failure, whatever its cause, is IBE_DECRYPT_FAILED. */
+export async function decryptOps(ops: DecryptOps, ct: Uint8Array): Promise<Uint8Array> {
+  const c = parseCiphertextBls(ct);
   // U travels as the uncompressed (x, y); the pairing call validates it (canonical, on curve,
   // in G1, not the identity) and the FO check compares [l]P with U's compressed form, built
   // here from (x, y) without another engine round trip.
-  const raw = new Uint8Array(96);
-  raw.set(bigintToBytes(c.ux, 48), 0);
-  raw.set(bigintToBytes(c.uy, 48), 48);
   const U = compressedG1(c.ux, c.uy);
   let theta: Uint8Array;
   try {
-    theta = await ops.pair(raw);
+    theta = await ops.pair(c.u);
   } catch {
     throw decryptFailed();
   }

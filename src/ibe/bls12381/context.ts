@@ -6,16 +6,25 @@
 // A GT table costs about one pairing to build, so a recipient's first encryptions use a plain
 // GT power and the table is built in the background from its third use on: one call encrypts
 // to the responder twice (I_MESSAGE_1, I_MESSAGE_2), so the third use means a repeat peer.
+// When the engine has the fused core (Engine.bfCore, native), an encryption or decryption is
+// one engine call — the table or plain g_ID for encryption, the prepared lines for decryption —
+// with only DER left in JavaScript; otherwise the steps of bf.ts run over the general operations.
 import { createHash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
-import type { Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
+import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
+import { decryptFailed } from '../errors.js';
 import { Lru } from '../lru.js';
 import {
+  checkEncryptInputs,
   checkPrivateKey,
   decryptOps,
+  encodeCoreCiphertext,
   encryptOps,
   encryptWithRhoOps,
   hashIdentity,
+  lZero,
+  parseCiphertextBls,
+  withFreshRho,
   type EncryptOps,
 } from './bf.js';
 
@@ -68,6 +77,10 @@ const keyId = (b: Uint8Array) => createHash('sha256').update('ibaked-ibe-key-cac
 
 function isFreed(e: unknown): boolean {
   return e instanceof EngineError && e.reason === 'freed';
+}
+
+function isIbeCheck(e: unknown): boolean {
+  return e instanceof EngineError && e.reason === 'ibe-check';
 }
 
 export class BlsContext {
@@ -166,13 +179,43 @@ export class BlsContext {
     };
   }
 
+  /** One fused encryption: through the recipient's table when it has one (a table freed
+   * under us falls back to the plain power), else with g_ID; l = 0 becomes lZero(). */
+  private async coreEncrypt(core: BfCore, r: Recipient, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
+    checkEncryptInputs(m, rho);
+    let out: BfCoreCiphertext | undefined;
+    try {
+      const t = r.table;
+      if (t) {
+        try {
+          out = await core.encryptWithTable(t, m, rho);
+        } catch (e) {
+          if (!isFreed(e)) throw e;
+        }
+      }
+      out ??= await core.encrypt(r.gId, m, rho);
+    } catch (e) {
+      if (isIbeCheck(e)) throw lZero();
+      throw e;
+    }
+    return encodeCoreCiphertext(out);
+  }
+
   async encryptTo(id: Uint8Array, m: Uint8Array): Promise<Uint8Array> {
-    return encryptOps(await this.ops(id), m);
+    const core = this.engine.bfCore;
+    if (!core) return encryptOps(await this.ops(id), m);
+    const r = await this.recipient(id);
+    this.maybeBuildTable(r);
+    return withFreshRho(m, (rho) => this.coreEncrypt(core, r, m, rho));
   }
 
   /** Deterministic form for tests (cached path == uncached path). */
   async encryptToWithRho(id: Uint8Array, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
-    return encryptWithRhoOps(await this.ops(id), m, rho);
+    const core = this.engine.bfCore;
+    if (!core) return encryptWithRhoOps(await this.ops(id), m, rho);
+    const r = await this.recipient(id);
+    this.maybeBuildTable(r);
+    return this.coreEncrypt(core, r, m, rho);
   }
 
   private prepared(key: Uint8Array): Promise<G2Prepared> {
@@ -192,6 +235,18 @@ export class BlsContext {
 
   async decryptWith(key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
     const prep = await this.prepared(key);
+    const core = this.engine.bfCore;
+    if (core) {
+      const c = parseCiphertextBls(ct);
+      try {
+        return await core.decrypt(prep, c.u, c.v, c.w);
+      } catch (e) {
+        // every rejection (U invalid, FO check, l = 0) is the one uniform failure; a key handle
+        // evicted while in flight falls through to the reference path with a plain pairing
+        if (!isFreed(e)) throw decryptFailed();
+      }
+      return decryptOps({ pair: (u) => this.engine.pairing(u, prep.point), mulP: (l) => this.mulP(l) }, ct);
+    }
     return decryptOps(
       {
         pair: async (u) => {

@@ -1,0 +1,172 @@
+// Fused BFdecrypt / BFencrypt of bls12381-bf; see bf_core.h. The steps and their order follow
+// decryptOps / encryptWithRhoOps in src/ibe/bls12381/bf.ts exactly; test/ibe-bf-core.test.ts
+// pins the bytes to that reference path on the ts and native engines.
+#include "bf_core.h"
+
+#include "miller.h"
+
+#include <cstring>
+
+#include "codec.h"
+#include "ct.h"
+#include "ibe_hash.h"
+#include "sha256.h"
+
+namespace ibaked {
+namespace {
+
+constexpr size_t kRhoBytes = kSha256Len;
+
+Result fail(Reason r, const char *msg) {
+  Result res;
+  res.reason = r;
+  res.message = msg;
+  return res;
+}
+
+/** Type then length of an octet-string argument: exactly `n` octets. */
+Reason exact_arg(const Arg &a, size_t n) {
+  if (!a.typed) return Reason::Type;
+  return a.data.size() == n ? Reason::Ok : Reason::Length;
+}
+
+/** Type then length of a plaintext / W argument: 1..2^20 octets. */
+Reason message_arg(const Arg &a) {
+  if (!a.typed) return Reason::Type;
+  return a.data.empty() || a.data.size() > kBfMaxPlaintext ? Reason::Length : Reason::Ok;
+}
+
+/** l = HashToRange(rho ‖ SHA256(m), r); false when l = 0. */
+bool derive_l(uint64_t l[4], const uint8_t rho[kRhoBytes], const uint8_t *m, size_t mlen) {
+  uint8_t rt[kRhoBytes + kSha256Len];
+  std::memcpy(rt, rho, kRhoBytes);
+  sha256(rt + kRhoBytes, m, mlen);
+  bool nonzero = hash_to_range_r(l, rt, sizeof rt);
+  wipe(rt, sizeof rt);
+  return nonzero;
+}
+
+/** The exponentiation g_ID^l of an encryption: through a fixed-base table, or a plain CT pow. */
+struct GtPower {
+  const GtTable *table = nullptr;
+  const blst_fp12 *base = nullptr;
+  void operator()(blst_fp12 *out, const uint64_t l[4]) const {
+    if (table) table->pow(out, l);
+    else gt_pow_ct(out, base, l);
+  }
+};
+
+/** encryptWithRhoOps steps 3–13 on validated M and rho; output U (96) ‖ V (32) ‖ W (|M|). */
+Result encrypt_core(const Bytes &m, const Bytes &rho, const GtPower &pow) {
+  uint64_t l[4];
+  WipeOnExit<uint64_t[4]> wipe_l(l);
+  if (!derive_l(l, rho.data(), m.data(), m.size())) return fail(Reason::IbeCheck, "l = 0; choose another rho");
+
+  Result res;
+  res.out.resize(kG1Uncompressed + kRhoBytes + m.size());
+  uint8_t *U = res.out.data(), *V = U + kG1Uncompressed, *W = V + kRhoBytes;
+
+  blst_p1 lp;
+  generator_mul(&lp, l);
+  encode_g1(U, &lp, false);
+  wipe(&lp, sizeof lp);
+
+  blst_fp12 theta;
+  uint8_t enc[kGtBytes];
+  pow(&theta, l);
+  encode_fp12(enc, &theta);
+  wipe(&theta, sizeof theta);
+  sha256(V, enc, sizeof enc);  // w = SHA256(Canonical(theta))
+  wipe(enc, sizeof enc);
+  for (size_t i = 0; i < kRhoBytes; i++) V[i] ^= rho[i];
+
+  hash_bytes_xor(W, m.data(), m.size(), rho.data(), kRhoBytes);
+  return res;
+}
+
+const G1Table &generator_table() {
+  // Built on first use, once for the process (C++11 guarantees thread-safe initialisation of a
+  // function-local static; a throwing constructor leaves it to be retried). Never freed: it
+  // holds only multiples of the public generator.
+  static const G1Table *table = new G1Table(blst_p1_affine_generator());
+  return *table;
+}
+
+}  // namespace
+
+/**
+ * e(U, S_ID) for U decoded up to the on-curve check: the subgroup check runs on the par::
+ * helper beside the tail of the Miller loop (miller.h), exactly as op PreparedPairing does.
+ * Returns the reason decode_g1 would have given (NotInSubgroup / Identity) or Ok.
+ */
+Reason prepared_pairing(blst_fp12 *out, const blst_fp6 *lines, const blst_p1_affine *U) {
+  if (blst_p1_affine_is_inf(U)) return blst_p1_affine_in_g1(U) ? Reason::Identity : Reason::NotInSubgroup;
+  if (!miller_lines_checked(out, lines, U)) return Reason::NotInSubgroup;
+  blst_final_exp(out, out);
+  return Reason::Ok;
+}
+
+void generator_mul(blst_p1 *out, const uint64_t k[4]) { generator_table().mul(out, k); }
+
+Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args) {
+  if (!key.lines) return fail(Reason::Type, "not a prepared G2 point");
+  const Arg &au = args[0], &av = args[1], &aw = args[2];
+  blst_p1_affine U;
+  Reason r = exact_arg(au, kG1Uncompressed);
+  if (r == Reason::Ok) r = decode_g1_on_curve(&U, au.data.data(), au.data.size());
+  if (r != Reason::Ok) return fail(r, "U rejected");
+  if ((r = exact_arg(av, kRhoBytes)) != Reason::Ok) return fail(r, "V must be 32 octets");
+  if ((r = message_arg(aw)) != Reason::Ok) return fail(r, "W must be 1..2^20 octets");
+  const Bytes &V = av.data, &W = aw.data;
+
+  // rho = SHA256(Canonical(e(U, S_ID))) XOR V
+  blst_fp12 theta;
+  uint8_t enc[kGtBytes], rho[kRhoBytes];
+  WipeOnExit<uint8_t[kRhoBytes]> wipe_rho(rho);
+  if ((r = prepared_pairing(&theta, key.lines->data(), &U)) != Reason::Ok) return fail(r, "U rejected");
+  encode_fp12(enc, &theta);
+  wipe(&theta, sizeof theta);
+  sha256(rho, enc, sizeof enc);
+  wipe(enc, sizeof enc);
+  for (size_t i = 0; i < kRhoBytes; i++) rho[i] ^= V[i];
+
+  // M = W XOR HashBytes(|W|, rho); l = HashToRange(rho ‖ SHA256(M), r); accept iff l ≠ 0 and [l]P = U
+  Result res;
+  res.out.resize(W.size());
+  hash_bytes_xor(res.out.data(), W.data(), W.size(), rho, kRhoBytes);
+  uint64_t l[4];
+  WipeOnExit<uint64_t[4]> wipe_l(l);
+  bool ok = derive_l(l, rho, res.out.data(), res.out.size());
+  if (ok) {
+    blst_p1 lp, up;
+    generator_mul(&lp, l);
+    blst_p1_from_affine(&up, &U);
+    ok = blst_p1_is_equal(&lp, &up);
+    wipe(&lp, sizeof lp);
+  }
+  if (!ok) return fail(Reason::IbeCheck, "ciphertext failed the Fujisaki-Okamoto check");  // res.out wiped on free
+  return res;
+}
+
+Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args) {
+  if (!table.gt) return fail(Reason::Type, "not a GT table");
+  Reason r;
+  if ((r = message_arg(args[0])) != Reason::Ok) return fail(r, "plaintext must be 1..2^20 octets");
+  if ((r = exact_arg(args[1], kRhoBytes)) != Reason::Ok) return fail(r, "rho must be 32 octets");
+  GtPower pow;
+  pow.table = table.gt.get();
+  return encrypt_core(args[0].data, args[1].data, pow);
+}
+
+Result bf_encrypt_plain(const std::vector<Arg> &args) {
+  blst_fp12 g;
+  Reason r = args[0].typed ? decode_gt_cyclotomic(&g, args[0].data.data(), args[0].data.size()) : Reason::Type;
+  if (r != Reason::Ok) return fail(r, "GT value rejected");
+  if ((r = message_arg(args[1])) != Reason::Ok) return fail(r, "plaintext must be 1..2^20 octets");
+  if ((r = exact_arg(args[2], kRhoBytes)) != Reason::Ok) return fail(r, "rho must be 32 octets");
+  GtPower pow;
+  pow.base = &g;
+  return encrypt_core(args[1].data, args[2].data, pow);
+}
+
+}  // namespace ibaked

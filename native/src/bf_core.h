@@ -1,0 +1,40 @@
+// Fused Boneh–Franklin cores of the bls12381-bf suite (src/ibe/bls12381/bf.ts is the reference
+// and defines every step). One native call does a whole BFdecrypt (prepared pairing, hashes,
+// Fujisaki–Okamoto check) or BFencrypt (hashes, [l]P, g_ID^l, masking) instead of two engine
+// round trips with SHA-256 work in JavaScript between them: each round trip costs tens of µs
+// of thread hops, and the JS hashing runs cold after the thread sleeps. DER stays in JS.
+//
+//   BfDecrypt      (handle: G2 lines of S_ID)  [U (96, uncompressed G1), V (32), W (1..2^20)] -> M
+//   BfEncrypt      (handle: GT table of g_ID)  [M (1..2^20), rho (32)] -> U (96) ‖ V (32) ‖ W (|M|)
+//   BfEncryptPlain (no handle)                 [g_ID (576), M (1..2^20), rho (32)] -> same
+//
+// l = HashToRange(rho ‖ SHA256(M), r) is secret: only the constant-time fixed-base G1 comb and
+// GT exponentiations touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "blst.h"
+#include "ops.h"
+
+namespace ibaked {
+
+/** Largest plaintext / W the cores accept (src/ibe/bls12381/bf.ts MAX_PLAINTEXT). */
+constexpr size_t kBfMaxPlaintext = (size_t)1 << 20;
+
+/**
+ * out = e(U, S) from S's precomputed Miller-loop lines, with final exponentiation, for U
+ * decoded up to the on-curve check: the G1 subgroup check runs on the par:: helper beside the
+ * Miller loop's tail (miller.h), as op PreparedPairing does. Returns Ok, or NotInSubgroup /
+ * Identity exactly as decode_g1 would have (out is then meaningless).
+ */
+Reason prepared_pairing(blst_fp12 *out, const blst_fp6 *lines, const blst_p1_affine *U);
+
+/** [k]P for the standard generator through one process-wide fixed-base table (built once). */
+void generator_mul(blst_p1 *out, const uint64_t k[4]);
+
+Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args);
+Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args);
+Result bf_encrypt_plain(const std::vector<Arg> &args);
+
+}  // namespace ibaked

@@ -1,0 +1,277 @@
+// The fused bls12381-bf core (Engine.bfCore, native only: native/src/bf_core.h) against the
+// reference path of src/ibe/bls12381/bf.ts. Pins, for random identities, plaintexts of every
+// length 1..300 and random rho: the cached context's fused encryption — with the plain g_ID and
+// through a GT table — gives exactly the bytes of the uncached reference encryptBlsWithRho on
+// native (general operations) and, for a sample, on the ts engine (@noble/curves, independent);
+// fused decryption round-trips; every single-octet change of U, V or W is rejected (the core's
+// reason: U's validation reason exactly as the prepared pairing gives it, else 'ibe-check'); a
+// ciphertext for another identity is rejected; argument checks, foreign and freed handles, and
+// the context's fallbacks. l = 0 cannot be produced from real inputs (it needs
+// HashToRange(rho ‖ t) = 0, probability 2^-255 per rho), so its handling in the context is
+// driven through a core that reports 'ibe-check' instead.
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { EngineError, type EngineErrorReason } from '../src/engine/errors.js';
+import type { BfCore, Engine, G2Prepared } from '../src/engine/types.js';
+import { decodeCiphertext, encodeCiphertext } from '../src/ibe/ciphertext.js';
+import { IbeError } from '../src/ibe/errors.js';
+import { decryptBls, encryptBlsWithRho, extractBls, FP, parseCiphertextBls, setupBls } from '../src/ibe/bls12381/bf.js';
+import { BlsContext } from '../src/ibe/bls12381/context.js';
+import { identityBytes } from '../src/ibe/identity.js';
+import { loadEngine } from './helpers/engines.js';
+
+const native = await loadEngine('native');
+const ts = (await loadEngine('ts')) as Engine;
+const run = describe.runIf(!!native?.bfCore);
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
+
+async function reason(p: Promise<unknown>): Promise<EngineErrorReason | 'accepted'> {
+  try {
+    await p;
+    return 'accepted';
+  } catch (e) {
+    expect(e).toBeInstanceOf(EngineError);
+    return (e as EngineError).reason;
+  }
+}
+
+async function ibeCode(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return 'accepted';
+  } catch (e) {
+    expect(e).toBeInstanceOf(IbeError);
+    return (e as IbeError).code;
+  }
+}
+
+/** The native engine with gtFixedBase failing, so its context never gets a table (plain g_ID). */
+function withoutTables(e: Engine): Engine {
+  const c: Engine = Object.create(e);
+  Object.defineProperty(c, 'gtFixedBase', { value: () => Promise.reject(new EngineError('unavailable', 'no tables in this test')) });
+  return c;
+}
+
+run('fused bls12381-bf core (native) against the reference path', () => {
+  const e = native as Engine;
+  const core = e.bfCore as BfCore;
+  const setup = (async () => {
+    const { s, Ppub } = await setupBls(e);
+    const ids = Array.from({ length: 12 }, () => identityBytes(`sip:u${randomBytes(6).toString('hex')}@example.org`, '2026-11-28', 'month'));
+    const keys = await Promise.all(ids.map((id) => extractBls(e, s, id)));
+    s.fill(0);
+    return { Ppub, ids, keys };
+  })();
+
+  it('concurrent first uses (the process-wide generator table is built once) agree with the reference', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const ctx = new BlsContext(e, Ppub);
+    try {
+      const jobs = ids.slice(0, 6).map(async (id, i) => {
+        const m = randomBytes(20 + i);
+        const rho = randomBytes(32);
+        const [got, want] = await Promise.all([ctx.encryptToWithRho(id, m, rho), encryptBlsWithRho(e, Ppub, id, m, rho)]);
+        expect(hex(got)).toBe(hex(want));
+        expect(hex(await ctx.decryptWith(keys[i]!, got))).toBe(hex(m));
+      });
+      await Promise.all(jobs);
+    } finally {
+      ctx.close();
+    }
+  });
+
+  it('encryptions of every length 1..300, plain g_ID and GT table, equal encryptBlsWithRho on native and ts; decryptions round-trip', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const plain = new BlsContext(withoutTables(e), Ppub);
+    const tabled = new BlsContext(e, Ppub);
+    try {
+      // warm the tabled context past TABLE_AFTER so every recipient has its table
+      for (const id of ids) for (let i = 0; i < 3; i++) await tabled.encryptTo(id, Uint8Array.of(i + 1));
+      await tabled.settle();
+      for (const id of ids) expect((await tabled.recipient(id)).table).toBeDefined();
+      let tsChecked = 0;
+      for (let len = 1; len <= 300; len++) {
+        const j = len % ids.length;
+        const id = ids[j]!;
+        const m = randomBytes(len);
+        const rho = randomBytes(32);
+        const want = hex(await encryptBlsWithRho(e, Ppub, id, m, rho));
+        const viaPlain = await plain.encryptToWithRho(id, m, rho);
+        const viaTable = await tabled.encryptToWithRho(id, m, rho);
+        expect(hex(viaPlain)).toBe(want);
+        expect(hex(viaTable)).toBe(want);
+        if (len <= 3 || len % 23 === 0 || [31, 32, 33, 64, 65, 300].includes(len)) {
+          expect(hex(await encryptBlsWithRho(ts, Ppub, id, m, rho))).toBe(want);
+          tsChecked++;
+        }
+        expect(hex(await tabled.decryptWith(keys[j]!, viaTable))).toBe(hex(m));
+        if (len % 50 === 0) expect(hex(await decryptBls(e, keys[j]!, viaPlain))).toBe(hex(m)); // reference decryption too
+      }
+      expect(tsChecked).toBeGreaterThan(15);
+      expect((await plain.recipient(ids[0]!)).table).toBeUndefined();
+    } finally {
+      plain.close();
+      tabled.close();
+    }
+  });
+
+  it('every single-octet change of U, V or W is rejected, with the prepared pairing\'s reason for U and ibe-check otherwise', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const ctx = new BlsContext(e, Ppub);
+    const prep = await e.g2Prepare(keys[0]!);
+    try {
+      const m = new TextEncoder().encode('IDRi || ECCPTi || IDRr: an IBAKE-sized plaintext');
+      const ct = await ctx.encryptTo(ids[0]!, m);
+      const c = parseCiphertextBls(ct);
+      expect(hex(await core.decrypt(prep, c.u, c.v, c.w))).toBe(hex(m));
+      const parts = { u: c.u, v: c.v, w: c.w };
+      let tried = 0;
+      for (const part of ['u', 'v', 'w'] as const) {
+        for (let i = 0; i < parts[part].length; i++) {
+          const bad = { ...parts, [part]: Uint8Array.from(parts[part]) };
+          bad[part][i] = bad[part][i]! ^ (1 + (i % 255)); // a non-zero change of octet i
+          tried++;
+          const got = await reason(core.decrypt(prep, bad.u, bad.v, bad.w));
+          if (part === 'u') expect(got).toBe(await reason(prep.pairing(bad.u)));
+          else expect(got).toBe('ibe-check');
+          // through the context (DER and its pre-checks first): always the one uniform failure
+          const x = BigInt('0x' + hex(bad.u.subarray(0, 48)));
+          const y = BigInt('0x' + hex(bad.u.subarray(48)));
+          const der = encodeCiphertext({ ux: x, uy: y, v: bad.v, w: bad.w });
+          expect(await ibeCode(ctx.decryptWith(keys[0]!, der))).toBe('IBE_DECRYPT_FAILED');
+          if (x < FP && y < FP) expect(got).not.toBe('accepted');
+        }
+      }
+      expect(tried).toBe(96 + 32 + m.length);
+      expect(hex(await ctx.decryptWith(keys[0]!, ct))).toBe(hex(m));
+    } finally {
+      prep.free();
+      ctx.close();
+    }
+  });
+
+  it('a ciphertext for another identity is rejected (ibe-check / IBE_DECRYPT_FAILED)', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const ctx = new BlsContext(e, Ppub);
+    const prepB = await e.g2Prepare(keys[1]!);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const ct = await ctx.encryptTo(ids[0]!, randomBytes(1 + i * 40));
+        expect(await ibeCode(ctx.decryptWith(keys[1]!, ct))).toBe('IBE_DECRYPT_FAILED');
+        const c = parseCiphertextBls(ct);
+        expect(await reason(core.decrypt(prepB, c.u, c.v, c.w))).toBe('ibe-check');
+      }
+    } finally {
+      prepB.free();
+      ctx.close();
+    }
+  });
+
+  it('checks its arguments: types, lengths, g_ID like gtPow, handles of another kind, engine or freed', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const gId = await e.pairing(Ppub, await e.hashToG2(ids[0]!, 'MIKEY-IBAKE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_'));
+    const m = randomBytes(10);
+    const rho = randomBytes(32);
+    const table = await e.gtFixedBase(gId);
+    const prep = await e.g2Prepare(keys[0]!);
+    const ok = await core.encrypt(gId, m, rho);
+    expect(hex((await core.encryptWithTable(table, m, rho)).u)).toBe(hex(ok.u));
+    expect(ok.u.length).toBe(96);
+    expect(ok.v.length).toBe(32);
+    expect(ok.w.length).toBe(10);
+    const big = new Uint8Array((1 << 20) + 1);
+    const bad: Array<[() => Promise<unknown>, EngineErrorReason]> = [
+      [() => core.encrypt(gId, new Uint8Array(0), rho), 'length'],
+      [() => core.encrypt(gId, big, rho), 'length'],
+      [() => core.encrypt(gId, m, rho.subarray(1)), 'length'],
+      [() => core.encrypt(gId, m, 'x' as unknown as Uint8Array), 'type'],
+      [() => core.encrypt([1, 2] as unknown as Uint8Array, m, rho), 'type'],
+      [() => core.encryptWithTable(table, new Uint8Array(0), rho), 'length'],
+      [() => core.encryptWithTable(table, m, new Uint8Array(33)), 'length'],
+      [() => core.encryptWithTable({} as never, m, rho), 'type'],
+      [() => core.encryptWithTable(prep as never, m, rho), 'type'], // a handle of another kind
+      [() => core.decrypt(table as never, ok.u, ok.v, ok.w), 'type'],
+      [() => core.decrypt(prep, ok.u.subarray(0, 48), ok.v, ok.w), 'length'], // compressed U: not accepted here
+      [() => core.decrypt(prep, ok.u, ok.v.subarray(1), ok.w), 'length'],
+      [() => core.decrypt(prep, ok.u, ok.v, new Uint8Array(0)), 'length'],
+      [() => core.decrypt(prep, ok.u, ok.v, big), 'length'],
+      [() => core.decrypt(prep, ok.u, ok.v, null as never), 'type'],
+    ];
+    for (const [p, want] of bad) expect(await reason(p())).toBe(want);
+    const zeroU = new Uint8Array(96);
+    expect(await reason(core.decrypt(prep, zeroU, ok.v, ok.w))).toBe(await reason(prep.pairing(zeroU)));
+    // g_ID is checked exactly like gtPow's input
+    const gBad = [gId.subarray(1), new Uint8Array(576), Uint8Array.from(gId, (x, i) => (i === 575 ? x ^ 1 : x)), (() => {
+      const g = Uint8Array.from(gId);
+      g.set(Buffer.from(FP.toString(16).padStart(96, '0'), 'hex'), 0); // coefficient = p
+      return g;
+    })()];
+    for (const g of gBad) expect(await reason(core.encrypt(g, m, rho))).toBe(await reason(e.gtPow(g, rho)));
+    // a handle of the ts engine
+    const tsPrep = await ts.g2Prepare(keys[0]!);
+    expect(await reason(core.decrypt(tsPrep, ok.u, ok.v, ok.w))).toBe('type');
+    tsPrep.free();
+    // freed handles
+    table.free();
+    prep.free();
+    expect(await reason(core.encryptWithTable(table, m, rho))).toBe('freed');
+    expect(await reason(core.decrypt(prep, ok.u, ok.v, ok.w))).toBe('freed');
+  });
+
+  it('the context falls back when its table or prepared key is freed under it', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const ctx = new BlsContext(e, Ppub);
+    try {
+      const id = ids[2]!;
+      for (let i = 0; i < 3; i++) await ctx.encryptTo(id, Uint8Array.of(1));
+      await ctx.settle();
+      const r = await ctx.recipient(id);
+      r.table!.free(); // as if evicted while a call was in flight
+      const m = randomBytes(77);
+      const rho = randomBytes(32);
+      const ct = await ctx.encryptToWithRho(id, m, rho);
+      expect(hex(ct)).toBe(hex(await encryptBlsWithRho(e, Ppub, id, m, rho)));
+      const prep = await (ctx as unknown as { prepared(k: Uint8Array): Promise<G2Prepared> }).prepared(keys[2]!);
+      prep.free();
+      expect(hex(await ctx.decryptWith(keys[2]!, ct))).toBe(hex(m));
+    } finally {
+      ctx.close();
+    }
+  });
+
+  it('l = 0 (reported by the core as ibe-check): encryptTo retries with a fresh rho, encryptToWithRho refuses', async () => {
+    const { Ppub, ids, keys } = await setup;
+    let refusals = 1;
+    const seen: string[] = [];
+    const flaky: BfCore = {
+      ...core,
+      encrypt: (g, m, rho) => {
+        seen.push(hex(rho));
+        if (refusals-- > 0) return Promise.reject(new EngineError('ibe-check', 'l = 0 (simulated)'));
+        return core.encrypt(g, m, rho);
+      },
+    };
+    const c: Engine = Object.create(e);
+    Object.defineProperty(c, 'bfCore', { value: flaky });
+    const ctx = new BlsContext(c, Ppub);
+    try {
+      const m = randomBytes(30);
+      const ct = await ctx.encryptTo(ids[3]!, m);
+      expect(seen.length).toBe(2);
+      expect(seen[0]).not.toBe(seen[1]); // a fresh rho after the refusal
+      expect(hex(await ctx.decryptWith(keys[3]!, ct))).toBe(hex(m));
+      refusals = 1;
+      const err = await ctx.encryptToWithRho(ids[3]!, m, randomBytes(32)).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(IbeError);
+      expect((err as IbeError).code).toBe('IBE_BAD_INPUT');
+      expect((err as IbeError).message).toMatch(/^l = 0/);
+      // the DER the context produced decodes to a 96-octet U, 32-octet V and |M|-octet W
+      const d = decodeCiphertext(ct);
+      expect(d.v.length).toBe(32);
+      expect(d.w.length).toBe(30);
+    } finally {
+      ctx.close();
+    }
+  });
+});
