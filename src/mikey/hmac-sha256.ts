@@ -5,7 +5,7 @@
 // about 1 µs. Checked against node:crypto on random keys and messages (test/mikey-hmac.test.ts).
 // Secret state (pads, chaining values, schedule) is wiped by `wipe()` / after every call.
 
-const K = new Uint32Array([
+const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98, 0x12835b01,
   0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786, 0x0fc19dc6, 0x240ca1cc,
   0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc, 0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7, 0xc6e00bf3, 0xd5a79147,
@@ -14,14 +14,14 @@ const K = new Uint32Array([
   0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208,
   0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
 ]);
-const IV = new Uint32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
+const IV = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 const BLOCK = 64;
 
 /** The 64-word message schedule; one per module, wiped after every use. */
-const W = new Uint32Array(64);
+const W = new Int32Array(64);
 
 /** One compression of the 64-octet block at `b[off..off+64)` into `h`. */
-function compress(h: Uint32Array, b: Uint8Array, off: number): void {
+function compress(h: Int32Array, b: Uint8Array, off: number): void {
   for (let i = 0; i < 16; i++, off += 4) W[i] = (b[off]! << 24) | (b[off + 1]! << 16) | (b[off + 2]! << 8) | b[off + 3]!;
   for (let i = 16; i < 64; i++) {
     const x = W[i - 15]!;
@@ -62,7 +62,7 @@ const TAIL = new Uint8Array(2 * BLOCK);
  * Continues `h` (which has already absorbed `done` octets, a multiple of 64) over `parts`
  * and finishes it (padding and length), writing the digest into `out` (32 octets at `outOff`).
  */
-function finish(h: Uint32Array, done: number, parts: readonly Uint8Array[], out: Uint8Array, outOff: number): void {
+function finish(h: Int32Array, done: number, parts: readonly Uint8Array[], out: Uint8Array, outOff: number): void {
   let fill = 0; // octets buffered in TAIL
   let total = done;
   for (const p of parts) {
@@ -124,7 +124,7 @@ export function sha256(...parts: Uint8Array[]): Uint8Array {
 export class HmacSha256Key {
   private readonly inner = IV.slice();
   private readonly outer = IV.slice();
-  private readonly h = new Uint32Array(8);
+  private readonly h = new Int32Array(8);
   private readonly mid = new Uint8Array(32);
 
   constructor(key: Uint8Array) {
