@@ -50,8 +50,22 @@ export function parseDate(s: unknown): Date {
   return t;
 }
 
+/** The last answer per kind, by UTC day number: periods start on day boundaries, and every
+ * message of a call asks about the same day (this runs several times per message). */
+const lastDay: Partial<Record<PeriodKind, { day: number; start: string }>> = {};
+
 /** Start date (YYYY-MM-DD, UTC) of the period of the given kind that contains `time`. */
 export function periodStart(time: Date | number, kind: PeriodKind = DEFAULT_PERIOD): string {
+  const ms = typeof time === 'number' ? time : time instanceof Date ? time.getTime() : NaN;
+  const day = Math.floor(ms / 86_400_000);
+  const hit = Number.isFinite(day) && Object.prototype.hasOwnProperty.call(lastDay, kind) ? lastDay[kind] : undefined;
+  if (hit && hit.day === day) return hit.start;
+  const start = computePeriodStart(time, kind);
+  lastDay[kind] = { day, start };
+  return start;
+}
+
+function computePeriodStart(time: Date | number, kind: PeriodKind): string {
   const t = new Date(typeof time === 'number' ? time : time.getTime());
   if (Number.isNaN(t.getTime())) bad('invalid time');
   if (t.getUTCFullYear() < 1970 || t.getUTCFullYear() > 9999) bad('time out of range');

@@ -4,6 +4,7 @@
 // its ESK payloads, up to and including the V payload's Next payload + Auth alg octets, followed by
 // the identities' ID Data — no timestamp). This module never parses MIKEY messages itself.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { hmacSha256 } from './hmac-sha256.js';
 import { MikeyCryptoError, requireBytes, requireInt } from './prf.js';
 import { MAC_LENGTHS, MacAlg } from './registry.js';
 
@@ -39,10 +40,16 @@ export function hmacTruncated(hash: 'sha1' | 'sha256', key: Uint8Array, data: Ui
   requireBytes('MAC key', key);
   const full = hash === 'sha1' ? 20 : 32;
   requireInt('tagLen', tagLen, 1, full);
-  const h = createHmac(hash, key);
   const parts: readonly Uint8Array[] = data instanceof Uint8Array ? [data] : data;
-  for (const p of parts) h.update(requireBytes('MAC input', p));
-  const d = h.digest();
+  for (const p of parts) requireBytes('MAC input', p);
+  let d: Uint8Array;
+  if (hash === 'sha256') {
+    d = hmacSha256(key, ...parts); // pure JS: cheaper than createHmac's setup for short inputs
+  } else {
+    const h = createHmac(hash, key);
+    for (const p of parts) h.update(p);
+    d = h.digest();
+  }
   const out = new Uint8Array(d.subarray(0, tagLen));
   d.fill(0);
   return out;
