@@ -251,6 +251,12 @@ run('fused bls12381-bf core (native) against the reference path', () => {
         if (refusals-- > 0) return Promise.reject(new EngineError('ibe-check', 'l = 0 (simulated)'));
         return core.encrypt(g, m, rho);
       },
+      // a new peer's first encryptions go through the fresh core (g_ID still being computed)
+      encryptFresh: (P, q, m, rho) => {
+        seen.push(hex(rho));
+        if (refusals-- > 0) return Promise.reject(new EngineError('ibe-check', 'l = 0 (simulated)'));
+        return core.encryptFresh(P, q, m, rho);
+      },
     };
     const c: Engine = Object.create(e);
     Object.defineProperty(c, 'bfCore', { value: flaky });

@@ -9,6 +9,10 @@
 // When the engine has the fused core (Engine.bfCore, native), an encryption or decryption is
 // one engine call — the table or plain g_ID for encryption, the prepared lines for decryption —
 // with only DER left in JavaScript; otherwise the steps of bf.ts run over the general operations.
+// A recipient entry is usable as soon as Q_ID is hashed; g_ID's pairing then runs in the
+// background. An encryption before g_ID exists takes the fused fresh core when the engine has it
+// (θ = e([l]P_pub, Q_ID): one G1 mul + one pairing instead of waiting for the pairing and then a
+// GT power) and otherwise waits for g_ID; later encryptions use g_ID and its table as above.
 import { createHash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
@@ -30,7 +34,10 @@ import {
 
 interface Recipient {
   qId: Uint8Array;
-  gId: Uint8Array;
+  /** g_ID = e(P_pub, Q_ID) once its background pairing is done */
+  gId?: Uint8Array;
+  /** that pairing (settles after gId is set; rejection = the entry is dropped from the cache) */
+  gIdReady: Promise<Uint8Array>;
   /** encryptions so far; the table is built from the TABLE_AFTER-th one on */
   uses: number;
   table?: GTTable;
@@ -121,15 +128,18 @@ export class BlsContext {
     const k = hexKey(id);
     let p = this.recipients.get(k);
     if (!p) {
+      const drop = () => {
+        if (this.recipients.peek(k) === mine) this.recipients.delete(k);
+      };
       p = (async () => {
         const qId = await hashIdentity(this.engine, id);
-        const gId = await this.engine.pairing(this.Ppub, qId);
-        return { qId, gId, uses: 0 };
+        const r: Recipient = { qId, uses: 0, gIdReady: this.engine.pairing(this.Ppub, qId) };
+        r.gIdReady = r.gIdReady.then((g) => (r.gId = g));
+        r.gIdReady.catch(drop); // handled here; waiters see the rejection themselves
+        return r;
       })();
       const mine = p;
-      p.catch(() => {
-        if (this.recipients.peek(k) === mine) this.recipients.delete(k);
-      });
+      p.catch(drop);
       this.recipients.set(k, p);
     }
     return p;
@@ -144,7 +154,7 @@ export class BlsContext {
   private maybeBuildTable(r: Recipient): void {
     r.uses++;
     if (r.uses < TABLE_AFTER || r.table || r.building || r.evicted || this.closed) return;
-    r.building = this.engine.gtFixedBase(r.gId).then(
+    r.building = r.gIdReady.then((g) => this.engine.gtFixedBase(g)).then(
       (t) => {
         if (r.evicted || this.closed) t.free();
         else r.table = t;
@@ -153,10 +163,14 @@ export class BlsContext {
     );
   }
 
-  /** Waits for background table builds (tests and benchmarks that want a settled cache). */
+  /** Waits for background g_ID pairings and table builds (tests and benchmarks that want a
+   * settled cache). */
   async settle(): Promise<void> {
     const pending: Promise<unknown>[] = [];
-    for (const p of this.recipients.values()) pending.push(p.then((r) => r.building, () => undefined));
+    const quiet = () => undefined;
+    for (const p of this.recipients.values()) {
+      pending.push(p.then((r) => Promise.all([r.gIdReady.catch(quiet), r.building]), quiet));
+    }
     await Promise.all(pending);
   }
 
@@ -174,13 +188,14 @@ export class BlsContext {
             if (!isFreed(e)) throw e;
           }
         }
-        return this.engine.gtPow(r.gId, l);
+        return this.engine.gtPow(r.gId ?? (await r.gIdReady), l);
       },
     };
   }
 
   /** One fused encryption: through the recipient's table when it has one (a table freed
-   * under us falls back to the plain power), else with g_ID; l = 0 becomes lZero(). */
+   * under us falls back to the plain power), else with g_ID when its pairing is done, else
+   * the fresh core from P_pub and Q_ID; l = 0 becomes lZero(). */
   private async coreEncrypt(core: BfCore, r: Recipient, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
     checkEncryptInputs(m, rho);
     let out: BfCoreCiphertext | undefined;
@@ -193,7 +208,10 @@ export class BlsContext {
           if (!isFreed(e)) throw e;
         }
       }
-      out ??= await core.encrypt(r.gId, m, rho);
+      if (!out) {
+        const g = r.gId;
+        out = g ? await core.encrypt(g, m, rho) : await core.encryptFresh(this.Ppub, r.qId, m, rho);
+      }
     } catch (e) {
       if (isIbeCheck(e)) throw lZero();
       throw e;
@@ -266,8 +284,8 @@ export class BlsContext {
   /** e(P, S_ID) == g_ID, using the cached g_ID and prepared lines. */
   async verifyKey(id: Uint8Array, key: Uint8Array): Promise<boolean> {
     const [r, prep] = await Promise.all([this.recipient(id), this.prepared(key)]);
-    const a = await prep.pairing(this.engine.g1Generator());
-    return Buffer.compare(Buffer.from(a), Buffer.from(r.gId)) === 0;
+    const [a, g] = await Promise.all([prep.pairing(this.engine.g1Generator()), r.gIdReady]);
+    return Buffer.compare(Buffer.from(a), Buffer.from(g)) === 0;
   }
 
   close(): void {
