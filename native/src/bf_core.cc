@@ -91,7 +91,7 @@ void u_and_theta(blst_p1 *lp, blst_fp12 *theta, const uint64_t l[4], const Fresh
         for (size_t i = 0; i < 32; i++) s.kle[i] = (uint8_t)(l[i / 8] >> (8 * (i % 8)));
         blst_p1_from_affine(&s.lpub, fp.ppub);
         blst_p1_mult(&s.lpub, &s.lpub, s.kle, 255);  // l < r < 2^255: fixed length, blst's CT GLV path
-        blst_p1_to_affine(&s.lpub_aff, &s.lpub);
+        p1_to_affine_ct(&s.lpub_aff, &s.lpub);  // blst_p1_to_affine branches on Z = 1
         generator_table().mul(lp, l);
       },
       [&] { blst_precompute_lines(lines.get(), fp.q); });
