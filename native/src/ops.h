@@ -44,7 +44,8 @@ enum class Op : int {
   BfDecrypt = 24,       // fused bls12381-bf cores (bf_core.h): G2-lines handle, [U, V, W] -> M
   BfEncrypt = 25,       // GT-table handle, [M, rho] -> U ‖ V ‖ W
   BfEncryptPlain = 26,  // no handle, [g_ID, M, rho] -> U ‖ V ‖ W
-  Count = 27,
+  BfEncryptFresh = 27,  // no handle, [P_pub, Q_ID, M, rho] -> U ‖ V ‖ W (theta = e([l]P_pub, Q_ID))
+  Count = 28,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */

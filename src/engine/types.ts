@@ -102,6 +102,13 @@ export interface BfCore {
   encrypt(gId: Bytes, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
   /** BFencrypt through the recipient's fixed-base table of g_ID (constant time). */
   encryptWithTable(gId: GTTable, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
+  /**
+   * BFencrypt to a recipient whose g_ID is not computed yet: theta = g_ID^l is taken as
+   * e([l]P_pub, Q_ID) (bilinearity), one G1 mul and one pairing instead of a pairing then a
+   * GT power. P_pub is a G1 and Q_ID a G2 element in either form, validated as pairing's
+   * arguments are (same reasons, P_pub first). Bytes equal encrypt(e(P_pub, Q_ID), m, rho).
+   */
+  encryptFresh(Ppub: Bytes, qId: Bytes, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
 }
 
 export interface Engine {

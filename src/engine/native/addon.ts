@@ -40,6 +40,8 @@ export enum NativeOp {
   BfEncrypt = 25,
   /** No handle; [g_ID, M, rho] -> U ‖ V ‖ W. */
   BfEncryptPlain = 26,
+  /** No handle; [P_pub, Q_ID, M, rho] -> U ‖ V ‖ W with theta = e([l]P_pub, Q_ID). */
+  BfEncryptFresh = 27,
 }
 
 export interface NativeHandle {

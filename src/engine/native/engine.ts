@@ -73,6 +73,8 @@ export function createNativeEngine(addon: NativeAddon): Engine {
       call<Bytes>(() => addon.run(Op.BfEncryptPlain, [gId, m, rho])).then(splitCiphertext),
     encryptWithTable: (gId: GTTable, m: Bytes, rho: Bytes) =>
       call<Bytes>(() => handleOf(gId, 'table').run(Op.BfEncrypt, [m, rho])).then(splitCiphertext),
+    encryptFresh: (Ppub: Bytes, qId: Bytes, m: Bytes, rho: Bytes) =>
+      call<Bytes>(() => addon.run(Op.BfEncryptFresh, [Ppub, qId, m, rho])).then(splitCiphertext),
   });
 
   const engine: Engine = {
