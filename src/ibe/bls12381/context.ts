@@ -17,7 +17,7 @@
 // down so much that the first encryption got slower than before). An entry created early by
 // prepare() (the responder warms the caller's entry while it decrypts) starts g_ID's pairing at
 // once and its encryptions wait for it, as before. Later encryptions use g_ID and its table.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
 import { decryptFailed } from '../errors.js';
@@ -93,7 +93,13 @@ export interface BlsCacheOptions {
 
 const hexKey = (b: Uint8Array) => Buffer.from(b).toString('hex');
 /** Cache key for a private key: a hash, so the key itself is not kept as an unzeroable string. */
-const keyId = (b: Uint8Array) => createHash('sha256').update('ibaked-ibe-key-cache').update(b).digest('base64');
+const KEY_ID_PREFIX = new TextEncoder().encode('ibaked-ibe-key-cache');
+const keyId = (b: Uint8Array) => {
+  const buf = Buffer.concat([KEY_ID_PREFIX, b]);
+  const id = hash('sha256', buf, 'base64'); // one shot: a third of createHash/update/digest
+  buf.fill(0);
+  return id;
+};
 
 function isFreed(e: unknown): boolean {
   return e instanceof EngineError && e.reason === 'freed';
