@@ -150,7 +150,7 @@ const md = [
   '',
   pairing ? `One native pairing in the same run: median ${pairing} µs. Targets (native): warm ≤ 4.5 pairings, cold ≤ 7.` : 'No native engine: no pairing reference.',
   '',
-  'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (hash to G2 for it in both directions; the initiator's first encryption is one pairing e([l]P_pub, Q_ID), the responder waits for g_ID = e(P_pub, Q_ID), which it starts while decrypting; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
+  'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (hash to G2 for it in both directions; the initiator\'s first encryption is one pairing e([l]P_pub, Q_ID), the responder waits for g_ID = e(P_pub, Q_ID), which it starts while decrypting; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
 ].join('\n');
 const files = writeResults('call', out, md);
 if (JSON_OUT) process.stdout.write(JSON.stringify(out) + '\n');
