@@ -31,42 +31,62 @@ export function quantile(sorted: readonly number[], q: number): number {
   return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
+/**
+ * Runs the tasks for `rounds` rounds and pools each (group, op)'s samples. Default order per
+ * round: op by op, the groups rotated each round. `asListed`: the tasks exactly in the given
+ * order every round; a (group, op) may then appear several times (its samples are pooled),
+ * e.g. a reference measured right next to each task it is compared with.
+ */
 export async function runInterleaved(
   tasks: readonly InterleavedTask[],
   rounds: number,
   onRound?: (round: number) => void,
+  opts: { asListed?: boolean } = {},
 ): Promise<LatencyRow[]> {
-  const pooled = new Map<InterleavedTask, number[]>();
-  for (const t of tasks) pooled.set(t, []);
+  const keyOf = (t: InterleavedTask) => `${t.group}\u0000${t.op}`;
+  const pooled = new Map<string, number[]>();
+  const firsts: InterleavedTask[] = [];
+  for (const t of tasks) {
+    if (!pooled.has(keyOf(t))) firsts.push(t);
+    pooled.set(keyOf(t), []);
+  }
   const groups = [...new Set(tasks.map((t) => t.group))];
   const ops = [...new Set(tasks.map((t) => t.op))];
-  for (let r = 0; r < rounds; r++) {
+  const roundOrder = (r: number): InterleavedTask[] => {
+    if (opts.asListed) return [...tasks];
+    const out: InterleavedTask[] = [];
     for (const op of ops) {
-      const order = groups.map((_, i) => groups[(i + r) % groups.length]!);
-      for (const g of order) {
+      for (const g of groups.map((_, i) => groups[(i + r) % groups.length]!)) {
         const t = tasks.find((x) => x.group === g && x.op === op);
-        if (!t) continue;
-        const bench = new Bench({
-          iterations: t.iterations,
-          time: t.timeMs,
-          warmup: r === 0,
-          warmupIterations: 1,
-          warmupTime: 0,
-          retainSamples: true,
-          throws: true,
-        });
-        bench.add(`${g}/${op}`, t.fn);
-        await bench.run();
-        const res = bench.tasks[0]!.result as { latency?: { samples?: readonly number[] } };
-        const samples = res.latency?.samples;
-        if (!samples || samples.length === 0) throw new Error(`${g}/${op}: no samples`);
-        pooled.get(t)!.push(...samples);
+        if (t) out.push(t);
       }
+    }
+    return out;
+  };
+  for (let r = 0; r < rounds; r++) {
+    for (const t of roundOrder(r)) {
+      const g = t.group;
+      const op = t.op;
+      const bench = new Bench({
+        iterations: t.iterations,
+        time: t.timeMs,
+        warmup: r === 0,
+        warmupIterations: 1,
+        warmupTime: 0,
+        retainSamples: true,
+        throws: true,
+      });
+      bench.add(`${g}/${op}`, t.fn);
+      await bench.run();
+      const res = bench.tasks[0]!.result as { latency?: { samples?: readonly number[] } };
+      const samples = res.latency?.samples;
+      if (!samples || samples.length === 0) throw new Error(`${g}/${op}: no samples`);
+      pooled.get(keyOf(t))!.push(...samples);
     }
     onRound?.(r + 1);
   }
-  return tasks.map((t) => {
-    const s = [...pooled.get(t)!].sort((a, b) => a - b);
+  return firsts.map((t) => {
+    const s = [...pooled.get(keyOf(t))!].sort((a, b) => a - b);
     return {
       group: t.group,
       op: t.op,
