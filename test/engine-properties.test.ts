@@ -64,6 +64,9 @@ describe.each(engines.map((e) => [e.name, e] as [string, Engine]))('%s engine: p
   it('additivity: e(P1 + P2, Q) = e(P1, Q)·e(P2, Q) and e(P, Q1 + Q2) = e(P, Q1)·e(P, Q2)', async () => {
     await fc.assert(
       fc.asyncProperty(scalarArb, scalarArb, async (a, b) => {
+        // a + b = r makes P1 + P2 the identity, which pairing() rightly rejects (fast-check's
+        // bigint generator favours such edge values): not an instance of the property.
+        fc.pre((a + b) % R !== 0n);
         const P1 = await e.g1Mul(P, sc(a));
         const P2 = await e.g1Mul(P, sc(b));
         const Q1 = await e.g2Mul(Q, sc(b));
