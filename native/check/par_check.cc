@@ -19,6 +19,7 @@
 #include "../src/gt_exp.h"
 #include "../src/miller.h"
 #include "../src/par.h"
+#include "random_scalar.h"
 
 using namespace ibaked;
 
@@ -64,15 +65,6 @@ static bool random_non_g1(blst_p1_affine *out, std::mt19937_64 &rng) {
     if (decode_g1_on_curve(out, c, 48) == Reason::Ok && !blst_p1_affine_in_g1(out)) return true;
   }
   return false;
-}
-
-static void random_scalar(uint64_t k[4], std::mt19937_64 &rng) {
-  for (;;) {
-    uint8_t be[32];
-    for (auto &b : be) b = (uint8_t)rng();
-    be[0] &= 0x7f;
-    if (decode_scalar(k, be, 32) == Reason::Ok) return;
-  }
 }
 
 static void pairing_rounds(int iters, uint64_t seed, const blst_fp6 *lines, bool all_cuts) {

@@ -26,20 +26,12 @@
 #include "../src/par.h"
 #include "../src/ibe_hash.h"
 #include "../src/sha256.h"
+#include "../check/random_scalar.h"
 
 using namespace ibaked;
 
 static void secret(void *p, size_t n) { VALGRIND_MAKE_MEM_UNDEFINED(p, n); }
 static void declassify(void *p, size_t n) { VALGRIND_MAKE_MEM_DEFINED(p, n); }
-
-static void random_scalar(uint64_t k[4], std::mt19937_64 &rng) {
-  for (;;) {
-    uint8_t be[32];
-    for (auto &b : be) b = (uint8_t)rng();
-    be[0] &= 0x7f;
-    if (decode_scalar(k, be, 32) == Reason::Ok) return;
-  }
-}
 
 int main(int argc, char **argv) {
   const char *only = argc > 1 ? argv[1] : "";

@@ -1,8 +1,8 @@
 // Work done ahead of need, in time a party would otherwise wait: after its message has gone
 // out and while the peer computes its pairing, or while our own engine call runs off-thread.
 //   * Spare ephemeral P-256 key pairs, so a new exchange does not wait for key generation.
-//   * AheadJob: K_SESSION and the keys derived from it (exchange-keys.ts), computed as an
-//     IdleJob on the next turn of the event loop, i.e. while the engine's threads work.
+//   * K_SESSION and the keys derived from it (exchange-keys.ts), computed as an IdleJob
+//     on the next turn of the event loop, i.e. while the engine's threads work.
 // All of it is a cache. If the work has not happened (first use, a state restored elsewhere,
 // a job that failed), the caller computes it in line and gets the same result. Secrets are
 // wiped when a job is dropped, and a spare key pair is handed out exactly once.
@@ -44,7 +44,7 @@ export function takeEphemeral(): EphemeralKey {
  * result. The inputs must stay valid until the job runs; if a caller wipes them first the
  * job fails and `take()` gives undefined, so the caller recomputes and reports the error.
  */
-export class IdleJob<T> implements AheadJob<T> {
+export class IdleJob<T> {
   private value: T | undefined;
   private state: 'pending' | 'done' | 'failed' | 'dropped' | 'taken' = 'pending';
   private readonly ready: Promise<void>;
@@ -84,18 +84,12 @@ export class IdleJob<T> implements AheadJob<T> {
   }
 }
 
-/** What the protocol holds while work runs ahead: its result once, or undefined. */
-export interface AheadJob<T> {
-  take(): Promise<T | undefined>;
-  drop(): void;
-}
-
 /**
  * Starts computeExchangeKeys(input) ahead of need, as an IdleJob on this thread. The input's
  * buffers must stay unchanged until the job has run. (Measured: a worker thread for this was
  * slower, 4.6–5.0 ms vs 4.2–4.8 ms per call, because on two cores it competes with the
  * engine's pool and helper threads; docs/performance.md.)
  */
-export function exchangeKeysAhead(input: ExchangeInput): AheadJob<ExchangeKeys> {
+export function exchangeKeysAhead(input: ExchangeInput): IdleJob<ExchangeKeys> {
   return new IdleJob(() => computeExchangeKeys(input), wipeExchangeKeys);
 }

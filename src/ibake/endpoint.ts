@@ -19,7 +19,7 @@ import { computeVMac, verifyVMac } from '../mikey/mac.js';
 import { kemacDecrypt, kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { decodeInnerChain, encodeInnerChain } from '../mikey/index.js';
 import { IbakeError, authFailure } from './errors.js';
-import { exchangeKeysAhead, takeEphemeral as generateEphemeral, type AheadJob } from './ahead.js';
+import { exchangeKeysAhead, takeEphemeral as generateEphemeral, type IdleJob } from './ahead.js';
 import { assertP256Point, computeKSession, wipeEphemeral } from './ecdh.js';
 import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
@@ -131,7 +131,7 @@ export class IbakeEndpoint {
   private readonly hsTimeout: number;
   private readonly lifetime: number;
   /** K_SESSION work started in idle time, by aheadKey of the state it belongs to (a cache). */
-  private readonly ahead = new Map<string, AheadJob<ExchangeKeys>>();
+  private readonly ahead = new Map<string, IdleJob<ExchangeKeys>>();
 
   constructor(opts: EndpointOptions) {
     this.identity = checkUri(opts.identity, 'identity');
