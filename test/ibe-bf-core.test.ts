@@ -15,7 +15,7 @@ import { EngineError, type EngineErrorReason } from '../src/engine/errors.js';
 import type { BfCore, Engine, G2Prepared } from '../src/engine/types.js';
 import { decodeCiphertext, encodeCiphertext } from '../src/ibe/ciphertext.js';
 import { IbeError } from '../src/ibe/errors.js';
-import { decryptBls, encodeCoreCiphertext, encryptBlsWithRho, extractBls, FP, parseCiphertextBls, setupBls } from '../src/ibe/bls12381/bf.js';
+import { decryptBls, DST, encodeCoreCiphertext, encryptBlsWithRho, extractBls, FP, parseCiphertextBls, setupBls } from '../src/ibe/bls12381/bf.js';
 import { BlsContext } from '../src/ibe/bls12381/context.js';
 import { identityBytes } from '../src/ibe/identity.js';
 import { loadEngine } from './helpers/engines.js';
@@ -251,12 +251,6 @@ run('fused bls12381-bf core (native) against the reference path', () => {
         if (refusals-- > 0) return Promise.reject(new EngineError('ibe-check', 'l = 0 (simulated)'));
         return core.encrypt(g, m, rho);
       },
-      // a new peer's first encryptions go through the fresh core (g_ID still being computed)
-      encryptFresh: (P, q, m, rho) => {
-        seen.push(hex(rho));
-        if (refusals-- > 0) return Promise.reject(new EngineError('ibe-check', 'l = 0 (simulated)'));
-        return core.encryptFresh(P, q, m, rho);
-      },
     };
     const c: Engine = Object.create(e);
     Object.defineProperty(c, 'bfCore', { value: flaky });
@@ -280,112 +274,100 @@ run('fused bls12381-bf core (native) against the reference path', () => {
       ctx.close();
     }
   });
-  it('BfEncryptFresh equals BfEncryptPlain with g_ID = e(P_pub, Q_ID) and encryptBlsWithRho, both input forms', async () => {
-    const { Ppub, ids, keys } = await setup;
+  it('BfRecipient equals hashToG2 then pairing (native and ts), P_pub in both forms', async () => {
+    const { Ppub, ids } = await setup;
     const PpubU = await e.g1Encode(Ppub, 'uncompressed');
+    const dst = new TextEncoder().encode(DST);
     let tsChecked = 0;
-    for (let i = 0; i < 36; i++) {
-      const j = i % ids.length;
-      const id = ids[j]!;
-      const q = await e.hashToG2(id, 'MIKEY-IBAKE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_');
-      const qU = await e.g2Encode(q, 'uncompressed');
-      const gId = await e.pairing(Ppub, q);
-      const len = i < 4 ? [1, 32, 33, 300][i]! : 1 + randomBytes(2).readUInt16BE(0) % 400;
-      const m = randomBytes(len);
-      const rho = randomBytes(32);
-      const plain = await core.encrypt(gId, m, rho);
-      const want = hex(encodeCoreCiphertext(plain));
-      const fresh = await core.encryptFresh(i % 2 ? PpubU : Ppub, i % 3 ? q : qU, m, rho);
-      expect(hex(fresh.u)).toBe(hex(plain.u));
-      expect(hex(fresh.v)).toBe(hex(plain.v));
-      expect(hex(fresh.w)).toBe(hex(plain.w));
-      const ref = await encryptBlsWithRho(e, Ppub, id, m, rho);
-      expect(hex(ref)).toBe(want);
-      if (i % 9 === 0) {
-        expect(hex(await encryptBlsWithRho(ts, Ppub, id, m, rho))).toBe(want);
+    for (let i = 0; i < 16; i++) {
+      const id = i < ids.length ? ids[i]! : randomBytes(1 + (i * 37) % 200);
+      const { qId, gId } = await core.recipient(i % 2 ? PpubU : Ppub, id, dst);
+      const q = await e.hashToG2(id, DST);
+      expect(hex(qId)).toBe(hex(q));
+      expect(hex(gId)).toBe(hex(await e.pairing(Ppub, q)));
+      if (i % 5 === 0) {
+        expect(hex(qId)).toBe(hex(await ts.hashToG2(id, DST)));
+        expect(hex(gId)).toBe(hex(await ts.pairing(Ppub, qId)));
         tsChecked++;
       }
-      if (i % 6 === 0) expect(hex(await decryptBls(e, keys[j]!, ref))).toBe(hex(m));
     }
     expect(tsChecked).toBe(4);
+    // g_ID is e(P_pub, Q_ID) for the recipient's key: e(P, S_ID) equals it (bilinearity)
+    const { keys } = await setup;
+    const { gId } = await core.recipient(Ppub, ids[1]!, dst);
+    expect(hex(await e.pairing(e.g1Generator(), keys[1]!))).toBe(hex(gId));
   });
 
-  it('BfEncryptFresh checks P_pub, then Q_ID (as pairing does), then M and rho', async () => {
+  it('BfRecipient checks P_pub (as pairing does) first, then the identity and the DST', async () => {
     const { Ppub, ids } = await setup;
-    const q = await e.hashToG2(ids[0]!, 'MIKEY-IBAKE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_');
-    const m = randomBytes(10);
-    const rho = randomBytes(32);
+    const dst = new TextEncoder().encode(DST);
+    const q = await e.hashToG2(ids[0]!, DST);
     const flip = (b: Uint8Array, i: number, x: number) => Uint8Array.from(b, (v, k) => (k === i ? v ^ x : v));
     const ident1 = new Uint8Array(48);
     ident1[0] = 0xc0; // compressed point at infinity
-    const ident2 = new Uint8Array(96);
-    ident2[0] = 0xc0;
     const badP = [Ppub.subarray(1), new Uint8Array(49), ident1, flip(Ppub, 47, 1), flip(Ppub, 20, 0x40), flip(Ppub, 0, 0x20), new Uint8Array(48)];
-    const badQ = [q.subarray(1), new Uint8Array(97), ident2, flip(q, 95, 1), flip(q, 50, 0x10), flip(q, 0, 0x20), new Uint8Array(96)];
     let rejected = 0;
     for (const P of badP) {
       const want = await reason(e.pairing(P, q));
-      expect(await reason(core.encryptFresh(P, q, m, rho))).toBe(want);
+      expect(await reason(core.recipient(P, ids[0]!, dst))).toBe(want);
       if (want === 'accepted') continue; // e.g. the sign flag flipped: -P_pub, a valid point
-      expect(await reason(core.encryptFresh(P, badQ[0]!, new Uint8Array(0), rho))).toBe(want); // P_pub first
+      expect(await reason(core.recipient(P, new Uint8Array(0), new Uint8Array(0)))).toBe(want); // P_pub first
       rejected++;
     }
-    for (const Q of badQ) {
-      const want = await reason(e.pairing(Ppub, Q));
-      expect(await reason(core.encryptFresh(Ppub, Q, m, rho))).toBe(want);
-      if (want === 'accepted') continue;
-      expect(await reason(core.encryptFresh(Ppub, Q, new Uint8Array(0), rho.subarray(1)))).toBe(want); // Q_ID before M, rho
-      rejected++;
-    }
-    expect(rejected).toBeGreaterThanOrEqual(10);
-    const bad: Array<[() => Promise<unknown>, EngineErrorReason]> = [
-      [() => core.encryptFresh('x' as never, q, m, rho), 'type'],
-      [() => core.encryptFresh(Ppub, [1] as never, m, rho), 'type'],
-      [() => core.encryptFresh(Ppub, q, new Uint8Array(0), rho), 'length'],
-      [() => core.encryptFresh(Ppub, q, new Uint8Array((1 << 20) + 1), rho), 'length'],
-      [() => core.encryptFresh(Ppub, q, null as never, rho), 'type'],
-      [() => core.encryptFresh(Ppub, q, m, rho.subarray(1)), 'length'],
-      [() => core.encryptFresh(Ppub, q, m, new Uint8Array(33)), 'length'],
-      [() => core.encryptFresh(Ppub, q, m, undefined as never), 'type'],
-      [() => core.encryptFresh(Ppub, q, new Uint8Array(1 << 20), rho), 'accepted' as EngineErrorReason],
+    expect(rejected).toBeGreaterThanOrEqual(5);
+    const bad: Array<[() => Promise<unknown>, EngineErrorReason | 'accepted']> = [
+      [() => core.recipient('x' as never, ids[0]!, dst), 'type'],
+      [() => core.recipient(Ppub, 'sip:a@b' as never, dst), 'type'],
+      [() => core.recipient(Ppub, new Uint8Array(0), dst), 'length'],
+      [() => core.recipient(Ppub, new Uint8Array((1 << 20) + 1), dst), 'length'],
+      [() => core.recipient(Ppub, ids[0]!, DST as never), 'type'],
+      [() => core.recipient(Ppub, ids[0]!, new Uint8Array(0)), 'length'],
+      [() => core.recipient(Ppub, ids[0]!, new Uint8Array(256)), 'length'],
+      [() => core.recipient(Ppub, ids[0]!, new Uint8Array(255)), 'accepted'],
+      [() => core.recipient(Ppub, new Uint8Array(1 << 20), dst), 'accepted'],
     ];
     for (const [p, want] of bad) expect(await reason(p())).toBe(want);
   });
 
-  it('a context encrypts to a new peer through the fresh core, then with g_ID, then through its table', async () => {
+  it('a context makes a new peer\'s entry with one BfRecipient call, encrypts with g_ID, then through its table', async () => {
     const { Ppub, ids, keys } = await setup;
-    const n = { fresh: 0, plain: 0, table: 0 };
+    const n = { recipient: 0, plain: 0, table: 0, pairing: 0, hash: 0 };
     const counted: BfCore = {
       ...core,
       encrypt: (g, m, rho) => (n.plain++, core.encrypt(g, m, rho)),
       encryptWithTable: (t, m, rho) => (n.table++, core.encryptWithTable(t, m, rho)),
-      encryptFresh: (P, q, m, rho) => (n.fresh++, core.encryptFresh(P, q, m, rho)),
+      recipient: (P, id, dst) => (n.recipient++, core.recipient(P, id, dst)),
     };
     const c: Engine = Object.create(e);
     Object.defineProperty(c, 'bfCore', { value: counted });
+    Object.defineProperty(c, 'pairing', { value: (a: Uint8Array, b: Uint8Array) => (n.pairing++, e.pairing(a, b)) });
+    Object.defineProperty(c, 'hashToG2', { value: (a: Uint8Array, d: string | Uint8Array) => (n.hash++, e.hashToG2(a, d)) });
     const ctx = new BlsContext(c, Ppub);
     try {
       const id = ids[5]!;
       const m = new TextEncoder().encode('first message to a new peer');
       const rho = Uint8Array.from({ length: 32 }, (_, i) => i * 7 + 1); // fixed rho
       const first = await ctx.encryptToWithRho(id, m, rho);
-      expect(n).toEqual({ fresh: 1, plain: 0, table: 0 }); // g_ID's pairing had only just started
+      expect(n).toEqual({ recipient: 1, plain: 1, table: 0, pairing: 0, hash: 0 });
       expect(hex(first)).toBe(hex(await encryptBlsWithRho(e, Ppub, id, m, rho)));
       expect(hex(first)).toBe(hex(await encryptBlsWithRho(ts, Ppub, id, m, rho)));
       expect(hex(await ctx.decryptWith(keys[5]!, first))).toBe(hex(m));
-      await ctx.settle(); // g_ID is there now: the plain core
-      expect((await ctx.recipient(id)).gId).toBeDefined();
+      expect(hex(await ctx.publicKey(id))).toBe(hex(await e.hashToG2(id, DST)));
       const second = await ctx.encryptToWithRho(id, m, rho);
       expect(hex(second)).toBe(hex(first));
-      expect(n).toEqual({ fresh: 1, plain: 1, table: 0 });
+      expect(n).toEqual({ recipient: 1, plain: 2, table: 0, pairing: 0, hash: 0 });
       await ctx.encryptTo(id, m); // third use: starts the table build
       await ctx.settle();
       const fourth = await ctx.encryptToWithRho(id, m, rho);
       expect(hex(fourth)).toBe(hex(first));
-      expect(n.fresh).toBe(1);
+      expect(n.recipient).toBe(1);
       expect(n.table).toBe(1);
       expect(await ctx.verifyKey(id, keys[5]!)).toBe(true);
-      expect(await ctx.verifyKey(ids[6]!, keys[5]!)).toBe(false); // a new entry: verifyKey waits for its g_ID
+      expect(await ctx.verifyKey(ids[6]!, keys[5]!)).toBe(false); // a new entry for another identity
+      expect(n.recipient).toBe(2);
+      // an identity the context refuses never reaches the engine
+      await expect(ctx.encryptTo(new Uint8Array(0), m)).rejects.toBeInstanceOf(IbeError);
+      expect(n.recipient).toBe(2);
     } finally {
       ctx.close();
     }

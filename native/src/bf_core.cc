@@ -52,57 +52,21 @@ bool derive_l(uint64_t l[4], const uint8_t rho[kRhoBytes], const uint8_t *m, siz
 struct GtPower {
   const GtTable *table = nullptr;
   const blst_fp12 *base = nullptr;
-  void operator()(blst_fp12 *out, const uint64_t l[4]) const {
-    if (table) table->pow(out, l);
-    else gt_pow_ct(out, base, l);
-  }
-};
-
-/** theta = e([l]P_pub, Q_ID) for a recipient without g_ID yet (BfEncryptFresh). */
-struct FreshPairing {
-  const blst_p1_affine *ppub = nullptr;
-  const blst_p2_affine *q = nullptr;
 };
 
 const G1Table &generator_table();
 
-/** [l]P into lp and theta = g_ID^l (U first, then the power, on this thread). */
+/** [l]P into lp and theta = g_ID^l, U on the par:: helper beside the power (through the
+ *  table, whose digits are shared around it, or the plain constant-time power). */
 void u_and_theta(blst_p1 *lp, blst_fp12 *theta, const uint64_t l[4], const GtPower &pow) {
-  generator_table().mul(lp, l);
-  pow(theta, l);
-}
-
-/**
- * [l]P into lp and theta = e([l]P_pub, Q_ID). The par:: helper computes [l]P_pub (blst's CT
- * GLV mul at the fixed 255-bit length, as op G1Mul) and then U = [l]P, while this thread
- * precomputes Q_ID's Miller-loop lines (public); then the loop over the lines at [l]P_pub and
- * the final exponentiation. Without the helper both parts run here, same bytes.
- */
-void u_and_theta(blst_p1 *lp, blst_fp12 *theta, const uint64_t l[4], const FreshPairing &fp) {
-  struct Secret {
-    uint8_t kle[32];
-    blst_p1 lpub;
-    blst_p1_affine lpub_aff;
-  } s;
-  WipeOnExit<Secret> wipe_s(s);
-  std::unique_ptr<blst_fp6[]> lines(new blst_fp6[kMillerLines]);
-  par::run2(
-      [&] {
-        for (size_t i = 0; i < 32; i++) s.kle[i] = (uint8_t)(l[i / 8] >> (8 * (i % 8)));
-        blst_p1_from_affine(&s.lpub, fp.ppub);
-        blst_p1_mult(&s.lpub, &s.lpub, s.kle, 255);  // l < r < 2^255: fixed length, blst's CT GLV path
-        p1_to_affine_ct(&s.lpub_aff, &s.lpub);  // blst_p1_to_affine branches on Z = 1
-        generator_table().mul(lp, l);
-      },
-      [&] { blst_precompute_lines(lines.get(), fp.q); });
-  blst_miller_loop_lines(theta, lines.get(), &s.lpub_aff);
-  blst_final_exp(theta, theta);
+  auto u = [&] { generator_table().mul(lp, l); };
+  if (pow.table) pow.table->pow_with(theta, l, u);
+  else par::run2(u, [&] { gt_pow_ct(theta, pow.base, l); });
 }
 
 /** encryptWithRhoOps steps 3–13 on validated M and rho; output U (96) ‖ V (32) ‖ W (|M|).
- *  `how` computes U = [l]P and theta (GtPower or FreshPairing). */
-template <class How>
-Result encrypt_core(const Bytes &m, const Bytes &rho, const How &how) {
+ *  `pow` gives theta = g_ID^l. */
+Result encrypt_core(const Bytes &m, const Bytes &rho, const GtPower &pow) {
   uint64_t l[4];
   WipeOnExit<uint64_t[4]> wipe_l(l);
   if (!derive_l(l, rho.data(), m.data(), m.size())) return fail(Reason::IbeCheck, "l = 0; choose another rho");
@@ -114,7 +78,7 @@ Result encrypt_core(const Bytes &m, const Bytes &rho, const How &how) {
   blst_p1 lp;
   blst_fp12 theta;
   uint8_t enc[kGtBytes];
-  u_and_theta(&lp, &theta, l, how);
+  u_and_theta(&lp, &theta, l, pow);
   encode_g1(U, &lp, false);
   wipe(&lp, sizeof lp);
   encode_fp12(enc, &theta);
@@ -212,20 +176,28 @@ Result bf_encrypt_plain(const std::vector<Arg> &args) {
   return encrypt_core(args[1].data, args[2].data, pow);
 }
 
-Result bf_encrypt_fresh(const std::vector<Arg> &args) {
-  const Arg &ap = args[0], &aq = args[1];
+Result bf_recipient(const std::vector<Arg> &args) {
+  const Arg &ap = args[0], &aid = args[1], &adst = args[2];
   blst_p1_affine ppub;
-  blst_p2_affine q;
   Reason r = ap.typed ? decode_g1(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
   if (r != Reason::Ok) return fail(r, "P_pub rejected");
-  if ((r = aq.typed ? decode_g2(&q, aq.data.data(), aq.data.size()) : Reason::Type) != Reason::Ok)
-    return fail(r, "Q_ID rejected");
-  if ((r = message_arg(args[2])) != Reason::Ok) return fail(r, "plaintext must be 1..2^20 octets");
-  if ((r = exact_arg(args[3], kRhoBytes)) != Reason::Ok) return fail(r, "rho must be 32 octets");
-  FreshPairing fp;
-  fp.ppub = &ppub;
-  fp.q = &q;
-  return encrypt_core(args[2].data, args[3].data, fp);
+  if ((r = message_arg(aid)) != Reason::Ok) return fail(r, "identity must be 1..2^20 octets");
+  if (!adst.typed) return fail(Reason::Type, "DST must be a Uint8Array");
+  if (adst.data.empty() || adst.data.size() > 255) return fail(Reason::Length, "DST must be 1..255 octets");
+  // Q_ID = H(id): in G2 by construction (hash_to_curve clears the cofactor), so no decoding
+  // or subgroup check of it; only P_pub came from outside.
+  blst_p2 q;
+  blst_p2_affine qa;
+  blst_hash_to_g2(&q, aid.data.data(), aid.data.size(), adst.data.data(), adst.data.size(), nullptr, 0);
+  blst_p2_to_affine(&qa, &q);
+  blst_fp12 g;
+  blst_miller_loop(&g, &qa, &ppub);
+  blst_final_exp(&g, &g);
+  Result res;
+  res.out.resize(kG2Compressed + kGtBytes);
+  encode_g2(res.out.data(), &q, true);
+  encode_fp12(res.out.data() + kG2Compressed, &g);
+  return res;
 }
 
 }  // namespace ibaked

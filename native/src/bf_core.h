@@ -7,11 +7,12 @@
 //   BfDecrypt      (handle: G2 lines of S_ID)  [U (96, uncompressed G1), V (32), W (1..2^20)] -> M
 //   BfEncrypt      (handle: GT table of g_ID)  [M (1..2^20), rho (32)] -> U (96) ‖ V (32) ‖ W (|M|)
 //   BfEncryptPlain (no handle)                 [g_ID (576), M (1..2^20), rho (32)] -> same
-//   BfEncryptFresh (no handle)                 [P_pub (G1), Q_ID (G2), M, rho] -> same
+//   BfRecipient    (no handle)                 [P_pub (G1), id (1..2^20), DST (1..255)]
+//                                              -> Q_ID (96, compressed G2) ‖ g_ID (576)
 //
-// BfEncryptFresh is the first encryption to a recipient whose g_ID = e(P_pub, Q_ID) is not known
-// yet: by bilinearity g_ID^l = e([l]P_pub, Q_ID), so it costs one pairing and a G1 mul instead
-// of a pairing and then a GT power. Bytes equal BfEncryptPlain(e(P_pub, Q_ID), M, rho).
+// BfRecipient is a new recipient's entry in one call: Q_ID = hash_to_curve(id) and
+// g_ID = e(P_pub, Q_ID), without the round trip to JavaScript between them and without decoding
+// and subgroup-checking a Q_ID that we just hashed ourselves.
 //
 // l = HashToRange(rho ‖ SHA256(M), r) is secret: only the constant-time fixed-base G1 comb and
 // GT exponentiations, blst's CT G1 mul and the Miller loop touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
@@ -41,6 +42,6 @@ void generator_mul(blst_p1 *out, const uint64_t k[4]);
 Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args);
 Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args);
 Result bf_encrypt_plain(const std::vector<Arg> &args);
-Result bf_encrypt_fresh(const std::vector<Arg> &args);
+Result bf_recipient(const std::vector<Arg> &args);
 
 }  // namespace ibaked

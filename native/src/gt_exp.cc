@@ -190,12 +190,18 @@ void take_digits(DigitWork *w) {
 
 }  // namespace
 
-void GtTable::pow(blst_fp12 *out, const uint64_t k[4]) const {
+void GtTable::pow_raw(blst_fp12 *out, const uint64_t k[4], void (*side)(void *), void *side_ctx) const {
   DigitWork w;
   w.rows = rows_;
   split_scalar_z(w.d, k);
-  // The four digit products: some on the par:: helper, the rest here (see DigitWork).
-  par::run2([&w] { take_digits(&w); }, [&w] { take_digits(&w); });
+  // The four digit products: some on the par:: helper (after the side task), the rest here
+  // (see DigitWork).
+  par::run2(
+      [&] {
+        if (side) side(side_ctx);
+        take_digits(&w);
+      },
+      [&w] { take_digits(&w); });
   // g^k = acc0 · sigma1(acc1) · sigma2(acc2) · sigma3(acc3).
   blst_fp12 r = w.slot[0].acc, s;
   for (unsigned i = 1; i < 4; i++) {

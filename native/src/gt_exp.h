@@ -7,6 +7,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "blst.h"
 #include "ct.h"
@@ -27,7 +28,15 @@ class GtTable {
   ~GtTable();
   GtTable(const GtTable &) = delete;
   GtTable &operator=(const GtTable &) = delete;
-  void pow(blst_fp12 *out, const uint64_t k[4]) const;
+  void pow(blst_fp12 *out, const uint64_t k[4]) const { pow_raw(out, k, nullptr, nullptr); }
+  /** pow, with side(ctx) run first by whichever thread takes the helper's share (the helper,
+   *  or this thread when the helper is unavailable); the digits are balanced around it. */
+  template <class F>
+  void pow_with(blst_fp12 *out, const uint64_t k[4], F &&side) const {
+    using FT = typename std::remove_reference<F>::type;
+    pow_raw(out, k, [](void *p) { (*static_cast<FT *>(p))(); }, (void *)&side);
+  }
+  void pow_raw(blst_fp12 *out, const uint64_t k[4], void (*side)(void *), void *side_ctx) const;
   size_t bytes() const { return entries_ * sizeof(blst_fp12); }
 
  private:

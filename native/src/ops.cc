@@ -93,8 +93,8 @@ int op_arity(Op op) {
     case Op::PreparedMiller:
     case Op::TableGtPow: return 1;
     case Op::BfDecrypt:
-    case Op::BfEncryptPlain: return 3;
-    case Op::BfEncryptFresh: return 4;
+    case Op::BfEncryptPlain:
+    case Op::BfRecipient: return 3;
     default: return 2;
   }
 }
@@ -316,7 +316,7 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
     case Op::BfDecrypt: return bf_decrypt(*handle, args);
     case Op::BfEncrypt: return bf_encrypt(*handle, args);
     case Op::BfEncryptPlain: return bf_encrypt_plain(args);
-    case Op::BfEncryptFresh: return bf_encrypt_fresh(args);
+    case Op::BfRecipient: return bf_recipient(args);
     default: return fail(Reason::Type, "unknown operation");
   }
 }

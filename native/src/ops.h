@@ -44,7 +44,7 @@ enum class Op : int {
   BfDecrypt = 24,       // fused bls12381-bf cores (bf_core.h): G2-lines handle, [U, V, W] -> M
   BfEncrypt = 25,       // GT-table handle, [M, rho] -> U ‖ V ‖ W
   BfEncryptPlain = 26,  // no handle, [g_ID, M, rho] -> U ‖ V ‖ W
-  BfEncryptFresh = 27,  // no handle, [P_pub, Q_ID, M, rho] -> U ‖ V ‖ W (theta = e([l]P_pub, Q_ID))
+  BfRecipient = 27,     // no handle, [P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576)
   Count = 28,
 };
 

@@ -103,12 +103,12 @@ export interface BfCore {
   /** BFencrypt through the recipient's fixed-base table of g_ID (constant time). */
   encryptWithTable(gId: GTTable, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
   /**
-   * BFencrypt to a recipient whose g_ID is not computed yet: theta = g_ID^l is taken as
-   * e([l]P_pub, Q_ID) (bilinearity), one G1 mul and one pairing instead of a pairing then a
-   * GT power. P_pub is a G1 and Q_ID a G2 element in either form, validated as pairing's
-   * arguments are (same reasons, P_pub first). Bytes equal encrypt(e(P_pub, Q_ID), m, rho).
+   * A new recipient's Q_ID = hashToG2(id, dst) (96 octets, compressed) and g_ID = e(P_pub, Q_ID)
+   * in one call: the same bytes as hashToG2 then pairing, without decoding and checking the
+   * Q_ID just hashed. P_pub (either form) is validated as pairing's first argument; id as
+   * hashToG2's message (1..2^20 octets here), dst 1..255 octets.
    */
-  encryptFresh(Ppub: Bytes, qId: Bytes, m: Bytes, rho: Bytes): Promise<BfCoreCiphertext>;
+  recipient(Ppub: Bytes, id: Bytes, dst: Bytes): Promise<{ qId: Bytes; gId: Bytes }>;
 }
 
 export interface Engine {

@@ -40,8 +40,8 @@ export enum NativeOp {
   BfEncrypt = 25,
   /** No handle; [g_ID, M, rho] -> U ‖ V ‖ W. */
   BfEncryptPlain = 26,
-  /** No handle; [P_pub, Q_ID, M, rho] -> U ‖ V ‖ W with theta = e([l]P_pub, Q_ID). */
-  BfEncryptFresh = 27,
+  /** No handle; [P_pub, id, DST] -> Q_ID (96, compressed) ‖ g_ID = e(P_pub, Q_ID) (576). */
+  BfRecipient = 27,
 }
 
 export interface NativeHandle {

@@ -73,8 +73,10 @@ export function createNativeEngine(addon: NativeAddon): Engine {
       call<Bytes>(() => addon.run(Op.BfEncryptPlain, [gId, m, rho])).then(splitCiphertext),
     encryptWithTable: (gId: GTTable, m: Bytes, rho: Bytes) =>
       call<Bytes>(() => handleOf(gId, 'table').run(Op.BfEncrypt, [m, rho])).then(splitCiphertext),
-    encryptFresh: (Ppub: Bytes, qId: Bytes, m: Bytes, rho: Bytes) =>
-      call<Bytes>(() => addon.run(Op.BfEncryptFresh, [Ppub, qId, m, rho])).then(splitCiphertext),
+    recipient: (Ppub: Bytes, id: Bytes, dst: Bytes) =>
+      call<Bytes>(() => addon.run(Op.BfRecipient, [Ppub, id, dst])).then((out) =>
+        Object.freeze({ qId: out.subarray(0, 96), gId: out.subarray(96) }),
+      ),
   });
 
   const engine: Engine = {

@@ -9,14 +9,13 @@
 // When the engine has the fused core (Engine.bfCore, native), an encryption or decryption is
 // one engine call — the table or plain g_ID for encryption, the prepared lines for decryption —
 // with only DER left in JavaScript; otherwise the steps of bf.ts run over the general operations.
-// A recipient entry is usable as soon as Q_ID is hashed. An entry created by an encryption on an
-// engine with the fused core (a peer met for the first time by our I_MESSAGE_1) encrypts through
-// the fresh core, θ = e([l]P_pub, Q_ID): one G1 mul + one pairing instead of the pairing for g_ID
-// and then a GT power; g_ID's pairing starts in the background as soon as that encryption is done
-// (measured on our 2-vCPU machines: run concurrently with it, the two pairings slow each other
-// down so much that the first encryption got slower than before). An entry created early by
-// prepare() (the responder warms the caller's entry while it decrypts) starts g_ID's pairing at
-// once and its encryptions wait for it, as before. Later encryptions use g_ID and its table.
+// A recipient entry comes from one engine call when the engine has the fused core (Q_ID and
+// g_ID together: BfCore.recipient); otherwise it is usable as soon as Q_ID is hashed and g_ID's
+// pairing runs on, its encryptions waiting for it. The responder creates the caller's entry
+// (prepare) while it decrypts I_MESSAGE_1, so the pairing runs beside the decryption. (An
+// earlier variant encrypted a new peer's first message as e([l]P_pub, Q_ID) and computed g_ID in
+// the background afterwards: one pairing more per new peer, and on our 2-vCPU machines the
+// background pairing slowed the exchange down by about 5 % rather than speeding it up.)
 import { hash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
 import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
@@ -24,7 +23,9 @@ import { decryptFailed } from '../errors.js';
 import { Lru } from '../lru.js';
 import {
   checkEncryptInputs,
+  checkIdentity,
   checkPrivateKey,
+  DST,
   decryptOps,
   encodeCoreCiphertext,
   encryptOps,
@@ -38,16 +39,10 @@ import {
 
 interface Recipient {
   qId: Uint8Array;
-  /** g_ID = e(P_pub, Q_ID) once its background pairing is done */
+  /** g_ID = e(P_pub, Q_ID) once its pairing is done */
   gId?: Uint8Array;
-  /** that pairing (settles after gId is set; rejection = the entry is dropped from the cache);
-   * await it only through BlsContext.gIdOf, which starts it */
+  /** that pairing (settles after gId is set; rejection = the entry is dropped from the cache) */
   gIdReady: Promise<Uint8Array>;
-  /** starts g_ID's pairing (idempotent); deferred for fresh entries, see the header */
-  startG: () => void;
-  /** created by an encryption on an engine with the fresh core (not by prepare / publicKey /
-   * verifyKey): until g_ID is ready its encryptions take the fresh core */
-  fresh: boolean;
   /** encryptions so far; the table is built from the TABLE_AFTER-th one on */
   uses: number;
   table?: GTTable;
@@ -86,12 +81,10 @@ export interface BlsCacheOptions {
   recipients?: number;
   /** prepared private keys kept; default 16 */
   keys?: number;
-  /** first encryptions to a new peer through the fused fresh core (Recipient.fresh) when the
-   * engine has one; default true (false: wait for g_ID, as before; for A/B measurements) */
-  fresh?: boolean;
 }
 
 const hexKey = (b: Uint8Array) => Buffer.from(b).toString('hex');
+const DST_BYTES = new TextEncoder().encode(DST);
 /** Cache key for a private key: a hash, so the key itself is not kept as an unzeroable string. */
 const KEY_ID_PREFIX = new TextEncoder().encode('ibaked-ibe-key-cache');
 const keyId = (b: Uint8Array) => {
@@ -113,7 +106,6 @@ export class BlsContext {
   private readonly recipients: Lru<string, Promise<Recipient>>;
   private readonly keys: Lru<string, Promise<G2Prepared>>;
   private closed = false;
-  private readonly useFresh: boolean;
 
   constructor(
     readonly engine: Engine,
@@ -122,7 +114,6 @@ export class BlsContext {
   ) {
     this.recipients = new Lru(opts.recipients ?? 1024, (p) => void p.then(freeRecipient, () => {}));
     this.keys = new Lru(opts.keys ?? 16, (p) => void p.then((k) => k.free(), () => {}));
-    this.useFresh = opts.fresh ?? true;
   }
 
   private check(): void {
@@ -143,9 +134,8 @@ export class BlsContext {
     }
   }
 
-  /** The cached recipient entry (computing and caching it on first use; `forEncryption`: an
-   * encryption is waiting for it, see Recipient.fresh). */
-  recipient(id: Uint8Array, forEncryption = false): Promise<Recipient> {
+  /** The cached recipient entry (computing and caching it on first use). */
+  recipient(id: Uint8Array): Promise<Recipient> {
     this.check();
     const k = hexKey(id);
     let p = this.recipients.get(k);
@@ -153,15 +143,17 @@ export class BlsContext {
       const drop = () => {
         if (this.recipients.peek(k) === mine) this.recipients.delete(k);
       };
-      p = (async () => {
+      p = (async (): Promise<Recipient> => {
+        const core = this.engine.bfCore;
+        if (core) {
+          checkIdentity(id);
+          const { qId, gId } = await core.recipient(this.Ppub, id, DST_BYTES);
+          return { qId, gId, gIdReady: Promise.resolve(gId), uses: 0 };
+        }
         const qId = await hashIdentity(this.engine, id);
-        const fresh = forEncryption && this.useFresh && !!this.engine.bfCore;
-        let start!: () => void;
-        const gate = new Promise<void>((res) => (start = res));
-        const gIdReady = gate.then(() => this.engine.pairing(this.Ppub, qId)).then((g) => (r.gId = g));
+        const gIdReady = this.engine.pairing(this.Ppub, qId).then((g) => (r.gId = g));
         gIdReady.catch(drop); // handled here; waiters see the rejection themselves
-        const r: Recipient = { qId, uses: 0, fresh, gIdReady, startG: start };
-        if (!fresh) start();
+        const r: Recipient = { qId, uses: 0, gIdReady };
         return r;
       })();
       const mine = p;
@@ -176,17 +168,11 @@ export class BlsContext {
     return (await this.recipient(id)).qId.slice();
   }
 
-  /** g_ID of an entry, starting its pairing if it was deferred. */
-  private gIdOf(r: Recipient): Promise<Uint8Array> {
-    r.startG();
-    return r.gIdReady;
-  }
-
   /** Starts building the recipient's GT table once it is a repeat peer (never awaited by callers). */
   private maybeBuildTable(r: Recipient): void {
     r.uses++;
     if (r.uses < TABLE_AFTER || r.table || r.building || r.evicted || this.closed) return;
-    r.building = this.gIdOf(r).then((g) => this.engine.gtFixedBase(g)).then(
+    r.building = r.gIdReady.then((g) => this.engine.gtFixedBase(g)).then(
       (t) => {
         if (r.evicted || this.closed) t.free();
         else r.table = t;
@@ -195,13 +181,13 @@ export class BlsContext {
     );
   }
 
-  /** Waits for background g_ID pairings and table builds (tests and benchmarks that want a
+  /** Waits for pending g_ID pairings and table builds (tests and benchmarks that want a
    * settled cache). */
   async settle(): Promise<void> {
     const pending: Promise<unknown>[] = [];
     const quiet = () => undefined;
     for (const p of this.recipients.values()) {
-      pending.push(p.then((r) => Promise.all([this.gIdOf(r).catch(quiet), r.building]), quiet));
+      pending.push(p.then((r) => Promise.all([r.gIdReady.catch(quiet), r.building]), quiet));
     }
     await Promise.all(pending);
   }
@@ -220,15 +206,13 @@ export class BlsContext {
             if (!isFreed(e)) throw e;
           }
         }
-        return this.engine.gtPow(r.gId ?? (await this.gIdOf(r)), l);
+        return this.engine.gtPow(r.gId ?? (await r.gIdReady), l);
       },
     };
   }
 
   /** One fused encryption: through the recipient's table when it has one (a table freed
-   * under us falls back to the plain power), else with g_ID; while g_ID's pairing runs, the
-   * fresh core from P_pub and Q_ID if the entry was created by an encryption (else wait for
-   * g_ID: an entry started early by prepare() is about done); l = 0 becomes lZero(). */
+   * under us falls back to the plain power), else with g_ID; l = 0 becomes lZero(). */
   private async coreEncrypt(core: BfCore, r: Recipient, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
     checkEncryptInputs(m, rho);
     let out: BfCoreCiphertext | undefined;
@@ -241,11 +225,7 @@ export class BlsContext {
           if (!isFreed(e)) throw e;
         }
       }
-      if (!out) {
-        const g = r.gId ?? (r.fresh ? undefined : await this.gIdOf(r));
-        // fresh: g_ID's deferred pairing starts once this encryption is done (either way)
-        out = g ? await core.encrypt(g, m, rho) : await core.encryptFresh(this.Ppub, r.qId, m, rho).finally(r.startG);
-      }
+      out ??= await core.encrypt(r.gId ?? (await r.gIdReady), m, rho);
     } catch (e) {
       if (isIbeCheck(e)) throw lZero();
       throw e;
@@ -256,7 +236,7 @@ export class BlsContext {
   async encryptTo(id: Uint8Array, m: Uint8Array): Promise<Uint8Array> {
     const core = this.engine.bfCore;
     if (!core) return encryptOps(await this.ops(id), m);
-    const r = await this.recipient(id, true);
+    const r = await this.recipient(id);
     this.maybeBuildTable(r);
     return withFreshRho(m, (rho) => this.coreEncrypt(core, r, m, rho));
   }
@@ -265,7 +245,7 @@ export class BlsContext {
   async encryptToWithRho(id: Uint8Array, m: Uint8Array, rho: Uint8Array): Promise<Uint8Array> {
     const core = this.engine.bfCore;
     if (!core) return encryptWithRhoOps(await this.ops(id), m, rho);
-    const r = await this.recipient(id, true);
+    const r = await this.recipient(id);
     this.maybeBuildTable(r);
     return this.coreEncrypt(core, r, m, rho);
   }
@@ -318,7 +298,7 @@ export class BlsContext {
   /** e(P, S_ID) == g_ID, using the cached g_ID and prepared lines. */
   async verifyKey(id: Uint8Array, key: Uint8Array): Promise<boolean> {
     const [r, prep] = await Promise.all([this.recipient(id), this.prepared(key)]);
-    const [a, g] = await Promise.all([prep.pairing(this.engine.g1Generator()), this.gIdOf(r)]);
+    const [a, g] = await Promise.all([prep.pairing(this.engine.g1Generator()), r.gIdReady]);
     return Buffer.compare(Buffer.from(a), Buffer.from(g)) === 0;
   }
 
