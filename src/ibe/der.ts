@@ -11,33 +11,40 @@ export type DerNode =
   | { kind: 'octets'; value: Uint8Array }
   | { kind: 'oid'; value: string };
 
-const TAG_INT = 0x02;
-const TAG_OCTETS = 0x04;
+export const TAG_INT = 0x02;
+export const TAG_OCTETS = 0x04;
 const TAG_OID = 0x06;
-const TAG_SEQ = 0x30;
+export const TAG_SEQ = 0x30;
 /** Refuse absurd sizes early (our largest structure is a few KiB plus the plaintext). */
-const MAX_LEN = 1 << 24;
+export const MAX_LEN = 1 << 24;
 
-function fail(msg: string): never {
+export function fail(msg: string): never {
   throw new IbeError('IBE_DER', msg);
 }
 
-function encodeLength(n: number): number[] {
-  if (n < 0x80) return [n];
-  const out: number[] = [];
-  while (n > 0) {
-    out.unshift(n & 0xff);
-    n = Math.floor(n / 256);
+/** Octets of a TLV header (tag + definite minimal length) for a body of `len` octets. */
+export function derHeaderSize(len: number): number {
+  let n = 2;
+  if (len >= 0x80) for (let v = len; v > 0; v = Math.floor(v / 256)) n++;
+  return n;
+}
+
+/** Writes tag and minimal definite length at out[o]; returns the offset after them. */
+export function writeDerHeader(out: Uint8Array, o: number, tag: number, len: number): number {
+  out[o++] = tag;
+  if (len < 0x80) {
+    out[o++] = len;
+    return o;
   }
-  return [0x80 | out.length, ...out];
+  const n = derHeaderSize(len) - 2;
+  out[o++] = 0x80 | n;
+  for (let i = n - 1; i >= 0; i--) out[o + i] = Math.floor(len / 256 ** (n - 1 - i)) & 0xff;
+  return o + n;
 }
 
 function tlv(tag: number, body: Uint8Array): Uint8Array {
-  const len = encodeLength(body.length);
-  const out = new Uint8Array(1 + len.length + body.length);
-  out[0] = tag;
-  out.set(len, 1);
-  out.set(body, 1 + len.length);
+  const out = new Uint8Array(derHeaderSize(body.length) + body.length);
+  out.set(body, writeDerHeader(out, 0, tag, body.length));
   return out;
 }
 
@@ -92,11 +99,14 @@ export function derEncode(node: DerNode): Uint8Array {
   }
 }
 
-function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; end: number } {
-  if (depth > 8) fail('nesting too deep');
+/**
+ * The TLV header at buf[pos]: tag, start of the body and its end, with the strict length rules
+ * (definite, minimal, at most 3 length octets and MAX_LEN, inside buf).
+ */
+export function readDerHeader(buf: Uint8Array, pos: number): { tag: number; off: number; end: number } {
   if (pos + 2 > buf.length) fail('truncated header');
   const tag = buf[pos]!;
-  let lenByte = buf[pos + 1]!;
+  const lenByte = buf[pos + 1]!;
   let off = pos + 2;
   let len: number;
   if (lenByte < 0x80) {
@@ -115,12 +125,24 @@ function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; 
   if (len > MAX_LEN) fail('length too large');
   const end = off + len;
   if (end > buf.length) fail('truncated value');
+  return { tag, off, end };
+}
+
+/** The strict INTEGER body rules (non-empty, non-negative, minimal). */
+export function checkIntBody(body: Uint8Array): void {
+  if (body.length === 0) fail('empty INTEGER');
+  if (body[0]! & 0x80) fail('negative INTEGER');
+  if (body.length > 1 && body[0] === 0 && !(body[1]! & 0x80)) fail('non-minimal INTEGER');
+}
+
+function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; end: number } {
+  if (depth > 8) fail('nesting too deep');
+  const { tag, off, end } = readDerHeader(buf, pos);
+  const len = end - off;
   const body = buf.subarray(off, end);
   switch (tag) {
     case TAG_INT: {
-      if (len === 0) fail('empty INTEGER');
-      if (body[0]! & 0x80) fail('negative INTEGER');
-      if (len > 1 && body[0] === 0 && !(body[1]! & 0x80)) fail('non-minimal INTEGER');
+      checkIntBody(body);
       return { node: { kind: 'int', value: bytesToBigint(body) }, end };
     }
     case TAG_OCTETS:

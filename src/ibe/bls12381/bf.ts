@@ -10,7 +10,7 @@
 import { randomBytes } from 'node:crypto';
 import { bigintToBytes, bytesToBigint, R, randomScalar } from '../../engine/scalar.js';
 import { G2_COMPRESSED, type BfCoreCiphertext, type Engine, type Scalar } from '../../engine/types.js';
-import { decodeCiphertext, encodeCiphertext } from '../ciphertext.js';
+import { decodeCiphertextOctets, encodeCiphertextOctets } from '../ciphertext-octets.js';
 import { decryptFailed, IbeError } from '../errors.js';
 import { hashBytes, hashFcn, hashToRange, xorInto } from '../hashes.js';
 
@@ -114,7 +114,7 @@ export function checkEncryptInputs(m: Uint8Array, rho: Uint8Array): void {
 
 /** DER BFCiphertextBlock from U (96-octet uncompressed), V and W. */
 export function encodeCoreCiphertext(c: BfCoreCiphertext): Uint8Array {
-  return encodeCiphertext({ ux: bytesToBigint(c.u.subarray(0, 48)), uy: bytesToBigint(c.u.subarray(48, 96)), v: c.v, w: c.w });
+  return encodeCiphertextOctets(c.u.subarray(0, 48), c.u.subarray(48, 96), c.v, c.w);
 }
 
 /** BFencrypt with a fresh random rho, again while l = 0 (probability about 2^-255). */
@@ -151,28 +151,39 @@ export interface DecryptOps {
 
 /** A DER BFCiphertextBlock after the checks JavaScript does before any engine work. */
 export interface ParsedCiphertext {
-  ux: bigint;
-  uy: bigint;
-  /** U as the 96-octet uncompressed encoding x ‖ y (not yet validated as a G1 element) */
+  /** U as the 96-octet uncompressed encoding x ‖ y (x, y < p; not yet validated as a G1 element) */
   u: Uint8Array;
   v: Uint8Array;
   w: Uint8Array;
 }
 
-/** Strict DER decode, |V| = 32, |W| in 1..2^20, x, y < p; any failure is IBE_DECRYPT_FAILED. */
+const FP_OCTETS = bigintToBytes(FP, 48);
+
+/** An unsigned big-endian value (minimal octets) as 48 octets if it is < p, else undefined. */
+function fpOctets(be: Uint8Array): Uint8Array | undefined {
+  if (be.length > 48) return undefined;
+  if (be.length === 48 && Buffer.compare(be, FP_OCTETS) >= 0) return undefined;
+  const out = new Uint8Array(48);
+  out.set(be, 48 - be.length);
+  return out;
+}
+
+/** Strict DER decoding plus the length and range checks; every failure is IBE_DECRYPT_FAILED. */
 export function parseCiphertextBls(ct: Uint8Array): ParsedCiphertext {
   let c;
   try {
-    c = decodeCiphertext(ct);
+    c = decodeCiphertextOctets(ct);
   } catch {
     throw decryptFailed();
   }
   if (c.v.length !== H.len || c.w.length < 1 || c.w.length > MAX_PLAINTEXT) throw decryptFailed();
-  if (c.ux >= FP || c.uy >= FP) throw decryptFailed();
+  const x = fpOctets(c.x);
+  const y = fpOctets(c.y);
+  if (!x || !y) throw decryptFailed();
   const u = new Uint8Array(96);
-  u.set(bigintToBytes(c.ux, 48), 0);
-  u.set(bigintToBytes(c.uy, 48), 48);
-  return { ux: c.ux, uy: c.uy, u, v: c.v, w: c.w };
+  u.set(x, 0);
+  u.set(y, 48);
+  return { u, v: c.v, w: c.w };
 }
 
 /** BFdecrypt with the FO check. Every failure, whatever its cause, is IBE_DECRYPT_FAILED. */
@@ -181,7 +192,7 @@ export async function decryptOps(ops: DecryptOps, ct: Uint8Array): Promise<Uint8
   // U travels as the uncompressed (x, y); the pairing call validates it (canonical, on curve,
   // in G1, not the identity) and the FO check compares [l]P with U's compressed form, built
   // here from (x, y) without another engine round trip.
-  const U = compressedG1(c.ux, c.uy);
+  const U = compressedG1(bytesToBigint(c.u.subarray(0, 48)), bytesToBigint(c.u.subarray(48, 96)));
   let theta: Uint8Array;
   try {
     theta = await ops.pair(c.u);
