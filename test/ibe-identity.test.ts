@@ -73,3 +73,20 @@ describe('validation', () => {
     expect(() => periodStart(Number.NaN, 'day')).toThrow(/invalid time/);
   });
 });
+
+describe('memo of built identities', () => {
+  it('repeated calls give equal, independent copies; a bad URI is still reported before a bad time', () => {
+    const t = Date.UTC(2026, 10, 28);
+    const a = identityBytes('sip:memo@example.org', t, 'month');
+    a.fill(0xee); // the caller's copy: must not leak into the next call
+    const b = identityBytes('sip:memo@example.org', t, 'month');
+    expect(Buffer.from(b).toString()).toBe('sip:memo@example.org\u00002026-11-01');
+    expect(identityFor('sip:memo@example.org', '2026-11-15', 'month').bytes).toEqual(b);
+    expect(identityBytes('sip:memo@example.org', t, 'day')).toEqual(new TextEncoder().encode('sip:memo@example.org\u00002026-11-28'));
+    for (let i = 0; i < 1100; i++) identityBytes(`sip:u${i}@example.org`, t, 'month'); // past the bound: cleared, still right
+    expect(identityBytes('sip:memo@example.org', t, 'month')).toEqual(b);
+    expect(() => identityBytes('noscheme', Number.NaN, 'month')).toThrow(/scheme/);
+    expect(() => identityBytes('sip:memo@example.org', Number.NaN, 'month')).toThrow(/time/);
+    expect(() => identityBytes('baduri', t, 'month')).toThrow(/scheme/); // not memoized
+  });
+});

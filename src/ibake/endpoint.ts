@@ -13,6 +13,7 @@
 // Scenarios: forking, silent retargeting, deferred delivery (mailbox), pre-encoded content,
 // CSB update (re-keying). See docs/profile.md and docs/security.md.
 import { randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { randomOctets } from '../util/random.js';
 import type { DecodedMessage, EskPayload, IbakePayload, IdrPayload, KemacPayload, Payload, RandPayload, SrtpIdEntry, TPayload } from '../mikey/index.js';
 import { deriveMessageKeys, deriveSessionKeys, wipeKeys } from '../mikey/keys.js';
 import { computeVMac, verifyVMac } from '../mikey/mac.js';
@@ -171,7 +172,7 @@ export class IbakeEndpoint {
     while (this.offerIndex.has(csbId)) csbId = nonZeroU32();
     const nowMs = this.now();
     const t = msToNtp(nowMs);
-    const rand = new Uint8Array(randomBytes(PROFILE.randLen));
+    const rand = randomOctets(PROFILE.randLen);
     const eph = generateEphemeral();
     const csMap: SrtpIdEntry[] = ssrcs.map((ssrc) => ({ policyNo: 0, ssrc, roc: 0 }));
     try {

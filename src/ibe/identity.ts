@@ -89,15 +89,34 @@ export interface Identity {
   bytes: Uint8Array; // UTF-8(uri) ‖ 0x00 ‖ period
 }
 
+/**
+ * Identity octets already built, by period and URI: an exchange derives the same few identities
+ * several times (header checks, IBE recipients, keys), and the URI checks and UTF-8 encoding are
+ * a measurable part of its JavaScript. Bounded: cleared when full. Callers get copies.
+ */
+const MEMO_MAX = 1024;
+const memo = new Map<string, Uint8Array>();
+
 /** The identity for `uri` in the period containing `time` (Date, epoch ms, or YYYY-MM-DD). */
 export function identityFor(uri: string, time: Date | number | string, kind: PeriodKind = DEFAULT_PERIOD): Identity {
   if (!isPeriodKind(kind)) bad(`unknown period '${String(kind)}'`);
+  let period: string;
+  try {
+    period = periodStart(typeof time === 'string' ? parseDate(time) : time, kind);
+  } catch (e) {
+    validateUri(uri); // a bad URI is reported before a bad time, as always
+    throw e;
+  }
+  const key = typeof uri === 'string' ? `${period} ${uri}` : undefined;
+  const hit = key === undefined ? undefined : memo.get(key);
+  if (hit) return { uri, period, bytes: hit.slice() };
   const u = validateUri(uri);
-  const period = periodStart(typeof time === 'string' ? parseDate(time) : time, kind);
   const bytes = new Uint8Array(u.length + 1 + period.length);
   bytes.set(u, 0);
   bytes[u.length] = 0;
   bytes.set(enc.encode(period), u.length + 1);
+  if (memo.size >= MEMO_MAX) memo.clear();
+  memo.set(key!, bytes.slice());
   return { uri, period, bytes };
 }
 

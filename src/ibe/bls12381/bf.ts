@@ -7,7 +7,7 @@
 // engine has the optional fused core (Engine.bfCore, native only), context.ts hands it the
 // steps between DER decoding and DER encoding; parseCiphertextBls / encodeCoreCiphertext below
 // are those DER ends, shared with decryptOps / encryptWithRhoOps so both paths check the same.
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../../util/random.js';
 import { bigintToBytes, bytesToBigint, R, randomScalar } from '../../engine/scalar.js';
 import { G2_COMPRESSED, type BfCoreCiphertext, type Engine, type Scalar } from '../../engine/types.js';
 import { decodeCiphertextOctets, encodeCiphertextOctets } from '../ciphertext-octets.js';
@@ -121,7 +121,7 @@ export function encodeCoreCiphertext(c: BfCoreCiphertext): Uint8Array {
 export async function withFreshRho(m: Uint8Array, encrypt: (rho: Uint8Array) => Promise<Uint8Array>): Promise<Uint8Array> {
   checkPlaintext(m);
   for (;;) {
-    const rho = randomBytes(H.len);
+    const rho = randomOctets(H.len);
     try {
       return await encrypt(rho);
     } catch (e) {
