@@ -10,7 +10,8 @@ import type { IbePort } from './ibe-port.js';
 
 export class IbeKeyring implements IbePort {
   readonly ctx: BlsContext;
-  private readonly keys = new Map<string, Uint8Array>();
+  /** our keys by (period, URI), each with its context cache id (computed once: a hash) */
+  private readonly keys = new Map<string, { key: Uint8Array; id: string }>();
   private readonly uris = new Set<string>();
 
   constructor(
@@ -28,14 +29,16 @@ export class IbeKeyring implements IbePort {
 
   /** Adds our private key for (uri, period start YYYY-MM-DD). The caller has verified it. */
   addKey(uri: string, period: string, key: Uint8Array): void {
-    this.keys.set(IbeKeyring.k(uri, period), key.slice());
+    const own = key.slice();
+    this.keys.get(IbeKeyring.k(uri, period))?.key.fill(0); // a replaced key is wiped
+    this.keys.set(IbeKeyring.k(uri, period), { key: own, id: this.ctx.keyCacheId(own) });
     this.uris.add(uri);
   }
 
   /** Drops (and wipes) every key of a period (e.g. once it has ended). */
   dropPeriod(period: string): void {
     for (const [k, v] of this.keys) if (k.startsWith(`${period} `)) {
-      v.fill(0);
+      v.key.fill(0);
       this.keys.delete(k);
     }
   }
@@ -57,13 +60,13 @@ export class IbeKeyring implements IbePort {
   }
 
   async decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array> {
-    const key = this.keys.get(IbeKeyring.k(uri, periodStart(tMs, this.period)));
-    if (!key) throw new IbakeError('IBAKE_NO_KEY', 'no private key for this identity and period');
-    return this.ctx.decryptWith(key, ciphertext);
+    const own = this.keys.get(IbeKeyring.k(uri, periodStart(tMs, this.period)));
+    if (!own) throw new IbakeError('IBAKE_NO_KEY', 'no private key for this identity and period');
+    return this.ctx.decryptWith(own.key, ciphertext, own.id);
   }
 
   close(): void {
-    for (const v of this.keys.values()) v.fill(0);
+    for (const v of this.keys.values()) v.key.fill(0);
     this.keys.clear();
     this.ctx.close();
   }

@@ -250,9 +250,17 @@ export class BlsContext {
     return this.coreEncrypt(core, r, m, rho);
   }
 
-  private prepared(key: Uint8Array): Promise<G2Prepared> {
+  /**
+   * The cache id of a private key (a hash of it, so the key is not kept as a string). A holder
+   * that keeps a key unchanged, like IbeKeyring, computes it once and passes it to decryptWith.
+   */
+  keyCacheId(key: Uint8Array): string {
+    return keyId(key);
+  }
+
+  private prepared(key: Uint8Array, id?: string): Promise<G2Prepared> {
     this.check();
-    const k = keyId(key);
+    const k = id ?? keyId(key);
     let p = this.keys.get(k);
     if (!p) {
       p = checkPrivateKey(this.engine, key).then((S) => this.engine.g2Prepare(S));
@@ -265,8 +273,9 @@ export class BlsContext {
     return p;
   }
 
-  async decryptWith(key: Uint8Array, ct: Uint8Array): Promise<Uint8Array> {
-    const prep = await this.prepared(key);
+  /** BFdecrypt with our private key; `cacheId`, if given, must be keyCacheId(key). */
+  async decryptWith(key: Uint8Array, ct: Uint8Array, cacheId?: string): Promise<Uint8Array> {
+    const prep = await this.prepared(key, cacheId);
     const core = this.engine.bfCore;
     if (core) {
       const c = parseCiphertextBls(ct);
