@@ -171,6 +171,8 @@ export class IbakeEndpoint {
     let csbId = nonZeroU32();
     while (this.offerIndex.has(csbId)) csbId = nonZeroU32();
     const nowMs = this.now();
+    // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
+    this.ibe.prepare?.(to, nowMs);
     const t = msToNtp(nowMs);
     const rand = randomOctets(PROFILE.randLen);
     const eph = generateEphemeral();

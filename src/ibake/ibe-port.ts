@@ -17,7 +17,8 @@ export interface IbePort {
   holds(uri: string): boolean;
   /**
    * Optional: start the per-recipient precomputation for `uri` (hash to G2, g_ID, its table)
-   * so it runs concurrently with a decryption we are about to await. Never rejects.
+   * so it runs concurrently with a decryption we are about to await, or with the JavaScript
+   * that builds the message to encrypt. Never rejects.
    */
   prepare?(uri: string, tMs: number): void;
 }
