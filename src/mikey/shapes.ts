@@ -68,7 +68,7 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
   let nT = 0;
   let nRand = 0;
   let nIbake = 0;
-  const policies = new Set<number>();
+  let policies: Set<number> | undefined; // allocated only when SP payloads occur
   payloads.forEach((p, i) => {
     if ((p.kind === 'V' || p.kind === 'SIGN') && i !== payloads.length - 1) {
       fail('MIKEY_ORDER', i + 1, `${p.kind} must be the last payload`);
@@ -78,6 +78,7 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
     if (p.kind === 'IBAKE' && ++nIbake > 1) fail('MIKEY_DUPLICATE', i, 'more than one IBAKE payload');
     if (p.kind === 'SP') {
       if (header.csMap.type === 1) fail('MIKEY_UNKNOWN_PAYLOAD', i, 'SP payload with an Empty CS ID map (RFC 4563 forbids it)');
+      policies ??= new Set<number>();
       if (policies.has(p.policyNo)) fail('MIKEY_DUPLICATE', i, `two SP payloads with policy no ${p.policyNo}`);
       policies.add(p.policyNo);
     }
@@ -87,7 +88,7 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
   // grammar: slots in order; EXT may appear anywhere (except after V / SIGN, checked above)
   let s = 0;
   const counts = new Array<number>(shape.length).fill(0);
-  const roles = shape.map(() => new Set<number>());
+  const roles: (Set<number> | undefined)[] = []; // per slot with distinctRoles, on first use
   payloads.forEach((p, i) => {
     if (p.kind === 'EXT' && !shape.some((sl) => sl.kinds.includes('EXT'))) return;
     let j = s;
@@ -106,8 +107,9 @@ function check(header: MikeyHeader, payloads: readonly Payload[], fail: Fail): v
     s = j;
     counts[j]!++;
     if (shape[j]!.distinctRoles && p.kind === 'IDR') {
-      if (roles[j]!.has(p.role)) fail('MIKEY_DUPLICATE', i, `two ${describe(p)} payloads in ${dtName}`);
-      roles[j]!.add(p.role);
+      const seen = (roles[j] ??= new Set<number>());
+      if (seen.has(p.role)) fail('MIKEY_DUPLICATE', i, `two ${describe(p)} payloads in ${dtName}`);
+      seen.add(p.role);
     }
   });
   for (let k = s; k < shape.length; k++) {
