@@ -61,7 +61,11 @@ export function derivedUri(uri: string, tag: string): string {
   return at > 0 ? `${uri.slice(0, at)}-${tag}${uri.slice(at)}` : `${uri}-${tag}`;
 }
 
-const keyHex = (k: CryptoSessionKeys[]) => k.map((x) => `${x.csId}:${x.ssrc}:${Buffer.from(x.masterKey).toString('hex')}:${Buffer.from(x.masterSalt).toString('hex')}`).join(',');
+const eqBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.length).equals(b);
+/** Same crypto sessions with the same SRTP master keys and salts (in order). */
+const sameKeys = (a: CryptoSessionKeys[], b: CryptoSessionKeys[]) =>
+  a.length === b.length &&
+  a.every((x, i) => x.csId === b[i]!.csId && x.ssrc === b[i]!.ssrc && eqBytes(x.masterKey, b[i]!.masterKey) && eqBytes(x.masterSalt, b[i]!.masterSalt));
 
 export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
   const rings = o.keyrings ?? new Map<string, IbeKeyring>();
@@ -142,7 +146,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         const { r2, done } = await complete(alice, bob, i1);
         result.initiator.keys = done.established!.keys;
         result.responder.keys = r2.established!.keys;
-        if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and responder keys differ');
+        if (!sameKeys(result.initiator.keys, result.responder.keys)) problems.push('initiator and responder keys differ');
         if (pre && !result.initiator.keys.every((k) => k.keySource === 'preencoded')) problems.push('keys are not marked pre-encoded');
         break;
       }
@@ -159,11 +163,11 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
           const { r2, done } = await complete(alice, dev, i1, i === 0 ? '' : `_${dev.identity}`);
           result.initiator.forks.push({ identity: dev.identity, keys: done.established!.keys });
           result.responder.devices.push({ identity: dev.identity, keys: r2.established!.keys });
-          if (keyHex(done.established!.keys) !== keyHex(r2.established!.keys)) problems.push(`keys with ${dev.identity} differ`);
+          if (!sameKeys(done.established!.keys, r2.established!.keys)) problems.push(`keys with ${dev.identity} differ`);
         }
         result.initiator.keys = result.initiator.forks[0]!.keys;
         result.responder.keys = result.responder.devices[0]!.keys;
-        if (keyHex(result.responder.devices[0]!.keys) === keyHex(result.responder.devices[1]!.keys)) problems.push('two devices share a key');
+        if (sameKeys(result.responder.devices[0]!.keys, result.responder.devices[1]!.keys)) problems.push('two devices share a key');
         break;
       }
       case 'retarget': {
@@ -176,7 +180,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         result.responder = { identity: B, answeredBy: C, keys: r2.established!.keys };
         result.initiator.keys = done.established!.keys;
         if (done.established!.peer !== C) problems.push('initiator did not learn the answering identity');
-        if (keyHex(result.initiator.keys) !== keyHex(result.responder.keys)) problems.push('initiator and answering responder keys differ');
+        if (!sameKeys(result.initiator.keys, result.responder.keys)) problems.push('initiator and answering responder keys differ');
         break;
       }
       case 'deferred': {
@@ -194,7 +198,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         const bobRing = (await party(B)).ring;
         const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message));
         result.responder.keys = opened.keys;
-        if (keyHex(result.initiator.keys) !== keyHex(opened.keys)) problems.push('user keys differ from the caller\'s');
+        if (!sameKeys(result.initiator.keys, opened.keys)) problems.push('user keys differ from the caller\'s');
         break;
       }
       default:
