@@ -42,8 +42,12 @@ describe('FreshnessGuard', () => {
     g.checkReplay(m(1));
     g.remember(m(1), now);
     expect(() => g.checkReplay(m(1))).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' }));
-    g.checkReplay(m(2));
-    g.remember(m(2), now);
+    const id2 = g.checkReplay(m(2)); // the digest, remembered without hashing again
+    expect(id2).toBe(g.checkReplay([new Uint8Array([2]), new TextEncoder().encode('sip:a@x')]));
+    expect(id2).not.toBe(g.checkReplay(m(3)));
+    g.remember(id2, now);
+    expect(() => g.checkReplay(m(2))).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' }));
+    expect(() => g.remember(m(2), now)).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' })); // same entry either way
     g.remember(m(3), now);
     expect(() => g.remember(m(4), now)).toThrow(expect.objectContaining({ code: 'IBAKE_BUSY' }));
     now += 20_001;

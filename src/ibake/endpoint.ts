@@ -350,7 +350,7 @@ export class IbakeEndpoint {
     const tMs = this.checkT(msg, tP!);
     const tNtp = bigToNtp(tP!.value);
     const replayKey = [u32(msg.header.csbId), Buffer.from(peer), tNtp, randP!.rand];
-    this.freshness.checkReplay(replayKey);
+    const replayId = this.freshness.checkReplay(replayKey);
     if (this.responded.has(msg.header.csbId, peer)) throw new IbakeError('IBAKE_STATE', 'exchange already exists for this CSB ID and peer');
     if (peer === this.identity) throw authFailure('identity-mismatch', this.errReply(msg, ERR.AUTH_FAILURE));
 
@@ -375,7 +375,7 @@ export class IbakeEndpoint {
         plain.fill(0);
       }
     }
-    this.freshness.remember(replayKey, tMs);
+    this.freshness.remember(replayId, tMs);
 
     const eph = generateEphemeral();
     try {

@@ -63,17 +63,23 @@ export class FreshnessGuard {
     return t;
   }
 
-  /** Throws IBAKE_REPLAY if this (CSB ID, sender, T, RAND …) tuple was already accepted. */
-  checkReplay(parts: Uint8Array[]): void {
-    this.purge();
-    const exp = this.seen.get(ReplayCache.key(parts));
-    if (exp !== undefined && exp >= this.now()) throw new IbakeError('IBAKE_REPLAY', 'replayed message');
-  }
-
-  /** Records an authenticated/decrypted message; fails closed (IBAKE_BUSY) when full. */
-  remember(parts: Uint8Array[], tMs: number): void {
+  /**
+   * Throws IBAKE_REPLAY if this (CSB ID, sender, T, RAND …) tuple was already accepted; returns
+   * the tuple's digest, which remember() takes instead of hashing the tuple again.
+   */
+  checkReplay(parts: Uint8Array[]): string {
     this.purge();
     const k = ReplayCache.key(parts);
+    const exp = this.seen.get(k);
+    if (exp !== undefined && exp >= this.now()) throw new IbakeError('IBAKE_REPLAY', 'replayed message');
+    return k;
+  }
+
+  /** Records an authenticated/decrypted message (its tuple, or the digest checkReplay returned);
+   * fails closed (IBAKE_BUSY) when full. */
+  remember(parts: Uint8Array[] | string, tMs: number): void {
+    this.purge();
+    const k = typeof parts === 'string' ? parts : ReplayCache.key(parts);
     if (this.seen.has(k)) throw new IbakeError('IBAKE_REPLAY', 'replayed message');
     if (this.seen.size >= this.maxEntries) throw new IbakeError('IBAKE_BUSY', 'replay cache full');
     this.seen.set(k, tMs + this.skewMs);
