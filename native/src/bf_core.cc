@@ -6,7 +6,6 @@
 #include "miller.h"
 
 #include <cstring>
-#include <memory>
 
 #include "codec.h"
 #include "ct.h"

@@ -15,7 +15,7 @@
 // and subgroup-checking a Q_ID that we just hashed ourselves.
 //
 // l = HashToRange(rho ‖ SHA256(M), r) is secret: only the constant-time fixed-base G1 comb and
-// GT exponentiations, blst's CT G1 mul and the Miller loop touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
+// GT exponentiations touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
 #pragma once
 #include <memory>
 #include <vector>

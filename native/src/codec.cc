@@ -91,18 +91,6 @@ Reason decode_g2(blst_p2_affine *out, const uint8_t *in, size_t len) {
   return Reason::Ok;
 }
 
-void p1_to_affine_ct(blst_p1_affine *out, const blst_p1 *p) {
-  blst_fp zi, zi2, zi3;
-  blst_fp_inverse(&zi, &p->z);  // reciprocal_fp: constant time
-  blst_fp_sqr(&zi2, &zi);
-  blst_fp_mul(&zi3, &zi2, &zi);
-  blst_fp_mul(&out->x, &p->x, &zi2);
-  blst_fp_mul(&out->y, &p->y, &zi3);
-  wipe(&zi, sizeof zi);
-  wipe(&zi2, sizeof zi2);
-  wipe(&zi3, sizeof zi3);
-}
-
 void encode_g1(uint8_t *out, const blst_p1 *p, bool compressed) {
   if (compressed) blst_p1_compress(out, p);
   else blst_p1_serialize(out, p);

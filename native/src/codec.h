@@ -23,9 +23,6 @@ Reason decode_g1(blst_p1_affine *out, const uint8_t *in, size_t len);
 Reason decode_g1_on_curve(blst_p1_affine *out, const uint8_t *in, size_t len);
 Reason decode_g2(blst_p2_affine *out, const uint8_t *in, size_t len);
 void encode_g1(uint8_t *out, const blst_p1 *p, bool compressed);
-/** Affine form of a secret point in constant time (blst_p1_to_affine branches on Z = 1): one
- *  CT inversion of Z, then x = X/Z², y = Y/Z³. p must not be the identity. */
-void p1_to_affine_ct(blst_p1_affine *out, const blst_p1 *p);
 void encode_g2(uint8_t *out, const blst_p2 *p, bool compressed);
 
 /** Canonical (< p) Fp12 value in tower order; non-zero unless allow_zero. */
