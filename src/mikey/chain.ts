@@ -120,7 +120,7 @@ export const MAX_INNER_PAYLOADS = 16;
 export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}): (InnerPayload & Required<Span>)[] {
   if (!(plain instanceof Uint8Array)) throw new MikeyError('MIKEY_INPUT', -1, 'inner chain must be a Uint8Array');
   const first = opts.first ?? 'IDR';
-  const allowed = new Set<string>(opts.allowed ?? INNER_KINDS);
+  const allowed: ReadonlySet<string> = opts.allowed ? new Set<string>(opts.allowed) : INNER_KINDS;
   if (!allowed.has(first)) throw new MikeyError('MIKEY_INPUT', -1, `first kind ${first} is not in the allowed kinds`);
   if (plain.length === 0) return [];
   const r = new Reader(plain.slice()); // decoded fields are views of this private copy
@@ -130,7 +130,7 @@ export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}
 /** Encodes sub-payloads as an inner chain (the first one's type is not written). */
 export function encodeInnerChain(payloads: readonly InnerPayload[], opts: InnerChainOptions = {}): Uint8Array {
   const first = opts.first ?? 'IDR';
-  const allowed = new Set<string>(opts.allowed ?? INNER_KINDS);
+  const allowed: ReadonlySet<string> = opts.allowed ? new Set<string>(opts.allowed) : INNER_KINDS;
   if (!Array.isArray(payloads)) throw encodeError('inner payloads must be an array');
   if (payloads.length > 0 && payloads[0]!.kind !== first) {
     throw encodeError(`the first sub-payload must be ${first} (its type is implicit), got ${payloads[0]!.kind}`);
