@@ -56,7 +56,7 @@ export function encodeCiphertextOctets(x: Uint8Array, y: Uint8Array, v: Uint8Arr
 
 /** The element of `tag` at buf[pos] inside a parent ending at `end`: its body bounds. */
 function element(buf: Uint8Array, pos: number, end: number, tag: number, what: string): { off: number; end: number } {
-  const h = readDerHeader(buf.subarray(0, end), pos);
+  const h = readDerHeader(buf, pos, end);
   if (h.tag !== tag) fail(`${what}: unexpected tag 0x${h.tag.toString(16)}`);
   return h;
 }

@@ -101,10 +101,11 @@ export function derEncode(node: DerNode): Uint8Array {
 
 /**
  * The TLV header at buf[pos]: tag, start of the body and its end, with the strict length rules
- * (definite, minimal, at most 3 length octets and MAX_LEN, inside buf).
+ * (definite, minimal, at most 3 length octets and MAX_LEN, inside buf[0..limit), e.g. the
+ * enclosing SEQUENCE).
  */
-export function readDerHeader(buf: Uint8Array, pos: number): { tag: number; off: number; end: number } {
-  if (pos + 2 > buf.length) fail('truncated header');
+export function readDerHeader(buf: Uint8Array, pos: number, limit = buf.length): { tag: number; off: number; end: number } {
+  if (pos + 2 > limit) fail('truncated header');
   const tag = buf[pos]!;
   const lenByte = buf[pos + 1]!;
   let off = pos + 2;
@@ -115,7 +116,7 @@ export function readDerHeader(buf: Uint8Array, pos: number): { tag: number; off:
     const n = lenByte & 0x7f;
     if (n === 0) fail('indefinite length');
     if (n > 3) fail('length too large');
-    if (off + n > buf.length) fail('truncated length');
+    if (off + n > limit) fail('truncated length');
     if (buf[off] === 0) fail('non-minimal length');
     len = 0;
     for (let i = 0; i < n; i++) len = len * 256 + buf[off + i]!;
@@ -124,7 +125,7 @@ export function readDerHeader(buf: Uint8Array, pos: number): { tag: number; off:
   }
   if (len > MAX_LEN) fail('length too large');
   const end = off + len;
-  if (end > buf.length) fail('truncated value');
+  if (end > limit) fail('truncated value');
   return { tag, off, end };
 }
 
@@ -135,9 +136,9 @@ export function checkIntBody(body: Uint8Array): void {
   if (body.length > 1 && body[0] === 0 && !(body[1]! & 0x80)) fail('non-minimal INTEGER');
 }
 
-function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; end: number } {
+function parseAt(buf: Uint8Array, pos: number, depth: number, limit = buf.length): { node: DerNode; end: number } {
   if (depth > 8) fail('nesting too deep');
-  const { tag, off, end } = readDerHeader(buf, pos);
+  const { tag, off, end } = readDerHeader(buf, pos, limit);
   const len = end - off;
   const body = buf.subarray(off, end);
   switch (tag) {
@@ -171,7 +172,7 @@ function parseAt(buf: Uint8Array, pos: number, depth: number): { node: DerNode; 
       const items: DerNode[] = [];
       let p = off;
       while (p < end) {
-        const r = parseAt(buf.subarray(0, end), p, depth + 1);
+        const r = parseAt(buf, p, depth + 1, end);
         items.push(r.node);
         p = r.end;
       }

@@ -74,6 +74,8 @@ export class Reader {
 const SCRATCH_OCTETS = 4096;
 const MAX_FREE = 8;
 const free: Uint8Array[] = [];
+/** A finished Writer's buffer (never written: the first write grows it). */
+const FINISHED = new Uint8Array(0);
 
 export class Writer {
   private buf = free.pop() ?? new Uint8Array(SCRATCH_OCTETS);
@@ -121,7 +123,7 @@ export class Writer {
   result(): Uint8Array {
     const out = this.buf.slice(0, this.length);
     this.release();
-    this.buf = new Uint8Array(0);
+    this.buf = FINISHED;
     this.length = 0;
     return out;
   }
