@@ -14,7 +14,7 @@
 // seconds (a lone pairing moves between about 0.9 and 1.6 ms), so the default is many short
 // rounds (8 × 400 ms per task, the pairing right after each native task): calls and pairings
 // then sample the same mix of phases and the ratios repeat within a few percent.
-// Run: npm run bench:call [-- --json] [--engines native,wasm,ts] [--rounds N] [--time MS]
+// Run: npm run bench:call [-- --json] [--engines native,wasm,ts] [--rounds N] [--time MS] [--out DIR]
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import type { Engine } from '../src/engine/types.js';
 import { extractBls, setupBls } from '../src/ibe/bls12381/bf.js';
@@ -24,13 +24,20 @@ import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { runScenario } from '../src/ibake/scenario.js';
 import type { IbeKeyring } from '../src/ibake/keyring.js';
 import { runInterleaved, type InterleavedTask } from './lib/interleave.js';
-import { argValue, hasFlag, wantedEngines } from './lib/cli.js';
+import { benchArgs } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const JSON_OUT = hasFlag('--json');
-const WANTED = wantedEngines();
-const ROUNDS = Number(argValue('--rounds') ?? 8);
-const TIME = Number(argValue('--time') ?? 400);
+const ARGS = benchArgs({
+  name: 'call',
+  command: 'npm run bench:call --',
+  summary: 'In-process MIKEY-IBAKE call setup (all four messages, both sides) per engine, warm and cold caches, against one native pairing in the same run; targets on native: warm <= 4.5 pairings, cold <= 7.',
+  flags: ['json', 'engines', 'rounds', 'time', 'out'],
+  defaults: { rounds: 8, time: 400 },
+});
+const JSON_OUT = ARGS.json;
+const WANTED = ARGS.engines;
+const ROUNDS = ARGS.rounds;
+const TIME = ARGS.time;
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 
@@ -168,6 +175,6 @@ const md = [
   '',
   'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (Q_ID = hash to G2 and g_ID = e(P_pub, Q_ID) for it on both sides, one native call each, the responder\'s beside its first decryption; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
 ].join('\n');
-const files = writeResults('call', out, md);
+const files = writeResults('call', out, md, { dir: ARGS.out });
 if (JSON_OUT) process.stdout.write(JSON.stringify(out) + '\n');
 else console.log(md + `\n\nwritten: ${files.json}, ${files.md}`);

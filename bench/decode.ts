@@ -2,15 +2,21 @@
 // sessions, T, RAND, IDRi, IDRr, SP, a 260-octet IBAKE ciphertext ≈ BF FullIdent on BLS12-381 of
 // IDRi‖ECCPTi‖IDRr), plus its encoding, an R_MESSAGE_2 decode and the `ibake decode` rendering.
 // Writes bench/results/decode-<YYYY-MM-DD>.json and .md via bench/lib/report.ts.
-// Run: npm run bench:decode [-- --json]
+// Run: npm run bench:decode [-- --json] [--out DIR]
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { buildIMessage1, buildRMessage2, decodeMessage, encodeMessage, ntpTime, type SpPayload } from '../src/mikey/index.js';
 import { describeMessage } from '../src/mikey/describe.js';
-import { hasFlag } from './lib/cli.js';
+import { benchArgs } from './lib/cli.js';
 import { describeMachine, writeResults } from './lib/report.js';
 
-const json = hasFlag('--json');
+const ARGS = benchArgs({
+  name: 'decode',
+  command: 'npm run bench:decode --',
+  summary: 'MIKEY codec throughput: decoding and encoding a typical I_MESSAGE_1, decoding an R_MESSAGE_2, and the `ibake decode` rendering.',
+  flags: ['json', 'out'],
+});
+const json = ARGS.json;
 
 const sp: SpPayload = {
   kind: 'SP',
@@ -66,7 +72,7 @@ const md = [
   '',
   'Reproduce: `npm run bench:decode` (tinybench, 1 s per task after 200 ms warm-up).',
 ].join('\n');
-const files = writeResults('decode', rows.map((r) => ({ ...r, machine })), md);
+const files = writeResults('decode', rows.map((r) => ({ ...r, machine })), md, { dir: ARGS.out });
 if (json) {
   console.log(JSON.stringify({ machine, rows, files }, null, 2));
 } else {

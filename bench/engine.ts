@@ -4,19 +4,26 @@
 // (secret scalar), fixed-base G1 mul, GT pow, fixed-base GT pow, hash to G2, and IBE
 // encrypt (cached recipient) / decrypt from src/ibe.
 //
-// Run: npm run bench:engine [-- --json] [--rounds N] [--engines ts,wasm,native]
+// Run: npm run bench:engine [-- --json] [--rounds N] [--engines ts,wasm,native] [--out DIR]
 // Writes bench/results/engine-<YYYY-MM-DD>.json and .md (bench/lib/report.ts).
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { randomScalar } from '../src/engine/scalar.js';
 import type { Engine, EngineName } from '../src/engine/types.js';
 import { runInterleaved, type InterleavedTask } from './lib/interleave.js';
-import { argValue, hasFlag, wantedEngines } from './lib/cli.js';
+import { benchArgs } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const JSON_OUT = hasFlag('--json');
-const ROUNDS = Number(argValue('--rounds') ?? 10);
-const WANTED = wantedEngines();
+const ARGS = benchArgs({
+  name: 'engine',
+  command: 'npm run bench:engine --',
+  summary: 'Every engine operation (pairing, Miller loop, final exponentiation, scalar and fixed-base multiplications, GT powers, hash to G2, IBE encrypt/decrypt) on every available engine, interleaved.',
+  flags: ['json', 'engines', 'rounds', 'out'],
+  defaults: { rounds: 10 },
+});
+const JSON_OUT = ARGS.json;
+const ROUNDS = ARGS.rounds;
+const WANTED = ARGS.engines;
 const log = (s: string): void => void process.stderr.write(s + '\n');
 
 /** Per-round budget: the ts backend is ~25 ms per pairing, so it gets a few calls per round. */
@@ -146,7 +153,7 @@ const md = [
   `Engines unavailable on this run: ${WANTED.filter((n) => !names.includes(n)).join(', ') || 'none'}. Total wall time ${((Date.now() - t0) / 1000).toFixed(0)} s.`,
 ].join('\n');
 
-const files = writeResults('engine', rows, md);
+const files = writeResults('engine', rows, md, { dir: ARGS.out });
 log(`wrote ${files.json} and ${files.md}`);
 if (JSON_OUT) process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
 else process.stdout.write(md + '\n');

@@ -2,16 +2,23 @@
 // encryption uncached (hash to G2 + pairing + GT pow + G1 mul) vs to a cached recipient
 // (fixed-base GT pow + fixed-base G1 mul), decryption with a cached prepared key vs one-shot
 // (which also runs the key check) — and rfc5091-bf (pure bigint) at RFC 5091 levels 1024/2048.
-// Run: npx tsx bench/ibe.ts [--engines ts,wasm,native] [--time MS]
+// Run: npm run bench:ibe [-- --engines ts,wasm,native] [--time MS] (prints its table; writes no file)
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import type { Engine } from '../src/engine/types.js';
 import { createContext, decrypt, encrypt, extract, identityBytes, setup } from '../src/ibe/index.js';
-import { argValue, taskMedian, wantedEngines } from './lib/cli.js';
+import { benchArgs, taskMedian } from './lib/cli.js';
 
-const WANTED = wantedEngines();
-const TIME = Number(argValue('--time') ?? 1500);
+const ARGS = benchArgs({
+  name: 'ibe',
+  command: 'npm run bench:ibe --',
+  summary: 'IBE layer: bls12381-bf encryption uncached vs to a cached recipient, decryption with a prepared key vs one-shot, per engine; rfc5091-bf at RFC 5091 levels 1024/2048.',
+  flags: ['engines', 'time'],
+  defaults: { time: 1500 },
+});
+const WANTED = ARGS.engines;
+const TIME = ARGS.time;
 const ID = identityBytes('sip:bob@example.org', '2026-11-28', 'month');
 const M = randomBytes(142); // ≈ an I_MESSAGE_1 IBAKE plaintext (spec/ibe-bf.md §8.3)
 

@@ -1,12 +1,19 @@
 // Benchmarks (tinybench, medians) for the per-call symmetric key work: MIKEY PRF derivations from
 // K_SESSION, one SRTP crypto session's master key/salt, the RFC 3711 session keys, and one V MAC.
-// Run: npx tsx bench/keys.ts
+// Run: npm run bench:keys (prints its table; writes no file)
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { deriveSessionKeys, deriveSrtpMasterKeys } from '../src/mikey/keys.js';
 import { computeVMac, MacAlg } from '../src/mikey/mac.js';
 import { deriveSrtpSessionKeys, deriveSrtcpSessionKeys } from '../src/srtp/kdf.js';
-import { taskMedian } from './lib/cli.js';
+import { benchArgs, taskMedian } from './lib/cli.js';
+
+benchArgs({
+  name: 'keys',
+  command: 'npm run bench:keys --',
+  summary: 'Per-call symmetric key work: MIKEY PRF derivations from K_SESSION, one SRTP master key/salt, the RFC 3711 session keys, one V MAC.',
+  flags: [],
+});
 
 const kSession = new Uint8Array([4, ...randomBytes(64)]);
 const rand = randomBytes(16);

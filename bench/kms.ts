@@ -2,7 +2,7 @@
 // POST + server auth/extract/KEMAC + client MAC check, decrypt and pairing check — and the
 // server's share alone (KmsService.handle on a fresh REQUEST_KEY_PSK), per available engine.
 // Writes bench/results/kms-<YYYY-MM-DD>.json and .md via bench/lib/report.ts.
-// Run: npx tsx bench/kms.ts [--engines native,wasm,ts] [--time MS]
+// Run: npm run bench:kms [-- --engines native,wasm,ts] [--time MS] [--out DIR]
 import { randomBytes } from 'node:crypto';
 import { Bench } from 'tinybench';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
@@ -13,11 +13,18 @@ import { requestPrivateKey, startKmsServer, silentLogger, PskStore } from '../sr
 import { encodeKeyRequest } from '../src/kms/messages.js';
 import { msToNtp64 } from '../src/kms/ntp.js';
 import { KmsService } from '../src/kms/service.js';
-import { argValue, taskMedian, wantedEngines } from './lib/cli.js';
+import { benchArgs, taskMedian } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
-const WANTED = wantedEngines();
-const TIME = Number(argValue('--time') ?? 2000);
+const ARGS = benchArgs({
+  name: 'kms',
+  command: 'npm run bench:kms --',
+  summary: 'One KMS key request over loopback HTTP (client and server together) and the server share alone, per engine.',
+  flags: ['engines', 'time', 'out'],
+  defaults: { time: 2000 },
+});
+const WANTED = ARGS.engines;
+const TIME = ARGS.time;
 const ALICE = 'sip:alice@example.org';
 const PSK = '00112233445566778899aabbccddeeff';
 
@@ -57,5 +64,5 @@ for (const name of WANTED) {
   s.master.fill(0);
 }
 const md = ['| engine | task | median (ms) | samples |', '|---|---|---|---|', ...rows.map((r) => `| ${r.engine} | ${r.task} | ${r.medianMs} | ${r.samples} |`)].join('\n');
-const out = writeResults('kms', rows, `## KMS key request\n\nRun: \`npx tsx bench/kms.ts\`\n\n${md}`);
+const out = writeResults('kms', rows, `## KMS key request\n\nRun: \`npm run bench:kms\`\n\n${md}`, { dir: ARGS.out });
 console.log(`results: ${out.md}`);

@@ -1,0 +1,64 @@
+// The benches' shared command-line parser (bench/lib/cli.ts): defaults, every accepted flag,
+// and a usage error for every malformed command line instead of a silently ignored flag.
+import { describe, expect, it } from 'vitest';
+import { BenchUsageError, benchUsage, parseBenchArgs, type BenchSpec } from '../bench/lib/cli.js';
+
+const SPEC: BenchSpec = {
+  name: 'call',
+  command: 'npm run bench:call --',
+  summary: 'test bench',
+  flags: ['json', 'engines', 'rounds', 'time', 'out'],
+  defaults: { rounds: 8, time: 400 },
+};
+
+describe('bench command line', () => {
+  it('defaults: all engines, the bench defaults, no JSON, default results directory', () => {
+    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400 });
+  });
+
+  it('reads every flag', () => {
+    expect(parseBenchArgs(SPEC, ['--json', '--engines', 'ts,native', '--rounds', '3', '--time', '1000', '--out', '/tmp/x'])).toEqual({
+      json: true,
+      engines: ['ts', 'native'],
+      rounds: 3,
+      time: 1000,
+      out: '/tmp/x',
+    });
+  });
+
+  it('--help and -h ask for the usage, which lists exactly the accepted flags with their defaults', () => {
+    expect(parseBenchArgs(SPEC, ['--rounds', '2', '--help'])).toBe('help');
+    expect(parseBenchArgs(SPEC, ['-h'])).toBe('help');
+    const u = benchUsage(SPEC);
+    expect(u).toContain('usage: npm run bench:call -- [options]');
+    expect(u).toMatch(/--rounds N .*default 8/);
+    expect(u).toMatch(/--time MS .*default 400/);
+    const small = benchUsage({ ...SPEC, flags: ['json'] });
+    expect(small).toContain('--json');
+    expect(small).not.toContain('--rounds');
+  });
+
+  it.each([
+    [['--bogus'], /unknown argument "--bogus"/],
+    [['native'], /unknown argument "native"/],
+    [['--rounds'], /--rounds needs a value/],
+    [['--rounds', '--json'], /--rounds needs a value/],
+    [['--rounds', 'x'], /--rounds must be an integer from 1 to 1000/],
+    [['--rounds', '0'], /--rounds must be an integer/],
+    [['--rounds', '1.5'], /--rounds must be an integer/],
+    [['--rounds', '1001'], /--rounds must be an integer/],
+    [['--time', '5'], /--time must be an integer from 10 to 600000/],
+    [['--engines', 'native,foo'], /unknown engine "foo"/],
+    [['--engines', ''], /unknown engine ""/],
+    [['--engines', 'ts,ts'], /named twice/],
+    [['--json', '--json'], /--json given twice/],
+    [['--out', ''], /--out needs a directory/],
+  ])('%j is a usage error', (argv, msg) => {
+    expect(() => parseBenchArgs(SPEC, argv)).toThrow(BenchUsageError);
+    expect(() => parseBenchArgs(SPEC, argv)).toThrow(msg);
+  });
+
+  it('a flag the bench does not take is a usage error', () => {
+    expect(() => parseBenchArgs({ ...SPEC, flags: ['json'] }, ['--rounds', '2'])).toThrow(/unknown argument "--rounds"/);
+  });
+});
