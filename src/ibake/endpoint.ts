@@ -259,9 +259,9 @@ export class IbakeEndpoint {
   // ------------------------------------------------------------------ K_SESSION ahead of need
 
   /**
-   * Starts K_SESSION and its keys ahead of need (ahead.ts: on the ECDH worker thread, else in
-   * idle time on this one): the responder once it has sent R_MESSAGE_1, the initiator once it
-   * has sent I_MESSAGE_2. The inputs belong to the session state, which outlives the job.
+   * Starts K_SESSION and its keys ahead of need (ahead.ts: an IdleJob, in idle time on this
+   * thread): the responder once it has sent R_MESSAGE_1, the initiator once it has sent
+   * I_MESSAGE_2. The inputs belong to the session state, which outlives the job.
    */
   private startAhead(state: { kind: string; csbId: number; peer: string }, input: ExchangeInput): void {
     const key = aheadKey(state);
