@@ -329,6 +329,27 @@ run('fused bls12381-bf core (native) against the reference path', () => {
     for (const [p, want] of bad) expect(await reason(p())).toBe(want);
   });
 
+  it('BfRecipient gives the same verdicts and values whether or not P_pub was just seen (native remembers the last valid one)', async () => {
+    const { Ppub, ids } = await setup;
+    const dst = new TextEncoder().encode(DST);
+    const q = await e.hashToG2(ids[2]!, DST);
+    const other = await e.g1Mul(e.g1Generator(), Uint8Array.from(randomBytes(32), (v, k) => (k === 0 ? v & 0x3f : v)));
+    const flip = (b: Uint8Array, i: number, x: number) => Uint8Array.from(b, (v, k) => (k === i ? v ^ x : v));
+    const PpubU = await e.g1Encode(Ppub, 'uncompressed');
+    // valid, near misses of it (rejected, or another valid point: -P_pub), the same point in the
+    // other form, another KMS's key, and back: each compared with pairing()'s own decoding
+    const seq = [Ppub, flip(Ppub, 47, 1), Ppub, Ppub, flip(Ppub, 0, 0x20), PpubU, flip(PpubU, 95, 1), other, Ppub, other, Ppub.subarray(0, 47), Ppub];
+    const verdicts = new Set<string>();
+    for (const P of seq) {
+      const want = await e.pairing(P, q).then(hex, (x: unknown) => `reject:${(x as { reason?: string }).reason}`);
+      const got = await core.recipient(P, ids[2]!, dst).then((r) => hex(r.gId), (x: unknown) => `reject:${(x as { reason?: string }).reason}`);
+      expect(got).toBe(want);
+      verdicts.add(want.startsWith('reject:') ? want : 'value');
+    }
+    expect(verdicts.has('value')).toBe(true);
+    expect(verdicts.size).toBeGreaterThanOrEqual(3); // values and at least two rejection reasons
+  });
+
   it('a context makes a new peer\'s entry with one BfRecipient call, encrypts with g_ID, then through its table', async () => {
     const { Ppub, ids, keys } = await setup;
     const n = { recipient: 0, plain: 0, table: 0, pairing: 0, hash: 0 };

@@ -6,6 +6,7 @@
 #include "miller.h"
 
 #include <cstring>
+#include <mutex>
 
 #include "codec.h"
 #include "ct.h"
@@ -98,6 +99,47 @@ const G1Table &generator_table() {
   return *table;
 }
 
+/**
+ * P_pub decoded and validated (decompression, subgroup check: about 80 µs), remembered for the
+ * last encoding seen. A process serves one KMS parameter set (rarely a few), so every new
+ * peer's recipient op would otherwise repeat the same work. Keyed by the exact octets, and
+ * validation is a function of them alone, so a hit gives what decode_g1 would; a rejected
+ * encoding is never remembered. Public data: no wiping, no constant-time concern.
+ */
+class PpubMemo {
+ public:
+  Reason decode(blst_p1_affine *out, const uint8_t *in, size_t len) {
+    {
+      std::lock_guard<std::mutex> g(m_);
+      if (have_ && len == len_ && std::memcmp(in, key_, len) == 0) {
+        *out = point_;
+        return Reason::Ok;
+      }
+    }
+    Reason r = decode_g1(out, in, len);
+    if (r == Reason::Ok && len <= sizeof key_) {
+      std::lock_guard<std::mutex> g(m_);
+      std::memcpy(key_, in, len);
+      len_ = len;
+      point_ = *out;
+      have_ = true;
+    }
+    return r;
+  }
+
+ private:
+  std::mutex m_;
+  bool have_ = false;
+  size_t len_ = 0;
+  uint8_t key_[kG1Uncompressed];
+  blst_p1_affine point_;
+};
+
+PpubMemo &ppub_memo() {
+  static PpubMemo *memo = new PpubMemo();  // never destroyed: worker threads may outlive statics
+  return *memo;
+}
+
 }  // namespace
 
 /**
@@ -178,7 +220,7 @@ Result bf_encrypt_plain(const std::vector<Arg> &args) {
 Result bf_recipient(const std::vector<Arg> &args) {
   const Arg &ap = args[0], &aid = args[1], &adst = args[2];
   blst_p1_affine ppub;
-  Reason r = ap.typed ? decode_g1(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
+  Reason r = ap.typed ? ppub_memo().decode(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
   if (r != Reason::Ok) return fail(r, "P_pub rejected");
   if ((r = message_arg(aid)) != Reason::Ok) return fail(r, "identity must be 1..2^20 octets");
   if (!adst.typed) return fail(Reason::Type, "DST must be a Uint8Array");
