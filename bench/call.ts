@@ -5,7 +5,7 @@
 //   warm          repeat peers: the peer's g_ID table and our prepared key are reused;
 //   cold          a peer never met before (per-peer caches empty: Q_ID = hash to G2 and
 //                 g_ID = e(P_pub, Q_ID) for it on both sides, one native call each, the
-//                 responder's beside its first decryption; plain GT powers, no table yet), own
+//                 responder's inside the native call of its first decryption; plain GT powers, no table yet), own
 //                 prepared key warm;
 //   cold-process  fresh IBE contexts for both parties (own-key lines prepared during the call;
 //                 the generator's G1 table is shared per engine, so it is warm).
@@ -173,7 +173,7 @@ const md = [
   '',
   pairing ? `One native pairing in the same run: median ${pairing} µs. Targets (native): warm ≤ 4.5 pairings, cold ≤ 7.` : 'No native engine: no pairing reference.',
   '',
-  'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (Q_ID = hash to G2 and g_ID = e(P_pub, Q_ID) for it on both sides, one native call each, the responder\'s beside its first decryption; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
+  'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (Q_ID = hash to G2 and g_ID = e(P_pub, Q_ID) for it on both sides, one native call each, the responder\'s inside the native call of its first decryption; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
 ].join('\n');
 const files = writeResults('call', out, md, { dir: ARGS.out });
 if (JSON_OUT) process.stdout.write(JSON.stringify(out) + '\n');

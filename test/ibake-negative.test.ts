@@ -30,12 +30,18 @@ beforeAll(async () => {
 });
 
 /** Counts IBE decryptions (each one costs a pairing). */
+/** Counts the keyring's decryptions (plain, and the responder's decrypt-and-prepare). */
 function countDecrypts(p: P): { n: number } {
   const c = { n: 0 };
   const orig = p.keyring.decrypt.bind(p.keyring);
   p.keyring.decrypt = (...a) => {
     c.n++;
     return orig(...a);
+  };
+  const origPrep = p.keyring.decryptAndPrepare.bind(p.keyring);
+  p.keyring.decryptAndPrepare = (...a) => {
+    c.n++;
+    return origPrep(...a);
   };
   return c;
 }

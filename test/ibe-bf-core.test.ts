@@ -393,4 +393,119 @@ run('fused bls12381-bf core (native) against the reference path', () => {
       ctx.close();
     }
   });
+
+  it('BfDecryptRecipient = BfDecrypt and BfRecipient: the same plaintext and entry, the decryption\'s verdict, the recipient\'s own', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const dst = new TextEncoder().encode(DST);
+    const fused = core.decryptWithRecipient!;
+    expect(fused).toBeTypeOf('function');
+    const ctx = new BlsContext(e, Ppub);
+    try {
+      const prep = await e.g2Prepare(keys[7]!);
+      for (let i = 0; i < 6; i++) {
+        const m = randomBytes(1 + i * 50);
+        const c = parseCiphertextBls(await ctx.encryptTo(ids[7]!, m));
+        const peer = ids[(i % 4) + 8]!;
+        const out = await fused(prep, c, { Ppub, id: peer, dst });
+        expect(hex(out.m)).toBe(hex(m));
+        expect(hex(out.m)).toBe(hex(await core.decrypt(prep, c.u, c.v, c.w)));
+        expect(out.recipient).not.toBeInstanceOf(EngineError);
+        const want = await core.recipient(Ppub, peer, dst);
+        const got = out.recipient as { qId: Uint8Array; gId: Uint8Array };
+        expect(hex(got.qId)).toBe(hex(want.qId));
+        expect(hex(got.gId)).toBe(hex(want.gId));
+      }
+      // the ciphertext's rejection is the op's, whatever the recipient arguments
+      const c = parseCiphertextBls(await ctx.encryptTo(ids[7]!, new Uint8Array([1, 2, 3])));
+      const flip = (b: Uint8Array, i: number) => Uint8Array.from(b, (v, k) => (k === i ? v ^ 1 : v));
+      const badCts = [{ ...c, v: flip(c.v, 3) }, { ...c, w: flip(c.w, 0) }, { ...c, u: flip(c.u, 95) }, { ...c, u: c.u.subarray(1) }];
+      for (const bc of badCts) {
+        const want = await reason(core.decrypt(prep, bc.u, bc.v, bc.w));
+        expect(want).not.toBe('accepted');
+        expect(await reason(fused(prep, bc, { Ppub, id: ids[8]!, dst }))).toBe(want);
+        expect(await reason(fused(prep, bc, { Ppub: new Uint8Array(3), id: ids[8]!, dst }))).toBe(want);
+      }
+      // a valid ciphertext with bad recipient arguments: the plaintext, and recipient()'s reason
+      const ident1 = new Uint8Array(48);
+      ident1[0] = 0xc0;
+      const badRecipients = [
+        { Ppub: ident1, id: ids[8]!, dst },
+        { Ppub: Ppub.subarray(1), id: ids[8]!, dst },
+        { Ppub, id: new Uint8Array(0), dst },
+        { Ppub, id: ids[8]!, dst: new Uint8Array(256) },
+      ];
+      for (const r of badRecipients) {
+        const want = await reason(core.recipient(r.Ppub, r.id, r.dst));
+        expect(want).not.toBe('accepted');
+        const out = await fused(prep, c, r);
+        expect(hex(out.m)).toBe('010203');
+        expect(out.recipient).toBeInstanceOf(EngineError);
+        expect((out.recipient as EngineError).reason).toBe(want);
+      }
+      expect(await reason(fused(prep, { ...c, u: 'x' as never }, { Ppub, id: ids[8]!, dst }))).toBe('type');
+      expect(await reason(fused({} as G2Prepared, c, { Ppub, id: ids[8]!, dst }))).toBe('type');
+      prep.free();
+      expect(await reason(fused(prep, c, { Ppub, id: ids[8]!, dst }))).toBe('freed');
+    } finally {
+      ctx.close();
+    }
+  });
+
+  it('a context decrypting with alsoPrepare makes a new peer\'s entry in the same engine call, and only for a new peer', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const n = { fused: 0, decrypt: 0, recipient: 0, plain: 0 };
+    let failFused: EngineError | undefined;
+    const counted: BfCore = {
+      ...core,
+      decrypt: (k, u, v, w) => (n.decrypt++, core.decrypt(k, u, v, w)),
+      encrypt: (g, m, rho) => (n.plain++, core.encrypt(g, m, rho)),
+      recipient: (P, id, dst) => (n.recipient++, core.recipient(P, id, dst)),
+      decryptWithRecipient: (k, ct, r) => (n.fused++, failFused ? Promise.reject(failFused) : core.decryptWithRecipient!(k, ct, r)),
+    };
+    const c: Engine = Object.create(e);
+    Object.defineProperty(c, 'bfCore', { value: counted });
+    const sender = new BlsContext(e, Ppub);
+    const ctx = new BlsContext(c, Ppub);
+    try {
+      const m = new TextEncoder().encode('I_MESSAGE_1 plaintext');
+      const ct = await sender.encryptTo(ids[9]!, m);
+      // new peer: one fused call, then the entry is there for the reply (no recipient call)
+      expect(hex(await ctx.decryptWith(keys[9]!, ct, undefined, ids[10]!))).toBe(hex(m));
+      expect(n).toEqual({ fused: 1, decrypt: 0, recipient: 0, plain: 0 });
+      const reply = await ctx.encryptTo(ids[10]!, m);
+      expect(n).toEqual({ fused: 1, decrypt: 0, recipient: 0, plain: 1 });
+      expect(hex(await sender.decryptWith(keys[10]!, reply))).toBe(hex(m));
+      expect(hex(await ctx.publicKey(ids[10]!))).toBe(hex(await e.hashToG2(ids[10]!, DST)));
+      // known peer: a plain decryption
+      expect(hex(await ctx.decryptWith(keys[9]!, ct, undefined, ids[10]!))).toBe(hex(m));
+      expect(n).toEqual({ fused: 1, decrypt: 1, recipient: 0, plain: 1 });
+      // a tampered ciphertext: the uniform failure, and no entry left behind for the new peer
+      const bad = Uint8Array.from(ct, (v, i) => (i === ct.length - 1 ? v ^ 1 : v));
+      const err = await ctx.decryptWith(keys[9]!, bad, undefined, ids[11]!).catch((x: unknown) => x);
+      expect(err).toBeInstanceOf(IbeError);
+      expect(n.fused).toBe(2);
+      await ctx.encryptTo(ids[11]!, m); // a fresh entry: BfRecipient
+      expect(n.recipient).toBe(1);
+      // a key handle freed under the fused call: the separate path (recipient, then decrypt)
+      failFused = new EngineError('freed', 'handle freed');
+      expect(hex(await ctx.decryptWith(keys[9]!, ct, undefined, ids[4]!))).toBe(hex(m));
+      expect(n).toMatchObject({ fused: 3, recipient: 2, decrypt: 2 });
+      failFused = undefined;
+      // a context whose P_pub is bad still decrypts; the peer's entry reports P_pub's reason
+      const ident1 = new Uint8Array(48);
+      ident1[0] = 0xc0;
+      const badCtx = new BlsContext(c, ident1);
+      try {
+        expect(hex(await badCtx.decryptWith(keys[9]!, ct, undefined, ids[3]!))).toBe(hex(m));
+        const e2 = await badCtx.encryptTo(ids[3]!, m).catch((x: unknown) => x);
+        expect(e2).toBeInstanceOf(EngineError);
+        expect((e2 as EngineError).reason).toBe(await reason(core.recipient(ident1, ids[3]!, new TextEncoder().encode(DST))));
+      } finally {
+        badCtx.close();
+      }
+    } finally {
+      ctx.close();
+      sender.close();
+    }
+  });
 });

@@ -156,9 +156,10 @@ Reason prepared_pairing(blst_fp12 *out, const blst_fp6 *lines, const blst_p1_aff
 
 void generator_mul(blst_p1 *out, const uint64_t k[4]) { generator_table().mul(out, k); }
 
-Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args) {
+namespace {
+
+Result decrypt_core(const HandleData &key, const Arg &au, const Arg &av, const Arg &aw) {
   if (!key.lines) return fail(Reason::Type, "not a prepared G2 point");
-  const Arg &au = args[0], &av = args[1], &aw = args[2];
   blst_p1_affine U;
   Reason r = exact_arg(au, kG1Uncompressed);
   if (r == Reason::Ok) r = decode_g1_on_curve(&U, au.data.data(), au.data.size());
@@ -196,6 +197,12 @@ Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args) {
   return res;
 }
 
+Result recipient_core(const Arg &ap, const Arg &aid, const Arg &adst);
+
+}  // namespace
+
+Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args) { return decrypt_core(key, args[0], args[1], args[2]); }
+
 Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args) {
   if (!table.gt) return fail(Reason::Type, "not a GT table");
   Reason r;
@@ -217,8 +224,30 @@ Result bf_encrypt_plain(const std::vector<Arg> &args) {
   return encrypt_core(args[1].data, args[2].data, pow);
 }
 
-Result bf_recipient(const std::vector<Arg> &args) {
-  const Arg &ap = args[0], &aid = args[1], &adst = args[2];
+Result bf_recipient(const std::vector<Arg> &args) { return recipient_core(args[0], args[1], args[2]); }
+
+Result bf_decrypt_recipient(const HandleData &key, const std::vector<Arg> &args) {
+  // The caller's thread decrypts; the par:: helper computes the recipient entry beside it (the
+  // decryption's own parallel section then runs inline). If the helper is busy or late, the
+  // caller runs the recipient afterwards: never worse than the two ops one after the other.
+  Result dec, rec;
+  par::run2([&] { rec = recipient_core(args[3], args[4], args[5]); }, [&] { dec = decrypt_core(key, args[0], args[1], args[2]); });
+  if (dec.reason != Reason::Ok) return dec;  // the op fails only when the decryption does
+  // The recipient's own verdict travels in the first octet (its Reason code; 0 = Ok, and then
+  // Q_ID ‖ g_ID follow, else zeros), so a bad P_pub or id is reported as BfRecipient would
+  // report it and never hides the plaintext. dec.out is wiped when dec is freed.
+  constexpr size_t kEntry = kG2Compressed + kGtBytes;
+  Result res;
+  res.out.assign(1 + kEntry + dec.out.size(), 0);
+  res.out[0] = (uint8_t)rec.reason;
+  if (rec.reason == Reason::Ok) std::memcpy(res.out.data() + 1, rec.out.data(), kEntry);
+  std::memcpy(res.out.data() + 1 + kEntry, dec.out.data(), dec.out.size());
+  return res;
+}
+
+namespace {
+
+Result recipient_core(const Arg &ap, const Arg &aid, const Arg &adst) {
   blst_p1_affine ppub;
   Reason r = ap.typed ? ppub_memo().decode(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
   if (r != Reason::Ok) return fail(r, "P_pub rejected");
@@ -240,5 +269,7 @@ Result bf_recipient(const std::vector<Arg> &args) {
   encode_fp12(res.out.data() + kG2Compressed, &g);
   return res;
 }
+
+}  // namespace
 
 }  // namespace ibaked

@@ -9,10 +9,16 @@
 //   BfEncryptPlain (no handle)                 [g_ID (576), M (1..2^20), rho (32)] -> same
 //   BfRecipient    (no handle)                 [P_pub (G1), id (1..2^20), DST (1..255)]
 //                                              -> Q_ID (96, compressed G2) ‖ g_ID (576)
+//   BfDecryptRecipient (handle: G2 lines)      [U, V, W, P_pub, id, DST]
+//                                              -> status (1) ‖ Q_ID (96) ‖ g_ID (576) ‖ M
+//     (fails as BfDecrypt fails; status = the recipient's Reason code, 0 = Ok, else zeros)
 //
 // BfRecipient is a new recipient's entry in one call: Q_ID = hash_to_curve(id) and
 // g_ID = e(P_pub, Q_ID), without the round trip to JavaScript between them and without decoding
-// and subgroup-checking a Q_ID that we just hashed ourselves.
+// and subgroup-checking a Q_ID that we just hashed ourselves. BfDecryptRecipient is a responder's
+// first step with a new caller: BfDecrypt and the caller's BfRecipient in one call, the recipient
+// on the par:: helper beside the decryption. Two separate ops on the thread pool often ran one
+// after the other: the second worker woke on the CPU busy with the first and waited there.
 //
 // l = HashToRange(rho ‖ SHA256(M), r) is secret: only the constant-time fixed-base G1 comb and
 // GT exponentiations touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
@@ -43,5 +49,6 @@ Result bf_decrypt(const HandleData &key, const std::vector<Arg> &args);
 Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args);
 Result bf_encrypt_plain(const std::vector<Arg> &args);
 Result bf_recipient(const std::vector<Arg> &args);
+Result bf_decrypt_recipient(const HandleData &key, const std::vector<Arg> &args);
 
 }  // namespace ibaked

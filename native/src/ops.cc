@@ -95,6 +95,7 @@ int op_arity(Op op) {
     case Op::BfDecrypt:
     case Op::BfEncryptPlain:
     case Op::BfRecipient: return 3;
+    case Op::BfDecryptRecipient: return 6;
     default: return 2;
   }
 }
@@ -105,7 +106,7 @@ bool op_makes_handle(Op op) {
 
 bool op_uses_handle(Op op) {
   return op == Op::TableG1Mul || op == Op::TableG1MulUncompressed || op == Op::PreparedPairing || op == Op::PreparedMiller ||
-         op == Op::TableGtPow || op == Op::BfDecrypt || op == Op::BfEncrypt;
+         op == Op::TableGtPow || op == Op::BfDecrypt || op == Op::BfEncrypt || op == Op::BfDecryptRecipient;
 }
 
 size_t HandleData::bytes() const {
@@ -317,6 +318,7 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
     case Op::BfEncrypt: return bf_encrypt(*handle, args);
     case Op::BfEncryptPlain: return bf_encrypt_plain(args);
     case Op::BfRecipient: return bf_recipient(args);
+    case Op::BfDecryptRecipient: return bf_decrypt_recipient(*handle, args);
     default: return fail(Reason::Type, "unknown operation");
   }
 }

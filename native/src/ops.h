@@ -45,7 +45,8 @@ enum class Op : int {
   BfEncrypt = 25,       // GT-table handle, [M, rho] -> U ‖ V ‖ W
   BfEncryptPlain = 26,  // no handle, [g_ID, M, rho] -> U ‖ V ‖ W
   BfRecipient = 27,     // no handle, [P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576)
-  Count = 28,
+  BfDecryptRecipient = 28,  // G2-lines handle, [U, V, W, P_pub, id, DST] -> status ‖ Q_ID ‖ g_ID ‖ M
+  Count = 29,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */

@@ -34,6 +34,8 @@
 //   its bytes exactly (test/ibe-bf-core.test.ts). Only the native backend has one; callers use
 //   it when present and the general operations otherwise.
 
+import type { EngineError } from './errors.js';
+
 export type Bytes = Uint8Array;
 /** 32-octet big-endian scalar in [1, r-1]. */
 export type Scalar = Uint8Array;
@@ -109,6 +111,17 @@ export interface BfCore {
    * hashToG2's message (1..2^20 octets here), dst 1..255 octets.
    */
   recipient(Ppub: Bytes, id: Bytes, dst: Bytes): Promise<{ qId: Bytes; gId: Bytes }>;
+  /**
+   * Optional: decrypt and recipient in one call, run side by side (a responder's first step
+   * with a new caller: decrypt I_MESSAGE_1, and compute the caller's entry to encrypt the reply).
+   * Rejects exactly when decrypt would; otherwise gives M and the recipient's own outcome, the
+   * value or the EngineError that recipient() would have given for the same arguments.
+   */
+  decryptWithRecipient?(
+    key: G2Prepared,
+    ct: { u: Bytes; v: Bytes; w: Bytes },
+    recipient: { Ppub: Bytes; id: Bytes; dst: Bytes },
+  ): Promise<{ m: Bytes; recipient: { qId: Bytes; gId: Bytes } | EngineError }>;
 }
 
 export interface Engine {

@@ -320,9 +320,12 @@ export class IbakeEndpoint {
       throw new IbakeError('IBAKE_STALE', (e as Error).message, { reply: this.errReply(msg, ERR.INVALID_TS) });
     }
   }
-  private async decryptAs(msg: DecodedMessage, uri: string, tMs: number, ct: Uint8Array): Promise<Uint8Array> {
+  /** Decrypts as `uri`; with `prepareFor`, the port may prepare that peer's entry beside it. */
+  private async decryptAs(msg: DecodedMessage, uri: string, tMs: number, ct: Uint8Array, prepareFor?: string): Promise<Uint8Array> {
     try {
-      return await this.ibe.decrypt(uri, tMs, ct);
+      return await (prepareFor !== undefined && this.ibe.decryptAndPrepare
+        ? this.ibe.decryptAndPrepare(uri, tMs, ct, prepareFor)
+        : this.ibe.decrypt(uri, tMs, ct));
     } catch (e) {
       if (e instanceof IbakeError && e.code === 'IBAKE_NO_KEY') throw new IbakeError('IBAKE_NO_KEY', e.message, { reply: this.errReply(msg, ERR.AUTH_FAILURE) });
       throw authFailure('decrypt', this.errReply(msg, ERR.AUTH_FAILURE));
@@ -360,10 +363,10 @@ export class IbakeEndpoint {
       // No crypto at all for messages addressed to identities we do not hold.
       throw new IbakeError('IBAKE_NO_KEY', 'I_MESSAGE_1 is addressed to an identity we do not hold', { reply: this.errReply(msg, ERR.INVALID_ID) });
     }
-    // The reply is encrypted to the caller: warm its recipient entry while we decrypt.
-    this.ibe.prepare?.(peer, tMs);
+    // The reply is encrypted to the caller: make its recipient entry while we decrypt.
+    if (!ours || !this.ibe.decryptAndPrepare) this.ibe.prepare?.(peer, tMs);
     if (ours) {
-      const plain = await this.decryptAs(msg, addressed, tMs, ibakeP!.encrData);
+      const plain = await this.decryptAs(msg, addressed, tMs, ibakeP!.encrData, peer);
       try {
         const f = readInner(plain, { i: 'yes', r: 'no' });
         if (f.idi !== peer || f.idr !== addressed) throw authFailure('identity-mismatch');

@@ -13,6 +13,13 @@ export interface IbePort {
    * (the caller maps every decryption failure to the uniform auth failure).
    */
   decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array>;
+  /**
+   * Optional: decrypt as above and, beside it, prepare (as `prepare`) the recipient entry of
+   * `peer` for the same period: a responder's first step with a caller, whose reply it will
+   * encrypt. An implementation may do both in one engine call. Same results and errors as
+   * decrypt.
+   */
+  decryptAndPrepare?(uri: string, tMs: number, ciphertext: Uint8Array, peer: string): Promise<Uint8Array>;
   /** True if we hold a private key for `uri` (any period): used to tell "addressed to us". */
   holds(uri: string): boolean;
   /**

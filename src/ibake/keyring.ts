@@ -60,9 +60,27 @@ export class IbeKeyring implements IbePort {
   }
 
   async decrypt(uri: string, tMs: number, ciphertext: Uint8Array): Promise<Uint8Array> {
+    const own = this.ownKey(uri, tMs);
+    return this.ctx.decryptWith(own.key, ciphertext, own.id);
+  }
+
+  /** decrypt, with the recipient entry of `peer` made beside it (BlsContext.decryptWith's
+   *  alsoPrepare: one engine call on native when the entry is new). */
+  async decryptAndPrepare(uri: string, tMs: number, ciphertext: Uint8Array, peer: string): Promise<Uint8Array> {
+    let id: Uint8Array | undefined;
+    try {
+      id = identityBytes(peer, tMs, this.period);
+    } catch {
+      /* invalid URI: encrypt() will report it */
+    }
+    const own = this.ownKey(uri, tMs); // no key: no reply to encrypt, nothing to prepare
+    return this.ctx.decryptWith(own.key, ciphertext, own.id, id);
+  }
+
+  private ownKey(uri: string, tMs: number): { key: Uint8Array; id: string } {
     const own = this.keys.get(IbeKeyring.k(uri, periodStart(tMs, this.period)));
     if (!own) throw new IbakeError('IBAKE_NO_KEY', 'no private key for this identity and period');
-    return this.ctx.decryptWith(own.key, ciphertext, own.id);
+    return own;
   }
 
   close(): void {

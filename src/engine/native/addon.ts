@@ -42,6 +42,8 @@ export enum NativeOp {
   BfEncryptPlain = 26,
   /** No handle; [P_pub, id, DST] -> Q_ID (96, compressed) ‖ g_ID = e(P_pub, Q_ID) (576). */
   BfRecipient = 27,
+  /** Handle: G2 lines; [U, V, W, P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576) ‖ M. */
+  BfDecryptRecipient = 28,
 }
 
 export interface NativeHandle {

@@ -21,6 +21,20 @@ const REASONS = new Set<EngineErrorReason>([
   'ibe-check',
 ]);
 
+/** native/src/reason.h's codes, for a reason that travels in an op's output (index = code). */
+const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
+  undefined, // Ok
+  'length',
+  'type',
+  'non-canonical',
+  'not-on-curve',
+  'not-in-subgroup',
+  'identity',
+  'scalar-range',
+  'freed',
+  'ibe-check',
+];
+
 /** Turns a native rejection (Error with `reason`) into an EngineError. */
 function mapError(e: unknown): never {
   const reason = (e as { reason?: unknown } | null)?.reason;
@@ -77,6 +91,16 @@ export function createNativeEngine(addon: NativeAddon): Engine {
       call<Bytes>(() => addon.run(Op.BfRecipient, [Ppub, id, dst])).then((out) =>
         Object.freeze({ qId: out.subarray(0, 96), gId: out.subarray(96) }),
       ),
+    decryptWithRecipient: (key: G2Prepared, ct: { u: Bytes; v: Bytes; w: Bytes }, r: { Ppub: Bytes; id: Bytes; dst: Bytes }) =>
+      call<Bytes>(() => handleOf(key, 'key').run(Op.BfDecryptRecipient, [ct.u, ct.v, ct.w, r.Ppub, r.id, r.dst])).then((out) => {
+        // status ‖ Q_ID ‖ g_ID ‖ M. Q_ID and g_ID are copied out (a cache keeps them); M stays a
+        // view of the output for the caller to wipe.
+        const status = out[0]!;
+        const m = out.subarray(1 + 96 + 576);
+        if (status === 0) return { m, recipient: Object.freeze({ qId: out.slice(1, 97), gId: out.slice(97, 97 + 576) }) };
+        const reason = REASON_BY_CODE[status] ?? 'type';
+        return { m, recipient: new EngineError(reason, `recipient rejected (${reason})`) };
+      }),
   });
 
   const engine: Engine = {

@@ -11,7 +11,9 @@
 // with only DER left in JavaScript; otherwise the steps of bf.ts run over the general operations.
 // A recipient entry comes from one engine call when the engine has the fused core (Q_ID and
 // g_ID together: BfCore.recipient); otherwise it is usable as soon as Q_ID is hashed and g_ID's
-// pairing runs on, its encryptions waiting for it. The responder creates the caller's entry
+// pairing runs on, its encryptions waiting for it. A responder decrypting a new caller's message
+// makes the caller's entry in the same engine call (decryptWith's alsoPrepare; native:
+// BfCore.decryptWithRecipient). Otherwise the responder creates the caller's entry
 // (prepare) while it decrypts I_MESSAGE_1, so the pairing runs beside the decryption. (An
 // earlier variant encrypted a new peer's first message as e([l]P_pub, Q_ID) and computed g_ID in
 // the background afterwards: one pairing more per new peer, and on our 2-vCPU machines the
@@ -93,6 +95,15 @@ const keyId = (b: Uint8Array) => {
   buf.fill(0);
   return id;
 };
+
+function isIdentity(id: Uint8Array): boolean {
+  try {
+    checkIdentity(id);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isFreed(e: unknown): boolean {
   return e instanceof EngineError && e.reason === 'freed';
@@ -273,10 +284,23 @@ export class BlsContext {
     return p;
   }
 
-  /** BFdecrypt with our private key; `cacheId`, if given, must be keyCacheId(key). */
-  async decryptWith(key: Uint8Array, ct: Uint8Array, cacheId?: string): Promise<Uint8Array> {
-    const prep = await this.prepared(key, cacheId);
+  /**
+   * BFdecrypt with our private key; `cacheId`, if given, must be keyCacheId(key). `alsoPrepare`:
+   * an identity whose recipient entry to make beside the decryption (a responder decrypting a
+   * new caller's message, to encrypt the reply): with the fused core and no entry for it yet,
+   * one engine call does both (BfCore.decryptWithRecipient: two separate pool jobs often ran one
+   * after the other on this 2-vCPU machine); otherwise it is recipient() started first. The
+   * entry gets exactly what recipient() would have; the decryption's verdict is unchanged.
+   */
+  async decryptWith(key: Uint8Array, ct: Uint8Array, cacheId?: string, alsoPrepare?: Uint8Array): Promise<Uint8Array> {
     const core = this.engine.bfCore;
+    if (alsoPrepare) {
+      if (core?.decryptWithRecipient && !this.recipients.peek(hexKey(alsoPrepare)) && isIdentity(alsoPrepare)) {
+        return this.decryptAndPrepare(core, key, ct, cacheId, alsoPrepare);
+      }
+      this.recipient(alsoPrepare).catch(() => undefined); // its users see a failure themselves
+    }
+    const prep = await this.prepared(key, cacheId);
     if (core) {
       const c = parseCiphertextBls(ct);
       try {
@@ -302,6 +326,50 @@ export class BlsContext {
       },
       ct,
     );
+  }
+
+  /** decryptWith's fused path: the recipient entry is cached (pending) before the call, so an
+   *  encryption to that identity meanwhile waits for it; it is dropped if it fails. Errors are
+   *  those of the separate path: the key's and the DER's as they are, any engine rejection of
+   *  the ciphertext as the uniform failure, a key handle freed in flight through the separate
+   *  path. */
+  private async decryptAndPrepare(core: BfCore, key: Uint8Array, ct: Uint8Array, cacheId: string | undefined, id: Uint8Array): Promise<Uint8Array> {
+    const fused = core.decryptWithRecipient!;
+    const k = hexKey(id);
+    let settle!: (r: Recipient) => void;
+    let reject!: (e: unknown) => void;
+    const entry = new Promise<Recipient>((resolve, rej) => {
+      settle = resolve;
+      reject = rej;
+    });
+    entry.catch(() => undefined); // its waiters see the rejection themselves
+    this.recipients.set(k, entry);
+    const drop = (e: unknown) => {
+      if (this.recipients.peek(k) === entry) this.recipients.delete(k);
+      reject(e);
+    };
+    let prep: G2Prepared;
+    let c: ReturnType<typeof parseCiphertextBls>;
+    try {
+      prep = await this.prepared(key, cacheId);
+      c = parseCiphertextBls(ct);
+    } catch (e) {
+      drop(e);
+      throw e;
+    }
+    let out: Awaited<ReturnType<typeof fused>>;
+    try {
+      out = await fused.call(core, prep, c, { Ppub: this.Ppub, id, dst: DST_BYTES });
+    } catch (e) {
+      drop(e);
+      if (!isFreed(e)) throw decryptFailed();
+      this.recipient(id).catch(() => undefined);
+      return this.decryptWith(key, ct, cacheId);
+    }
+    const r = out.recipient;
+    if (r instanceof EngineError) drop(r);
+    else settle({ qId: r.qId, gId: r.gId, gIdReady: Promise.resolve(r.gId), uses: 0 });
+    return out.m;
   }
 
   /** e(P, S_ID) == g_ID, using the cached g_ID and prepared lines. */
