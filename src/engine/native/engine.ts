@@ -8,19 +8,6 @@ import { EngineError, type EngineErrorReason } from '../errors.js';
 import type { BfCore, BfCoreCiphertext, Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
 
-const REASONS = new Set<EngineErrorReason>([
-  'length',
-  'type',
-  'non-canonical',
-  'not-on-curve',
-  'not-in-subgroup',
-  'identity',
-  'scalar-range',
-  'freed',
-  'unavailable',
-  'ibe-check',
-]);
-
 /** native/src/reason.h's codes, for a reason that travels in an op's output (index = code). */
 const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
   undefined, // Ok
@@ -34,6 +21,9 @@ const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
   'freed',
   'ibe-check',
 ];
+
+/** The reasons a native rejection may carry: reason.h's, and 'unavailable'. */
+const REASONS = new Set<EngineErrorReason>([...REASON_BY_CODE.filter((r): r is EngineErrorReason => r !== undefined), 'unavailable']);
 
 /** Turns a native rejection (Error with `reason`) into an EngineError. */
 function mapError(e: unknown): never {
