@@ -484,12 +484,19 @@ run('fused bls12381-bf core (native) against the reference path', () => {
       const err = await ctx.decryptWith(keys[9]!, bad, undefined, ids[11]!).catch((x: unknown) => x);
       expect(err).toBeInstanceOf(IbeError);
       expect(n.fused).toBe(2);
-      await ctx.encryptTo(ids[11]!, m); // a fresh entry: BfRecipient
+      await ctx.encryptTo(ids[11]!, m); // the entry came from BfRecipient after the failure
       expect(n.recipient).toBe(1);
+      // an encryption to the new peer issued while a failing fused call holds its pending entry
+      // gets the entry from BfRecipient, not the decryption's error
+      const failing = ctx.decryptWith(keys[9]!, bad, undefined, ids[0]!).catch((x: unknown) => x);
+      const reply0 = ctx.encryptTo(ids[0]!, m);
+      expect(await failing).toBeInstanceOf(IbeError);
+      expect(hex(await sender.decryptWith(keys[0]!, await reply0))).toBe(hex(m));
+      expect(n).toMatchObject({ fused: 3, recipient: 2 });
       // a key handle freed under the fused call: the separate path (recipient, then decrypt)
       failFused = new EngineError('freed', 'handle freed');
       expect(hex(await ctx.decryptWith(keys[9]!, ct, undefined, ids[4]!))).toBe(hex(m));
-      expect(n).toMatchObject({ fused: 3, recipient: 2, decrypt: 2 });
+      expect(n).toMatchObject({ fused: 4, recipient: 3, decrypt: 2 });
       failFused = undefined;
       // a context whose P_pub is bad still decrypts; the peer's entry reports P_pub's reason
       const ident1 = new Uint8Array(48);

@@ -329,10 +329,11 @@ export class BlsContext {
   }
 
   /** decryptWith's fused path: the recipient entry is cached (pending) before the call, so an
-   *  encryption to that identity meanwhile waits for it; it is dropped if it fails. Errors are
-   *  those of the separate path: the key's and the DER's as they are, any engine rejection of
-   *  the ciphertext as the uniform failure, a key handle freed in flight through the separate
-   *  path. */
+   *  encryption to that identity meanwhile waits for it. If the call fails, the entry comes
+   *  from recipient() instead (as on the separate path, which always computed it), so a waiter
+   *  never sees the decryption's error. Errors are those of the separate path: the key's and
+   *  the DER's as they are, any engine rejection of the ciphertext as the uniform failure, a key
+   *  handle freed in flight through the separate path. */
   private async decryptAndPrepare(core: BfCore, key: Uint8Array, ct: Uint8Array, cacheId: string | undefined, id: Uint8Array): Promise<Uint8Array> {
     const fused = core.decryptWithRecipient!;
     const k = hexKey(id);
@@ -344,9 +345,13 @@ export class BlsContext {
     });
     entry.catch(() => undefined); // its waiters see the rejection themselves
     this.recipients.set(k, entry);
-    const drop = (e: unknown) => {
+    const unlist = () => {
       if (this.recipients.peek(k) === entry) this.recipients.delete(k);
-      reject(e);
+    };
+    const separately = () => {
+      unlist();
+      if (this.closed) reject(new EngineError('freed', 'IBE context used after close()'));
+      else this.recipient(id).then(settle, reject);
     };
     let prep: G2Prepared;
     let c: ReturnType<typeof parseCiphertextBls>;
@@ -354,21 +359,22 @@ export class BlsContext {
       prep = await this.prepared(key, cacheId);
       c = parseCiphertextBls(ct);
     } catch (e) {
-      drop(e);
+      separately();
       throw e;
     }
     let out: Awaited<ReturnType<typeof fused>>;
     try {
       out = await fused.call(core, prep, c, { Ppub: this.Ppub, id, dst: DST_BYTES });
     } catch (e) {
-      drop(e);
+      separately();
       if (!isFreed(e)) throw decryptFailed();
-      this.recipient(id).catch(() => undefined);
       return this.decryptWith(key, ct, cacheId);
     }
     const r = out.recipient;
-    if (r instanceof EngineError) drop(r);
-    else settle({ qId: r.qId, gId: r.gId, gIdReady: Promise.resolve(r.gId), uses: 0 });
+    if (r instanceof EngineError) {
+      unlist();
+      reject(r);
+    } else settle({ qId: r.qId, gId: r.gId, gIdReady: Promise.resolve(r.gId), uses: 0 });
     return out.m;
   }
 
