@@ -197,7 +197,28 @@ Result decrypt_core(const HandleData &key, const Arg &au, const Arg &av, const A
   return res;
 }
 
-Result recipient_core(const Arg &ap, const Arg &aid, const Arg &adst);
+Result recipient_core(const Arg &ap, const Arg &aid, const Arg &adst) {
+  blst_p1_affine ppub;
+  Reason r = ap.typed ? ppub_memo().decode(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
+  if (r != Reason::Ok) return fail(r, "P_pub rejected");
+  if ((r = message_arg(aid)) != Reason::Ok) return fail(r, "identity must be 1..2^20 octets");
+  if (!adst.typed) return fail(Reason::Type, "DST must be a Uint8Array");
+  if (adst.data.empty() || adst.data.size() > 255) return fail(Reason::Length, "DST must be 1..255 octets");
+  // Q_ID = H(id): in G2 by construction (hash_to_curve clears the cofactor), so no decoding
+  // or subgroup check of it; only P_pub came from outside.
+  blst_p2 q;
+  blst_p2_affine qa;
+  blst_hash_to_g2(&q, aid.data.data(), aid.data.size(), adst.data.data(), adst.data.size(), nullptr, 0);
+  blst_p2_to_affine(&qa, &q);
+  blst_fp12 g;
+  blst_miller_loop(&g, &qa, &ppub);
+  blst_final_exp(&g, &g);
+  Result res;
+  res.out.resize(kG2Compressed + kGtBytes);
+  encode_g2(res.out.data(), &q, true);
+  encode_fp12(res.out.data() + kG2Compressed, &g);
+  return res;
+}
 
 }  // namespace
 
@@ -244,32 +265,5 @@ Result bf_decrypt_recipient(const HandleData &key, const std::vector<Arg> &args)
   std::memcpy(res.out.data() + 1 + kEntry, dec.out.data(), dec.out.size());
   return res;
 }
-
-namespace {
-
-Result recipient_core(const Arg &ap, const Arg &aid, const Arg &adst) {
-  blst_p1_affine ppub;
-  Reason r = ap.typed ? ppub_memo().decode(&ppub, ap.data.data(), ap.data.size()) : Reason::Type;
-  if (r != Reason::Ok) return fail(r, "P_pub rejected");
-  if ((r = message_arg(aid)) != Reason::Ok) return fail(r, "identity must be 1..2^20 octets");
-  if (!adst.typed) return fail(Reason::Type, "DST must be a Uint8Array");
-  if (adst.data.empty() || adst.data.size() > 255) return fail(Reason::Length, "DST must be 1..255 octets");
-  // Q_ID = H(id): in G2 by construction (hash_to_curve clears the cofactor), so no decoding
-  // or subgroup check of it; only P_pub came from outside.
-  blst_p2 q;
-  blst_p2_affine qa;
-  blst_hash_to_g2(&q, aid.data.data(), aid.data.size(), adst.data.data(), adst.data.size(), nullptr, 0);
-  blst_p2_to_affine(&qa, &q);
-  blst_fp12 g;
-  blst_miller_loop(&g, &qa, &ppub);
-  blst_final_exp(&g, &g);
-  Result res;
-  res.out.resize(kG2Compressed + kGtBytes);
-  encode_g2(res.out.data(), &q, true);
-  encode_fp12(res.out.data() + kG2Compressed, &g);
-  return res;
-}
-
-}  // namespace
 
 }  // namespace ibaked

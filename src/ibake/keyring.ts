@@ -48,10 +48,21 @@ export class IbeKeyring implements IbePort {
   }
 
   prepare(uri: string, tMs: number): void {
+    const id = this.peerIdentity(uri, tMs);
     try {
-      this.ctx.recipient(identityBytes(uri, tMs, this.period)).catch(() => undefined);
+      if (id) this.ctx.recipient(id).catch(() => undefined);
     } catch {
-      /* invalid URI: encrypt() will report it */
+      /* a closed context: the encryption will report it */
+    }
+  }
+
+  /** A peer's identity octets for the period of tMs, or undefined for an invalid URI (the
+   *  encryption to it will report that). */
+  private peerIdentity(uri: string, tMs: number): Uint8Array | undefined {
+    try {
+      return identityBytes(uri, tMs, this.period);
+    } catch {
+      return undefined;
     }
   }
 
@@ -67,14 +78,8 @@ export class IbeKeyring implements IbePort {
   /** decrypt, with the recipient entry of `peer` made beside it (BlsContext.decryptWith's
    *  alsoPrepare: one engine call on native when the entry is new). */
   async decryptAndPrepare(uri: string, tMs: number, ciphertext: Uint8Array, peer: string): Promise<Uint8Array> {
-    let id: Uint8Array | undefined;
-    try {
-      id = identityBytes(peer, tMs, this.period);
-    } catch {
-      /* invalid URI: encrypt() will report it */
-    }
     const own = this.ownKey(uri, tMs); // no key: no reply to encrypt, nothing to prepare
-    return this.ctx.decryptWith(own.key, ciphertext, own.id, id);
+    return this.ctx.decryptWith(own.key, ciphertext, own.id, this.peerIdentity(peer, tMs));
   }
 
   private ownKey(uri: string, tMs: number): { key: Uint8Array; id: string } {

@@ -72,6 +72,11 @@ function sharedPTable(engine: Engine): Promise<G1Table> {
 /** Uses of a recipient before its GT table is worth building (see the header). */
 export const TABLE_AFTER = 3;
 
+/** An entry whose Q_ID and g_ID are both known (the fused core's recipient results). */
+function readyRecipient(qId: Uint8Array, gId: Uint8Array): Recipient {
+  return { qId, gId, gIdReady: Promise.resolve(gId), uses: 0 };
+}
+
 function freeRecipient(r: Recipient): void {
   r.evicted = true;
   r.table?.free();
@@ -159,7 +164,7 @@ export class BlsContext {
         if (core) {
           checkIdentity(id);
           const { qId, gId } = await core.recipient(this.Ppub, id, DST_BYTES);
-          return { qId, gId, gIdReady: Promise.resolve(gId), uses: 0 };
+          return readyRecipient(qId, gId);
         }
         const qId = await hashIdentity(this.engine, id);
         const gIdReady = this.engine.pairing(this.Ppub, qId).then((g) => (r.gId = g));
@@ -295,8 +300,9 @@ export class BlsContext {
   async decryptWith(key: Uint8Array, ct: Uint8Array, cacheId?: string, alsoPrepare?: Uint8Array): Promise<Uint8Array> {
     const core = this.engine.bfCore;
     if (alsoPrepare) {
-      if (core?.decryptWithRecipient && !this.recipients.peek(hexKey(alsoPrepare)) && isIdentity(alsoPrepare)) {
-        return this.decryptAndPrepare(core, key, ct, cacheId, alsoPrepare);
+      const k = hexKey(alsoPrepare);
+      if (core?.decryptWithRecipient && !this.recipients.peek(k) && isIdentity(alsoPrepare)) {
+        return this.decryptAndPrepare(core, key, ct, cacheId, alsoPrepare, k);
       }
       this.recipient(alsoPrepare).catch(() => undefined); // its users see a failure themselves
     }
@@ -334,9 +340,8 @@ export class BlsContext {
    *  never sees the decryption's error. Errors are those of the separate path: the key's and
    *  the DER's as they are, any engine rejection of the ciphertext as the uniform failure, a key
    *  handle freed in flight through the separate path. */
-  private async decryptAndPrepare(core: BfCore, key: Uint8Array, ct: Uint8Array, cacheId: string | undefined, id: Uint8Array): Promise<Uint8Array> {
+  private async decryptAndPrepare(core: BfCore, key: Uint8Array, ct: Uint8Array, cacheId: string | undefined, id: Uint8Array, k: string): Promise<Uint8Array> {
     const fused = core.decryptWithRecipient!;
-    const k = hexKey(id);
     let settle!: (r: Recipient) => void;
     let reject!: (e: unknown) => void;
     const entry = new Promise<Recipient>((resolve, rej) => {
@@ -374,7 +379,7 @@ export class BlsContext {
     if (r instanceof EngineError) {
       unlist();
       reject(r);
-    } else settle({ qId: r.qId, gId: r.gId, gIdReady: Promise.resolve(r.gId), uses: 0 });
+    } else settle(readyRecipient(r.qId, r.gId));
     return out.m;
   }
 
