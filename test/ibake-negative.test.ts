@@ -43,6 +43,11 @@ function countDecrypts(p: P): { n: number } {
     c.n++;
     return origPrep(...a);
   };
+  const origReply = p.keyring.decryptAndReply.bind(p.keyring);
+  p.keyring.decryptAndReply = (...a) => {
+    c.n++;
+    return origReply(...a);
+  };
   return c;
 }
 

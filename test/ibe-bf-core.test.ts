@@ -515,4 +515,126 @@ run('fused bls12381-bf core (native) against the reference path', () => {
       sender.close();
     }
   });
+
+  it('BfDecryptEncrypt = BfDecrypt, then BfEncrypt (same rho) of the reply with the echoed octets spliced in; the decryption\'s verdict', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const fused = core.decryptEncrypt!;
+    expect(fused).toBeTypeOf('function');
+    const ctx = new BlsContext(e, Ppub);
+    const prep = await e.g2Prepare(keys[2]!);
+    const table = await e.gtFixedBase((await ctx.recipient(ids[3]!)).gId!);
+    try {
+      for (let i = 0; i < 8; i++) {
+        const m = randomBytes(70 + 17 * i);
+        const c = parseCiphertextBls(await ctx.encryptTo(ids[2]!, m));
+        const reply = randomBytes(60 + 13 * i);
+        const n = 1 + ((i * 29) % 60);
+        const splice = { from: (i * 11) % (m.length - n + 1), to: (i * 7) % (reply.length - n + 1), n };
+        const rho = randomBytes(32);
+        const out = await fused(prep, c, table, reply, rho, splice);
+        expect(hex(out.m)).toBe(hex(m));
+        const spliced = Uint8Array.from(reply);
+        spliced.set(m.subarray(splice.from, splice.from + n), splice.to);
+        const want = await core.encryptWithTable(table, spliced, rho);
+        expect(out.reply).toBeDefined();
+        expect(hex(encodeCoreCiphertext(out.reply!))).toBe(hex(encodeCoreCiphertext(want)));
+        // and the peer reads the spliced reply (reference decryption)
+        expect(hex(await decryptBls(e, keys[3]!, encodeCoreCiphertext(out.reply!)))).toBe(hex(spliced));
+      }
+      const m = randomBytes(40);
+      const c = parseCiphertextBls(await ctx.encryptTo(ids[2]!, m));
+      const rho = randomBytes(32);
+      const reply = randomBytes(30);
+      // a plaintext too short for the splice: M alone (the caller encrypts itself)
+      for (const sp of [{ from: 30, to: 0, n: 11 }, { from: 40, to: 0, n: 1 }, { from: 0xffffffff, to: 0, n: 1 }]) {
+        const out = await fused(prep, c, table, reply, rho, sp);
+        expect(hex(out.m)).toBe(hex(m));
+        expect(out.reply).toBeUndefined();
+      }
+      // the ciphertext's rejection is the op's, as BfDecrypt gives it
+      const flip = (b: Uint8Array, i: number) => Uint8Array.from(b, (v, k) => (k === i ? v ^ 1 : v));
+      const ok = { from: 0, to: 0, n: 4 };
+      for (const bc of [{ ...c, v: flip(c.v, 3) }, { ...c, w: flip(c.w, 0) }, { ...c, u: flip(c.u, 95) }, { ...c, u: c.u.subarray(1) }]) {
+        const want = await reason(core.decrypt(prep, bc.u, bc.v, bc.w));
+        expect(want).not.toBe('accepted');
+        expect(await reason(fused(prep, bc, table, reply, rho, ok))).toBe(want);
+      }
+      // the reply's arguments are checked first, as BfEncrypt checks M and rho
+      expect(await reason(fused(prep, c, table, reply, rho.subarray(1), ok))).toBe('length');
+      expect(await reason(fused(prep, c, table, new Uint8Array(0), rho, ok))).toBe('length');
+      expect(await reason(fused(prep, c, table, 'x' as never, rho, ok))).toBe('type');
+      expect(await reason(fused(prep, c, table, reply, rho, { from: 0, to: 0, n: 0 }))).toBe('length');
+      expect(await reason(fused(prep, c, table, reply, rho, { from: 0, to: 27, n: 4 }))).toBe('length');
+      expect(await reason(fused(prep, c, table, reply, rho, { from: 0, to: 0, n: -1 }))).toBe('length');
+      expect(await reason(fused(prep, c, table, reply, rho, { from: 0.5, to: 0, n: 1 }))).toBe('length');
+      // handles: of the wrong kind, not this engine's, freed
+      expect(await reason(fused(prep, c, prep as never, reply, rho, ok))).toBe('type');
+      expect(await reason(fused(table as never, c, table, reply, rho, ok))).toBe('type');
+      expect(await reason(fused(prep, c, {} as never, reply, rho, ok))).toBe('type');
+      const t2 = await e.gtFixedBase((await ctx.recipient(ids[4]!)).gId!);
+      t2.free();
+      expect(await reason(fused(prep, c, t2, reply, rho, ok))).toBe('freed');
+      prep.free();
+      expect(await reason(fused(prep, c, table, reply, rho, ok))).toBe('freed');
+    } finally {
+      prep.free();
+      table.free();
+      ctx.close();
+    }
+  });
+
+  it('a context decrypts and encrypts the reply in one engine call for a repeat peer only, and falls back without losing the plaintext', async () => {
+    const { Ppub, ids, keys } = await setup;
+    const n = { fused: 0, decrypt: 0, recipient: 0, withRecipient: 0 };
+    let failFused: EngineError | undefined;
+    const counted: BfCore = {
+      ...core,
+      decrypt: (k, u, v, w) => (n.decrypt++, core.decrypt(k, u, v, w)),
+      recipient: (P, id, dst) => (n.recipient++, core.recipient(P, id, dst)),
+      decryptWithRecipient: (k, ct, r) => (n.withRecipient++, core.decryptWithRecipient!(k, ct, r)),
+      decryptEncrypt: (k, ct, t, reply, rho, sp) => (n.fused++, failFused ? Promise.reject(failFused) : core.decryptEncrypt!(k, ct, t, reply, rho, sp)),
+    };
+    const c: Engine = Object.create(e);
+    Object.defineProperty(c, 'bfCore', { value: counted });
+    const sender = new BlsContext(e, Ppub);
+    const ctx = new BlsContext(c, Ppub);
+    try {
+      const m = new TextEncoder().encode('....the point xP....');
+      const reply = new TextEncoder().encode('reply echoing [' + ' '.repeat(9) + '] here');
+      const sp = { from: 8, to: 15, n: 9 };
+      const want = new TextEncoder().encode('reply echoing [point xP.] here');
+      const ct = await sender.encryptTo(ids[5]!, m);
+      // a new peer: no table, so the decryption with the peer's entry made beside it; no reply
+      let out = await ctx.decryptThenEncrypt(keys[5]!, ct, undefined, ids[6]!, reply, sp);
+      expect(hex(out.m)).toBe(hex(m));
+      expect(out.reply).toBeUndefined();
+      expect(n).toEqual({ fused: 0, decrypt: 0, recipient: 0, withRecipient: 1 });
+      // a repeat peer (table built after TABLE_AFTER uses): one call gives both
+      for (let i = 0; i < 3; i++) await ctx.encryptTo(ids[6]!, m);
+      await ctx.settle();
+      expect((await ctx.recipient(ids[6]!)).table).toBeDefined();
+      out = await ctx.decryptThenEncrypt(keys[5]!, ct, undefined, ids[6]!, reply, sp);
+      expect(hex(out.m)).toBe(hex(m));
+      expect(hex(await sender.decryptWith(keys[6]!, out.reply!))).toBe(hex(want));
+      expect(n).toMatchObject({ fused: 1, decrypt: 0 });
+      // a tampered ciphertext: the uniform failure
+      const bad = Uint8Array.from(ct, (v, i) => (i === ct.length - 1 ? v ^ 1 : v));
+      expect(await ibeCode(ctx.decryptThenEncrypt(keys[5]!, bad, undefined, ids[6]!, reply, sp))).toBe('IBE_DECRYPT_FAILED');
+      expect(n.fused).toBe(2);
+      // a handle freed under the call: the plaintext from the separate path, no reply
+      failFused = new EngineError('freed', 'handle freed');
+      out = await ctx.decryptThenEncrypt(keys[5]!, ct, undefined, ids[6]!, reply, sp);
+      expect(hex(out.m)).toBe(hex(m));
+      expect(out.reply).toBeUndefined();
+      expect(n).toMatchObject({ fused: 3, decrypt: 1 });
+      failFused = undefined;
+      // a bad splice is the caller's bug: thrown before any engine call
+      await expect(ctx.decryptThenEncrypt(keys[5]!, ct, undefined, ids[6]!, reply, { from: 0, to: 25, n: 9 })).rejects.toThrow(RangeError);
+      await expect(ctx.decryptThenEncrypt(keys[5]!, ct, undefined, ids[6]!, reply, { from: 0, to: 0, n: 0 })).rejects.toThrow(RangeError);
+      expect(n.fused).toBe(3);
+    } finally {
+      ctx.close();
+      sender.close();
+    }
+  });
 });

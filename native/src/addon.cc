@@ -1,7 +1,7 @@
 // Node-API surface of the native engine (node-addon-api). JavaScript sees:
 //   run(op, args[]) -> Promise<Uint8Array | undefined | Handle>  (work runs on the libuv pool)
 //   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
-//   Handle#run(op, args[]) -> Promise, Handle#free(), Handle#key, Handle#kind
+//   Handle#run(op, args[] [, second Handle]) -> Promise, Handle#free(), Handle#key, Handle#kind
 //   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable'
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
 // may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
@@ -56,23 +56,26 @@ bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector
 
 class OpWorker : public Napi::AsyncWorker {
  public:
-  OpWorker(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle)
+  OpWorker(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle,
+           std::shared_ptr<HandleData> second)
       : Napi::AsyncWorker(env, "ibaked:native"),
         deferred_(Napi::Promise::Deferred::New(env)),
         op_(op),
         args_(std::move(args)),
-        handle_(std::move(handle)) {}
+        handle_(std::move(handle)),
+        second_(std::move(second)) {}
 
   Napi::Promise promise() { return deferred_.Promise(); }
 
   void Execute() override {
     try {
-      result_ = run_op(op_, args_, handle_);
+      result_ = run_op(op_, args_, handle_, second_);
     } catch (const std::bad_alloc &) {
       SetError("out of memory");
     }
     args_.clear();
     handle_.reset();
+    second_.reset();
   }
 
   void OnOK() override {
@@ -104,11 +107,13 @@ class OpWorker : public Napi::AsyncWorker {
   Op op_;
   std::vector<Arg> args_;
   std::shared_ptr<HandleData> handle_;
+  std::shared_ptr<HandleData> second_;
   Result result_;
 };
 
-Napi::Value queue(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle) {
-  auto *w = new OpWorker(env, op, std::move(args), std::move(handle));
+Napi::Value queue(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle,
+                  std::shared_ptr<HandleData> second = nullptr) {
+  auto *w = new OpWorker(env, op, std::move(args), std::move(handle), std::move(second));
   Napi::Promise p = w->promise();
   w->Queue();
   return p;
@@ -173,7 +178,23 @@ class Handle : public Napi::ObjectWrap<Handle> {
     if (!read_call(info, 0, &op, &args) || !op_uses_handle(op))
       return rejected(info.Env(), Reason::Type, "bad native call");
     if (!data_) return rejected(info.Env(), Reason::Freed, "precompute handle used after free()");
-    return queue(info.Env(), op, std::move(args), data_);
+    std::shared_ptr<HandleData> second;
+    if (op_uses_second_handle(op)) {
+      // The second handle follows the arguments: run(op, args, other).
+      Handle *other = info.Length() > 2 ? of(info.Env(), info[2]) : nullptr;
+      if (!other) return rejected(info.Env(), Reason::Type, "bad native call: a second handle is required");
+      if (!other->data_) return rejected(info.Env(), Reason::Freed, "precompute handle used after free()");
+      second = other->data_;
+    }
+    return queue(info.Env(), op, std::move(args), data_, std::move(second));
+  }
+
+  /** The Handle behind a JavaScript value, or null when it is not one of ours. */
+  static Handle *of(Napi::Env env, const Napi::Value &v) {
+    if (!v.IsObject()) return nullptr;
+    Napi::Object o = v.As<Napi::Object>();
+    if (!o.InstanceOf(env.GetInstanceData<Napi::FunctionReference>()->Value())) return nullptr;
+    return Handle::Unwrap(o);
   }
 
   Napi::Value Free(const Napi::CallbackInfo &info) {

@@ -266,4 +266,41 @@ Result bf_decrypt_recipient(const HandleData &key, const std::vector<Arg> &args)
   return res;
 }
 
+namespace {
+
+uint32_t be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+
+}  // namespace
+
+Result bf_decrypt_encrypt(const HandleData &key, const HandleData &table, const std::vector<Arg> &args) {
+  // The reply's arguments first (the caller's own values: a bad one is a bug, reported before
+  // any work), then the decryption exactly as BfDecrypt.
+  if (!table.gt) return fail(Reason::Type, "not a GT table");
+  Reason r;
+  if ((r = exact_arg(args[3], kRhoBytes)) != Reason::Ok) return fail(r, "rho must be 32 octets");
+  if ((r = message_arg(args[4])) != Reason::Ok) return fail(r, "reply must be 1..2^20 octets");
+  if ((r = exact_arg(args[5], 12)) != Reason::Ok) return fail(r, "splice must be 12 octets");
+  const Bytes &reply = args[4].data;
+  const uint8_t *sp = args[5].data.data();
+  const size_t from = be32(sp), to = be32(sp + 4), n = be32(sp + 8);
+  if (n == 0 || to > reply.size() || n > reply.size() - to) return fail(Reason::Length, "splice outside the reply");
+
+  Result dec = decrypt_core(key, args[0], args[1], args[2]);
+  if (dec.reason != Reason::Ok) return dec;
+  const Bytes &M = dec.out;
+  if (from > M.size() || n > M.size() - from) return dec;  // not the shape the caller expects
+
+  Bytes m2(reply);
+  std::memcpy(m2.data() + to, M.data() + from, n);
+  GtPower pow;
+  pow.table = table.gt.get();
+  Result enc = encrypt_core(m2, args[3].data, pow);  // m2 is wiped when freed
+  if (enc.reason != Reason::Ok) return dec;          // l' = 0: the caller encrypts with another rho
+  Result res;
+  res.out.reserve(M.size() + enc.out.size());
+  res.out.insert(res.out.end(), M.begin(), M.end());
+  res.out.insert(res.out.end(), enc.out.begin(), enc.out.end());
+  return res;
+}
+
 }  // namespace ibaked

@@ -12,6 +12,11 @@
 //   BfDecryptRecipient (handle: G2 lines)      [U, V, W, P_pub, id, DST]
 //                                              -> status (1) ‖ Q_ID (96) ‖ g_ID (576) ‖ M
 //     (fails as BfDecrypt fails; status = the recipient's Reason code, 0 = Ok, else zeros)
+//   BfDecryptEncrypt   (handle: G2 lines; second handle: GT table of the reply's g_ID)
+//                      [U, V, W, rho (32), reply (1..2^20), splice (12: from ‖ to ‖ n, u32 BE)]
+//                      -> M, or M ‖ U' (96) ‖ V' (32) ‖ W' (|reply|)
+//     (fails as BfDecrypt fails; the reply is BfEncrypt(reply with reply[to, to+n) replaced by
+//      M[from, from+n), rho); M alone when from + n > |M| or l' = 0: the caller encrypts itself)
 //
 // BfRecipient is a new recipient's entry in one call: Q_ID = hash_to_curve(id) and
 // g_ID = e(P_pub, Q_ID), without the round trip to JavaScript between them and without decoding
@@ -22,6 +27,12 @@
 //
 // l = HashToRange(rho ‖ SHA256(M), r) is secret: only the constant-time fixed-base G1 comb and
 // GT exponentiations touch it. l = 0, or [l]P ≠ U on decryption, is Reason::IbeCheck.
+//
+// BfDecryptEncrypt is a party's decryption and its reply's encryption in one call, when the
+// reply's plaintext is known but for a slice it echoes from the one decrypted (IBAKE: the
+// responder echoes xP in R_MESSAGE_1, the initiator yP in I_MESSAGE_2). The caller still checks
+// M and that the echoed slice is the value it would have sent, and discards the reply
+// otherwise: the op only saves the thread round trip and the JavaScript between the two.
 #pragma once
 #include <memory>
 #include <vector>
@@ -50,5 +61,6 @@ Result bf_encrypt(const HandleData &table, const std::vector<Arg> &args);
 Result bf_encrypt_plain(const std::vector<Arg> &args);
 Result bf_recipient(const std::vector<Arg> &args);
 Result bf_decrypt_recipient(const HandleData &key, const std::vector<Arg> &args);
+Result bf_decrypt_encrypt(const HandleData &key, const HandleData &table, const std::vector<Arg> &args);
 
 }  // namespace ibaked

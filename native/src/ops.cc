@@ -95,7 +95,8 @@ int op_arity(Op op) {
     case Op::BfDecrypt:
     case Op::BfEncryptPlain:
     case Op::BfRecipient: return 3;
-    case Op::BfDecryptRecipient: return 6;
+    case Op::BfDecryptRecipient:
+    case Op::BfDecryptEncrypt: return 6;
     default: return 2;
   }
 }
@@ -106,8 +107,11 @@ bool op_makes_handle(Op op) {
 
 bool op_uses_handle(Op op) {
   return op == Op::TableG1Mul || op == Op::TableG1MulUncompressed || op == Op::PreparedPairing || op == Op::PreparedMiller ||
-         op == Op::TableGtPow || op == Op::BfDecrypt || op == Op::BfEncrypt || op == Op::BfDecryptRecipient;
+         op == Op::TableGtPow || op == Op::BfDecrypt || op == Op::BfEncrypt || op == Op::BfDecryptRecipient ||
+         op == Op::BfDecryptEncrypt;
 }
+
+bool op_uses_second_handle(Op op) { return op == Op::BfDecryptEncrypt; }
 
 size_t HandleData::bytes() const {
   if (g1) return g1->bytes();
@@ -127,9 +131,11 @@ HandleData::~HandleData() {
   g_live_handles--;
 }
 
-Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle) {
+Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle,
+              const std::shared_ptr<HandleData> &second) {
   if ((int)args.size() != op_arity(op)) return fail(Reason::Type, "wrong number of arguments");
   if (op_uses_handle(op) && !handle) return fail(Reason::Freed, "handle used after free()");
+  if (op_uses_second_handle(op) && !second) return fail(Reason::Freed, "handle used after free()");
   blst_p1_affine a1, b1;
   blst_p2_affine a2, b2;
   blst_p1 p1;
@@ -319,6 +325,7 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
     case Op::BfEncryptPlain: return bf_encrypt_plain(args);
     case Op::BfRecipient: return bf_recipient(args);
     case Op::BfDecryptRecipient: return bf_decrypt_recipient(*handle, args);
+    case Op::BfDecryptEncrypt: return bf_decrypt_encrypt(*handle, *second, args);
     default: return fail(Reason::Type, "unknown operation");
   }
 }

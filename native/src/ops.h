@@ -46,7 +46,8 @@ enum class Op : int {
   BfEncryptPlain = 26,  // no handle, [g_ID, M, rho] -> U ‖ V ‖ W
   BfRecipient = 27,     // no handle, [P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576)
   BfDecryptRecipient = 28,  // G2-lines handle, [U, V, W, P_pub, id, DST] -> status ‖ Q_ID ‖ g_ID ‖ M
-  Count = 29,
+  BfDecryptEncrypt = 29,    // G2-lines handle + GT-table handle, [U, V, W, rho, reply, splice] -> M [‖ U' ‖ V' ‖ W']
+  Count = 30,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */
@@ -54,6 +55,8 @@ int op_arity(Op op);
 /** Ops whose first argument may legitimately be a string converted to bytes by JS, etc. */
 bool op_makes_handle(Op op);
 bool op_uses_handle(Op op);
+/** Ops that take a second handle (BfDecryptEncrypt: the reply recipient's GT table). */
+bool op_uses_second_handle(Op op);
 
 /** One argument: `typed` is false when JavaScript passed something that is not a Uint8Array. */
 struct Arg {
@@ -83,7 +86,9 @@ struct Result {
 /** Number of HandleData objects alive (tests use it to see that GC and free() release them). */
 long live_handle_count();
 
-/** Runs op on args (handle = the precompute handle for handle ops, else null). */
-Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle);
+/** Runs op on args (handle = the precompute handle for handle ops, else null; second = the
+ *  second handle of op_uses_second_handle ops, else null). */
+Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle,
+              const std::shared_ptr<HandleData> &second = nullptr);
 
 }  // namespace ibaked

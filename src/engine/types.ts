@@ -122,6 +122,24 @@ export interface BfCore {
     ct: { u: Bytes; v: Bytes; w: Bytes },
     recipient: { Ppub: Bytes; id: Bytes; dst: Bytes },
   ): Promise<{ m: Bytes; recipient: { qId: Bytes; gId: Bytes } | EngineError }>;
+  /**
+   * Optional: decrypt, then encrypt a reply through `to`'s table in the same call. The reply's
+   * plaintext is `reply` with the `splice.n` octets at `splice.to` replaced by M's at
+   * `splice.from` (a party echoing a value it has just decrypted). Rejects exactly when decrypt
+   * would (after checking rho, reply and the splice as encryptWithTable checks M and rho:
+   * 'type' / 'length'; splice.n >= 1 and inside `reply`, else 'length'). Gives `reply: undefined`
+   * when M is too short for the splice or the reply's l is 0: the caller then encrypts itself.
+   * The caller must check M, and that the echoed octets are the value it means to send, before
+   * using the reply.
+   */
+  decryptEncrypt?(
+    key: G2Prepared,
+    ct: { u: Bytes; v: Bytes; w: Bytes },
+    to: GTTable,
+    reply: Bytes,
+    rho: Bytes,
+    splice: { from: number; to: number; n: number },
+  ): Promise<{ m: Bytes; reply?: BfCoreCiphertext }>;
 }
 
 export interface Engine {

@@ -21,11 +21,11 @@ import { kemacDecrypt, kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { decodeInnerChain, encodeInnerChain } from '../mikey/index.js';
 import { IbakeError, authFailure } from './errors.js';
 import { exchangeKeysAhead, takeEphemeral as generateEphemeral, type IdleJob } from './ahead.js';
-import { assertP256Point, computeKSession, wipeEphemeral } from './ecdh.js';
+import { assertP256Point, computeKSession, P256_POINT_BYTES, wipeEphemeral } from './ecdh.js';
 import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
-import { readEskPlain, readInner, readInnerEcho, writeEskPlain, writeInner, writeInnerEcho } from './inner.js';
+import { ECHOED, echoes, innerPointAt, readEskPlain, readInner, readInnerEcho, writeEskPlain, writeInner, writeInnerEcho, type InnerFields } from './inner.js';
 import { DEFAULT_PROFILE, SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys, type KeySource } from './output.js';
 import { classifyAnswer, type AnswerKind, type InitiatorPolicy } from './policy.js';
 import { type AnyState, type InitiatorState, type OfferState, type ResponderState, wipeState } from './state.js';
@@ -320,6 +320,25 @@ export class IbakeEndpoint {
       throw new IbakeError('IBAKE_STALE', (e as Error).message, { reply: this.errReply(msg, ERR.INVALID_TS) });
     }
   }
+  /**
+   * decryptAs(…, peer), and when the port can, in the same engine call the encryption to
+   * `peer` (period of `replyTMs`) of writeInner(reply) with the point at `replyAt` replaced by the plaintext's octets
+   * at `plainAt` (IbePort.decryptAndReply). `early` is that ciphertext: to be sent only once the
+   * plaintext has passed its checks and `echoes` the point we mean to send.
+   */
+  private async decryptReplying(
+    msg: DecodedMessage, uri: string, tMs: number, ct: Uint8Array, peer: string, replyTMs: number,
+    reply: InnerFields, plainAt: number, replyAt: number,
+  ): Promise<{ plain: Uint8Array; early?: Uint8Array }> {
+    if (!this.ibe.decryptAndReply) return { plain: await this.decryptAs(msg, uri, tMs, ct, peer) };
+    try {
+      const r = await this.ibe.decryptAndReply(uri, tMs, ct, peer, replyTMs, writeInner(reply), { from: plainAt, to: replyAt, n: P256_POINT_BYTES });
+      return r.reply ? { plain: r.plain, early: r.reply } : { plain: r.plain };
+    } catch (e) {
+      throw this.decryptError(msg, e);
+    }
+  }
+
   /** Decrypts as `uri`; with `prepareFor`, the port may prepare that peer's entry beside it. */
   private async decryptAs(msg: DecodedMessage, uri: string, tMs: number, ct: Uint8Array, prepareFor?: string): Promise<Uint8Array> {
     try {
@@ -327,9 +346,13 @@ export class IbakeEndpoint {
         ? this.ibe.decryptAndPrepare(uri, tMs, ct, prepareFor)
         : this.ibe.decrypt(uri, tMs, ct));
     } catch (e) {
-      if (e instanceof IbakeError && e.code === 'IBAKE_NO_KEY') throw new IbakeError('IBAKE_NO_KEY', e.message, { reply: this.errReply(msg, ERR.AUTH_FAILURE) });
-      throw authFailure('decrypt', this.errReply(msg, ERR.AUTH_FAILURE));
+      throw this.decryptError(msg, e);
     }
+  }
+  /** A decryption's failure as the peer sees it: no key, or the uniform auth failure. */
+  private decryptError(msg: DecodedMessage, e: unknown): IbakeError {
+    if (e instanceof IbakeError && e.code === 'IBAKE_NO_KEY') return new IbakeError('IBAKE_NO_KEY', e.message, { reply: this.errReply(msg, ERR.AUTH_FAILURE) });
+    return authFailure('decrypt', this.errReply(msg, ERR.AUTH_FAILURE));
   }
 
   // ------------------------------------------------------------------ responder: I_MESSAGE_1
@@ -365,26 +388,29 @@ export class IbakeEndpoint {
     }
     // The reply is encrypted to the caller: make its recipient entry while we decrypt.
     if (!ours || !this.ibe.decryptAndPrepare) this.ibe.prepare?.(peer, tMs);
-    if (ours) {
-      const plain = await this.decryptAs(msg, addressed, tMs, ibakeP!.encrData, peer);
-      try {
-        const f = readInner(plain, { i: 'yes', r: 'no' });
-        if (f.idi !== peer || f.idr !== addressed) throw authFailure('identity-mismatch');
-        assertP256Point(f.eccpti!);
-        xP = f.eccpti!;
-      } catch (e) {
-        this.fail(msg, e);
-      } finally {
-        plain.fill(0);
-      }
-    }
-    this.freshness.remember(replayId, tMs);
-
     const eph = generateEphemeral();
     try {
+      // R_MESSAGE_1's IBAKE plaintext echoes xP where I_MESSAGE_1's carries it (IDRi(peer)
+      // comes first in both): the port may encrypt it in the decryption's engine call.
+      let early: Uint8Array | undefined;
+      if (ours) {
+        const echo = { idi: peer, eccpti: ECHOED, idr: this.identity, eccptr: eph.publicPoint };
+        const at = innerPointAt(echo, 'i');
+        const got = await this.decryptReplying(msg, addressed, tMs, ibakeP!.encrData, peer, tMs, echo, at, at);
+        try {
+          const f = readInner(got.plain, { i: 'yes', r: 'no' });
+          if (f.idi !== peer || f.idr !== addressed) throw authFailure('identity-mismatch');
+          assertP256Point(f.eccpti!);
+          xP = f.eccpti!;
+          if (got.early && echoes(got.plain, at, xP)) early = got.early;
+        } finally {
+          got.plain.fill(0);
+        }
+      }
+      this.freshness.remember(replayId, tMs);
       // Fill SSRC 0 entries with our own (CS ID map info is not among the copied fields).
       const map = csMap.map((e) => ({ ...e, ssrc: e.ssrc === 0 ? nonZeroU32() : e.ssrc }));
-      const ct = await this.ibe.encrypt(peer, tMs, writeInner({ idi: peer, eccpti: xP, idr: this.identity, eccptr: eph.publicPoint }));
+      const ct = early ?? (await this.ibe.encrypt(peer, tMs, writeInner({ idi: peer, eccpti: xP, idr: this.identity, eccptr: eph.publicPoint })));
       const reply = encode({
         header: { dataType: DT.R_MESSAGE_1, v: true, prf: msg.header.prf, csbId: msg.header.csbId, csMap: { type: 0, entries: map } },
         payloads: [
@@ -447,30 +473,36 @@ export class IbakeEndpoint {
     // I_MESSAGE_2 goes to the answering identity (and an ESK maybe to the addressed one).
     this.ibe.prepare?.(answering, this.now());
 
-    const plain = await this.decryptAs(msg, this.identity, tMs, ibakeP!.encrData);
+    // I_MESSAGE_2's IBAKE plaintext echoes yP, which R_MESSAGE_1's carries last when the
+    // responder echoed xP (the usual case): the port may encrypt it in the decryption's call.
+    const nowMs = this.now();
+    const echo = { idi: this.identity, idr: answering, eccptr: ECHOED };
+    const at = innerPointAt({ idi: this.identity, eccpti: offer.xP, idr: answering }, 'r');
+    const got = await this.decryptReplying(msg, this.identity, tMs, ibakeP!.encrData, answering, nowMs, echo, at, innerPointAt(echo, 'r'));
     let f;
+    let early: Uint8Array | undefined;
     try {
-      f = readInner(plain, { i: 'maybe', r: 'yes' });
+      f = readInner(got.plain, { i: 'maybe', r: 'yes' });
       if (f.idi !== this.identity || f.idr !== answering) throw authFailure('identity-mismatch');
       if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
       assertP256Point(f.eccptr!);
       if (eq(f.eccptr!, offer.xP)) throw authFailure('bad-point'); // reflection of our own point
+      if (got.early && f.eccpti && echoes(got.plain, at, f.eccptr!)) early = got.early;
     } catch (e) {
       this.fail(msg, e);
     } finally {
-      plain.fill(0);
+      got.plain.fill(0);
     }
     const echoed = f.eccpti !== undefined;
     const mode = await classifyAnswer(this.policy, addressed, answering, echoed);
     if (!mode) throw new IbakeError('IBAKE_POLICY', `answer from ${answering} (addressed ${addressed}) refused by policy`);
 
     const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
-    const nowMs = this.now();
     const t2 = msToNtp(nowMs);
     const eskPlain = sk ? writeEskPlain(this.identity, sk) : undefined;
     try {
       const [ct, eskCt] = await Promise.all([
-        this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr })),
+        early ?? this.ibe.encrypt(answering, nowMs, writeInner({ idi: this.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr })),
         eskPlain ? this.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
       ]);
       const payloads: Payload[] = [

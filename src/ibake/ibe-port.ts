@@ -20,6 +20,23 @@ export interface IbePort {
    * decrypt.
    */
   decryptAndPrepare?(uri: string, tMs: number, ciphertext: Uint8Array, peer: string): Promise<Uint8Array>;
+  /**
+   * Optional: decryptAndPrepare, and the encryption to `peer` (for the period containing
+   * `replyTMs`) of a reply that echoes part of the plaintext: `reply` with reply[splice.to, +n) replaced by the
+   * plaintext's [splice.from, +n). An implementation that can do both in one engine call gives
+   * the reply's ciphertext; otherwise `reply` is undefined and the caller encrypts. The caller
+   * checks the plaintext, and that the echoed octets are what it means to send, before it
+   * sends the reply. Same errors as decrypt.
+   */
+  decryptAndReply?(
+    uri: string,
+    tMs: number,
+    ciphertext: Uint8Array,
+    peer: string,
+    replyTMs: number,
+    reply: Uint8Array,
+    splice: { from: number; to: number; n: number },
+  ): Promise<{ plain: Uint8Array; reply?: Uint8Array }>;
   /** True if we hold a private key for `uri` (any period): used to tell "addressed to us". */
   holds(uri: string): boolean;
   /**

@@ -23,6 +23,31 @@ export function writeInner(f: InnerFields): Uint8Array {
   return encodeInnerChain(chain);
 }
 
+/** Stands for a P-256 point a reply echoes before it is known (an uncompressed point's length
+ *  and prefix, so the encoding is the real one's but for the point's octets). */
+export const ECHOED: Uint8Array = Uint8Array.from({ length: 65 }, (_, i) => (i === 0 ? 4 : 0)); // read only
+
+/** True if `plain` carries exactly `point` at `at` (the octets an early reply echoed). */
+export function echoes(plain: Uint8Array, at: number, point: Uint8Array): boolean {
+  return at + point.length <= plain.length && Buffer.from(plain.buffer, plain.byteOffset + at, point.length).equals(point);
+}
+
+/** ECCPT sub-payload: Next payload (1) ‖ Curve (1) ‖ point ‖ … (payload-ibake.ts). */
+const ECCPT_POINT_AT = 2;
+
+/**
+ * Where writeInner(f) puts its ECCPTi (`which` = 'i') or ECCPTr ('r') point: the octet offset
+ * that IbePort.decryptAndReply's splice names, in a plaintext we expect and in a reply we build.
+ */
+export function innerPointAt(f: InnerFields, which: 'i' | 'r'): number {
+  const before: InnerPayload[] = [idr(ROLE.I, f.idi)];
+  if (which === 'r') {
+    if (f.eccpti) before.push(eccpt(f.eccpti));
+    before.push(idr(ROLE.R, f.idr));
+  }
+  return encodeInnerChain(before).length + ECCPT_POINT_AT;
+}
+
 /** R_MESSAGE_2's optional IBAKE: IDRi ‖ ECCPTi. */
 export function writeInnerEcho(idi: string, eccpti: Uint8Array): Uint8Array {
   return encodeInnerChain([idr(ROLE.I, idi), eccpt(eccpti)]);

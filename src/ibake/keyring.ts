@@ -82,6 +82,24 @@ export class IbeKeyring implements IbePort {
     return this.ctx.decryptWith(own.key, ciphertext, own.id, this.peerIdentity(peer, tMs));
   }
 
+  /** decryptAndPrepare, with the reply to `peer` encrypted in the same engine call when the
+   *  context can (BlsContext.decryptThenEncrypt: a repeat peer on the native engine). */
+  async decryptAndReply(
+    uri: string,
+    tMs: number,
+    ciphertext: Uint8Array,
+    peer: string,
+    replyTMs: number,
+    reply: Uint8Array,
+    splice: { from: number; to: number; n: number },
+  ): Promise<{ plain: Uint8Array; reply?: Uint8Array }> {
+    const own = this.ownKey(uri, tMs);
+    const to = this.peerIdentity(peer, replyTMs);
+    if (!to) return { plain: await this.ctx.decryptWith(own.key, ciphertext, own.id) };
+    const r = await this.ctx.decryptThenEncrypt(own.key, ciphertext, own.id, to, reply, splice);
+    return r.reply ? { plain: r.m, reply: r.reply } : { plain: r.m };
+  }
+
   private ownKey(uri: string, tMs: number): { key: Uint8Array; id: string } {
     const own = this.keys.get(IbeKeyring.k(uri, periodStart(tMs, this.period)));
     if (!own) throw new IbakeError('IBAKE_NO_KEY', 'no private key for this identity and period');

@@ -42,12 +42,15 @@ export enum NativeOp {
   BfEncryptPlain = 26,
   /** No handle; [P_pub, id, DST] -> Q_ID (96, compressed) ‖ g_ID = e(P_pub, Q_ID) (576). */
   BfRecipient = 27,
-  /** Handle: G2 lines; [U, V, W, P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576) ‖ M. */
+  /** Handle: G2 lines; [U, V, W, P_pub, id, DST] -> status (1) ‖ Q_ID (96) ‖ g_ID (576) ‖ M. */
   BfDecryptRecipient = 28,
+  /** Handle: G2 lines, second handle: GT table; [U, V, W, rho, reply, splice (12)] -> M [‖ U' ‖ V' ‖ W']. */
+  BfDecryptEncrypt = 29,
 }
 
 export interface NativeHandle {
-  run(op: NativeOp, args: unknown[]): Promise<Uint8Array>;
+  /** `second`: the second handle of ops that take one (BfDecryptEncrypt). */
+  run(op: NativeOp, args: unknown[], second?: NativeHandle): Promise<Uint8Array>;
   free(): void;
   readonly key: Uint8Array;
   readonly kind: number;

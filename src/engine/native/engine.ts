@@ -54,6 +54,17 @@ function splitCiphertext(out: Bytes): BfCoreCiphertext {
   return Object.freeze({ u: out.subarray(0, 96), v: out.subarray(96, 128), w: out.subarray(128) });
 }
 
+/** BfDecryptEncrypt's splice argument: from ‖ to ‖ n, u32 big-endian each. */
+function spliceArg(s: { from: number; to: number; n: number }): Bytes {
+  const out = new Uint8Array(12);
+  const dv = new DataView(out.buffer);
+  for (const [i, v] of [s.from, s.to, s.n].entries()) {
+    if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new EngineError('length', 'splice offsets must be u32 integers');
+    dv.setUint32(4 * i, v);
+  }
+  return out;
+}
+
 const FORM_COMPRESSED = Uint8Array.of(1);
 const FORM_UNCOMPRESSED = Uint8Array.of(0);
 
@@ -90,6 +101,12 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         if (status === 0) return { m, recipient: Object.freeze({ qId: out.slice(1, 97), gId: out.slice(97, 97 + 576) }) };
         const reason = REASON_BY_CODE[status] ?? 'type';
         return { m, recipient: new EngineError(reason, `recipient rejected (${reason})`) };
+      }),
+    decryptEncrypt: (key: G2Prepared, ct: { u: Bytes; v: Bytes; w: Bytes }, to: GTTable, reply: Bytes, rho: Bytes, splice: { from: number; to: number; n: number }) =>
+      call<Bytes>(() => handleOf(key, 'key').run(Op.BfDecryptEncrypt, [ct.u, ct.v, ct.w, rho, reply, spliceArg(splice)], handleOf(to, 'table'))).then((out) => {
+        // M, or M ‖ U' ‖ V' ‖ W' (|W'| = |reply|): M's length is |W|.
+        const m = out.subarray(0, ct.w.length);
+        return out.length === m.length ? { m } : { m, reply: splitCiphertext(out.subarray(m.length)) };
       }),
   });
 

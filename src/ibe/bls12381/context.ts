@@ -23,6 +23,7 @@ import { EngineError } from '../../engine/errors.js';
 import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
 import { decryptFailed } from '../errors.js';
 import { Lru } from '../lru.js';
+import { randomOctets } from '../../util/random.js';
 import {
   checkEncryptInputs,
   checkIdentity,
@@ -107,6 +108,15 @@ function isIdentity(id: Uint8Array): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/** decryptThenEncrypt's reply and splice: a plaintext as encryptions take, n >= 1 octets inside it. */
+function checkSplice(reply: Uint8Array, s: { from: number; to: number; n: number }): void {
+  checkEncryptInputs(reply, new Uint8Array(32));
+  const ok = (v: number) => Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
+  if (!ok(s.from) || !ok(s.to) || !ok(s.n) || s.n === 0 || s.to + s.n > reply.length) {
+    throw new RangeError('decryptThenEncrypt: the splice must be n >= 1 octets inside the reply');
   }
 }
 
@@ -381,6 +391,48 @@ export class BlsContext {
       reject(r);
     } else settle(readyRecipient(r.qId, r.gId));
     return out.m;
+  }
+
+  /**
+   * decryptWith(key, ct, cacheId, to), and, in the same engine call when it can, the
+   * encryption to `to` of a reply that echoes part of the plaintext: `reply` with
+   * reply[splice.to, +n) replaced by M[splice.from, +n) (BfCore.decryptEncrypt). That needs the
+   * fused core and `to`'s table ready (a repeat peer); otherwise, or when M is too short for the
+   * splice, `reply` is undefined and the caller encrypts as usual. Decryption errors are
+   * decryptWith's. The caller must check M, and that the echoed octets are what it means to
+   * send, before it uses the reply (DER ciphertext); the reply counts as one use of `to`.
+   */
+  async decryptThenEncrypt(
+    key: Uint8Array,
+    ct: Uint8Array,
+    cacheId: string | undefined,
+    to: Uint8Array,
+    reply: Uint8Array,
+    splice: { from: number; to: number; n: number },
+  ): Promise<{ m: Uint8Array; reply?: Uint8Array }> {
+    const core = this.engine.bfCore;
+    const fused = core?.decryptEncrypt;
+    const entry = fused && !this.closed ? this.recipients.get(hexKey(to)) : undefined; // get: counts as recent
+    const r = entry && (await entry.catch(() => undefined));
+    const t = r && !r.evicted ? r.table : undefined;
+    if (!r || !t) return { m: await this.decryptWith(key, ct, cacheId, to) };
+    checkSplice(reply, splice);
+    const prep = await this.prepared(key, cacheId);
+    const c = parseCiphertextBls(ct);
+    const rho = randomOctets(32);
+    try {
+      const out = await fused!.call(core, prep, c, t, reply, rho, splice);
+      if (!out.reply) return { m: out.m };
+      this.maybeBuildTable(r);
+      return { m: out.m, reply: encodeCoreCiphertext(out.reply) };
+    } catch (e) {
+      // a key or table handle freed in flight: the separate path; any other rejection is the
+      // ciphertext's (the reply's arguments were checked above): the uniform failure
+      if (!isFreed(e)) throw decryptFailed();
+      return { m: await this.decryptWith(key, ct, cacheId, to) };
+    } finally {
+      rho.fill(0);
+    }
   }
 
   /** e(P, S_ID) == g_ID, using the cached g_ID and prepared lines. */
