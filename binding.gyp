@@ -54,6 +54,7 @@
         'native/src/sha256.cc',
         'native/src/ibe_hash.cc',
         'native/src/bf_core.cc',
+        'native/src/p256.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")", '<(blst_dir)/bindings'],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS'],
@@ -63,6 +64,7 @@
       # -z nodelete: the par.cc helper thread sleeps inside this library's code, so the
       # library must never be unmapped (Node never unloads addons; this makes it certain).
       'ldflags': ['-pthread', '-Wl,-z,nodelete'],
+      'libraries': ['-ldl'],  # p256.cc finds the process's OpenSSL with dlsym
       'xcode_settings': {'GCC_ENABLE_CPP_EXCEPTIONS': 'YES', 'CLANG_CXX_LANGUAGE_STANDARD': 'c++17'},
       'dependencies': ['blst_portable'],
     },
@@ -79,6 +81,7 @@
         'native/src/sha256.cc',
         'native/src/ibe_hash.cc',
         'native/src/bf_core.cc',
+        'native/src/p256.cc',
       ],
       'include_dirs': ["<!(node -p \"require('node-addon-api').include_dir\")", '<(blst_dir)/bindings'],
       'defines': ['NAPI_VERSION=8', 'NAPI_CPP_EXCEPTIONS', 'IBAKED_VARIANT_ADX'],
@@ -88,6 +91,7 @@
       # -z nodelete: the par.cc helper thread sleeps inside this library's code, so the
       # library must never be unmapped (Node never unloads addons; this makes it certain).
       'ldflags': ['-pthread', '-Wl,-z,nodelete'],
+      'libraries': ['-ldl'],  # p256.cc finds the process's OpenSSL with dlsym
       'xcode_settings': {'GCC_ENABLE_CPP_EXCEPTIONS': 'YES', 'CLANG_CXX_LANGUAGE_STANDARD': 'c++17'},
       'dependencies': ['blst_adx'],
     },

@@ -8,7 +8,7 @@ import { exchangeKeysAhead, IdleJob, takeEphemeral } from '../src/ibake/ahead.js
 import { computeExchangeKeys, type ExchangeInput } from '../src/ibake/exchange-keys.js';
 import { checkP256Point } from '../src/ibake/ecdh.js';
 import { IbakeEndpoint } from '../src/ibake/endpoint.js';
-import { availableEngines } from './helpers/engines.js';
+import { availableEngines, loadEngine } from './helpers/engines.js';
 import { hex, makeWorld } from './helpers/ibake-world.js';
 
 const engine = (await availableEngines()).at(-1)!;
@@ -72,6 +72,51 @@ describe('exchange keys ahead', () => {
     const bad = { ...input(), peerPoint: new Uint8Array(65).fill(1) };
     expect(await exchangeKeysAhead(bad).take()).toBeUndefined();
     expect(() => computeExchangeKeys(bad)).toThrow(expect.objectContaining({ code: 'IBAKE_AUTH_FAILED' }));
+  });
+});
+
+const native = await loadEngine('native');
+
+describe.runIf(!!native?.p256Mul)('exchange keys ahead with the native P-256 multiplication', () => {
+  const mul = native!.p256Mul!;
+  it('give the in-line computation\'s keys; K_SESSION runs off this thread, once per job', async () => {
+    let calls = 0;
+    const counted = (k: Uint8Array, q: Uint8Array) => (calls++, mul(k, q));
+    for (let i = 0; i < 5; i++) {
+      const x = input();
+      const job = exchangeKeysAhead(x, counted);
+      await new Promise((r) => setImmediate(r));
+      const want = flat(computeExchangeKeys(x));
+      x.rand.fill(0); // the job keeps copies: wiping the caller's RAND once it has started changes nothing
+      expect(flat((await job.take())!)).toBe(want);
+    }
+    expect(calls).toBe(5);
+  });
+  it('a failing multiplication or a bad point fails the job (the caller recomputes)', async () => {
+    const refused = exchangeKeysAhead(input(), () => Promise.reject(new Error('unavailable')));
+    expect(await refused.take()).toBeUndefined();
+    expect(await exchangeKeysAhead({ ...input(), peerPoint: new Uint8Array(65).fill(1) }, mul).take()).toBeUndefined();
+  });
+});
+
+describe('IdleJob with an asynchronous run', () => {
+  it('hands its result out once; a failure gives undefined; a result arriving after drop() is wiped', async () => {
+    const job = new IdleJob(async () => Uint8Array.of(4, 5), (v) => v.fill(0));
+    expect([...(await job.take())!]).toEqual([4, 5]);
+    expect(await job.take()).toBeUndefined();
+    expect(await new IdleJob<Uint8Array>(() => Promise.reject(new Error('no')), (v) => v.fill(0)).take()).toBeUndefined();
+    const out = Uint8Array.of(7, 7, 7);
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const late = new IdleJob(async () => {
+      await gate;
+      return out;
+    }, (v) => v.fill(0));
+    await new Promise((r) => setImmediate(r)); // started
+    late.drop();
+    release();
+    expect(await late.take()).toBeUndefined();
+    expect([...out]).toEqual([0, 0, 0]);
   });
 });
 

@@ -1,11 +1,15 @@
 // P-256 ECDH / K_SESSION and point validation (src/ibake/ecdh.ts), checked against independent
 // references: the spec's derived vector (x, y, [x][y]P), @noble/curves p256, and the DH
-// identity [x]([y]P) = [y]([x]P); invalid points of every kind are refused.
+// identity [x]([y]P) = [y]([x]P); invalid points of every kind are refused. The native
+// engine's p256Mul (the process's OpenSSL, native/src/p256.h) and computeKSessionWith over it
+// give the same octets and the same refusals; its own argument checks have the engine's reasons.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { p256 } from '@noble/curves/nist.js';
-import { checkP256Point, computeKSession, generateEphemeral, publicFromSecret } from '../src/ibake/ecdh.js';
+import { checkP256Point, computeKSession, computeKSessionWith, generateEphemeral, publicFromSecret } from '../src/ibake/ecdh.js';
+import { EngineError } from '../src/engine/errors.js';
+import { loadEngine } from './helpers/engines.js';
 import { IbakeError } from '../src/ibake/errors.js';
 import { VECTORS } from './helpers/shared.js';
 
@@ -81,5 +85,87 @@ describe('P-256 ECDH', () => {
       expect((err as IbakeError).reason).toBe('bad-point');
     }
     expect(() => computeKSession(a.secret, a.publicPoint, a.publicPoint)).toThrow(IbakeError);
+  });
+});
+
+const native = await loadEngine('native');
+
+describe.runIf(!!native?.p256Mul)('P-256 through the native engine (p256Mul)', () => {
+  const mul = native!.p256Mul!;
+  const n = unhex('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
+  const reason = (p: Promise<unknown>) =>
+    p.then(
+      () => 'accepted',
+      (e: unknown) => (e instanceof EngineError ? e.reason : String(e)),
+    );
+
+  it('gives computeKSession\'s octets: the derived vector, random keys (both y signs), the edge scalars', async () => {
+    const v = JSON.parse(readFileSync(join(VECTORS, 'derived-mikey-kdf.json'), 'utf8')).cases[2];
+    const x = pad32(v.input['x (initiator secret)']);
+    const yP = unhex(v.input['ECCPTr = [y]G (uncompressed)']);
+    expect(hex(await mul(x, yP))).toBe(v.output.variant_A_SEC1_uncompressed_point_65_octets.K_SESSION);
+    expect(hex(await computeKSessionWith(mul, x, yP))).toBe(v.output.variant_A_SEC1_uncompressed_point_65_octets.K_SESSION);
+    const ys = new Set<number>();
+    for (let i = 0; i < 24; i++) {
+      const a = generateEphemeral();
+      const b = generateEphemeral();
+      const k = await computeKSessionWith(mul, a.secret, b.publicPoint, a.publicPoint);
+      expect(hex(k)).toBe(hex(computeKSession(a.secret, b.publicPoint)));
+      expect(hex(k)).toBe(hex(p256.getSharedSecret(a.secret, b.publicPoint, false)));
+      ys.add(k[64]! & 1);
+    }
+    expect(ys.size).toBe(2);
+    const b = generateEphemeral();
+    expect(hex(await mul(pad32('1'), b.publicPoint))).toBe(hex(b.publicPoint));
+    const nm1 = Uint8Array.from(n);
+    nm1[31]! -= 1;
+    expect(hex(await mul(nm1, b.publicPoint))).toBe(hex(p256.getSharedSecret(nm1, b.publicPoint, false)));
+  });
+
+  it('refuses what computeKSession refuses, before any multiplication, with the same auth failure', async () => {
+    let calls = 0;
+    const counted = (k: Uint8Array, q: Uint8Array) => (calls++, mul(k, q));
+    const a = generateEphemeral();
+    const good = generateEphemeral().publicPoint;
+    const offCurve = Uint8Array.from(good);
+    offCurve[64] ^= 1;
+    for (const [k, pt, own] of [
+      [a.secret, offCurve, undefined],
+      [a.secret, new Uint8Array([0]), undefined],
+      [a.secret, p256.getPublicKey(a.secret, true), undefined],
+      [a.secret, a.publicPoint, a.publicPoint],
+      [new Uint8Array(32), good, undefined],
+      [n, good, undefined],
+    ] as Array<[Uint8Array, Uint8Array, Uint8Array | undefined]>) {
+      const err = await computeKSessionWith(counted, k, pt, own).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IbakeError);
+      expect((err as IbakeError).code).toBe('IBAKE_AUTH_FAILED');
+      expect((err as IbakeError).reason).toBe('bad-point');
+    }
+    expect(calls).toBe(0);
+  });
+
+  it('checks its own arguments with the engine\'s reasons', async () => {
+    const a = generateEphemeral();
+    const good = generateEphemeral().publicPoint;
+    const offCurve = Uint8Array.from(good);
+    offCurve[64] ^= 1;
+    const bigX = Uint8Array.from(good);
+    bigX.fill(0xff, 1, 33);
+    const above = Uint8Array.from(n);
+    above[31]! += 1;
+    expect(await reason(mul(a.secret, good))).toBe('accepted');
+    expect(await reason(mul(a.secret, offCurve))).toBe('not-on-curve');
+    expect(await reason(mul(a.secret, bigX))).toBe('not-on-curve');
+    expect(await reason(mul(a.secret, good.subarray(1)))).toBe('length');
+    expect(await reason(mul(a.secret, Uint8Array.from([2, ...good.subarray(1)])))).toBe('non-canonical');
+    expect(await reason(mul(a.secret.subarray(1), good))).toBe('length');
+    expect(await reason(mul(new Uint8Array(32), good))).toBe('scalar-range');
+    expect(await reason(mul(n, good))).toBe('scalar-range');
+    expect(await reason(mul(above, good))).toBe('scalar-range');
+    expect(await reason(mul(new Uint8Array(32).fill(0xff), good))).toBe('scalar-range');
+    expect(await reason(mul('k' as never, good))).toBe('type');
+    // and after those failures both paths still agree
+    expect(hex(computeKSession(a.secret, good))).toBe(hex(await mul(a.secret, good)));
   });
 });

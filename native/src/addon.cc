@@ -2,7 +2,8 @@
 //   run(op, args[]) -> Promise<Uint8Array | undefined | Handle>  (work runs on the libuv pool)
 //   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
 //   Handle#run(op, args[] [, second Handle]) -> Promise, Handle#free(), Handle#key, Handle#kind
-//   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable'
+//   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable',
+//   p256 -> whether the process's OpenSSL serves op P256Mul (p256.h)
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
 // may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
 #include <napi.h>
@@ -15,6 +16,7 @@
 #endif
 
 #include "ops.h"
+#include "p256.h"
 #include "par.h"
 
 namespace ibaked {
@@ -239,6 +241,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("runSync", Napi::Function::New(env, RunSync));
   exports.Set("cpu", Napi::Function::New(env, Cpu));
+  exports.Set("p256", Napi::Boolean::New(env, p256_available()));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
   }));

@@ -8,6 +8,7 @@
 #include "bf_core.h"
 #include "codec.h"
 #include "miller.h"
+#include "p256.h"
 
 namespace ibaked {
 namespace {
@@ -326,6 +327,15 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
     case Op::BfRecipient: return bf_recipient(args);
     case Op::BfDecryptRecipient: return bf_decrypt_recipient(*handle, args);
     case Op::BfDecryptEncrypt: return bf_decrypt_encrypt(*handle, *second, args);
+    case Op::P256Mul: {
+      if (!args[0].typed || !args[1].typed) return fail(Reason::Type, "P-256 arguments must be Uint8Arrays");
+      if (args[0].data.size() != kP256Scalar) return fail(Reason::Length, "P-256 scalar must be 32 octets");
+      Result r;
+      r.out.resize(kP256Point);
+      Reason why = p256_mul(r.out.data(), args[0].data.data(), args[1].data.data(), args[1].data.size());
+      if (why != Reason::Ok) return fail(why, "P-256 multiplication rejected");
+      return r;
+    }
     default: return fail(Reason::Type, "unknown operation");
   }
 }

@@ -47,7 +47,8 @@ enum class Op : int {
   BfRecipient = 27,     // no handle, [P_pub, id, DST] -> Q_ID (96) ‖ g_ID (576)
   BfDecryptRecipient = 28,  // G2-lines handle, [U, V, W, P_pub, id, DST] -> status ‖ Q_ID ‖ g_ID ‖ M
   BfDecryptEncrypt = 29,    // G2-lines handle + GT-table handle, [U, V, W, rho, reply, splice] -> M [‖ U' ‖ V' ‖ W']
-  Count = 30,
+  P256Mul = 30,             // no handle, [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65); p256.h
+  Count = 31,
 };
 
 /** Number of arguments each op takes (handle ops: not counting the handle). */

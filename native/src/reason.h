@@ -15,6 +15,7 @@ enum class Reason {
   ScalarRange,
   Freed,
   IbeCheck,  // fused BF core: l = 0, or the Fujisaki–Okamoto check [l]P == U failed
+  Unavailable,  // P256Mul: no OpenSSL in this process (p256.h)
 };
 
 inline const char *reason_name(Reason r) {
@@ -29,6 +30,7 @@ inline const char *reason_name(Reason r) {
     case Reason::ScalarRange: return "scalar-range";
     case Reason::Freed: return "freed";
     case Reason::IbeCheck: return "ibe-check";
+    case Reason::Unavailable: return "unavailable";
   }
   return "type";
 }

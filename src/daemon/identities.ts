@@ -111,6 +111,7 @@ export class Identities {
     const endpoint = new IbakeEndpoint({
       identity: uri,
       ibe: ring,
+      ...(ring.engine.p256Mul ? { p256: ring.engine.p256Mul } : {}),
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
       establishedLifetimeMs: this.o.establishedLifetimeMs,
       ...(this.o.profile ? { profile: this.o.profile } : {}),

@@ -147,6 +147,14 @@ export interface Engine {
 
   /** Optional: the fused bls12381-bf core (native only); see BfCore. */
   readonly bfCore?: BfCore;
+  /**
+   * Optional (native, when the process has OpenSSL: native/src/p256.h): [k]Q on P-256 for
+   * K_SESSION, k 32 octets big-endian in [1, n-1], Q and the result SEC1 uncompressed (65).
+   * Not a pairing-curve operation: the protocol layer's ECDH (src/ibake/ecdh.ts) uses it to run
+   * off the JavaScript thread. Rejects 'length' / 'type' for the arguments, 'non-canonical' for
+   * a prefix other than 0x04, 'not-on-curve', 'scalar-range'.
+   */
+  readonly p256Mul?: (k: Bytes, q: Bytes) => Promise<Bytes>;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

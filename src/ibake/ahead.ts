@@ -1,13 +1,14 @@
 // Work done ahead of need, in time a party would otherwise wait: after its message has gone
 // out and while the peer computes its pairing, or while our own engine call runs off-thread.
 //   * Spare ephemeral P-256 key pairs, so a new exchange does not wait for key generation.
-//   * K_SESSION and the keys derived from it (exchange-keys.ts), computed as an IdleJob
-//     on the next turn of the event loop, i.e. while the engine's threads work.
+//   * K_SESSION and the keys derived from it (exchange-keys.ts), started as an IdleJob on the
+//     next turn of the event loop, i.e. while the engine's threads work; with the native
+//     engine's P-256 multiplication, K_SESSION itself runs on the engine's threads.
 // All of it is a cache. If the work has not happened (first use, a state restored elsewhere,
 // a job that failed), the caller computes it in line and gets the same result. Secrets are
 // wiped when a job is dropped, and a spare key pair is handed out exactly once.
-import { generateEphemeral, type EphemeralKey } from './ecdh.js';
-import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
+import { generateEphemeral, type EphemeralKey, type P256Mul } from './ecdh.js';
+import { computeExchangeKeys, computeExchangeKeysWith, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 
 /** Spare key pairs kept ready (each exchange takes one per side). */
 const SPARES = 2;
@@ -38,11 +39,14 @@ export function takeEphemeral(): EphemeralKey {
 }
 
 /**
- * A synchronous computation run on the next turn of the event loop (setImmediate), so it
- * fills the time the thread would otherwise wait. `take()` gives its result once (waiting
- * for it if needed) or undefined if it threw or was dropped; `drop()` wipes an unclaimed
- * result. The inputs must stay valid until the job runs; if a caller wipes them first the
- * job fails and `take()` gives undefined, so the caller recomputes and reports the error.
+ * A computation started on the next turn of the event loop (setImmediate), so it fills the
+ * time the thread would otherwise wait: synchronous work on this thread, or (`run` returning a
+ * promise) work submitted elsewhere, e.g. to the engine's threads. `take()` gives its result
+ * once (waiting for it if needed) or undefined if it failed or was dropped; `drop()` wipes an
+ * unclaimed result, and a result that arrives after a drop is wiped at once. The inputs must
+ * stay valid until the job has started (an asynchronous run copies what it needs later); if a
+ * caller wipes them first the job fails and `take()` gives undefined, so the caller recomputes
+ * and reports the error.
  */
 export class IdleJob<T> {
   private value: T | undefined;
@@ -50,20 +54,34 @@ export class IdleJob<T> {
   private readonly ready: Promise<void>;
 
   constructor(
-    run: () => T,
+    run: () => T | Promise<T>,
     private readonly wipe: (v: T) => void,
   ) {
     this.ready = new Promise((resolve) =>
       setImmediate(() => {
-        if (this.state === 'pending') {
-          try {
-            this.value = run();
-            this.state = 'done';
-          } catch {
-            this.state = 'failed';
-          }
+        if (this.state !== 'pending') return resolve();
+        let out: T | Promise<T>;
+        try {
+          out = run();
+        } catch {
+          this.state = 'failed';
+          return resolve();
         }
-        resolve();
+        if (!(out instanceof Promise)) {
+          this.value = out;
+          this.state = 'done';
+          return resolve();
+        }
+        out.then(
+          (v) => {
+            if (this.state !== 'pending') return this.wipe(v);
+            this.value = v;
+            this.state = 'done';
+          },
+          () => {
+            if (this.state === 'pending') this.state = 'failed';
+          },
+        ).then(resolve);
       }),
     );
   }
@@ -85,11 +103,18 @@ export class IdleJob<T> {
 }
 
 /**
- * Starts computeExchangeKeys(input) ahead of need, as an IdleJob on this thread. The input's
- * buffers must stay unchanged until the job has run. (Measured: a worker thread for this was
- * slower, 4.6–5.0 ms vs 4.2–4.8 ms per call, because on two cores it competes with the
- * engine's pool and helper threads; docs/performance.md.)
+ * Starts computeExchangeKeys(input) ahead of need, as an IdleJob. With `mul` (the native
+ * engine's P-256 multiplication) K_SESSION is one multiplication on the engine's threads and
+ * only the key derivation runs here; the job keeps its own copies of the secret and RAND
+ * while it waits (the copy of the secret is wiped when it is done). Without, the whole job
+ * runs on this thread (node:crypto: two ECDHs and a decompression). The input's buffers must
+ * stay unchanged until the job has started. (Measured: a JavaScript worker thread for the
+ * node:crypto job was slower, 4.6–5.0 ms vs 4.2–4.8 ms per call; docs/performance.md.)
  */
-export function exchangeKeysAhead(input: ExchangeInput): IdleJob<ExchangeKeys> {
-  return new IdleJob(() => computeExchangeKeys(input), wipeExchangeKeys);
+export function exchangeKeysAhead(input: ExchangeInput, mul?: P256Mul): IdleJob<ExchangeKeys> {
+  if (!mul) return new IdleJob(() => computeExchangeKeys(input), wipeExchangeKeys);
+  return new IdleJob(() => {
+    const x: ExchangeInput = { ...input, secret: input.secret.slice(), rand: input.rand.slice() };
+    return computeExchangeKeysWith(mul, x).finally(() => x.secret.fill(0));
+  }, wipeExchangeKeys);
 }

@@ -120,15 +120,44 @@ function ecdhX(ecdh: ECDH, peer: Uint8Array): bigint {
   return v;
 }
 
+/** computeKSession's checks (uniform auth failure): `peer` valid and not our own point, and
+ *  1 <= secret < n; returns the secret as an integer. */
+function checkKSessionInputs(secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): bigint {
+  assertP256Point(peer);
+  if (ownPublic && Buffer.compare(Buffer.from(ownPublic), Buffer.from(peer)) === 0) throw authFailure('bad-point');
+  const k = toBig(secret);
+  if (k === 0n || k >= N) throw authFailure('bad-point');
+  return k;
+}
+
+/**
+ * [k]Q on P-256 off this thread, SEC1 uncompressed in and out: the native engine's p256Mul
+ * (Engine.p256Mul: the process's OpenSSL, one multiplication on a pool thread). Rejects for
+ * inputs it refuses; computeKSessionWith checks them first.
+ */
+export type P256Mul = (k: Uint8Array, q: Uint8Array) => Promise<Uint8Array>;
+
+/**
+ * computeKSession through `mul`: the same checks and the same octets, from one multiplication
+ * that gives the whole point (node:crypto's ECDH gives only x, hence computeKSession's second
+ * ECDH) and that does not run on this thread.
+ */
+export async function computeKSessionWith(mul: P256Mul, secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): Promise<Uint8Array> {
+  checkKSessionInputs(secret, peer, ownPublic);
+  const out = await mul(secret, peer);
+  if (out.length !== P256_POINT_BYTES || out[0] !== 0x04) {
+    out.fill(0);
+    throw authFailure('bad-point');
+  }
+  return out;
+}
+
 /**
  * K_SESSION = SEC1 uncompressed octets of [secret]·peer (65 octets). `peer` is validated first
  * (uniform auth failure if invalid); a peer equal to our own public point is refused (reflection).
  */
 export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): Uint8Array {
-  assertP256Point(peer);
-  if (ownPublic && Buffer.compare(Buffer.from(ownPublic), Buffer.from(peer)) === 0) throw authFailure('bad-point');
-  const k = toBig(secret);
-  if (k === 0n || k >= N) throw authFailure('bad-point');
+  const k = checkKSessionInputs(secret, peer, ownPublic);
   const qx = toBig(peer.subarray(1, 33));
   const qy = toBig(peer.subarray(33, 65));
   const ecdh = ecdhFor(secret);

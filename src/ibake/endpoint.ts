@@ -21,7 +21,7 @@ import { kemacDecrypt, kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { decodeInnerChain, encodeInnerChain } from '../mikey/index.js';
 import { IbakeError, authFailure } from './errors.js';
 import { exchangeKeysAhead, takeEphemeral as generateEphemeral, type IdleJob } from './ahead.js';
-import { assertP256Point, computeKSession, P256_POINT_BYTES, wipeEphemeral } from './ecdh.js';
+import { assertP256Point, computeKSession, P256_POINT_BYTES, wipeEphemeral, type P256Mul } from './ecdh.js';
 import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
@@ -63,6 +63,11 @@ export interface EndpointOptions {
   establishedLifetimeMs?: number;
   maxSessions?: number;
   now?: () => number;
+  /**
+   * P-256 [k]Q off the JavaScript thread for K_SESSION (Engine.p256Mul of the native engine).
+   * Default: node:crypto on this thread. Same octets either way.
+   */
+  p256?: P256Mul;
   /**
    * DANGEROUS, debugging only (`ibake call --reveal-secrets`): receives copies of the initiator's
    * K_SESSION, MPK, TGK and RAND of each exchange. Never set it in production.
@@ -266,7 +271,7 @@ export class IbakeEndpoint {
   private startAhead(state: { kind: string; csbId: number; peer: string }, input: ExchangeInput): void {
     const key = aheadKey(state);
     this.ahead.get(key)?.drop();
-    this.ahead.set(key, exchangeKeysAhead(input));
+    this.ahead.set(key, exchangeKeysAhead(input, this.opts.p256));
   }
 
   /** The keys computed ahead for `state`, or (none, or the job failed) computed now. */

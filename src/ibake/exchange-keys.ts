@@ -3,7 +3,7 @@
 // the R_MESSAGE_2 auth key (RFC 6267 §5.1), and optionally the SRTP master keys/salts from the
 // TGK. Plain data in and out, so it can run ahead of need (src/ibake/ahead.ts) or in line.
 import { deriveSessionKeys, wipeKeys, type SessionKeys } from '../mikey/keys.js';
-import { computeKSession } from './ecdh.js';
+import { computeKSession, computeKSessionWith, type P256Mul } from './ecdh.js';
 import { deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
 
 export interface ExchangeInput {
@@ -32,7 +32,16 @@ export interface ExchangeKeys {
 
 /** Throws the uniform auth failure of computeKSession for a bad point. */
 export function computeExchangeKeys(x: ExchangeInput): ExchangeKeys {
-  const k = computeKSession(x.secret, x.peerPoint, x.ownPoint);
+  return deriveExchangeKeys(x, computeKSession(x.secret, x.peerPoint, x.ownPoint));
+}
+
+/** computeExchangeKeys with K_SESSION from `mul` (ecdh.ts computeKSessionWith: off this thread). */
+export async function computeExchangeKeysWith(mul: P256Mul, x: ExchangeInput): Promise<ExchangeKeys> {
+  return deriveExchangeKeys(x, await computeKSessionWith(mul, x.secret, x.peerPoint, x.ownPoint));
+}
+
+/** Everything derived from K_SESSION `k` (wiped here). */
+function deriveExchangeKeys(x: ExchangeInput, k: Uint8Array): ExchangeKeys {
   try {
     const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: x.authLen });
     const out: ExchangeKeys = { sess };

@@ -15,7 +15,7 @@ export class IbeKeyring implements IbePort {
   private readonly uris = new Set<string>();
 
   constructor(
-    engine: Engine,
+    readonly engine: Engine,
     readonly Ppub: Uint8Array,
     readonly period: PeriodKind = 'month',
     ctx?: BlsContext,

@@ -89,6 +89,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
     const ep = new IbakeEndpoint({
       identity: uri,
       ibe: ring,
+      ...(o.engine.p256Mul ? { p256: o.engine.p256Mul } : {}),
       alsoAnswerFor: also,
       ...(o.revealSecrets ? { revealSecrets: (s: (typeof secrets)[number]) => secrets.push(s) } : {}),
       ...extra,

@@ -27,7 +27,8 @@ export async function makeWorld(engine: Engine): Promise<World> {
       for (const id of [uri, ...(opts.keysFor ?? [])]) {
         keyring.addKey(id, periodStart(t, 'month'), await extractBls(engine, s, identityBytes(id, t, 'month')));
       }
-      const ep = new IbakeEndpoint({ identity: uri, ibe: keyring, ...opts }) as IbakeEndpoint & { keyring: IbeKeyring };
+      const p256 = engine.p256Mul ? { p256: engine.p256Mul } : {};
+      const ep = new IbakeEndpoint({ identity: uri, ibe: keyring, ...p256, ...opts }) as IbakeEndpoint & { keyring: IbeKeyring };
       ep.keyring = keyring;
       return ep;
     },

@@ -46,6 +46,8 @@ export enum NativeOp {
   BfDecryptRecipient = 28,
   /** Handle: G2 lines, second handle: GT table; [U, V, W, rho, reply, splice (12)] -> M [‖ U' ‖ V' ‖ W']. */
   BfDecryptEncrypt = 29,
+  /** No handle; [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65): P-256 through the process's OpenSSL. */
+  P256Mul = 30,
 }
 
 export interface NativeHandle {
@@ -64,6 +66,8 @@ export interface NativeAddon {
   liveHandles(): number;
   /** Counters of the parallel sections (native/src/par.h): which path ran, for tests. */
   parInfo?(): { available: boolean; parallel: number; inline: number; stolen: number };
+  /** True when the process's OpenSSL was found for P256Mul (native/src/p256.h). */
+  readonly p256?: boolean;
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }

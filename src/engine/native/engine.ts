@@ -20,10 +20,11 @@ const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
   'scalar-range',
   'freed',
   'ibe-check',
+  'unavailable',
 ];
 
-/** The reasons a native rejection may carry: reason.h's, and 'unavailable'. */
-const REASONS = new Set<EngineErrorReason>([...REASON_BY_CODE.filter((r): r is EngineErrorReason => r !== undefined), 'unavailable']);
+/** The reasons a native rejection may carry: reason.h's. */
+const REASONS = new Set<EngineErrorReason>(REASON_BY_CODE.filter((r): r is EngineErrorReason => r !== undefined));
 
 /** Turns a native rejection (Error with `reason`) into an EngineError. */
 function mapError(e: unknown): never {
@@ -113,6 +114,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
   const engine: Engine = {
     name: 'native',
     bfCore,
+    ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => addon.run(Op.P256Mul, [k, q])) } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
 
