@@ -637,4 +637,38 @@ run('fused bls12381-bf core (native) against the reference path', () => {
       sender.close();
     }
   });
+
+  it('a context does not hold a decryption back for a reply entry still being computed', async () => {
+    const { Ppub, ids, keys } = await setup;
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let fused = 0;
+    const gated: BfCore = {
+      ...core,
+      recipient: async (P, id, dst) => {
+        await gate;
+        return core.recipient(P, id, dst);
+      },
+      decryptEncrypt: (k, ct, t, reply, rho, sp) => (fused++, core.decryptEncrypt!(k, ct, t, reply, rho, sp)),
+    };
+    const c: Engine = Object.create(e);
+    Object.defineProperty(c, 'bfCore', { value: gated });
+    const sender = new BlsContext(e, Ppub);
+    const ctx = new BlsContext(c, Ppub);
+    try {
+      const m = new TextEncoder().encode('plaintext with an echo');
+      const ct = await sender.encryptTo(ids[9]!, m);
+      const pending = ctx.recipient(ids[10]!); // e.g. IbePort.prepare() just before the decryption
+      const out = await ctx.decryptThenEncrypt(keys[9]!, ct, undefined, ids[10]!, new Uint8Array(30), { from: 0, to: 0, n: 4 });
+      expect(hex(out.m)).toBe(hex(m));
+      expect(out.reply).toBeUndefined();
+      expect(fused).toBe(0);
+      release();
+      await pending;
+    } finally {
+      release();
+      ctx.close();
+      sender.close();
+    }
+  });
 });

@@ -130,6 +130,8 @@ function isIbeCheck(e: unknown): boolean {
 
 export class BlsContext {
   private readonly recipients: Lru<string, Promise<Recipient>>;
+  /** The value of each cached entry once it has resolved (list() puts entries in both). */
+  private readonly settled = new WeakMap<Promise<Recipient>, Recipient>();
   private readonly keys: Lru<string, Promise<G2Prepared>>;
   private closed = false;
 
@@ -184,9 +186,15 @@ export class BlsContext {
       })();
       const mine = p;
       p.catch(drop);
-      this.recipients.set(k, p);
+      this.list(k, p);
     }
     return p;
+  }
+
+  /** Caches a recipient entry, remembering its value once it resolves. */
+  private list(k: string, p: Promise<Recipient>): void {
+    this.recipients.set(k, p);
+    p.then((r) => this.settled.set(p, r), () => undefined);
   }
 
   /** Q_ID for an identity (cached). */
@@ -359,7 +367,7 @@ export class BlsContext {
       reject = rej;
     });
     entry.catch(() => undefined); // its waiters see the rejection themselves
-    this.recipients.set(k, entry);
+    this.list(k, entry);
     const unlist = () => {
       if (this.recipients.peek(k) === entry) this.recipients.delete(k);
     };
@@ -412,8 +420,10 @@ export class BlsContext {
   ): Promise<{ m: Uint8Array; reply?: Uint8Array }> {
     const core = this.engine.bfCore;
     const fused = core?.decryptEncrypt;
+    // Only an entry that is ready: one still being computed (prepare() just started it) must
+    // not hold the decryption back, which then runs beside it as before.
     const entry = fused && !this.closed ? this.recipients.get(hexKey(to)) : undefined; // get: counts as recent
-    const r = entry && (await entry.catch(() => undefined));
+    const r = entry && this.settled.get(entry);
     const t = r && !r.evicted ? r.table : undefined;
     if (!r || !t) return { m: await this.decryptWith(key, ct, cacheId, to) };
     checkSplice(reply, splice);
