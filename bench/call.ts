@@ -10,10 +10,13 @@
 //   cold-process  fresh IBE contexts for both parties (own-key lines prepared during the call;
 //                 the generator's G1 table is shared per engine, so it is warm).
 // Targets on native: warm <= 4.5 pairings, cold <= 7. Writes bench/results/call-<date>.json
-// and .md (bench/lib/report.ts). The machines drift between fast and slow phases lasting
-// seconds (a lone pairing moves between about 0.9 and 1.6 ms), so the default is many short
-// rounds (8 × 400 ms per task, the pairing right after each native task): calls and pairings
-// then sample the same mix of phases and the ratios repeat within a few percent.
+// and .md (bench/lib/report.ts). The machines drift between fast and slow phases and have
+// bursts of noise lasting seconds (a lone pairing moves between about 0.9 and 1.6 ms), so the
+// default is many short rounds (24 × 150 ms per task, the pairing right after each native
+// task): calls and pairings then sample the same mix of phases. With 8 × 400 ms a burst could
+// cover several of a mode's few tasks: the cold ratio of twelve runs of the same code spread
+// over 5.81–7.63 pairings, against 6.13–6.74 in seven runs of 24 × 150 ms in the same hour
+// (docs/performance.md).
 // Run: npm run bench:call [-- --json] [--engines native,wasm,ts] [--rounds N] [--time MS] [--out DIR]
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import type { Engine } from '../src/engine/types.js';
@@ -32,7 +35,7 @@ const ARGS = benchArgs({
   command: 'npm run bench:call --',
   summary: 'In-process MIKEY-IBAKE call setup (all four messages, both sides) per engine, warm and cold caches, against one native pairing in the same run; targets on native: warm <= 4.5 pairings, cold <= 7.',
   flags: ['json', 'engines', 'rounds', 'time', 'out'],
-  defaults: { rounds: 8, time: 400 },
+  defaults: { rounds: 24, time: 150 },
 });
 const JSON_OUT = ARGS.json;
 const WANTED = ARGS.engines;
