@@ -407,7 +407,8 @@ export class BlsContext {
    * reply[splice.to, +n) replaced by M[splice.from, +n) (BfCore.decryptEncrypt). That needs the
    * fused core and `to`'s table ready (a repeat peer); otherwise, or when M is too short for the
    * splice, `reply` is undefined and the caller encrypts as usual. Decryption errors are
-   * decryptWith's. The caller must check M, and that the echoed octets are what it means to
+   * decryptWith's; a bad reply or splice is the caller's bug, thrown before anything else
+   * (IbeError / RangeError). The caller must check M, and that the echoed octets are what it means to
    * send, before it uses the reply (DER ciphertext); the reply counts as one use of `to`.
    */
   async decryptThenEncrypt(
@@ -418,6 +419,7 @@ export class BlsContext {
     reply: Uint8Array,
     splice: { from: number; to: number; n: number },
   ): Promise<{ m: Uint8Array; reply?: Uint8Array }> {
+    checkSplice(reply, splice);
     const core = this.engine.bfCore;
     const fused = core?.decryptEncrypt;
     // Only an entry that is ready: one still being computed (prepare() just started it) must
@@ -426,7 +428,6 @@ export class BlsContext {
     const r = entry && this.settled.get(entry);
     const t = r && !r.evicted ? r.table : undefined;
     if (!r || !t) return { m: await this.decryptWith(key, ct, cacheId, to) };
-    checkSplice(reply, splice);
     const prep = await this.prepared(key, cacheId);
     const c = parseCiphertextBls(ct);
     const rho = randomOctets(32);
