@@ -76,6 +76,13 @@ export interface GTTable {
   free(): void;
 }
 
+/** A reply's echo of a plaintext being decrypted: reply[to, to+n) <- M[from, from+n) (BfCore.decryptEncrypt). */
+export interface EchoSplice {
+  readonly from: number;
+  readonly to: number;
+  readonly n: number;
+}
+
 /** The output of BfCore's encryptions: the parts of a BFCiphertextBlock before DER. */
 export interface BfCoreCiphertext {
   /** U = [l]P, 96-octet uncompressed G1 (x ‖ y, each 48 octets big-endian) */
@@ -138,7 +145,7 @@ export interface BfCore {
     to: GTTable,
     reply: Bytes,
     rho: Bytes,
-    splice: { from: number; to: number; n: number },
+    splice: EchoSplice,
   ): Promise<{ m: Bytes; reply?: BfCoreCiphertext }>;
 }
 

@@ -1,8 +1,9 @@
 // What the protocol engine needs from identity-based encryption, as a small interface: encrypt
 // to (peer URI, period of the carrying message's T) and decrypt with OUR private key for
 // (our URI, that period). The protocol never sees pairings or private-key bytes beyond this;
-// `ibe-binding.ts` implements it on src/ibe (caches: per-peer g_ID tables, own key prepared).
+// `keyring.ts` (IbeKeyring) implements it on src/ibe (caches: per-peer g_ID tables, own key prepared).
 // Keeping it an interface also lets the escrow test play the KMS with the same code.
+import type { EchoSplice } from '../engine/types.js';
 
 export interface IbePort {
   /** IBE-encrypts `plaintext` to `uri` for the key period containing `tMs`. */
@@ -35,7 +36,7 @@ export interface IbePort {
     peer: string,
     replyTMs: number,
     reply: Uint8Array,
-    splice: { from: number; to: number; n: number },
+    splice: EchoSplice,
   ): Promise<{ plain: Uint8Array; reply?: Uint8Array }>;
   /** True if we hold a private key for `uri` (any period): used to tell "addressed to us". */
   holds(uri: string): boolean;

@@ -4,7 +4,7 @@
 // keys are kept as prepared G2 lines. The period of a message is the one containing its T.
 import { BlsContext } from '../ibe/bls12381/context.js';
 import { identityBytes, periodStart, type PeriodKind } from '../ibe/identity.js';
-import type { Engine } from '../engine/types.js';
+import type { EchoSplice, Engine } from '../engine/types.js';
 import { IbakeError } from './errors.js';
 import type { IbePort } from './ibe-port.js';
 
@@ -91,7 +91,7 @@ export class IbeKeyring implements IbePort {
     peer: string,
     replyTMs: number,
     reply: Uint8Array,
-    splice: { from: number; to: number; n: number },
+    splice: EchoSplice,
   ): Promise<{ plain: Uint8Array; reply?: Uint8Array }> {
     const own = this.ownKey(uri, tMs);
     const to = this.peerIdentity(peer, replyTMs);

@@ -5,7 +5,7 @@
 // bfCore accelerator (fused bls12381-bf encryption/decryption, native/src/bf_core.h).
 import { checkForm } from '../encoding.js';
 import { EngineError, type EngineErrorReason } from '../errors.js';
-import type { BfCore, BfCoreCiphertext, Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
+import type { BfCore, BfCoreCiphertext, Bytes, EchoSplice, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
 
 /** native/src/reason.h's codes, for a reason that travels in an op's output (index = code). */
@@ -56,7 +56,7 @@ function splitCiphertext(out: Bytes): BfCoreCiphertext {
 }
 
 /** BfDecryptEncrypt's splice argument: from ‖ to ‖ n, u32 big-endian each. */
-function spliceArg(s: { from: number; to: number; n: number }): Bytes {
+function spliceArg(s: EchoSplice): Bytes {
   const out = new Uint8Array(12);
   const dv = new DataView(out.buffer);
   for (const [i, v] of [s.from, s.to, s.n].entries()) {
@@ -103,7 +103,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         const reason = REASON_BY_CODE[status] ?? 'type';
         return { m, recipient: new EngineError(reason, `recipient rejected (${reason})`) };
       }),
-    decryptEncrypt: (key: G2Prepared, ct: { u: Bytes; v: Bytes; w: Bytes }, to: GTTable, reply: Bytes, rho: Bytes, splice: { from: number; to: number; n: number }) =>
+    decryptEncrypt: (key: G2Prepared, ct: { u: Bytes; v: Bytes; w: Bytes }, to: GTTable, reply: Bytes, rho: Bytes, splice: EchoSplice) =>
       call<Bytes>(() => handleOf(key, 'key').run(Op.BfDecryptEncrypt, [ct.u, ct.v, ct.w, rho, reply, spliceArg(splice)], handleOf(to, 'table'))).then((out) => {
         // M, or M ‖ U' ‖ V' ‖ W' (|W'| = |reply|): M's length is |W|.
         const m = out.subarray(0, ct.w.length);

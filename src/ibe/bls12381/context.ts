@@ -20,13 +20,14 @@
 // background pairing slowed the exchange down by about 5 % rather than speeding it up.)
 import { hash } from 'node:crypto';
 import { EngineError } from '../../engine/errors.js';
-import type { BfCore, BfCoreCiphertext, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
+import type { BfCore, BfCoreCiphertext, EchoSplice, Engine, G1Table, G2Prepared, GTTable } from '../../engine/types.js';
 import { decryptFailed } from '../errors.js';
 import { Lru } from '../lru.js';
 import { randomOctets } from '../../util/random.js';
 import {
   checkEncryptInputs,
   checkIdentity,
+  checkPlaintext,
   checkPrivateKey,
   DST,
   decryptOps,
@@ -112,8 +113,8 @@ function isIdentity(id: Uint8Array): boolean {
 }
 
 /** decryptThenEncrypt's reply and splice: a plaintext as encryptions take, n >= 1 octets inside it. */
-function checkSplice(reply: Uint8Array, s: { from: number; to: number; n: number }): void {
-  checkEncryptInputs(reply, new Uint8Array(32));
+function checkSplice(reply: Uint8Array, s: EchoSplice): void {
+  checkPlaintext(reply);
   const ok = (v: number) => Number.isSafeInteger(v) && v >= 0 && v <= 0xffffffff;
   if (!ok(s.from) || !ok(s.to) || !ok(s.n) || s.n === 0 || s.to + s.n > reply.length) {
     throw new RangeError('decryptThenEncrypt: the splice must be n >= 1 octets inside the reply');
@@ -417,7 +418,7 @@ export class BlsContext {
     cacheId: string | undefined,
     to: Uint8Array,
     reply: Uint8Array,
-    splice: { from: number; to: number; n: number },
+    splice: EchoSplice,
   ): Promise<{ m: Uint8Array; reply?: Uint8Array }> {
     checkSplice(reply, splice);
     const core = this.engine.bfCore;
