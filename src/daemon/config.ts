@@ -4,6 +4,7 @@
 // store under varDir); with `kms: {url, params, ca?}` it is a production endpoint that fetches
 // its identities' keys from that KMS with per-identity PSKs. See docs/daemon.md.
 import { readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
 import { IbakedError } from '../util/errors.js';
@@ -36,6 +37,11 @@ export interface DaemonConfig {
   socket: string;
   engine?: EngineName;
   maxInFlight: number;
+  /**
+   * Exchange worker threads (DESIGN §6): 0 = exchanges on the main thread; N = N shard workers,
+   * each with its own engine handle, keyrings and endpoints. Default: one per core (0 on 1 core).
+   */
+  workers: number;
   skipSelftest: boolean;
   /** Development mode state: varDir/kms (KMS dir) and varDir/dev-users.json. Default ./var */
   varDir: string;
@@ -49,6 +55,14 @@ export interface DaemonConfig {
   /** How often expired exchange states are purged (ms). */
   expireIntervalMs: number;
 }
+
+/** One worker per core; none on a single core (a worker would only add a hop there). */
+export function defaultWorkers(): number {
+  const n = availableParallelism();
+  return n >= 2 ? n : 0;
+}
+
+export const MAX_WORKERS = 256;
 
 export const DEFAULTS = {
   maxInFlight: 256,
@@ -89,6 +103,7 @@ export interface ConfigFlags {
   socket?: string;
   engine?: string;
   maxInFlight?: string;
+  workers?: string;
   skipSelftest?: boolean;
   varDir?: string;
   kmsUrl?: string;
@@ -99,7 +114,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'expireIntervalMs'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'expireIntervalMs'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -111,6 +126,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.engine = raw.engine as EngineName;
   }
   if (raw.maxInFlight !== undefined) out.maxInFlight = int(raw.maxInFlight, 'maxInFlight', 1, 100_000);
+  if (raw.workers !== undefined) out.workers = int(raw.workers, 'workers', 0, MAX_WORKERS);
   if (raw.skipSelftest !== undefined) {
     if (typeof raw.skipSelftest !== 'boolean') throw new ConfigError('skipSelftest must be a boolean');
     out.skipSelftest = raw.skipSelftest;
@@ -171,6 +187,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   const cfg: DaemonConfig = {
     socket: flags.socket ?? file.socket ?? defaultSocket,
     maxInFlight: file.maxInFlight ?? DEFAULTS.maxInFlight,
+    workers: file.workers ?? defaultWorkers(),
     skipSelftest: flags.skipSelftest ?? file.skipSelftest ?? false,
     varDir: flags.varDir ?? file.varDir ?? DEFAULTS.varDir,
     identities: file.identities ?? [],
@@ -183,6 +200,9 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   if (flags.maxInFlight !== undefined) {
     const n = Number(flags.maxInFlight);
     cfg.maxInFlight = int(n, '--max-in-flight', 1, 100_000);
+  }
+  if (flags.workers !== undefined) {
+    cfg.workers = int(/^[0-9]+$/.test(flags.workers) ? Number(flags.workers) : NaN, '--workers', 0, MAX_WORKERS);
   }
   const engine = flags.engine ?? env.IBAKED_ENGINE ?? file.engine;
   if (engine !== undefined) {

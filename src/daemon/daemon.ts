@@ -1,20 +1,22 @@
 // Composition of a running ibaked (DESIGN §6): engine + power-on self-test, the KMS side
-// (embedded development KMS, or a production KMS's pinned params), the local identities and
-// their endpoints, the IPC server with every method, the session-expiry timer, metrics.
+// (embedded development KMS, or a production KMS's pinned params), the exchange shards (in
+// process, or one worker thread per core: shards.ts, shard-pool.ts), the local identities whose
+// keys feed them, the IPC server with every method, the session-expiry timer, metrics.
 // startIbaked() either returns a fully running daemon or cleans up and throws; close() stops
-// the server, the timer, every key renewer and the development KMS, and wipes all secrets.
+// the server, the timer, every key renewer, the shards and the development KMS, and wipes all secrets.
 import { readFileSync } from 'node:fs';
-import type { Engine } from '../engine/types.js';
+import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
-import { ConfigError, readPskFile, type DaemonConfig } from './config.js';
+import { ConfigError, defaultWorkers, readPskFile, type DaemonConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
-import { exchangeHandlers } from './exchange.js';
-import { Identities } from './identities.js';
+import { EXCHANGE_METHODS } from './exchange.js';
+import { Identities, IdentityError } from './identities.js';
 import { buildHandlers } from './methods.js';
-import { ExchangeMetrics } from './metrics.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
+import { startShardPool } from './shard-pool.js';
+import { inProcessShards, type Shards } from './shards.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
 
 export interface Ibaked {
@@ -24,7 +26,8 @@ export interface Ibaked {
   readonly params: IbeParams;
   readonly engine: Engine;
   readonly identities: Identities;
-  readonly metrics: ExchangeMetrics;
+  /** Where exchanges run: 1 shard in process (workers = 0) or one per worker thread. */
+  readonly shards: Shards;
   close(): Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
+  let shards: Shards | undefined;
   let server: RunningDaemon | undefined;
   let timer: NodeJS.Timeout | undefined;
   const cleanup = async () => {
@@ -49,6 +53,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     timer = undefined;
     await server?.close();
     identities?.close();
+    await shards?.close();
     await dev?.close();
   };
 
@@ -73,10 +78,21 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       kmsUrl = dev.url;
       log('development mode (embedded KMS): not for production use');
     }
-    const ids = new Identities({
-      engine, params, kmsUrl, ...(ca ? { ca } : {}), ...(cfg.profile ? { profile: cfg.profile } : {}),
-      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs, log,
-    });
+    if (params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
+    const shardOpts = {
+      Ppub: (params.suite as { Ppub: Uint8Array }).Ppub,
+      period: params.period,
+      ...(cfg.profile ? { profile: cfg.profile } : {}),
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs,
+      establishedLifetimeMs: cfg.establishedLifetimeMs,
+    };
+    const workers = cfg.workers ?? defaultWorkers();
+    const sh = workers > 0
+      ? await startShardPool({ ...shardOpts, engine: engine.name as EngineName, workers, log })
+      : inProcessShards({ ...shardOpts, engine, log });
+    shards = sh;
+    log(workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
+    const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
@@ -94,7 +110,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     for (const id of cfg.identities) await addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
-    const metrics = new ExchangeMetrics();
+    const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => sh.handle(m, p)])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = {
       ...built.handlers,
       info: async () => ({
@@ -118,7 +134,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
         onlyFields(p, []);
         return { identities: ids.list() };
       },
-      ...exchangeHandlers({ identities: ids, metrics, log }),
+      ...exchange,
       metrics: async (p) => {
         onlyFields(p, []);
         const s = server!.stats;
@@ -129,17 +145,20 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
           inFlight: s.inFlight,
           connections: s.connections,
           identities: ids.list().length,
-          exchanges: metrics.snapshot(),
+          workers,
+          exchanges: await sh.metrics(),
         };
       },
     };
     server = await startDaemon({ socketPath: cfg.socket, handlers, maxInFlight: cfg.maxInFlight, log });
     timer = setInterval(() => {
-      const n = ids.expire();
-      if (n > 0) {
-        metrics.expired += n;
-        log(`expired ${n} exchange state(s)`);
-      }
+      ids.dropEnded();
+      sh.expire().then(
+        (n) => {
+          if (n > 0) log(`expired ${n} exchange state(s)`);
+        },
+        (e) => log(`expiry failed: ${(e as Error)?.message}`),
+      );
     }, cfg.expireIntervalMs);
     timer.unref();
     let closing: Promise<void> | undefined;
@@ -151,7 +170,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       params,
       engine,
       identities: ids,
-      metrics,
+      shards: sh,
       close: () => (closing ??= cleanup().then(() => log('stopped'))),
     };
   } catch (e) {

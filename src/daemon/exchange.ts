@@ -8,16 +8,26 @@ import { performance } from 'node:perf_hooks';
 import { IbakeEndpoint, type CryptoSessionKeys, type ReceiveResult } from '../ibake/index.js';
 import { wipeCsKeys } from '../ibake/output.js';
 import { bytesParam } from './methods.js';
-import type { Identities } from './identities.js';
 import type { ExchangeMetrics } from './metrics.js';
-import { AFTER_SEND, type Handler } from './server.js';
+import { AFTER_SEND } from './server.js';
 import { onlyFields, optionalUriParam, ssrcsParam, u32Param, uriParam } from './validate.js';
 
 export interface ExchangeDeps {
-  identities: Identities;
+  /** The endpoint of a local identity, or IDENTITY_UNKNOWN. */
+  endpoint: (uri: string) => IbakeEndpoint;
   metrics: ExchangeMetrics;
   log: (line: string) => void;
 }
+
+/** What the router decided for a request: the CSB ID a new exchange must use (exchange.initiate). */
+export interface Route {
+  csbId?: number;
+}
+
+export type ExchangeHandler = (params: Record<string, unknown>, route: Route) => Promise<unknown>;
+
+/** The IPC methods an exchange shard serves (the rest are the main thread's). */
+export const EXCHANGE_METHODS = ['exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close'] as const;
 
 const csb = (n: number) => n.toString(16).padStart(8, '0');
 
@@ -41,16 +51,16 @@ function receiveOut(r: ReceiveResult): Record<string, unknown> {
   return out;
 }
 
-export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
-  const { identities, metrics, log } = d;
+export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandler> {
+  const { metrics, log } = d;
   return {
-    'exchange.initiate': async (p) => {
+    'exchange.initiate': async (p, route) => {
       onlyFields(p, ['from', 'to', 'ssrcs']);
       const from = uriParam(p, 'from');
       const to = uriParam(p, 'to');
       const ssrcs = ssrcsParam(p, 'ssrcs');
-      const ep = identities.get(from).endpoint;
-      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}) });
+      const ep = d.endpoint(from);
+      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}), ...(route.csbId !== undefined ? { csbId: route.csbId } : {}) });
       metrics.initiated++;
       log(`exchange ${csb(r.csbId)}: ${from} initiated to ${to}`);
       return { csbId: r.csbId, message: r.message, messageName: 'I_MESSAGE_1' };
@@ -60,7 +70,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       onlyFields(p, ['identity', 'message']);
       const identity = uriParam(p, 'identity');
       const message = bytesParam(p, 'message');
-      const ep = identities.get(identity).endpoint;
+      const ep = d.endpoint(identity);
       metrics.received++;
       const t0 = performance.now();
       let r: ReceiveResult;
@@ -85,7 +95,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = uriParam(p, 'peer');
-      const message = await identities.get(identity).endpoint.rekey(csbId, peer);
+      const message = await d.endpoint(identity).rekey(csbId, peer);
       metrics.rekeyed++;
       log(`exchange ${csb(csbId)}: ${identity} started a CSB update with ${peer}`);
       return { csbId, message, messageName: 'I_MESSAGE_1' };
@@ -96,7 +106,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = optionalUriParam(p, 'peer');
-      const ep = identities.get(identity).endpoint;
+      const ep = d.endpoint(identity);
       let closed = 0;
       let offerClosed = false;
       for (const store of [ep.initiated, ep.responded, ep.offers] as Array<{ byCsb(c: number): Array<{ peer: string }>; delete(c: number, p: string): void }>) {

@@ -8,7 +8,7 @@ import { resolveConfig } from './config.js';
 import { startIbaked } from './daemon.js';
 
 const USAGE = `usage: ibaked [--config FILE] [--socket PATH] [--engine native|wasm|ts] [--max-in-flight N]
-              [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
+              [--workers N] [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
 
 Serves MIKEY-IBAKE key exchanges to local media apps over a Unix-domain socket
 (4-octet big-endian length + one msgpack map per frame; frames over 64 KiB are refused).
@@ -19,6 +19,7 @@ store under --var-dir (default ./var). See docs/daemon.md.
   --socket PATH       socket path (default $XDG_RUNTIME_DIR/ibaked.sock, else /run/ibaked/ibaked.sock)
   --engine NAME       force a pairing engine (default: native, else wasm, else ts; env IBAKED_ENGINE)
   --max-in-flight N   requests admitted at once before replying OVERLOADED (default 256)
+  --workers N         exchange worker threads (0 = on the main thread; default: one per core)
   --var-dir DIR       development-mode state directory (default ./var, created 0700)
   --kms-url URL       production: the KMS endpoint (e.g. https://kms.example.org/mikey)
   --kms-params FILE   production: the KMS public parameters (params.json), pinned
@@ -41,6 +42,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         socket: { type: 'string' },
         engine: { type: 'string' },
         'max-in-flight': { type: 'string' },
+        workers: { type: 'string' },
         'var-dir': { type: 'string' },
         'kms-url': { type: 'string' },
         'kms-params': { type: 'string' },
@@ -67,6 +69,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         ...(values.socket !== undefined ? { socket: values.socket } : {}),
         ...(values.engine !== undefined ? { engine: values.engine } : {}),
         ...(values['max-in-flight'] !== undefined ? { maxInFlight: values['max-in-flight'] } : {}),
+        ...(values.workers !== undefined ? { workers: values.workers } : {}),
         ...(values['var-dir'] !== undefined ? { varDir: values['var-dir'] } : {}),
         ...(values['kms-url'] !== undefined ? { kmsUrl: values['kms-url'] } : {}),
         ...(values['kms-params'] !== undefined ? { kmsParams: values['kms-params'] } : {}),

@@ -54,3 +54,18 @@ export class ExchangeMetrics {
     };
   }
 }
+
+export type MetricsSnapshot = ReturnType<ExchangeMetrics['snapshot']>;
+
+/** Sums the snapshots of several shards (same buckets). */
+export function sumSnapshots(all: readonly MetricsSnapshot[]): MetricsSnapshot {
+  const out = new ExchangeMetrics().snapshot();
+  for (const s of all) {
+    for (const k of ['initiated', 'received', 'established', 'failed', 'rekeyed', 'closed', 'expired'] as const) out[k] += s[k];
+    const h = out.receiveLatencyMs;
+    h.count += s.receiveLatencyMs.count;
+    h.sumMs = Math.round((h.sumMs + s.receiveLatencyMs.sumMs) * 1000) / 1000;
+    s.receiveLatencyMs.buckets.forEach((b, i) => (h.buckets[i]!.count += b.count));
+  }
+  return out;
+}

@@ -103,6 +103,11 @@ export interface InitiateOptions {
   to: string;
   /** SSRCs of the crypto sessions (0 = let the responder choose). Default: [random, 0]. */
   ssrcs?: number[];
+  /**
+   * The CSB ID to use (1..2^32-1) instead of a random one: the daemon's router chooses it so it
+   * can route the exchange's later messages by (identity, CSB ID). Refused if already in use.
+   */
+  csbId?: number;
 }
 
 function eq(a: Uint8Array, b: Uint8Array): boolean {
@@ -173,8 +178,15 @@ export class IbakeEndpoint {
     if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
       throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
     }
-    let csbId = nonZeroU32();
-    while (this.offerIndex.has(csbId)) csbId = nonZeroU32();
+    let csbId: number;
+    if (o.csbId !== undefined) {
+      if (!Number.isInteger(o.csbId) || o.csbId < 1 || o.csbId > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'csbId must be an integer in 1..4294967295');
+      if (this.offerIndex.has(o.csbId) || this.initiated.byCsb(o.csbId).length > 0) throw new IbakeError('IBAKE_STATE', 'CSB ID already in use');
+      csbId = o.csbId;
+    } else {
+      csbId = nonZeroU32();
+      while (this.offerIndex.has(csbId)) csbId = nonZeroU32();
+    }
     const nowMs = this.now();
     // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
     this.ibe.prepare?.(to, nowMs);

@@ -1,0 +1,198 @@
+// Exchange shards on worker threads (DESIGN §6 "all cores"): `workers` threads, each running
+// shard-worker.ts with its own engine handle, keyrings and endpoints. The main thread only
+// routes (shards.ts: by identity and CSB ID) and relays; every identity's keys are replicated
+// to every worker, so any worker can serve any identity. A worker that dies (crash, out of
+// memory, terminate) is logged and restarted with every key; the requests it had in flight
+// fail with SHARD_FAILED and its exchanges are gone (their later messages get IBAKE_NO_SESSION
+// from the new worker). A worker that dies three times before it is ready is not restarted
+// again: its requests then fail at once with SHARD_FAILED.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { IbakedError } from '../util/errors.js';
+import { ExchangeMetrics, sumSnapshots, type MetricsSnapshot } from './metrics.js';
+import type { FromWorker, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
+import { routeOf, shardOf, type Shards } from './shards.js';
+import { AFTER_SEND } from './server.js';
+
+export class ShardError extends IbakedError {}
+
+export interface ShardPoolOptions extends Omit<WorkerInit, 'index'> {
+  workers: number;
+  log: (line: string) => void;
+}
+
+export interface ShardPool extends Shards {
+  /** Worker restarts so far (tests, metrics). */
+  readonly restarts: number;
+  /** Thread ids of the live workers (benchmarks read their CPU time). */
+  threadIds(): number[];
+  /** Terminates worker i as a crash would (tests): it is logged and restarted. */
+  kill(i: number): Promise<void>;
+}
+
+/** The compiled worker script: beside this module, else (sources run by a test runner) under dist/. */
+function workerScript(): URL {
+  for (const rel of ['./shard-worker.js', '../../dist/daemon/shard-worker.js']) {
+    const u = new URL(rel, import.meta.url);
+    if (existsSync(fileURLToPath(u))) return u;
+  }
+  throw new ShardError('START_FAILED', 'shard worker script not found (run npm run build)');
+}
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: Promise<void>;
+  pending: Map<number, Pending>;
+  /** deaths before reaching 'ready', in a row */
+  earlyDeaths: number;
+  dead: boolean;
+}
+
+function toError(e: WorkerError): Error {
+  if (!e.typed) return new Error(e.message);
+  const err = new ShardError(e.code, e.message);
+  if (e.reply) (err as { reply?: Uint8Array }).reply = e.reply;
+  return err;
+}
+
+/** Zeroes the SRTP keys a relayed exchange result carries (after its reply frame is written). */
+function wipeRelayedKeys(result: unknown): void {
+  const keys = (result as { established?: { keys?: Array<{ masterKey?: Uint8Array; masterSalt?: Uint8Array }> } })?.established?.keys;
+  for (const k of keys ?? []) {
+    k.masterKey?.fill(0);
+    k.masterSalt?.fill(0);
+  }
+}
+
+export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new ShardError('CONFIG', 'workers must be >= 1 for a shard pool');
+  const script = workerScript();
+  const { workers: count, log, ...shared } = o;
+  /** copies of every identity's keys, replayed to a restarted worker: uri -> period -> key */
+  const keys = new Map<string, Map<string, Uint8Array>>();
+  let nextId = 1;
+  let restarts = 0;
+  let closing = false;
+
+  const spawn = (index: number, slot?: Slot): Slot => {
+    const init: WorkerInit = { ...shared, index };
+    const worker = new Worker(script, { workerData: init, name: `ibaked-shard-${index}` });
+    const s: Slot = slot ?? { index, worker, ready: Promise.resolve(), pending: new Map(), earlyDeaths: 0, dead: false };
+    s.worker = worker;
+    let isReady = false;
+    s.ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: FromWorker) => {
+        if (m.t === 'res') {
+          const p = s.pending.get(m.id);
+          if (!p) return;
+          s.pending.delete(m.id);
+          if (m.ok) p.resolve(m.result);
+          else p.reject(toError(m.error));
+        } else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
+        else if (m.t === 'ready') {
+          isReady = true;
+          s.earlyDeaths = 0;
+          resolve();
+        }
+      });
+      worker.on('error', (e) => log(`shard ${index}: worker error: ${e?.message ?? String(e)}`));
+      worker.on('exit', (code) => {
+        if (!isReady) reject(new ShardError('START_FAILED', `shard worker ${index} exited (code ${code}) before it was ready`));
+        if (s.worker !== worker) return;
+        const lost = s.pending.size;
+        for (const p of s.pending.values()) p.reject(new ShardError('SHARD_FAILED', 'the worker serving this exchange failed; its exchanges are lost'));
+        s.pending.clear();
+        if (closing) return;
+        if (!isReady && ++s.earlyDeaths >= 3) {
+          s.dead = true;
+          log(`shard ${index}: worker died ${s.earlyDeaths} times before it was ready; not restarting it`);
+          return;
+        }
+        restarts++;
+        log(`shard ${index}: worker exited unexpectedly (code ${code}, ${lost} request(s) failed); restarting it`);
+        spawn(index, s).ready.catch(() => {});
+      });
+    });
+    // Every identity's keys, before any request (a port delivers in order).
+    for (const [uri, byPeriod] of keys) for (const [period, key] of byPeriod) post(s, { t: 'key', uri, period, key: key.slice() });
+    return s;
+  };
+
+  const post = (s: Slot, m: ToWorker) => s.worker.postMessage(m);
+  const call = (s: Slot, m: ToWorker & { id: number }): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (s.dead) return reject(new ShardError('SHARD_FAILED', `shard ${s.index} is down`));
+      s.pending.set(m.id, { resolve, reject });
+      post(s, m);
+    });
+  const broadcast = (make: () => ToWorker) => {
+    for (const s of slots) if (!s.dead) post(s, make());
+  };
+  const all = <T>(t: 'expire' | 'metrics'): Promise<T[]> =>
+    Promise.all(slots.filter((s) => !s.dead).map((s) => call(s, { t, id: nextId++ }) as Promise<T>));
+
+  const slots: Slot[] = [];
+  for (let i = 0; i < count; i++) slots.push(spawn(i));
+  try {
+    await Promise.all(slots.map((s) => s.ready));
+  } catch (e) {
+    closing = true;
+    await Promise.all(slots.map((s) => s.worker.terminate()));
+    throw e;
+  }
+
+  return {
+    count,
+    get restarts() {
+      return restarts;
+    },
+    threadIds: () => slots.filter((s) => !s.dead).map((s) => s.worker.threadId),
+    handle: async (method, params) => {
+      const r = routeOf(method, params);
+      const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params, route: r.route });
+      if (typeof result === 'object' && result !== null && 'established' in result) {
+        Object.defineProperty(result, AFTER_SEND, { value: () => wipeRelayedKeys(result), enumerable: false });
+      }
+      return result;
+    },
+    addKey: (uri, period, key) => {
+      let byPeriod = keys.get(uri);
+      if (!byPeriod) keys.set(uri, (byPeriod = new Map()));
+      byPeriod.get(period)?.fill(0);
+      byPeriod.set(period, key.slice());
+      broadcast(() => ({ t: 'key', uri, period, key: key.slice() }));
+    },
+    dropPeriod: (uri, period) => {
+      const k = keys.get(uri)?.get(period);
+      k?.fill(0);
+      keys.get(uri)?.delete(period);
+      broadcast(() => ({ t: 'drop', uri, period }));
+    },
+    remove: (uri) => {
+      for (const k of keys.get(uri)?.values() ?? []) k.fill(0);
+      keys.delete(uri);
+      broadcast(() => ({ t: 'remove', uri }));
+    },
+    expire: async () => (await all<number>('expire')).reduce((a, b) => a + b, 0),
+    metrics: async (): Promise<MetricsSnapshot> => {
+      const got = await all<MetricsSnapshot>('metrics');
+      return got.length ? sumSnapshots(got) : new ExchangeMetrics().snapshot();
+    },
+    kill: async (i) => {
+      await slots[i]!.worker.terminate();
+    },
+    close: async () => {
+      if (closing) return;
+      closing = true;
+      const live = slots.filter((s) => !s.dead);
+      await Promise.all(live.map((s) => call(s, { t: 'close', id: nextId++ }).catch(() => {})));
+      await Promise.all(slots.map((s) => s.worker.terminate()));
+      for (const byPeriod of keys.values()) for (const k of byPeriod.values()) k.fill(0);
+      keys.clear();
+    },
+  };
+}

@@ -1,0 +1,39 @@
+// Messages between the daemon's main thread and its shard workers (shard-pool.ts <->
+// shard-worker.ts), typed in one place so both sides agree.
+import type { EngineName } from '../engine/types.js';
+import type { PeriodKind } from '../ibe/identity.js';
+import type { Route } from './exchange.js';
+
+/** workerData of a shard worker. */
+export interface WorkerInit {
+  index: number;
+  engine: EngineName;
+  Ppub: Uint8Array;
+  period: PeriodKind;
+  profile?: string;
+  handshakeTimeoutMs: number;
+  establishedLifetimeMs: number;
+}
+
+export type ToWorker =
+  | { t: 'key'; uri: string; period: string; key: Uint8Array }
+  | { t: 'drop'; uri: string; period: string }
+  | { t: 'remove'; uri: string }
+  | { t: 'req'; id: number; method: string; params: Record<string, unknown>; route: Route }
+  | { t: 'expire'; id: number }
+  | { t: 'metrics'; id: number }
+  | { t: 'close'; id: number };
+
+export interface WorkerError {
+  code: string;
+  message: string;
+  /** an IbakedError (typed), not a bug */
+  typed: boolean;
+  reply?: Uint8Array;
+}
+
+export type FromWorker =
+  | { t: 'ready' }
+  | { t: 'log'; line: string }
+  | { t: 'res'; id: number; ok: true; result: unknown }
+  | { t: 'res'; id: number; ok: false; error: WorkerError };
