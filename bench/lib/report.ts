@@ -79,7 +79,7 @@ export function today(d = new Date()): string {
  */
 export function writeResults(
   name: string,
-  rows: readonly object[],
+  rows: readonly object[] | object,
   markdown: string,
   opts: { dir?: string; date?: string } = {},
 ): { json: string; md: string } {

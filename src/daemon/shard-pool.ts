@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
+import { BatchPost } from './batch-post.js';
 import { ExchangeMetrics, sumSnapshots, type MetricsSnapshot } from './metrics.js';
 import type { FromWorker, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
 import { routeOf, shardOf, type Shards } from './shards.js';
@@ -47,6 +48,8 @@ interface Slot {
   worker: Worker;
   ready: Promise<void>;
   pending: Map<number, Pending>;
+  /** requests to the current worker, posted once per event-loop turn */
+  out: BatchPost<ToWorker>;
   /** deaths before reaching 'ready', in a row */
   earlyDeaths: number;
   dead: boolean;
@@ -81,22 +84,25 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   const spawn = (index: number, slot?: Slot): Slot => {
     const init: WorkerInit = { ...shared, index };
     const worker = new Worker(script, { workerData: init, name: `ibaked-shard-${index}` });
-    const s: Slot = slot ?? { index, worker, ready: Promise.resolve(), pending: new Map(), earlyDeaths: 0, dead: false };
+    const s: Slot = slot ?? { index, worker, ready: Promise.resolve(), pending: new Map(), out: undefined!, earlyDeaths: 0, dead: false };
     s.worker = worker;
+    s.out = new BatchPost<ToWorker>((items) => worker.postMessage(items));
     let isReady = false;
     s.ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (m: FromWorker) => {
-        if (m.t === 'res') {
-          const p = s.pending.get(m.id);
-          if (!p) return;
-          s.pending.delete(m.id);
-          if (m.ok) p.resolve(m.result);
-          else p.reject(toError(m.error));
-        } else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
-        else if (m.t === 'ready') {
-          isReady = true;
-          s.earlyDeaths = 0;
-          resolve();
+      worker.on('message', (batch: FromWorker[]) => {
+        for (const m of batch) {
+          if (m.t === 'res') {
+            const p = s.pending.get(m.id);
+            if (!p) continue;
+            s.pending.delete(m.id);
+            if (m.ok) p.resolve(m.result);
+            else p.reject(toError(m.error));
+          } else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
+          else if (m.t === 'ready') {
+            isReady = true;
+            s.earlyDeaths = 0;
+            resolve();
+          }
         }
       });
       worker.on('error', (e) => log(`shard ${index}: worker error: ${e?.message ?? String(e)}`));
@@ -127,7 +133,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     new Promise((resolve, reject) => {
       if (s.dead) return reject(new ShardError('SHARD_FAILED', `shard ${s.index} is down`));
       s.pending.set(m.id, { resolve, reject });
-      post(s, m);
+      s.out.push(m);
     });
   const broadcast = (make: () => ToWorker) => {
     for (const s of slots) if (!s.dead) post(s, make());

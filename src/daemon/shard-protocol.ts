@@ -15,6 +15,7 @@ export interface WorkerInit {
   establishedLifetimeMs: number;
 }
 
+/** The main thread posts one ToWorker (keys) or an array (batched requests); a worker always posts arrays. */
 export type ToWorker =
   | { t: 'key'; uri: string; period: string; key: Uint8Array }
   | { t: 'drop'; uri: string; period: string }

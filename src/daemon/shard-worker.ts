@@ -3,16 +3,27 @@
 // messages the main thread posts: keys in and out, exchange.* requests, expiry, metrics, close.
 // Replies carry a request's result or its typed error; the SRTP keys of a result are wiped here
 // right after they are posted (the main thread wipes its copy once the reply frame is written).
+import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
+import { BatchPost } from './batch-post.js';
 import { AFTER_SEND } from './server.js';
 import { ExchangeShard } from './shard.js';
-import type { ToWorker, WorkerInit } from './shard-protocol.js';
+import type { FromWorker, ToWorker, WorkerInit } from './shard-protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-const log = (line: string) => port.postMessage({ t: 'log', line });
+// Replies and log lines go to the main thread batched per event-loop turn (batch-post.ts).
+const out = new BatchPost<FromWorker>((items) => port.postMessage(items));
+const log = (line: string) => out.push({ t: 'log', line });
+
+// Linux: name this thread (ps, top and the benchmarks tell the shards from the pool threads).
+try {
+  writeFileSync('/proc/thread-self/comm', `ibaked-shard-${init.index}`);
+} catch {
+  // not Linux, or no /proc: the name is cosmetic
+}
 
 function errorOut(e: unknown) {
   if (e instanceof IbakedError) {
@@ -40,30 +51,31 @@ async function serve(m: ToWorker): Promise<void> {
       try {
         result = await shard.handle(m.method, m.params, m.route);
       } catch (e) {
-        port.postMessage({ t: 'res', id: m.id, ok: false, error: errorOut(e) });
+        out.push({ t: 'res', id: m.id, ok: false, error: errorOut(e) });
         return;
       }
-      try {
-        port.postMessage({ t: 'res', id: m.id, ok: true, result });
-      } finally {
-        const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
-        if (typeof after === 'function') after();
-      }
+      // The result's keys are wiped here once the batch holding them has been posted (copied).
+      const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
+      out.push({ t: 'res', id: m.id, ok: true, result }, typeof after === 'function' ? (after as () => void) : undefined);
       return;
     }
     case 'expire':
-      port.postMessage({ t: 'res', id: m.id, ok: true, result: shard.expire() });
+      out.push({ t: 'res', id: m.id, ok: true, result: shard.expire() });
       return;
     case 'metrics':
-      port.postMessage({ t: 'res', id: m.id, ok: true, result: shard.metrics.snapshot() });
+      out.push({ t: 'res', id: m.id, ok: true, result: shard.metrics.snapshot() });
       return;
     case 'close':
       shard.close();
-      port.postMessage({ t: 'res', id: m.id, ok: true, result: null });
+      out.push({ t: 'res', id: m.id, ok: true, result: null });
+      out.flush();
       port.close();
       return;
   }
 }
 
-port.on('message', (m: ToWorker) => void serve(m));
-port.postMessage({ t: 'ready' });
+port.on('message', (m: ToWorker | ToWorker[]) => {
+  if (Array.isArray(m)) for (const x of m) void serve(x);
+  else void serve(m);
+});
+port.postMessage([{ t: 'ready' }]);
