@@ -5,6 +5,7 @@
 // startIbaked() either returns a fully running daemon or cleans up and throws; close() stops
 // the server, the timer, every key renewer, the shards and the development KMS, and wipes all secrets.
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
@@ -14,6 +15,7 @@ import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
 import { Identities, IdentityError } from './identities.js';
 import { buildHandlers } from './methods.js';
+import { parPolicy } from './par-policy.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { startShardPool } from './shard-pool.js';
 import { inProcessShards, type Shards } from './shards.js';
@@ -110,7 +112,8 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     for (const id of cfg.identities) await addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
-    const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => sh.handle(m, p)])) as Record<string, Handler>;
+    const par = parPolicy(engine, availableParallelism());
+    const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = {
       ...built.handlers,
       info: async () => ({

@@ -1,0 +1,114 @@
+// The call-setup latency gate's machinery (bench:gate; a smoke test runs it on the ts engine):
+// one attempt measures, in one process and one run,
+//   * in-process calls (bench/lib/calls.ts), warm and cold, interleaved with the engine's
+//     pairing, which is the unit of the call budgets;
+//   * the crypto floor (bench/lib/floor.ts);
+//   * a real ibaked (bench/lib/daemon-load.ts) at N = low (latency) and N = high (CPU per call),
+// and checks every budget as a ratio of figures from that same attempt. The caller reruns a
+// failed attempt once; a budget fails only if it missed both times.
+import type { Engine, EngineName } from '../../src/engine/types.js';
+import { call, prepare, warmUp } from './calls.js';
+import { runLoad, startDaemonProc, type LoadResult } from './daemon-load.js';
+import { measureFloor, type FloorResult } from './floor.js';
+import { runInterleaved, type InterleavedTask } from './interleave.js';
+
+export interface GateOptions {
+  engine: Engine;
+  engineName: EngineName;
+  rounds: number;
+  timeMs: number;
+  durationMs: number;
+  /** concurrency for the latency point and for the CPU point */
+  nLow: number;
+  nHigh: number;
+  workers: number;
+  /** cold-call pool size (default: bench:call's) */
+  pool?: number;
+  floorRounds: number;
+  floorBatch: number;
+  log?: (line: string) => void;
+}
+
+export interface Budget {
+  name: string;
+  /** e.g. "≤ 4.5 pairings" */
+  limit: string;
+  measured: number;
+  /** the measured value's unit, e.g. "pairings" */
+  unit: string;
+  pass: boolean;
+}
+
+export interface Attempt {
+  pairingMs: number;
+  warmMs: number;
+  coldMs: number;
+  floor: FloorResult;
+  low: LoadResult;
+  high: LoadResult;
+  budgets: Budget[];
+}
+
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+
+/** Every budget of the gate, from one attempt's figures. */
+export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
+  const warm = a.warmMs / a.pairingMs;
+  const cold = a.coldMs / a.pairingMs;
+  const overhead = a.low.p50Ms - a.warmMs;
+  const cpu = a.high.cpuPerCallMs / a.floor.floorMs;
+  const main = a.high.mainCpuPerCallMs / a.high.cpuPerCallMs;
+  return [
+    { name: 'warm in-process call', limit: '≤ 4.5 pairings', measured: r3(warm), unit: 'pairings', pass: warm <= 4.5 },
+    { name: 'cold in-process call', limit: '≤ 7 pairings', measured: r3(cold), unit: 'pairings', pass: cold <= 7 },
+    { name: `daemon p50 at N=${a.low.n} − in-process warm p50`, limit: '≤ 0.3 ms', measured: r3(overhead), unit: 'ms', pass: overhead <= 0.3 },
+    { name: `daemon CPU per call at N=${a.high.n} ÷ crypto floor`, limit: '≤ 1.2', measured: r3(cpu), unit: '×', pass: cpu <= 1.2 },
+    { name: `main-thread share of CPU per call at N=${a.high.n}`, limit: '≤ 0.125', measured: r3(main), unit: '×', pass: main <= 0.125 },
+  ];
+}
+
+export async function runAttempt(o: GateOptions): Promise<Attempt> {
+  const log = o.log ?? (() => {});
+  const st = await prepare(o.engine, o.pool !== undefined ? { pool: o.pool } : {});
+  await warmUp(st);
+  const Q = await o.engine.hashToG2(new TextEncoder().encode('gate'), 'GATE-DST');
+  const slow = o.engineName === 'ts';
+  const pairing: InterleavedTask = { group: o.engineName, op: 'pairing', fn: () => o.engine.pairing(st.Ppub, Q), iterations: slow ? 1 : 30, timeMs: o.timeMs };
+  const tasks: InterleavedTask[] = [
+    { group: o.engineName, op: 'call warm', fn: call(st, 'warm'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
+    pairing,
+    { group: o.engineName, op: 'call cold', fn: call(st, 'cold'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
+    pairing,
+  ];
+  const rows = await runInterleaved(tasks, o.rounds, undefined, { asListed: true });
+  const med = (op: string) => rows.find((r) => r.op === op)!.median_us / 1000;
+  const pairingMs = med('pairing');
+  const warmMs = med('call warm');
+  const coldMs = med('call cold');
+  log(`in process: pairing ${pairingMs} ms, warm ${warmMs} ms, cold ${coldMs} ms`);
+  for (const ring of [...st.warm.values(), ...st.cold.values()]) ring.close();
+  const floor = await measureFloor(o.engine, { rounds: o.floorRounds, batch: o.floorBatch });
+  log(`crypto floor ${floor.floorMs} ms`);
+  const d = await startDaemonProc({ engine: o.engineName, workers: o.workers });
+  let low: LoadResult;
+  let high: LoadResult;
+  try {
+    low = await runLoad(d, o.nLow, o.durationMs);
+    log(`daemon N=${o.nLow}: p50 ${low.p50Ms} ms, p99 ${low.p99Ms} ms`);
+    high = await runLoad(d, o.nHigh, o.durationMs);
+    log(`daemon N=${o.nHigh}: ${high.callsPerSec} calls/s, CPU ${high.cpuPerCallMs} ms/call (main ${high.mainCpuPerCallMs})`);
+  } finally {
+    await d.stop();
+  }
+  const a = { pairingMs, warmMs, coldMs, floor, low, high };
+  return { ...a, budgets: budgetsOf(a) };
+}
+
+/** A budget fails only if it missed in every attempt. */
+export function verdicts(attempts: readonly Attempt[]): Array<Budget & { measuredAll: number[] }> {
+  return attempts[0]!.budgets.map((b, i) => ({
+    ...b,
+    measuredAll: attempts.map((a) => a.budgets[i]!.measured),
+    pass: attempts.some((a) => a.budgets[i]!.pass),
+  }));
+}
