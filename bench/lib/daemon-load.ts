@@ -29,11 +29,17 @@ export interface DaemonProc {
 
 /** Starts ibaked (compiled sources under build-bench/) with `workers` shard workers. */
 export async function startDaemonProc(o: { engine: EngineName; workers: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<DaemonProc> {
-  const main = fileURLToPath(new URL('../../src/daemon/main.js', import.meta.url));
-  if (!existsSync(main)) throw new Error(`${main} missing: run npm run bench:build`);
+  // Compiled (build-bench/): main.js beside the bench. Sources run by a test runner: main.ts through tsx.
+  let main = fileURLToPath(new URL('../../src/daemon/main.js', import.meta.url));
+  const loader: string[] = [];
+  if (!existsSync(main)) {
+    main = main.replace(/\.js$/, '.ts');
+    if (!existsSync(main)) throw new Error(`${main} missing: run npm run bench:build`);
+    loader.push('--import', 'tsx');
+  }
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
   const socket = join(dir, 'ibaked.sock');
-  const args = [...(o.nodeArgs ?? []), main, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096'];
+  const args = [...loader, ...(o.nodeArgs ?? []), main, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096'];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, IBAKED_DAEMON_ENTRY: '1', UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())), ...o.env },
     stdio: ['ignore', 'ignore', 'pipe'],
