@@ -2,8 +2,9 @@
 // CPU time of the engine operations a warm call (repeat peers) needs on both sides together —
 // 3 IBE decryptions with a prepared key, 3 IBE encryptions to a cached recipient (fixed-base
 // tables), 2 ephemeral P-256 key generations, 2 K_SESSION multiplications ([k]Q) — each run
-// alone, one at a time, in interleaved rounds, timed by the process's CPU clock (all threads,
-// so a native helper thread's share counts too); the medians summed. What a daemon spends per
+// alone, one at a time, in interleaved rounds, timed by the process's CPU clock, single-threaded
+// (the native engine's parallel sections off, as the daemon runs them under load:
+// src/daemon/par-policy.ts); the medians summed. What a daemon spends per
 // call beyond this is its own overhead (codec, MAC, PRF, IPC, routing).
 import { createECDH, randomBytes } from 'node:crypto';
 import { extractBls, setupBls } from '../../src/ibe/bls12381/bf.js';
@@ -56,17 +57,22 @@ export async function measureFloor(engine: Engine, o: { rounds: number; batch: n
   const cpu: Record<string, number[]> = {};
   const wall: Record<string, number[]> = {};
   const names = Object.keys(fns) as FloorOp[];
-  for (let r = 0; r < o.rounds; r++) {
-    for (const op of names.map((_, i) => names[(i + r) % names.length]!)) {
-      const batch = op.startsWith('p256') ? o.batch * 4 : o.batch;
-      const c0 = process.cpuUsage();
-      const w0 = performance.now();
-      for (let i = 0; i < batch; i++) await fns[op]();
-      const w = (performance.now() - w0) * 1000;
-      const c = process.cpuUsage(c0);
-      (cpu[op] ??= []).push((c.user + c.system) / batch);
-      (wall[op] ??= []).push(w / batch);
+  engine.setParallel?.(false);
+  try {
+    for (let r = 0; r < o.rounds; r++) {
+      for (const op of names.map((_, i) => names[(i + r) % names.length]!)) {
+        const batch = op.startsWith('p256') ? o.batch * 4 : o.batch;
+        const c0 = process.cpuUsage();
+        const w0 = performance.now();
+        for (let i = 0; i < batch; i++) await fns[op]();
+        const w = (performance.now() - w0) * 1000;
+        const c = process.cpuUsage(c0);
+        (cpu[op] ??= []).push((c.user + c.system) / batch);
+        (wall[op] ??= []).push(w / batch);
+      }
     }
+  } finally {
+    engine.setParallel?.(true);
   }
   ctx.close();
   key.fill(0);

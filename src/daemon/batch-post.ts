@@ -1,9 +1,11 @@
 // Batching for the messages between the daemon's main thread and its shard workers: items
-// pushed during one event-loop turn are posted as one array at the end of that turn
-// (setImmediate runs right after the I/O callbacks of the turn, so this adds no wait). Under
-// load one postMessage then carries many requests or replies instead of one each, which saves
-// the per-message serialisation, wake-up and event costs on both threads. An item's `after`
-// runs once the batch holding it has been posted (e.g. to wipe key material the post copied).
+// pushed while one callback runs (e.g. every request frame of one socket read) are posted as
+// one array when that callback's synchronous work ends (a microtask). Under load one
+// postMessage then carries several requests or replies instead of one each, which saves the
+// per-message serialisation, wake-up and event costs on both threads. Not setImmediate: work
+// already queued for the check phase (the endpoints' ahead-of-need jobs, ahead.ts) would then
+// run before the reply leaves, adding its time to the call's latency. An item's `after` runs
+// once the batch holding it has been posted (e.g. to wipe key material the post copied).
 export class BatchPost<T> {
   private items: T[] = [];
   private afters: Array<() => void> = [];
@@ -11,11 +13,11 @@ export class BatchPost<T> {
   constructor(private readonly post: (items: T[]) => void) {}
 
   push(item: T, after?: () => void): void {
-    if (this.items.push(item) === 1) setImmediate(this.flush);
+    if (this.items.push(item) === 1) queueMicrotask(this.flush);
     if (after) this.afters.push(after);
   }
 
-  /** Posts what is queued now (also called by the turn's setImmediate). */
+  /** Posts what is queued now (also called by the queued microtask). */
   readonly flush = (): void => {
     const items = this.items;
     const afters = this.afters;

@@ -39,7 +39,7 @@ export interface DaemonConfig {
   maxInFlight: number;
   /**
    * Exchange worker threads (DESIGN §6): 0 = exchanges on the main thread; N = N shard workers,
-   * each with its own engine handle, keyrings and endpoints. Default: one per core (0 on 1 core).
+   * each with its own engine handle, keyrings and endpoints. Default: defaultWorkers().
    */
   workers: number;
   skipSelftest: boolean;
@@ -56,10 +56,18 @@ export interface DaemonConfig {
   expireIntervalMs: number;
 }
 
-/** One worker per core; none on a single core (a worker would only add a hop there). */
-export function defaultWorkers(): number {
-  const n = availableParallelism();
-  return n >= 2 ? n : 0;
+/** From this many cores up, the default is one shard worker per core. */
+export const SHARD_FROM_CORES = 5;
+
+/**
+ * One worker per core on hosts with SHARD_FROM_CORES cores or more; below, none. Measured
+ * (docs/performance.md, bench:daemon): the main thread spends about 0.7 ms per call when it
+ * runs the exchanges itself and a call needs about 3.3 ms of CPU in all, so the main thread
+ * is the limit only from about 5 cores; below that a worker hop adds latency (two thread
+ * wake-ups per request) and CPU per call without adding throughput.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return cores >= SHARD_FROM_CORES ? cores : 0;
 }
 
 export const MAX_WORKERS = 256;

@@ -19,7 +19,8 @@ store under --var-dir (default ./var). See docs/daemon.md.
   --socket PATH       socket path (default $XDG_RUNTIME_DIR/ibaked.sock, else /run/ibaked/ibaked.sock)
   --engine NAME       force a pairing engine (default: native, else wasm, else ts; env IBAKED_ENGINE)
   --max-in-flight N   requests admitted at once before replying OVERLOADED (default 256)
-  --workers N         exchange worker threads (0 = on the main thread; default: one per core)
+  --workers N         exchange worker threads (0 = on the main thread; default: one per
+                      core on 5+ cores, else 0)
   --var-dir DIR       development-mode state directory (default ./var, created 0700)
   --kms-url URL       production: the KMS endpoint (e.g. https://kms.example.org/mikey)
   --kms-params FILE   production: the KMS public parameters (params.json), pinned
