@@ -28,9 +28,9 @@ describe('bench:daemon and bench:gate command lines', () => {
     }
   });
 
-  it('the gate takes exactly two --n values and one --workers value; the daemon bench one engine', () => {
+  it('the gate takes exactly two --n and two --workers values; the daemon bench one engine', () => {
     expect(bench('gate', ['--n', '1,2,3']).stderr).toMatch(/--n takes two values/);
-    expect(bench('gate', ['--workers', '1,2']).stderr).toMatch(/--workers takes one value/);
+    expect(bench('gate', ['--workers', '1']).stderr).toMatch(/--workers takes two values/);
     expect(bench('daemon', ['--engines', 'ts,wasm']).stderr).toMatch(/--engines takes one engine/);
   });
 });
@@ -39,7 +39,7 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
   it('measures every figure of one attempt and derives every budget', async () => {
     const engine = (await loadEngine('ts')) as Engine;
     const a = await runAttempt({
-      engine, engineName: 'ts', rounds: 1, timeMs: 10, durationMs: 700, nLow: 1, nHigh: 2, workers: 2, pool: 2, floorRounds: 1, floorBatch: 1,
+      engine, engineName: 'ts', rounds: 1, timeMs: 10, durationMs: 700, nLow: 1, nHigh: 2, workersLow: 0, workersHigh: 2, pool: 2, floorRounds: 1, floorBatch: 1,
     });
     for (const v of [a.pairingMs, a.warmMs, a.coldMs, a.floor.floorMs, a.high.cpuPerCallMs, a.high.mainCpuPerCallMs]) expect(Number.isFinite(v) && v > 0).toBe(true);
     expect(a.low.calls + a.high.calls).toBeGreaterThan(0);
@@ -51,11 +51,11 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
   it('a budget fails only when it missed in every attempt', () => {
     const base = {
       pairingMs: 1, warmMs: 4, coldMs: 6, floor: { floorMs: 3, ops: {} as never },
-      low: { n: 1, p50Ms: 4.2 } as never, high: { n: 64, cpuPerCallMs: 3.3, mainCpuPerCallMs: 0.3 } as never,
+      low: { n: 1, workers: 0, p50Ms: 4.2 } as never, high: { n: 64, workers: 2, cpuPerCallMs: 3.3, mainCpuPerCallMs: 0.3 } as never,
     };
     const good = { ...base, budgets: budgetsOf(base) };
     expect(good.budgets.map((b) => b.pass)).toEqual([true, true, true, true, true]);
-    const slowBase = { ...base, warmMs: 5, low: { n: 1, p50Ms: 6 } as never };
+    const slowBase = { ...base, warmMs: 5, low: { n: 1, workers: 0, p50Ms: 6 } as never };
     const slow = { ...slowBase, budgets: budgetsOf(slowBase) };
     expect(slow.budgets.map((b) => b.pass)).toEqual([false, true, false, true, true]);
     expect(verdicts([slow, good]).every((v) => v.pass)).toBe(true);
