@@ -21,7 +21,7 @@ const ARGS = benchArgs({
   summary:
     'Call-setup latency gate: warm call <= 4.5 pairings, cold <= 7; daemon p50 at N=1 <= in-process warm p50 + 0.3 ms; daemon CPU per call at N=64 <= 1.2 x crypto floor; main-thread CPU <= 1/8 of it. Reruns once on a miss; exits 1 if a budget misses twice.',
   flags: ['engines', 'rounds', 'time', 'duration', 'n', 'workers', 'no-budgets', 'out'],
-  defaults: { engines: ['native'], rounds: 6, time: 150, duration: 2500, n: [1, 64], workers: [defaultWorkers(), CORES] },
+  defaults: { engines: ['native'], rounds: 8, time: 150, duration: 4000, n: [1, 64], workers: [defaultWorkers(), CORES] },
 });
 const usage = (msg: string) => {
   process.stderr.write(`bench gate: ${msg} (see --help)\n`);
@@ -45,7 +45,6 @@ const opts = {
   workersLow: ARGS.workers[0]!,
   workersHigh: ARGS.workers[1]!,
   ...(slow ? { pool: 2 } : {}),
-  floorRounds: slow ? 1 : 12,
   floorBatch: slow ? 1 : 10,
   log: (l: string) => process.stderr.write(`gate: ${l}\n`),
 };

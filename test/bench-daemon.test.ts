@@ -39,7 +39,7 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
   it('measures every figure of one attempt and derives every budget', async () => {
     const engine = (await loadEngine('ts')) as Engine;
     const a = await runAttempt({
-      engine, engineName: 'ts', rounds: 1, timeMs: 10, durationMs: 700, nLow: 1, nHigh: 2, workersLow: 0, workersHigh: 2, pool: 2, floorRounds: 1, floorBatch: 1,
+      engine, engineName: 'ts', rounds: 1, timeMs: 10, durationMs: 600, nLow: 1, nHigh: 2, workersLow: 0, workersHigh: 2, pool: 2, floorBatch: 1,
     });
     for (const v of [a.pairingMs, a.warmMs, a.coldMs, a.floor.floorMs, a.high.cpuPerCallMs, a.high.mainCpuPerCallMs]) expect(Number.isFinite(v) && v > 0).toBe(true);
     expect(a.low.calls + a.high.calls).toBeGreaterThan(0);

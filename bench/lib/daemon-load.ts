@@ -29,12 +29,14 @@ export interface DaemonProc {
 
 /** Starts ibaked (compiled sources under build-bench/) with `workers` shard workers. */
 export async function startDaemonProc(o: { engine: EngineName; workers: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<DaemonProc> {
-  // Compiled (build-bench/): main.js beside the bench. Sources run by a test runner: main.ts through tsx.
-  let main = fileURLToPath(new URL('../../src/daemon/main.js', import.meta.url));
+  // Compiled (build-bench/): main.js beside the bench. Sources run by a test runner: the
+  // package's build (dist/, what `npm test` builds first), else main.ts through tsx.
   const loader: string[] = [];
-  if (!existsSync(main)) {
-    main = main.replace(/\.js$/, '.ts');
-    if (!existsSync(main)) throw new Error(`${main} missing: run npm run bench:build`);
+  const candidates = ['../../src/daemon/main.js', '../../dist/daemon/main.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
+  let main = candidates.find((c) => existsSync(c));
+  if (!main) {
+    main = fileURLToPath(new URL('../../src/daemon/main.ts', import.meta.url));
+    if (!existsSync(main)) throw new Error('no ibaked entry point: run npm run bench:build');
     loader.push('--import', 'tsx');
   }
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
@@ -157,13 +159,25 @@ export interface LoadResult {
   errors: number;
 }
 
+/** One timed window's raw figures (pooled over several windows by summarize). */
+export interface LoadWindow {
+  workers: number;
+  n: number;
+  /** latencies (ms) of calls that started and ended inside the window */
+  lat: number[];
+  calls: number;
+  seconds: number;
+  cpuNs: Record<ThreadClass | 'total', number>;
+  rssMiB: number;
+  errors: number;
+}
+
 /**
  * Runs N concurrent call loops for warm-up then a timed window of `ms`; only calls that start
  * and end inside the window count toward latency; throughput counts calls completed in it.
  */
-export async function runLoad(d: DaemonProc, n: number, ms: number, warmMs = Math.min(1000, ms / 2)): Promise<LoadResult> {
+export async function measureWindow(d: DaemonProc, n: number, ms: number, warmMs = Math.min(1000, ms / 2)): Promise<LoadWindow> {
   let phase: 'warm' | 'measure' | 'stop' = 'warm';
-  let windowStart = 0;
   const lat: number[] = [];
   let completed = 0;
   let errors = 0;
@@ -185,7 +199,7 @@ export async function runLoad(d: DaemonProc, n: number, ms: number, warmMs = Mat
   const loops = Array.from({ length: n }, loop);
   await new Promise((r) => setTimeout(r, warmMs));
   phase = 'measure';
-  windowStart = performance.now();
+  const windowStart = performance.now();
   const cpu0 = threadCpu(d.pid);
   await new Promise((r) => setTimeout(r, ms));
   const cpu1 = threadCpu(d.pid);
@@ -194,27 +208,42 @@ export async function runLoad(d: DaemonProc, n: number, ms: number, warmMs = Mat
   phase = 'stop';
   const rss = rssMiB(d.pid);
   await Promise.all(loops);
-  const byClass: Record<ThreadClass | 'total', number> = { main: 0, shards: 0, par: 0, rest: 0, total: 0 };
+  const cpuNs: Record<ThreadClass | 'total', number> = { main: 0, shards: 0, par: 0, rest: 0, total: 0 };
   for (const [tid, t1] of cpu1) {
     const dns = t1.ns - (cpu0.get(tid)?.ns ?? 0);
-    byClass[classOf(d.pid, tid, t1.name)] += dns;
-    byClass.total += dns;
+    cpuNs[classOf(d.pid, tid, t1.name)] += dns;
+    cpuNs.total += dns;
   }
-  const pct = (ns: number) => Math.round((ns / 1e9 / seconds) * 1000) / 10;
-  lat.sort((a, b) => a - b);
+  return { workers: d.workers, n, lat, calls, seconds, cpuNs, rssMiB: rss, errors };
+}
+
+/** Pools windows of one (workers, N) point: latencies pooled, CPU and calls summed. */
+export function summarize(ws: readonly LoadWindow[]): LoadResult {
+  const w0 = ws[0]!;
+  const lat = ws.flatMap((w) => w.lat).sort((a, b) => a - b);
+  const calls = ws.reduce((a, w) => a + w.calls, 0);
+  const seconds = ws.reduce((a, w) => a + w.seconds, 0);
+  const ns = (k: ThreadClass | 'total') => ws.reduce((a, w) => a + w.cpuNs[k], 0);
+  const pct = (v: number) => Math.round((v / 1e9 / seconds) * 1000) / 10;
+  const perCall = (v: number) => (calls ? Math.round((v / 1e6 / calls) * 1000) / 1000 : NaN);
   const r2 = (v: number) => Math.round(v * 100) / 100;
   return {
-    workers: d.workers,
-    n,
+    workers: w0.workers,
+    n: w0.n,
     calls,
     seconds: r2(seconds),
     callsPerSec: Math.round(calls / seconds),
     p50Ms: r2(quantile(lat, 0.5)),
     p99Ms: r2(quantile(lat, 0.99)),
-    cpuPct: { main: pct(byClass.main), shards: pct(byClass.shards), par: pct(byClass.par), rest: pct(byClass.rest), total: pct(byClass.total) },
-    cpuPerCallMs: calls ? Math.round((byClass.total / 1e6 / calls) * 1000) / 1000 : NaN,
-    mainCpuPerCallMs: calls ? Math.round((byClass.main / 1e6 / calls) * 1000) / 1000 : NaN,
-    rssMiB: rss,
-    errors,
+    cpuPct: { main: pct(ns('main')), shards: pct(ns('shards')), par: pct(ns('par')), rest: pct(ns('rest')), total: pct(ns('total')) },
+    cpuPerCallMs: perCall(ns('total')),
+    mainCpuPerCallMs: perCall(ns('main')),
+    rssMiB: Math.max(...ws.map((w) => w.rssMiB)),
+    errors: ws.reduce((a, w) => a + w.errors, 0),
   };
+}
+
+/** One point: warm-up, one timed window, summarized. */
+export async function runLoad(d: DaemonProc, n: number, ms: number, warmMs = Math.min(1000, ms / 2)): Promise<LoadResult> {
+  return summarize([await measureWindow(d, n, ms, warmMs)]);
 }

@@ -25,7 +25,15 @@ export interface FloorResult {
   floorMs: number;
 }
 
-export async function measureFloor(engine: Engine, o: { rounds: number; batch: number }): Promise<FloorResult> {
+/** A floor measurement taken a round at a time, so rounds can be interleaved with other work. */
+export interface FloorMeter {
+  /** One round: every operation once, as a batch, in a rotated order. */
+  round(): Promise<void>;
+  result(): FloorResult;
+  close(): void;
+}
+
+export async function floorMeter(engine: Engine, o: { batch: number }): Promise<FloorMeter> {
   const { s, Ppub } = await setupBls(engine);
   const now = Date.now();
   const id = identityBytes('sip:bob@example.org', now, 'month');
@@ -57,27 +65,47 @@ export async function measureFloor(engine: Engine, o: { rounds: number; batch: n
   const cpu: Record<string, number[]> = {};
   const wall: Record<string, number[]> = {};
   const names = Object.keys(fns) as FloorOp[];
-  engine.setParallel?.(false);
-  try {
-    for (let r = 0; r < o.rounds; r++) {
-      for (const op of names.map((_, i) => names[(i + r) % names.length]!)) {
-        const batch = op.startsWith('p256') ? o.batch * 4 : o.batch;
-        const c0 = process.cpuUsage();
-        const w0 = performance.now();
-        for (let i = 0; i < batch; i++) await fns[op]();
-        const w = (performance.now() - w0) * 1000;
-        const c = process.cpuUsage(c0);
-        (cpu[op] ??= []).push((c.user + c.system) / batch);
-        (wall[op] ??= []).push(w / batch);
+  let r = 0;
+  return {
+    round: async () => {
+      engine.setParallel?.(false);
+      try {
+        for (const op of names.map((_, i) => names[(i + r) % names.length]!)) {
+          const batch = op.startsWith('p256') ? o.batch * 4 : o.batch;
+          const c0 = process.cpuUsage();
+          const w0 = performance.now();
+          for (let i = 0; i < batch; i++) await fns[op]();
+          const w = (performance.now() - w0) * 1000;
+          const c = process.cpuUsage(c0);
+          (cpu[op] ??= []).push((c.user + c.system) / batch);
+          (wall[op] ??= []).push(w / batch);
+        }
+      } finally {
+        engine.setParallel?.(true);
       }
-    }
+      r++;
+    },
+    result: () => {
+      const med = (v: number[]) => Math.round(quantile([...v].sort((a, b) => a - b), 0.5) * 10) / 10;
+      const ops = Object.fromEntries(names.map((op) => [op, { cpuUs: med(cpu[op]!), wallUs: med(wall[op]!), count: CALL_OPS[op] }])) as FloorResult['ops'];
+      const floorMs = names.reduce((a, op) => a + ops[op].cpuUs * ops[op].count, 0) / 1000;
+      return { ops, floorMs: Math.round(floorMs * 1000) / 1000 };
+    },
+    close: () => {
+      ctx.close();
+      key.fill(0);
+      k.fill(0);
+    },
+  };
+}
+
+/** `rounds` rounds back to back. */
+export async function measureFloor(engine: Engine, o: { rounds: number; batch: number }): Promise<FloorResult> {
+  const m = await floorMeter(engine, o);
+  try {
+    for (let i = 0; i < o.rounds; i++) await m.round();
+    return m.result();
   } finally {
-    engine.setParallel?.(true);
+    m.close();
   }
-  ctx.close();
-  key.fill(0);
-  const med = (v: number[]) => Math.round(quantile([...v].sort((a, b) => a - b), 0.5) * 10) / 10;
-  const ops = Object.fromEntries(names.map((op) => [op, { cpuUs: med(cpu[op]!), wallUs: med(wall[op]!), count: CALL_OPS[op] }])) as FloorResult['ops'];
-  const floorMs = names.reduce((a, op) => a + ops[op].cpuUs * ops[op].count, 0) / 1000;
-  return { ops, floorMs: Math.round(floorMs * 1000) / 1000 };
 }

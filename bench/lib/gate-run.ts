@@ -1,5 +1,5 @@
 // The call-setup latency gate's machinery (bench:gate; a smoke test runs it on the ts engine):
-// one attempt measures, in one process and one run,
+// one attempt measures, in one process and one run, in interleaved rounds,
 //   * in-process calls (bench/lib/calls.ts), warm and cold, interleaved with the engine's
 //     pairing, which is the unit of the call budgets;
 //   * the crypto floor (bench/lib/floor.ts);
@@ -10,9 +10,9 @@
 // failed attempt once; a budget fails only if it missed both times.
 import type { Engine, EngineName } from '../../src/engine/types.js';
 import { call, prepare, warmUp } from './calls.js';
-import { runLoad, startDaemonProc, type LoadResult } from './daemon-load.js';
-import { measureFloor, type FloorResult } from './floor.js';
-import { runInterleaved, type InterleavedTask } from './interleave.js';
+import { measureWindow, startDaemonProc, summarize, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
+import { floorMeter, type FloorResult } from './floor.js';
+import { quantile, runInterleaved, type InterleavedTask } from './interleave.js';
 
 export interface GateOptions {
   engine: Engine;
@@ -28,7 +28,6 @@ export interface GateOptions {
   workersHigh: number;
   /** cold-call pool size (default: bench:call's) */
   pool?: number;
-  floorRounds: number;
   floorBatch: number;
   log?: (line: string) => void;
 }
@@ -71,6 +70,12 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
   ];
 }
 
+/**
+ * One attempt. Both daemons are started first; then every round measures, back to back, the
+ * in-process calls and pairings, a window of the daemon at N = low, a round of the crypto floor
+ * and a window of the daemon at N = high, so that drifts of the machine's speed hit every
+ * figure a budget compares alike. Windows and samples are pooled over the rounds.
+ */
 export async function runAttempt(o: GateOptions): Promise<Attempt> {
   const log = o.log ?? (() => {});
   const st = await prepare(o.engine, o.pool !== undefined ? { pool: o.pool } : {});
@@ -84,29 +89,44 @@ export async function runAttempt(o: GateOptions): Promise<Attempt> {
     { group: o.engineName, op: 'call cold', fn: call(st, 'cold'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
     pairing,
   ];
-  const rows = await runInterleaved(tasks, o.rounds, undefined, { asListed: true });
-  const med = (op: string) => rows.find((r) => r.op === op)!.median_us / 1000;
-  const pairingMs = med('pairing');
-  const warmMs = med('call warm');
-  const coldMs = med('call cold');
-  log(`in process: pairing ${pairingMs} ms, warm ${warmMs} ms, cold ${coldMs} ms`);
-  for (const ring of [...st.warm.values(), ...st.cold.values()]) ring.close();
-  const floor = await measureFloor(o.engine, { rounds: o.floorRounds, batch: o.floorBatch });
-  log(`crypto floor ${floor.floorMs} ms`);
-  const point = async (workers: number, n: number): Promise<LoadResult> => {
-    const d = await startDaemonProc({ engine: o.engineName, workers });
-    try {
-      return await runLoad(d, n, o.durationMs);
-    } finally {
-      await d.stop();
+  const meter = await floorMeter(o.engine, { batch: o.floorBatch });
+  const dLow = await startDaemonProc({ engine: o.engineName, workers: o.workersLow });
+  let dHigh: DaemonProc | undefined;
+  try {
+    dHigh = await startDaemonProc({ engine: o.engineName, workers: o.workersHigh });
+    // Warm both daemons (JIT, caches, spare keys) before any window counts.
+    await measureWindow(dLow, o.nLow, 1, Math.min(500, o.durationMs / 2));
+    await measureWindow(dHigh, o.nHigh, 1, Math.min(1000, o.durationMs / 2));
+    const samples = new Map<string, number[]>();
+    const lows: LoadWindow[] = [];
+    const highs: LoadWindow[] = [];
+    const windowMs = Math.max(1, Math.round(o.durationMs / o.rounds));
+    for (let r = 0; r < o.rounds; r++) {
+      for (const row of await runInterleaved(tasks, 1, undefined, { asListed: true, keepSamples: true })) {
+        samples.set(row.op, [...(samples.get(row.op) ?? []), ...row.samples_ms!]);
+      }
+      lows.push(await measureWindow(dLow, o.nLow, windowMs, 50));
+      await meter.round();
+      highs.push(await measureWindow(dHigh, o.nHigh, windowMs, 200));
     }
-  };
-  const low = await point(o.workersLow, o.nLow);
-  log(`daemon workers ${o.workersLow}, N=${o.nLow}: p50 ${low.p50Ms} ms, p99 ${low.p99Ms} ms`);
-  const high = await point(o.workersHigh, o.nHigh);
-  log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: ${high.callsPerSec} calls/s, CPU ${high.cpuPerCallMs} ms/call (main ${high.mainCpuPerCallMs})`);
-  const a = { pairingMs, warmMs, coldMs, floor, low, high };
-  return { ...a, budgets: budgetsOf(a) };
+    const med = (op: string) => quantile([...samples.get(op)!].sort((x, y) => x - y), 0.5);
+    const pairingMs = med('pairing');
+    const warmMs = med('call warm');
+    const coldMs = med('call cold');
+    const floor = meter.result();
+    const low = summarize(lows);
+    const high = summarize(highs);
+    log(`in process: pairing ${pairingMs.toFixed(3)} ms, warm ${warmMs.toFixed(3)} ms, cold ${coldMs.toFixed(3)} ms; crypto floor ${floor.floorMs} ms`);
+    log(`daemon workers ${o.workersLow}, N=${o.nLow}: p50 ${low.p50Ms} ms, p99 ${low.p99Ms} ms`);
+    log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: ${high.callsPerSec} calls/s, CPU ${high.cpuPerCallMs} ms/call (main ${high.mainCpuPerCallMs})`);
+    const a = { pairingMs: r3(pairingMs), warmMs: r3(warmMs), coldMs: r3(coldMs), floor, low, high };
+    return { ...a, budgets: budgetsOf(a) };
+  } finally {
+    meter.close();
+    for (const ring of [...st.warm.values(), ...st.cold.values()]) ring.close();
+    await dLow.stop();
+    await dHigh?.stop();
+  }
 }
 
 /** A budget fails only if it missed in every attempt. */
