@@ -138,3 +138,25 @@ describe('ibaked with two shard workers', () => {
     expect(used.size).toBe(2);
   });
 });
+
+describe('a shard serves exchange.initiate with the CSB ID its router chose', () => {
+  it('uses it, refuses one already in use (IBAKE_STATE) and malformed ones (IBAKE_BAD_INPUT); other methods are not its', async () => {
+    const { setupBls } = await import('../src/ibe/bls12381/bf.js');
+    const { ExchangeShard } = await import('../src/daemon/shard.js');
+    const { loadEngine } = await import('./helpers/engines.js');
+    const engine = (await loadEngine('ts'))!;
+    const { s, Ppub } = await setupBls(engine);
+    s.fill(0);
+    const shard = new ExchangeShard({ engine, Ppub, period: 'month', handshakeTimeoutMs: 60_000, establishedLifetimeMs: 60_000, log: () => {} });
+    shard.addKey(ALICE, '2026-12-01', new Uint8Array(96).fill(1)); // initiate only encrypts to the peer
+    const r = (await shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: 0xdeadbeef })) as { csbId: number; message: Uint8Array };
+    expect(r.csbId).toBe(0xdeadbeef);
+    expect(messageCsbId(r.message)).toBe(0xdeadbeef);
+    await expect(shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: 0xdeadbeef })).rejects.toMatchObject({ code: 'IBAKE_STATE' });
+    for (const bad of [0, -1, 1.5, 2 ** 32]) await expect(shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: bad })).rejects.toMatchObject({ code: 'IBAKE_BAD_INPUT' });
+    await expect(shard.handle('exchange.initiate', { from: BOB, to: ALICE }, {})).rejects.toMatchObject({ code: 'IDENTITY_UNKNOWN' });
+    await expect(shard.handle('ping', {})).rejects.toMatchObject({ code: 'BAD_PARAMS' });
+    shard.close();
+    await expect(shard.handle('exchange.close', { identity: ALICE, csbId: 1 })).rejects.toMatchObject({ code: 'IDENTITY_UNKNOWN' });
+  });
+});
