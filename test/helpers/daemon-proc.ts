@@ -75,8 +75,27 @@ export async function startDaemonProc(cfg: Record<string, unknown> = {}, o: { ar
       return exited;
     },
   };
-  if (o.wait !== false) await waitFor((r) => typeof r.msg === 'string' && r.msg.startsWith('listening on'), 'listening');
+  if (o.wait !== false) {
+    // listening = the socket accepts a connection (works whatever the log level)
+    for (let i = 0; ; i++) {
+      if (done) throw new Error(`ibaked exited while starting; stderr:\n${err.slice(-3000)}`);
+      if (i > 600) throw new Error(`ibaked did not listen within 60 s; stderr:\n${err.slice(-3000)}`);
+      if (existsSync(d.sock) && (await canConnect(d.sock))) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
   return d;
+}
+
+function canConnect(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
 }
 
 /** Sends raw bytes on a fresh connection; returns every frame received until the server closes (or ms). */
