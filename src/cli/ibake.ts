@@ -14,6 +14,7 @@ const COMMANDS: Record<string, string> = {
   'ibe decrypt': './cmd-ibe-decrypt.js',
   decode: './cmd-decode.js',
   call: './cmd-call.js',
+  ipc: './cmd-ipc.js',
 };
 
 async function loadCommand(name: string): Promise<Command | undefined> {

@@ -12,6 +12,7 @@ import { IbakedError } from '../util/errors.js';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import { startIbaked, type Ibaked } from './daemon.js';
 import { createLogger } from './log.js';
+import { defaultSocketPath } from './paths.js';
 
 const USAGE = `usage: ibaked [--config FILE] [--socket PATH] [--engine native|wasm|ts] [--max-in-flight N]
               [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
@@ -40,9 +41,7 @@ store under --var-dir (default ./var). See docs/daemon.md.
 Signals: SIGHUP reloads --config; SIGTERM/SIGINT drain (default 10 s) and exit 0.
 `;
 
-export function defaultSocketPath(env = process.env): string {
-  return env.XDG_RUNTIME_DIR ? join(env.XDG_RUNTIME_DIR, 'ibaked.sock') : '/run/ibaked/ibaked.sock';
-}
+export { defaultSocketPath };
 
 function version(): string {
   try {
