@@ -201,8 +201,17 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     setTimeout(() => sock.destroy(), 1000).unref();
   };
 
+  /** A connection being closed no longer counts against the cap. */
+  const retire = (c: Conn) => {
+    conns.delete(c.id);
+    stats.connections = conns.size;
+  };
+
   const settle = (c: Conn) => {
-    if (c.readEnded && c.inFlight === 0 && !c.sock.destroyed) c.sock.end();
+    if (c.readEnded && c.inFlight === 0 && !c.sock.destroyed) {
+      retire(c);
+      c.sock.end();
+    }
     if (stats.inFlight === 0) {
       const w = idleWaiters;
       idleWaiters = [];
@@ -285,6 +294,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         const code = e instanceof FrameError ? e.code : 'FRAME_ERROR';
         log.info({ conn: c.id, code }, 'bad frame; connection closed');
         sock.pause();
+        retire(c);
         return refuse(sock, code, String((e as Error).message).slice(0, 300));
       }
       c.partialSince = c.dec.partial ? c.partialSince || Date.now() : 0;
@@ -315,10 +325,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         stats.timeouts++;
         log.info({ conn: c.id, code: 'FRAME_TIMEOUT' }, 'frame incomplete in time; connection closed');
         c.sock.pause();
+        retire(c);
         refuse(c.sock, 'FRAME_TIMEOUT', `a frame was not completed within ${limits.frameTimeoutMs} ms`);
       } else if (!c.partialSince && c.inFlight === 0 && now - c.lastActivity >= limits.idleTimeoutMs) {
         stats.timeouts++;
         log.debug({ conn: c.id, code: 'IDLE_TIMEOUT' }, 'idle connection closed');
+        retire(c);
         refuse(c.sock, 'IDLE_TIMEOUT', `no request for ${limits.idleTimeoutMs} ms`);
       }
     }
