@@ -123,9 +123,10 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
-    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string) => {
+    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false) => {
       if (ids.has(uri)) return { identity: ids.get(uri), added: false };
-      if (ids.size >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
+      // the cap is on what IPC clients may add; the configuration and the store are the operator's
+      if (viaIpc && ids.size >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
       if (dev) pskHex = await dev.addUser(uri, pskHex);
       else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
       const psk = hexToBytes(pskHex);
@@ -164,7 +165,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         onlyFields(p, ['uri', 'psk']);
         const uri = uriParam(p, 'uri');
         const psk = optionalPskParam(p, 'psk');
-        const r = await addIdentity(uri, psk);
+        const r = await addIdentity(uri, psk, undefined, true);
         if (r.added) log(`identity ${uri} added`);
         return { uri, added: r.added, periods: [...r.identity.periods].sort() };
       },

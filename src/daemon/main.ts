@@ -115,6 +115,12 @@ export async function runDaemon(argv: string[]): Promise<number> {
   let stopRequested: string | undefined;
   let wake: () => void = () => {};
   const onStop = (sig: string) => {
+    if (stopRequested && d) {
+      // a second signal while draining: stop waiting for requests in flight
+      logger.warn({ signal: sig, code: 'DRAIN_ABORTED' }, `${sig} again: closing without waiting`);
+      void d.close().then(() => process.exit(0));
+      return;
+    }
     stopRequested ??= sig;
     wake();
   };
