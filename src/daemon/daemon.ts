@@ -14,7 +14,7 @@ import { ConfigError, DEFAULTS, parseListen, readPskFile, type DaemonConfig, typ
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { exchangeHandlers } from './exchange.js';
 import { Identities } from './identities.js';
-import { createLogger, type Logger } from './log.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
 import { DaemonMetrics } from './metrics.js';
 import { startMetricsServer } from './metrics-http.js';
@@ -55,10 +55,10 @@ export interface Ibaked {
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
 const RESTART_KEYS = ['socket', 'engine', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
 
-/** Accepts a pino logger, or (tests, embedding) a function given each JSON log line. */
+/** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
 function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
   if (typeof log === 'function') return createLogger({ level: cfg.logLevel, format: cfg.logFormat, sink: { write: (s: string) => log(s.trimEnd()) } });
-  return log ?? createLogger({ level: cfg.logLevel, format: cfg.logFormat });
+  return log ?? silentLogger();
 }
 
 export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: string) => void)): Promise<Ibaked> {

@@ -255,7 +255,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         write(c, { id, ok: true, result: result ?? null });
       } finally {
         const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
-        if (typeof after === 'function') after();
+        // the reply is out: a failing hook is logged, never a second reply
+        if (typeof after === 'function') {
+          try {
+            after();
+          } catch (e) {
+            log.error({ reqId: id, method, conn: c.id, code: 'INTERNAL' }, `after-send hook failed: ${String((e as Error)?.message).slice(0, 300)}`);
+          }
+        }
       }
       log.debug({ reqId: id, method, conn: c.id, ms: Math.round((performance.now() - t0) * 1000) / 1000 }, 'request done');
     } catch (e) {
