@@ -109,6 +109,8 @@ interface Conn {
   pid?: number;
   inFlight: number;
   readEnded: boolean;
+  /** Retired: an error frame was sent and the socket is being closed; nothing more is read. */
+  closing: boolean;
   lastActivity: number;
   partialSince: number;
 }
@@ -203,6 +205,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
 
   /** A connection being closed no longer counts against the cap. */
   const retire = (c: Conn) => {
+    c.closing = true;
     conns.delete(c.id);
     stats.connections = conns.size;
   };
@@ -287,12 +290,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnections} connections; retry later`);
     }
     const cred = peerCredOf(sock);
-    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
+    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
     conns.set(c.id, c);
     stats.connections = conns.size;
     stats.connectionsTotal++;
     log.debug({ conn: c.id, uid: c.uid, pid: c.pid }, 'connection opened');
     sock.on('data', (chunk: Buffer) => {
+      if (c.closing) return;
       c.lastActivity = Date.now();
       let msgs: Record<string, unknown>[];
       try {
@@ -309,7 +313,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         handle(c, m).catch((e: unknown) => log.error({ conn: c.id, code: 'INTERNAL' }, `request handling failed: ${String((e as Error)?.message).slice(0, 300)}`));
       }
     });
-    sock.on('drain', () => sock.isPaused() && sock.resume());
+    sock.on('drain', () => !c.closing && sock.isPaused() && sock.resume());
     sock.on('end', () => {
       c.readEnded = true; // half-close: replies to what was sent are still delivered
       settle(c);
