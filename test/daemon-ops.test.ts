@@ -123,6 +123,13 @@ describe.runIf(BUILT)('no client can crash ibaked', () => {
       c.close();
     }
     expect(codes.get('BAD_PARAMS')).toBeGreaterThan(100);
+    // the docs' promise: unknown params are refused by every method, ping/info/selftest/decode too
+    const c2 = await IbakedClient.connect(d.sock);
+    try {
+      for (const m of Object.keys(methods)) await expect(c2.request(m, { bogus: 1 }), m).rejects.toMatchObject({ code: 'BAD_PARAMS' });
+    } finally {
+      c2.close();
+    }
     // non-map params, and garbage frames on their own connections
     for (const params of ['str', [1, 2], new Uint8Array(3), 5]) {
       const r = await rawFrames(d.sock, frame({ id: 1, method: 'ping', params }), { halfClose: true });
