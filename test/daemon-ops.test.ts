@@ -228,6 +228,25 @@ describe.runIf(BUILT)('connection limits', () => {
   });
 });
 
+describe.runIf(BUILT)('exchange ownership without the peer-credentials addon', () => {
+  it('falls back to the connection cleanly (NO_PEERCRED logged): a same-uid connection is refused', async () => {
+    const d = await startDaemonProc({}, { env: { IBAKED_PEERCRED: 'off' } });
+    const [c1, c2] = await Promise.all([IbakedClient.connect(d.sock), IbakedClient.connect(d.sock)]);
+    try {
+      expect(d.records().some((r) => r.code === 'NO_PEERCRED' && r.level === 'warn')).toBe(true);
+      await c1.request('identity.add', { uri: A });
+      await c1.request('identity.add', { uri: B });
+      const { csbId } = await call(c1, c1, A, B);
+      await expect(c2.request('exchange.close', { identity: A, csbId })).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
+      await expect(c1.request('exchange.close', { identity: A, csbId })).resolves.toMatchObject({ closed: 2 });
+    } finally {
+      c1.close();
+      c2.close();
+      await d.stop();
+    }
+  });
+});
+
 /** Can uid 65534 (group 0) run node on this checkout's dist/? (not when a parent directory is 0700) */
 const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(process.cwd(), 'dist', 'client', 'ipc.js'))})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
 if (process.getuid?.() === 0 && !asNobody) console.warn('daemon-ops: uid 65534 cannot read this checkout: the other-uid ownership check is SKIPPED');
