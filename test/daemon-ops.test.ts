@@ -328,3 +328,19 @@ describe.runIf(BUILT)('start failures exit with the documented status', () => {
     expect(q.records().find((r) => r.level === 'fatal')).toMatchObject({ code: 'KMS_CONFIG' });
   });
 });
+
+describe.runIf(BUILT)('identity cap', () => {
+  it('concurrent identity.add calls never overshoot maxIdentities', async () => {
+    const d = await startDaemonProc({ maxIdentities: 5 });
+    const c = await IbakedClient.connect(d.sock);
+    try {
+      const r = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => c.request('identity.add', { uri: `sip:cap${i}@example.org` })));
+      expect(r.filter((x) => x.status === 'fulfilled')).toHaveLength(5);
+      for (const x of r) if (x.status === 'rejected') expect((x.reason as IpcError).code).toBe('IDENTITY_LIMIT');
+      expect((await c.request<{ identities: unknown[] }>('identity.list')).identities).toHaveLength(5);
+    } finally {
+      c.close();
+      await d.stop();
+    }
+  });
+});

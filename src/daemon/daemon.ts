@@ -123,17 +123,23 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
+    let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
     const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false) => {
       if (ids.has(uri)) return { identity: ids.get(uri), added: false };
       // the cap is on what IPC clients may add; the configuration and the store are the operator's
-      if (viaIpc && ids.size >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
-      if (dev) pskHex = await dev.addUser(uri, pskHex);
-      else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
-      const psk = hexToBytes(pskHex);
+      if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
+      adding++;
       try {
-        return await ids.add(uri, psk, pskName);
+        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
+        const psk = hexToBytes(pskHex);
+        try {
+          return await ids.add(uri, psk, pskName);
+        } finally {
+          psk.fill(0);
+        }
       } finally {
-        psk.fill(0);
+        adding--;
       }
     };
     const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);

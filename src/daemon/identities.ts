@@ -152,8 +152,9 @@ export class Identities {
     return true;
   }
 
+  /** Registered identities (adds in progress not included). */
   get size(): number {
-    return this.map.size + this.adding.size;
+    return this.map.size;
   }
 
   close(): void {
