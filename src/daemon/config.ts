@@ -84,8 +84,6 @@ export const DEFAULTS = {
   logFormat: 'json',
 } as const;
 
-/** Keys SIGHUP applies to a running daemon; any other change needs a restart. */
-export const RELOADABLE = ['identities', 'maxInFlight', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'expireIntervalMs'] as const;
 
 const ENGINES = ['native', 'wasm', 'ts'];
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
