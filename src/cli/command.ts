@@ -6,6 +6,10 @@ import { IbakedError } from '../util/errors.js';
 export interface CliIO {
   stdin: NodeJS.ReadableStream;
   stdout: (s: string) => void;
+  /** Raw octets to stdout (binary output); the implementation copies them before returning. */
+  stdoutBytes: (b: Uint8Array) => void;
+  /** True when stdout is a terminal (binary output is then refused: raw-output.ts). */
+  stdoutIsTTY?: boolean;
   stderr: (s: string) => void;
 }
 
