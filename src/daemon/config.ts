@@ -48,6 +48,10 @@ export interface DaemonConfig {
   profile?: string;
   handshakeTimeoutMs: number;
   establishedLifetimeMs: number;
+  /** Exchange states per identity and table (half-open ones beyond it refused, established ones evicted LRU). */
+  maxSessions: number;
+  /** Half-open exchanges per peer identity (a new one evicts that peer's oldest). */
+  maxHalfOpenPerPeer: number;
   /** How often expired exchange states are purged (ms). */
   expireIntervalMs: number;
   /** Open IPC connections accepted at once. */
@@ -73,6 +77,8 @@ export const DEFAULTS = {
   varDir: './var',
   handshakeTimeoutMs: 60_000,
   establishedLifetimeMs: 12 * 3600_000,
+  maxSessions: 4096,
+  maxHalfOpenPerPeer: 16,
   expireIntervalMs: 10_000,
   maxConnections: 1024,
   idleTimeoutMs: 300_000,
@@ -83,7 +89,6 @@ export const DEFAULTS = {
   logLevel: 'info',
   logFormat: 'json',
 } as const;
-
 
 const ENGINES = ['native', 'wasm', 'ts'];
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
@@ -133,7 +138,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'expireIntervalMs', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -153,6 +158,8 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.profile !== undefined) out.profile = str(raw.profile, 'profile');
   if (raw.handshakeTimeoutMs !== undefined) out.handshakeTimeoutMs = int(raw.handshakeTimeoutMs, 'handshakeTimeoutMs', 1000, 3600_000);
   if (raw.establishedLifetimeMs !== undefined) out.establishedLifetimeMs = int(raw.establishedLifetimeMs, 'establishedLifetimeMs', 1000, 7 * 86400_000);
+  if (raw.maxSessions !== undefined) out.maxSessions = int(raw.maxSessions, 'maxSessions', 1, 10_000_000);
+  if (raw.maxHalfOpenPerPeer !== undefined) out.maxHalfOpenPerPeer = int(raw.maxHalfOpenPerPeer, 'maxHalfOpenPerPeer', 1, 100_000);
   if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
   if (raw.maxConnections !== undefined) out.maxConnections = int(raw.maxConnections, 'maxConnections', 1, 100_000);
   if (raw.idleTimeoutMs !== undefined) out.idleTimeoutMs = int(raw.idleTimeoutMs, 'idleTimeoutMs', 100, 86400_000);
@@ -220,6 +227,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     identities: file.identities ?? [],
     handshakeTimeoutMs: file.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
     establishedLifetimeMs: file.establishedLifetimeMs ?? DEFAULTS.establishedLifetimeMs,
+    maxSessions: file.maxSessions ?? DEFAULTS.maxSessions,
+    maxHalfOpenPerPeer: file.maxHalfOpenPerPeer ?? DEFAULTS.maxHalfOpenPerPeer,
     expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
     maxConnections: file.maxConnections ?? DEFAULTS.maxConnections,
     idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,

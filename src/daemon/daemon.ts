@@ -53,7 +53,7 @@ export interface Ibaked {
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
-const RESTART_KEYS = ['socket', 'engine', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
+const RESTART_KEYS = ['socket', 'engine', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
 
 /** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
 function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
@@ -118,7 +118,8 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     }
     const ids = new Identities({
       engine, params, kmsUrl, ...(ca ? { ca } : {}), ...(cfg.profile ? { profile: cfg.profile } : {}),
-      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs, log,
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs,
+      maxSessions: cfg.maxSessions, maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer, log,
     });
     identities = ids;
 

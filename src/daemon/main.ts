@@ -4,11 +4,9 @@
 // the configuration (identities, log level, limits) keeping exchanges; SIGTERM/SIGINT drain
 // in-flight requests for at most drainTimeoutMs, then wipe everything and exit 0.
 // Exit status: 0 stopped by a signal, 1 start failure, 2 usage or configuration error.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { packageRoot } from '../engine/native/addon.js';
 import { IbakedError } from '../util/errors.js';
+import { packageVersion } from '../util/version.js';
 import { resolveConfig, type ConfigFlags } from './config.js';
 import { startIbaked, type Ibaked } from './daemon.js';
 import { createLogger } from './log.js';
@@ -35,21 +33,13 @@ store under --var-dir (default ./var). See docs/daemon.md.
   --log-level LEVEL   fatal|error|warn|info|debug|trace|silent (default info)
   --log-format FMT    json (default: one JSON object per line on stderr) or pretty (terminal)
   --metrics-listen A  serve Prometheus metrics on http://A/metrics (loopback only, e.g. 127.0.0.1:9464)
-  --version           print the version
+  --version           print the version and exit
   -h, --help          this text
 
 Signals: SIGHUP reloads --config; SIGTERM/SIGINT drain (default 10 s) and exit 0.
 `;
 
 export { defaultSocketPath };
-
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function runDaemon(argv: string[]): Promise<number> {
   let values;
@@ -83,7 +73,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 0;
   }
   if (values.version) {
-    process.stdout.write(`ibaked ${version()}\n`);
+    process.stdout.write(`ibaked ${packageVersion()}\n`);
     return 0;
   }
   const flags: ConfigFlags = {
@@ -108,7 +98,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
-  logger.info({ version: version(), pid: process.pid }, 'ibaked starting');
+  logger.info({ version: packageVersion(), pid: process.pid }, 'ibaked starting');
   // Signals that arrive while starting are handled once it is up (never the default action:
   // SIGHUP would kill the process and leave a stale socket).
   let d: Ibaked | undefined;
