@@ -306,7 +306,7 @@ describe('the ibaked binary with --config (development mode)', () => {
 
   it.runIf(built)('serves a complete call, stops on SIGTERM, and its stderr holds no key material', async () => {
     const { p, out, closed } = start();
-    for (let i = 0; i < 300 && !out.err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !out.err.includes('listening on '); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out.err).toMatch(/development mode/);
     const c = await IbakedClient.connect(sock);
     const keys: Uint8Array[] = [];

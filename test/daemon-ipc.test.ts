@@ -146,7 +146,7 @@ describe('ibaked binary', () => {
     const p = spawn(process.execPath, [bin, '--socket', sock, '--engine', 'ts', '--var-dir', join(dir, 'var')]);
     let err = '';
     p.stderr.on('data', (c) => (err += c));
-    for (let i = 0; i < 200 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && !err.includes('listening on '); i++) await new Promise((r) => setTimeout(r, 100));
     expect(err).toMatch(/self-test passed/);
     const c = await IbakedClient.connect(sock);
     await expect(c.request('ping')).resolves.toMatchObject({ pong: true });

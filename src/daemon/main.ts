@@ -98,7 +98,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     return 2;
   }
   const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat });
-  logger.info({ version: packageVersion(), pid: process.pid }, 'ibaked starting');
+  logger.info({ version: packageVersion() }, 'ibaked starting');
   // Signals that arrive while starting are handled once it is up (never the default action:
   // SIGHUP would kill the process and leave a stale socket).
   let d: Ibaked | undefined;
