@@ -344,3 +344,53 @@ describe.runIf(BUILT)('identity cap', () => {
     }
   });
 });
+
+describe.runIf(BUILT)('a client that does not read', () => {
+  it('is paused once 1 MiB of replies wait for it; others are served; reading resumes it to the end', async () => {
+    // a frame timeout shorter than the wait below: our own pause must not count against the client
+    const d = await startDaemonProc({ maxInFlight: 100_000, frameTimeoutMs: 500 });
+    try {
+      const N = 100_000;
+      const one = frame({ id: 1, method: 'ping' });
+      const s = connect(d.sock);
+      s.on('error', () => {});
+      await new Promise<void>((r) => s.once('connect', () => r()));
+      s.pause(); // read nothing yet
+      const all = Buffer.concat(Array.from({ length: N }, () => one));
+      s.write(all);
+      // wait until the daemon stops taking requests from this client
+      const c = await IbakedClient.connect(d.sock);
+      let last = -1;
+      let seen = 0;
+      for (let i = 0; i < 100; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        seen = (await c.request<{ requests: number }>('metrics')).requests;
+        if (seen - last <= 1) break; // only our own metrics request was added
+        last = seen;
+      }
+      await new Promise((r) => setTimeout(r, 1500)); // > frameTimeoutMs while paused
+      // far fewer than N were taken (1 MiB of ~40-octet replies + socket buffers), and others are served
+      expect(seen).toBeLessThan(N / 2);
+      await expect(c.request('ping')).resolves.toMatchObject({ pong: true });
+      c.close();
+      // reading again: every request is answered
+      let got = 0;
+      let buf = Buffer.alloc(0);
+      const done = new Promise<void>((resolve) => {
+        s.on('data', (chunk: Buffer) => {
+          buf = Buffer.concat([buf, chunk]);
+          while (buf.length >= 4 && buf.length >= 4 + buf.readUInt32BE(0)) {
+            buf = buf.subarray(4 + buf.readUInt32BE(0));
+            if (++got === N) resolve();
+          }
+        });
+      });
+      s.resume();
+      await done;
+      expect(got).toBe(N);
+      s.destroy();
+    } finally {
+      await d.stop();
+    }
+  });
+});

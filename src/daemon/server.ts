@@ -111,6 +111,8 @@ interface Conn {
   readEnded: boolean;
   /** Retired: an error frame was sent and the socket is being closed; nothing more is read. */
   closing: boolean;
+  /** Reading paused because replies wait for the client (MAX_WRITE_BACKLOG). */
+  backlogged: boolean;
   lastActivity: number;
   partialSince: number;
 }
@@ -193,7 +195,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (c.sock.destroyed || !c.sock.writable) return;
     c.sock.write(safeFrame(reply));
     c.lastActivity = Date.now();
-    if (c.sock.writableLength > MAX_WRITE_BACKLOG) c.sock.pause(); // resumed on 'drain'
+    if (c.sock.writableLength > MAX_WRITE_BACKLOG && !c.backlogged) {
+      c.backlogged = true; // resumed on 'drain'
+      c.sock.pause();
+    }
   };
 
   /** Sends one last error frame and closes the connection. */
@@ -290,7 +295,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnections} connections; retry later`);
     }
     const cred = peerCredOf(sock);
-    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
+    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
     conns.set(c.id, c);
     stats.connections = conns.size;
     stats.connectionsTotal++;
@@ -313,7 +318,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         handle(c, m).catch((e: unknown) => log.error({ conn: c.id, code: 'INTERNAL' }, `request handling failed: ${String((e as Error)?.message).slice(0, 300)}`));
       }
     });
-    sock.on('drain', () => !c.closing && sock.isPaused() && sock.resume());
+    sock.on('drain', () => {
+      if (!c.backlogged || c.closing) return;
+      c.backlogged = false;
+      // a frame left half-read while we were not reading gets a fresh frame timeout
+      if (c.partialSince) c.partialSince = Date.now();
+      c.lastActivity = Date.now();
+      sock.resume();
+    });
     sock.on('end', () => {
       c.readEnded = true; // half-close: replies to what was sent are still delivered
       settle(c);
@@ -332,6 +344,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     const now = Date.now();
     for (const c of conns.values()) {
       if (c.sock.destroyed) continue;
+      if (c.backlogged) continue; // our own pause: the client is not the one that is late
       if (c.partialSince && now - c.partialSince >= limits.frameTimeoutMs) {
         stats.timeouts++;
         log.info({ conn: c.id, code: 'FRAME_TIMEOUT' }, 'frame incomplete in time; connection closed');
