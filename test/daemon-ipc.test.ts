@@ -6,7 +6,7 @@ import { mkdtempSync, statSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode } from '@msgpack/msgpack';
+import { encodeMsgpack as encode } from '../src/daemon/frame.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from '../src/daemon/frame.js';

@@ -104,8 +104,10 @@ describe('ibaked with two shard workers', () => {
     expect(ca.closed).toBeGreaterThan(0);
     expect(cb.closed).toBeGreaterThan(0);
     await expect(next().request('exchange.rekey', { identity: ALICE, csbId: r.csbId, peer: BOB })).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
-    const m = await next().request<{ workers: number; exchanges: { established: number; closed: number; rekeyed: number } }>('metrics');
+    const m = await next().request<{ workers: number; exchanges: { established: number; closed: number; rekeyed: number; byState: Record<string, number> }; latency: { mikey: Array<{ name: string; count: number }> } }>('metrics');
     expect(m.workers).toBe(2);
+    expect(m.exchanges.established).toBeGreaterThanOrEqual(4); // both sides of two calls, at least
+    expect(m.latency.mikey.find((h) => h.name === 'I_MESSAGE_1')!.count).toBeGreaterThanOrEqual(2); // relayed from the workers
     expect(m.exchanges.rekeyed).toBe(1);
     expect(m.exchanges.closed).toBe(ca.closed + cb.closed);
   });
@@ -144,14 +146,21 @@ describe('a shard serves exchange.initiate with the CSB ID its router chose', ()
     const { setupBls } = await import('../src/ibe/bls12381/bf.js');
     const { ExchangeShard } = await import('../src/daemon/shard.js');
     const { loadEngine } = await import('./helpers/engines.js');
+    const { ExchangeMetrics } = await import('../src/daemon/metrics.js');
+    const seen: string[] = [];
+    const metrics = { exchanges: new ExchangeMetrics(), observeMessage: (name: string) => void seen.push(name) };
     const engine = (await loadEngine('ts'))!;
     const { s, Ppub } = await setupBls(engine);
     s.fill(0);
-    const shard = new ExchangeShard({ engine, Ppub, period: 'month', handshakeTimeoutMs: 60_000, establishedLifetimeMs: 60_000, log: () => {} });
+    const shard = new ExchangeShard({ engine, Ppub, period: 'month', handshakeTimeoutMs: 60_000, establishedLifetimeMs: 60_000, metrics, log: () => {} });
     shard.addKey(ALICE, '2026-12-01', new Uint8Array(96).fill(1)); // initiate only encrypts to the peer
     const r = (await shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: 0xdeadbeef })) as { csbId: number; message: Uint8Array };
     expect(r.csbId).toBe(0xdeadbeef);
     expect(messageCsbId(r.message)).toBe(0xdeadbeef);
+    expect(metrics.exchanges.initiated).toBe(1);
+    expect(shard.exists(ALICE, 0xdeadbeef)).toBe(true);
+    expect(shard.live()).toEqual([`${ALICE} ${0xdeadbeef}`]);
+    expect(shard.byState()).toMatchObject({ offered: 1 });
     await expect(shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: 0xdeadbeef })).rejects.toMatchObject({ code: 'IBAKE_STATE' });
     for (const bad of [0, -1, 1.5, 2 ** 32]) await expect(shard.handle('exchange.initiate', { from: ALICE, to: BOB }, { csbId: bad })).rejects.toMatchObject({ code: 'IBAKE_BAD_INPUT' });
     await expect(shard.handle('exchange.initiate', { from: BOB, to: ALICE }, {})).rejects.toMatchObject({ code: 'IDENTITY_UNKNOWN' });

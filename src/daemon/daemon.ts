@@ -1,25 +1,43 @@
 // Composition of a running ibaked (DESIGN §6): engine + power-on self-test, the KMS side
 // (embedded development KMS, or a production KMS's pinned params), the exchange shards (in
-// process, or one worker thread per core: shards.ts, shard-pool.ts), the local identities whose
-// keys feed them, the IPC server with every method, the session-expiry timer, metrics.
-// startIbaked() either returns a fully running daemon or cleans up and throws; close() stops
-// the server, the timer, every key renewer, the shards and the development KMS, and wipes all secrets.
+// process, or one worker thread per core: shards.ts, shard-pool.ts) holding the endpoints, the
+// local identities whose keys feed them, the IPC server (server.ts) with every method behind the
+// exchange-ownership guard (ownership.ts), the session-expiry timer, metrics (and their optional
+// HTTP listener).
+// startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
+// a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
+// time; close() stops everything and wipes all secrets.
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
-import { ConfigError, defaultWorkers, readPskFile, type DaemonConfig } from './config.js';
+import { ConfigError, DEFAULTS, defaultWorkers, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
 import { Identities, IdentityError } from './identities.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
+import { DaemonMetrics } from './metrics.js';
+import { startMetricsServer } from './metrics-http.js';
+import { ExchangeOwners } from './ownership.js';
 import { parPolicy } from './par-policy.js';
+import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { startShardPool } from './shard-pool.js';
 import { inProcessShards, type Shards } from './shards.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
+
+/** The configuration startIbaked needs; keys added later fall back to DEFAULTS (workers: defaultWorkers()). */
+export type StartConfig = Omit<DaemonConfig, keyof typeof DEFAULTS | 'workers'> & Partial<DaemonConfig>;
+
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  /** Keys that changed but need a restart (socket, engine, kms, varDir, …): ignored. */
+  ignored: string[];
+}
 
 export interface Ibaked {
   readonly socketPath: string;
@@ -30,30 +48,53 @@ export interface Ibaked {
   readonly identities: Identities;
   /** Where exchanges run: 1 shard in process (workers = 0) or one per worker thread. */
   readonly shards: Shards;
+  readonly metrics: DaemonMetrics;
+  readonly owners: ExchangeOwners;
+  readonly server: RunningDaemon;
+  /** The Prometheus listener's URL when metricsListen is set. */
+  readonly metricsUrl?: string;
+  readonly logger: Logger;
+  reload(next: StartConfig): Promise<ReloadReport>;
+  /** Stops accepting, lets in-flight requests finish (at most drainTimeoutMs), then close(). */
+  shutdown(): Promise<{ drained: boolean }>;
   close(): Promise<void>;
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+const RESTART_KEYS = ['socket', 'engine', 'workers', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
 
-export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void = () => {}): Promise<Ibaked> {
+/** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
+function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
+  if (typeof log === 'function') return createLogger({ level: cfg.logLevel, format: cfg.logFormat, sink: { write: (s: string) => log(s.trimEnd()) } });
+  return log ?? silentLogger();
+}
+
+export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: string) => void)): Promise<Ibaked> {
+  let cfg: DaemonConfig = { ...DEFAULTS, ...start } as DaemonConfig;
+  const logger = toLogger(cfg, logArg);
+  const log = (line: string) => logger.info(line);
   const built = await buildHandlers({ ...(cfg.engine ? { engine: cfg.engine } : {}), log });
   const engine = built.engine;
-  log(`engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
+  logger.info({ engine: built.engineInfo.name }, `engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
   if (!cfg.skipSelftest) {
     const st = await built.selftest();
     if (st.failed > 0) throw new DaemonError('SELFTEST_FAILED', `self-test FAILED (${st.failed} of ${st.passed + st.failed} checks); refusing to start`);
     log(`self-test passed (${st.passed} checks)`);
   }
+  const cred = peerCredStatus();
+  if (!cred.available) logger.warn({ code: 'NO_PEERCRED' }, `peer credentials unavailable (${cred.reason}): exchanges belong to their connection only`);
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
   let shards: Shards | undefined;
   let server: RunningDaemon | undefined;
+  let metricsHttp: { url: string; close(): Promise<void> } | undefined;
   let timer: NodeJS.Timeout | undefined;
   const cleanup = async () => {
     if (timer) clearInterval(timer);
     timer = undefined;
     await server?.close();
+    await metricsHttp?.close();
     identities?.close();
     await shards?.close();
     await dev?.close();
@@ -64,7 +105,12 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     let kmsUrl: string;
     let ca: string | undefined;
     if (cfg.kms) {
-      params = await loadParamsFile(cfg.kms.params, engine);
+      try {
+        params = await loadParamsFile(cfg.kms.params, engine);
+      } catch (e) {
+        // a bad pinned params.json is a configuration problem of the KMS side
+        throw new DaemonError('KMS_CONFIG', `KMS parameters ${cfg.kms.params} rejected: ${(e as Error).message}`);
+      }
       kmsUrl = cfg.kms.url;
       if (cfg.kms.ca) {
         try {
@@ -78,46 +124,62 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       dev = await startDevKms({ varDir: cfg.varDir, engine, log });
       params = dev.params;
       kmsUrl = dev.url;
-      log('development mode (embedded KMS): not for production use');
+      logger.warn('development mode (embedded KMS): not for production use');
     }
     if (params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
+    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, 'metrics']);
     const shardOpts = {
       Ppub: (params.suite as { Ppub: Uint8Array }).Ppub,
       period: params.period,
       ...(cfg.profile ? { profile: cfg.profile } : {}),
       handshakeTimeoutMs: cfg.handshakeTimeoutMs,
       establishedLifetimeMs: cfg.establishedLifetimeMs,
+      maxSessions: cfg.maxSessions,
+      maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer,
+      metrics,
     };
     const workers = cfg.workers ?? defaultWorkers();
     const sh = workers > 0
       ? await startShardPool({ ...shardOpts, engine: engine.name as EngineName, workers, log })
       : inProcessShards({ ...shardOpts, engine, log });
     shards = sh;
-    log(workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
+    logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
     const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
-    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string) => {
+    let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
+    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false) => {
       if (ids.has(uri)) return { identity: ids.get(uri), added: false };
-      if (dev) pskHex = await dev.addUser(uri, pskHex);
-      else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
-      const psk = hexToBytes(pskHex);
+      // the cap is on what IPC clients may add; the configuration and the store are the operator's
+      if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
+      adding++;
       try {
-        return await ids.add(uri, psk, pskName);
+        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
+        const psk = hexToBytes(pskHex);
+        try {
+          return await ids.add(uri, psk, pskName);
+        } finally {
+          psk.fill(0);
+        }
       } finally {
-        psk.fill(0);
+        adding--;
       }
     };
-    for (const id of cfg.identities) await addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
+    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
+    for (const id of cfg.identities) await addConfigured(id);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
+    const owners = new ExchangeOwners(cfg.exchangeOwner);
+    const exchangesByState = () => sh.byState();
+    // The native engine's second core only while cores are to spare (par-policy.ts).
     const par = parPolicy(engine, availableParallelism());
     const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
-    const handlers: Record<string, Handler> = {
+    const handlers: Record<string, Handler> = owners.guard({
       ...built.handlers,
-      info: async () => ({
-        ...((await built.handlers.info!({})) as object),
+      info: async (p, ctx) => ({
+        ...((await built.handlers.info!(p, ctx)) as object),
         mode: dev ? 'development' : 'production',
         kmsUrl,
         kmsId: params.kmsId,
@@ -129,7 +191,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
         onlyFields(p, ['uri', 'psk']);
         const uri = uriParam(p, 'uri');
         const psk = optionalPskParam(p, 'psk');
-        const r = await addIdentity(uri, psk);
+        const r = await addIdentity(uri, psk, undefined, true);
         if (r.added) log(`identity ${uri} added`);
         return { uri, added: r.added, periods: [...r.identity.periods].sort() };
       },
@@ -140,6 +202,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       ...exchange,
       metrics: async (p) => {
         onlyFields(p, []);
+        await sh.refresh();
         const s = server!.stats;
         return {
           requests: s.requests,
@@ -147,25 +210,82 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
           overloaded: s.overloaded,
           inFlight: s.inFlight,
           connections: s.connections,
+          connectionsRefused: s.connectionsRefused,
+          timeouts: s.timeouts,
           identities: ids.list().length,
           workers,
-          exchanges: await sh.metrics(),
+          exchanges: { ...metrics.exchanges, byState: exchangesByState() },
+          latency: await metrics.histograms(),
         };
       },
-    };
-    server = await startDaemon({ socketPath: cfg.socket, handlers, maxInFlight: cfg.maxInFlight, log });
-    timer = setInterval(() => {
-      ids.dropEnded();
-      sh.expire().then(
-        (n) => {
-          if (n > 0) log(`expired ${n} exchange state(s)`);
-        },
-        (e) => log(`expiry failed: ${(e as Error)?.message}`),
-      );
-    }, cfg.expireIntervalMs);
-    timer.unref();
-    let closing: Promise<void> | undefined;
+    });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    server = await startDaemon({
+      socketPath: cfg.socket,
+      handlers,
+      limits: limitsOf(cfg),
+      logger,
+      hooks: { requestDone: (m, s, o) => metrics.observeRequest(m, s, o) },
+    });
     const running = server;
+    metrics.attach({ server: () => running.stats, exchangesByState, identities: () => ids.list().length, engine: built.engineInfo });
+    if (cfg.metricsListen) {
+      metricsHttp = await startMetricsServer(parseListen(cfg.metricsListen), metrics);
+      logger.info({ url: metricsHttp.url }, `metrics on ${metricsHttp.url}`);
+    }
+    const armTimer = () => {
+      if (timer) clearInterval(timer);
+      timer = setInterval(() => {
+        ids.dropEnded();
+        sh.expire().then(
+          (n) => {
+            if (n > 0) {
+              metrics.exchanges.expired += n;
+              log(`expired ${n} exchange state(s)`);
+            }
+            owners.prune((identity, csb) => ids.has(identity) && sh.exists(identity, csb));
+          },
+          (e) => logger.error({ code: (e as IbakedError).code ?? 'INTERNAL' }, `expiry failed: ${(e as Error)?.message}`),
+        );
+      }, cfg.expireIntervalMs);
+      timer.unref();
+    };
+    armTimer();
+
+    const reload = async (nextStart: StartConfig): Promise<ReloadReport> => {
+      const next: DaemonConfig = { ...DEFAULTS, ...nextStart } as DaemonConfig;
+      const ignored = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(cfg[k]));
+      const report: ReloadReport = { added: [], removed: [], ignored: [...ignored] };
+      const wanted = new Set(next.identities.map((i) => i.uri));
+      // identities the old configuration listed and the new one does not: unregistered
+      for (const old of cfg.identities) {
+        if (wanted.has(old.uri) || !ids.has(old.uri)) continue;
+        ids.remove(old.uri);
+        if (dev) await dev.removeUser(old.uri);
+        report.removed.push(old.uri);
+      }
+      const prev = cfg;
+      cfg = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, prev[k]])) } as DaemonConfig;
+      for (const id of next.identities) {
+        if (ids.has(id.uri)) continue;
+        try {
+          await addConfigured(id);
+          report.added.push(id.uri);
+        } catch (e) {
+          logger.error({ code: (e as IbakedError).code ?? 'INTERNAL' }, `reload: identity ${id.uri} not added: ${(e as Error).message}`);
+        }
+      }
+      logger.level = cfg.logLevel;
+      running.setLimits(limitsOf(cfg));
+      owners.mode = cfg.exchangeOwner;
+      if (next.expireIntervalMs !== prev.expireIntervalMs) armTimer();
+      logger.info({ added: report.added.length, removed: report.removed.length, ignored: report.ignored }, 'configuration reloaded');
+      if (report.ignored.length) logger.warn({ code: 'RESTART_NEEDED', keys: report.ignored }, `changed keys that need a restart were ignored: ${report.ignored.join(', ')}`);
+      return report;
+    };
+
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= cleanup().then(() => log('stopped')));
     return {
       socketPath: running.socketPath,
       mode: dev ? 'development' : 'production',
@@ -174,7 +294,21 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       engine,
       identities: ids,
       shards: sh,
-      close: () => (closing ??= cleanup().then(() => log('stopped'))),
+      metrics,
+      owners,
+      server: running,
+      ...(metricsHttp ? { metricsUrl: metricsHttp.url } : {}),
+      logger,
+      reload,
+      async shutdown() {
+        const inFlight = running.stats.inFlight;
+        logger.info({ inFlight, timeoutMs: cfg.drainTimeoutMs }, 'draining');
+        const drained = await running.drain(cfg.drainTimeoutMs);
+        if (!drained) logger.warn({ code: 'DRAIN_TIMEOUT', inFlight: running.stats.inFlight }, `drain timed out after ${cfg.drainTimeoutMs} ms`);
+        await close();
+        return { drained };
+      },
+      close,
     };
   } catch (e) {
     await cleanup().catch(() => {});

@@ -1,6 +1,7 @@
 // IPC methods of the key exchange itself (DESIGN §6, docs/daemon.md): exchange.initiate,
 // exchange.receive, exchange.rekey and exchange.close, on the IbakeEndpoint of a registered
-// local identity. The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
+// local identity, as one exchange shard serves them (shard.ts; the router in shards.ts picks
+// the shard and a new exchange's CSB ID). The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
 // leave only in the reply to the app that completed the exchange; the daemon's copies are
 // zeroed once that reply is written (AFTER_SEND). Failures are typed (IBAKE_*); when the
 // protocol answers a failure with an RFC 3830 Error message, it comes back as error.reply.
@@ -12,10 +13,17 @@ import type { ExchangeMetrics } from './metrics.js';
 import { AFTER_SEND } from './server.js';
 import { onlyFields, optionalUriParam, ssrcsParam, u32Param, uriParam } from './validate.js';
 
+/** Where a shard's exchange metrics go: the daemon's metrics in process, the main thread from a worker. */
+export interface ExchangeMetricsSink {
+  readonly exchanges: ExchangeMetrics;
+  /** One MIKEY message processed by exchange.receive. */
+  observeMessage(name: string, seconds: number, outcome: string): void;
+}
+
 export interface ExchangeDeps {
   /** The endpoint of a local identity, or IDENTITY_UNKNOWN. */
   endpoint: (uri: string) => IbakeEndpoint;
-  metrics: ExchangeMetrics;
+  metrics: ExchangeMetricsSink;
   log: (line: string) => void;
 }
 
@@ -52,7 +60,8 @@ function receiveOut(r: ReceiveResult): Record<string, unknown> {
 }
 
 export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandler> {
-  const { metrics, log } = d;
+  const { log } = d;
+  const metrics = d.metrics.exchanges;
   return {
     'exchange.initiate': async (p, route) => {
       onlyFields(p, ['from', 'to', 'ssrcs']);
@@ -72,17 +81,19 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandle
       const message = bytesParam(p, 'message');
       const ep = d.endpoint(identity);
       metrics.received++;
+      const name = IbakeEndpoint.messageName(message);
       const t0 = performance.now();
       let r: ReceiveResult;
       try {
         r = await ep.receive(message);
       } catch (e) {
         metrics.failed++;
-        log(`exchange: ${identity} rejected a ${IbakeEndpoint.messageName(message)} (${(e as { code?: string }).code ?? 'ERROR'})`);
+        const code = (e as { code?: string }).code ?? 'INTERNAL';
+        d.metrics.observeMessage(name, (performance.now() - t0) / 1000, code);
+        log(`exchange: ${identity} rejected a ${name} (${code})`);
         throw e;
-      } finally {
-        metrics.receiveLatency.observe(performance.now() - t0);
       }
+      d.metrics.observeMessage(name, (performance.now() - t0) / 1000, 'ok');
       if (r.established) {
         metrics.established++;
         log(`exchange ${csb(r.csbId)}: ${identity} established with ${r.established.peer} (${r.established.keys.length} crypto sessions)`);

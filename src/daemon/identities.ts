@@ -127,6 +127,22 @@ export class Identities {
     }
   }
 
+  /** Unregisters one identity: stops its renewer, wipes its PSK, and the shards forget it (keys, exchanges). */
+  remove(uri: string): boolean {
+    const i = this.map.get(uri) as (LocalIdentity & { psk: Uint8Array }) | undefined;
+    if (!i) return false;
+    this.map.delete(uri);
+    i.renewer.stop(true);
+    i.psk.fill(0);
+    this.o.keys.remove(uri);
+    return true;
+  }
+
+  /** Registered identities (adds in progress not included). */
+  get size(): number {
+    return this.map.size;
+  }
+
   close(): void {
     this.closed = true;
     for (const i of this.map.values() as Iterable<LocalIdentity & { psk: Uint8Array }>) {

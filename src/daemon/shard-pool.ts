@@ -11,8 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
 import { BatchPost } from './batch-post.js';
-import { ExchangeMetrics, sumSnapshots, type MetricsSnapshot } from './metrics.js';
-import type { FromWorker, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
+import type { ExchangeMetricsSink } from './exchange.js';
+import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
+import { exchangeKey } from './shard.js';
+import type { FromWorker, ShardReport, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
 import { routeOf, shardOf, type Shards } from './shards.js';
 import { AFTER_SEND } from './server.js';
 
@@ -20,6 +22,8 @@ export class ShardError extends IbakedError {}
 
 export interface ShardPoolOptions extends Omit<WorkerInit, 'index'> {
   workers: number;
+  /** the daemon's metrics: message latencies as they come, counters summed at each refresh */
+  metrics: ExchangeMetricsSink;
   log: (line: string) => void;
 }
 
@@ -50,6 +54,8 @@ interface Slot {
   pending: Map<number, Pending>;
   /** requests to the current worker, posted once per event-loop turn */
   out: BatchPost<ToWorker>;
+  /** the worker's exchange counters as of the last refresh */
+  counts?: ExchangeMetrics;
   /** deaths before reaching 'ready', in a row */
   earlyDeaths: number;
   dead: boolean;
@@ -74,7 +80,12 @@ function wipeRelayedKeys(result: unknown): void {
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new ShardError('CONFIG', 'workers must be >= 1 for a shard pool');
   const script = workerScript();
-  const { workers: count, log, ...shared } = o;
+  const { workers: count, log, metrics, ...shared } = o;
+  /** as of the last refresh: states by name, and the exchanges held */
+  let byState: Record<string, number> = {};
+  let live = new Set<string>();
+  /** counters of workers that died (their replacements count from zero) */
+  let retired = new ExchangeMetrics();
   /** copies of every identity's keys, replayed to a restarted worker: uri -> period -> key */
   const keys = new Map<string, Map<string, Uint8Array>>();
   let nextId = 1;
@@ -97,7 +108,8 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
             s.pending.delete(m.id);
             if (m.ok) p.resolve(m.result);
             else p.reject(toError(m.error));
-          } else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
+          } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
+          else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
           else if (m.t === 'ready') {
             isReady = true;
             s.earlyDeaths = 0;
@@ -109,6 +121,8 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       worker.on('exit', (code) => {
         if (!isReady) reject(new ShardError('START_FAILED', `shard worker ${index} exited (code ${code}) before it was ready`));
         if (s.worker !== worker) return;
+        if (s.counts) retired = sumExchangeCounts([retired, s.counts]);
+        s.counts = undefined;
         const lost = s.pending.size;
         for (const p of s.pending.values()) p.reject(new ShardError('SHARD_FAILED', 'the worker serving this exchange failed; its exchanges are lost'));
         s.pending.clear();
@@ -138,8 +152,26 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   const broadcast = (make: () => ToWorker) => {
     for (const s of slots) if (!s.dead) post(s, make());
   };
-  const all = <T>(t: 'expire' | 'metrics'): Promise<T[]> =>
+  const all = <T>(t: 'expire'): Promise<T[]> =>
     Promise.all(slots.filter((s) => !s.dead).map((s) => call(s, { t, id: nextId++ }) as Promise<T>));
+
+  /** Pulls every worker's report: counters summed into the daemon's (expiry is counted there), states, exchanges. */
+  const refresh = async () => {
+    const live0 = slots.filter((x) => !x.dead);
+    const reports = await Promise.all(
+      live0.map(async (x) => {
+        const r = (await call(x, { t: 'report', id: nextId++ })) as ShardReport;
+        x.counts = r.counts;
+        return r;
+      }),
+    );
+    const sum = sumExchangeCounts([retired, ...slots.flatMap((x) => (x.counts ? [x.counts] : []))]);
+    for (const k of EXCHANGE_EVENTS) if (k !== 'expired') metrics.exchanges[k] = sum[k];
+    const states: Record<string, number> = {};
+    for (const r of reports) for (const [k, v] of Object.entries(r.byState)) states[k] = (states[k] ?? 0) + v;
+    byState = states;
+    live = new Set(reports.flatMap((r) => r.live));
+  };
 
   const slots: Slot[] = [];
   for (let i = 0; i < count; i++) slots.push(spawn(i));
@@ -183,11 +215,14 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       keys.delete(uri);
       broadcast(() => ({ t: 'remove', uri }));
     },
-    expire: async () => (await all<number>('expire')).reduce((a, b) => a + b, 0),
-    metrics: async (): Promise<MetricsSnapshot> => {
-      const got = await all<MetricsSnapshot>('metrics');
-      return got.length ? sumSnapshots(got) : new ExchangeMetrics().snapshot();
+    expire: async () => {
+      const n = (await all<number>('expire')).reduce((a, b) => a + b, 0);
+      await refresh();
+      return n;
     },
+    refresh,
+    byState: () => ({ ...byState }),
+    exists: (identity, csbId) => live.has(exchangeKey(identity, csbId)),
     kill: async (i) => {
       await slots[i]!.worker.terminate();
     },

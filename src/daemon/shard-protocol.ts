@@ -3,6 +3,7 @@
 import type { EngineName } from '../engine/types.js';
 import type { PeriodKind } from '../ibe/identity.js';
 import type { Route } from './exchange.js';
+import type { ExchangeMetrics } from './metrics.js';
 
 /** workerData of a shard worker. */
 export interface WorkerInit {
@@ -13,6 +14,16 @@ export interface WorkerInit {
   profile?: string;
   handshakeTimeoutMs: number;
   establishedLifetimeMs: number;
+  maxSessions?: number;
+  maxHalfOpenPerPeer?: number;
+}
+
+/** A worker's state for the main thread's metrics and ownership records. */
+export interface ShardReport {
+  counts: ExchangeMetrics;
+  byState: Record<string, number>;
+  /** exchangeKey of every exchange held */
+  live: string[];
 }
 
 /** The main thread posts one ToWorker (keys) or an array (batched requests); a worker always posts arrays. */
@@ -22,7 +33,7 @@ export type ToWorker =
   | { t: 'remove'; uri: string }
   | { t: 'req'; id: number; method: string; params: Record<string, unknown>; route: Route }
   | { t: 'expire'; id: number }
-  | { t: 'metrics'; id: number }
+  | { t: 'report'; id: number }
   | { t: 'close'; id: number };
 
 export interface WorkerError {
@@ -36,5 +47,6 @@ export interface WorkerError {
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'log'; line: string }
+  | { t: 'obs'; name: string; seconds: number; outcome: string }
   | { t: 'res'; id: number; ok: true; result: unknown }
   | { t: 'res'; id: number; ok: false; error: WorkerError };

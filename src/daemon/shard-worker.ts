@@ -9,8 +9,9 @@ import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
 import { BatchPost } from './batch-post.js';
 import { AFTER_SEND } from './server.js';
+import { ExchangeMetrics } from './metrics.js';
 import { ExchangeShard } from './shard.js';
-import type { FromWorker, ToWorker, WorkerInit } from './shard-protocol.js';
+import type { FromWorker, ShardReport, ToWorker, WorkerInit } from './shard-protocol.js';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
@@ -34,7 +35,12 @@ function errorOut(e: unknown) {
 }
 
 const sel = await selectEngine({ name: init.engine });
-const shard = new ExchangeShard({ ...init, engine: sel.engine, log });
+// Counters stay here until the main thread asks (report); message latencies go with the replies.
+const metrics = {
+  exchanges: new ExchangeMetrics(),
+  observeMessage: (name: string, seconds: number, outcome: string) => out.push({ t: 'obs', name, seconds, outcome }),
+};
+const shard = new ExchangeShard({ ...init, engine: sel.engine, metrics, log });
 
 async function serve(m: ToWorker): Promise<void> {
   switch (m.t) {
@@ -62,9 +68,11 @@ async function serve(m: ToWorker): Promise<void> {
     case 'expire':
       out.push({ t: 'res', id: m.id, ok: true, result: shard.expire() });
       return;
-    case 'metrics':
-      out.push({ t: 'res', id: m.id, ok: true, result: shard.metrics.snapshot() });
+    case 'report': {
+      const report: ShardReport = { counts: { ...metrics.exchanges }, byState: shard.byState(), live: shard.live() };
+      out.push({ t: 'res', id: m.id, ok: true, result: report });
       return;
+    }
     case 'close':
       shard.close();
       out.push({ t: 'res', id: m.id, ok: true, result: null });

@@ -7,9 +7,8 @@
 import type { Engine } from '../engine/types.js';
 import type { PeriodKind } from '../ibe/identity.js';
 import { IbakeEndpoint, IbeKeyring } from '../ibake/index.js';
-import { exchangeHandlers, type ExchangeHandler, type Route } from './exchange.js';
+import { exchangeHandlers, type ExchangeHandler, type ExchangeMetricsSink, type Route } from './exchange.js';
 import { IdentityError } from './identities.js';
-import { ExchangeMetrics } from './metrics.js';
 import { ParamError } from './methods.js';
 
 export interface ShardOptions {
@@ -19,6 +18,10 @@ export interface ShardOptions {
   profile?: string;
   handshakeTimeoutMs: number;
   establishedLifetimeMs: number;
+  maxSessions?: number;
+  maxHalfOpenPerPeer?: number;
+  /** where the exchange counters and message latencies go */
+  metrics: ExchangeMetricsSink;
   log: (line: string) => void;
 }
 
@@ -27,13 +30,15 @@ interface Local {
   endpoint: IbakeEndpoint;
 }
 
+/** Key of an exchange in `live()`: "identity csbId". */
+export const exchangeKey = (identity: string, csbId: number) => `${identity} ${csbId >>> 0}`;
+
 export class ExchangeShard {
-  readonly metrics = new ExchangeMetrics();
   private readonly locals = new Map<string, Local>();
   private readonly handlers: Record<string, ExchangeHandler>;
 
   constructor(private readonly o: ShardOptions) {
-    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: this.metrics, log: o.log });
+    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, log: o.log });
   }
 
   endpoint(uri: string): IbakeEndpoint {
@@ -53,6 +58,8 @@ export class ExchangeShard {
         ...(this.o.engine.p256Mul ? { p256: this.o.engine.p256Mul } : {}),
         handshakeTimeoutMs: this.o.handshakeTimeoutMs,
         establishedLifetimeMs: this.o.establishedLifetimeMs,
+        ...(this.o.maxSessions ? { maxSessions: this.o.maxSessions } : {}),
+        ...(this.o.maxHalfOpenPerPeer ? { maxHalfOpenPerPeer: this.o.maxHalfOpenPerPeer } : {}),
         ...(this.o.profile ? { profile: this.o.profile } : {}),
       });
       l = { ring, endpoint };
@@ -82,12 +89,36 @@ export class ExchangeShard {
     return h(params, route);
   }
 
-  /** Purges expired exchange states of every endpoint; returns how many. */
+  /** Purges expired exchange states of every endpoint; returns how many (the caller counts them). */
   expire(): number {
     let n = 0;
     for (const l of this.locals.values()) n += l.endpoint.expire();
-    this.metrics.expired += n;
     return n;
+  }
+
+  /** Exchange states held, by state name (offered, sent-r1, sent-i2, established). */
+  byState(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const { endpoint: ep } of this.locals.values()) {
+      out.offered = (out.offered ?? 0) + ep.offers.size;
+      for (const s of [...ep.initiated.values(), ...ep.responded.values()]) out[s.state] = (out[s.state] ?? 0) + 1;
+    }
+    return out;
+  }
+
+  /** Whether an exchange of (identity, CSB ID) exists here. */
+  exists(identity: string, csbId: number): boolean {
+    const ep = this.locals.get(identity)?.endpoint;
+    return !!ep && ep.initiated.byCsb(csbId).length + ep.responded.byCsb(csbId).length + ep.offers.byCsb(csbId).length > 0;
+  }
+
+  /** Every exchange held, as exchangeKey strings. */
+  live(): string[] {
+    const out = new Set<string>();
+    for (const [uri, { endpoint: ep }] of this.locals) {
+      for (const s of [...ep.initiated.values(), ...ep.responded.values(), ...ep.offers.values()]) out.add(exchangeKey(uri, s.csbId));
+    }
+    return [...out];
   }
 
   /** Wipes every key and exchange secret. */

@@ -8,7 +8,6 @@
 import { randomInt } from 'node:crypto';
 import type { Route } from './exchange.js';
 import type { KeySink } from './identities.js';
-import type { MetricsSnapshot } from './metrics.js';
 import { ExchangeShard, type ShardOptions } from './shard.js';
 
 export interface Shards extends KeySink {
@@ -16,10 +15,17 @@ export interface Shards extends KeySink {
   readonly count: number;
   /** Serves one exchange.* request on the shard its (identity, CSB ID) maps to. */
   handle(method: string, params: Record<string, unknown>): Promise<unknown>;
-  /** Purges expired exchange states everywhere; returns how many. */
+  /** Purges expired exchange states everywhere; returns how many. Also refresh()es. */
   expire(): Promise<number>;
-  /** The shards' exchange counters, summed. */
-  metrics(): Promise<MetricsSnapshot>;
+  /**
+   * Brings byState(), exists() and the exchange counters (in the metrics sink) up to date. In
+   * process they are always current; from workers they are as of the last refresh.
+   */
+  refresh(): Promise<void>;
+  /** Exchange states held, by state name, summed over the shards. */
+  byState(): Record<string, number>;
+  /** Whether an exchange of (identity, CSB ID) exists. */
+  exists(identity: string, csbId: number): boolean;
   /** Stops every shard and wipes its keys and exchange secrets. */
   close(): Promise<void>;
 }
@@ -69,7 +75,9 @@ export function inProcessShards(o: ShardOptions): Shards {
     dropPeriod: (uri, period) => shard.dropPeriod(uri, period),
     remove: (uri) => shard.remove(uri),
     expire: async () => shard.expire(),
-    metrics: async () => shard.metrics.snapshot(),
+    refresh: async () => {},
+    byState: () => shard.byState(),
+    exists: (identity, csbId) => shard.exists(identity, csbId),
     close: async () => shard.close(),
   };
 }
