@@ -1,5 +1,5 @@
 // A real ibaked under load, for bench:daemon and bench:gate: starts the daemon as its own
-// process (development mode, temp var dir and socket, the compiled sources beside this file),
+// process (development mode, temp var dir and socket, the package's build under dist/),
 // registers two identities, and drives N concurrent calls through the socket — alice's app and
 // bob's app each on their own connection, every call I_MESSAGE_1 → R_MESSAGE_1 → I_MESSAGE_2 →
 // R_MESSAGE_2 and then exchange.close on both sides. For a timed window it reports calls/s,
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { IbakedClient } from '../../src/client/ipc.js';
 import type { EngineName } from '../../src/engine/types.js';
 import { quantile } from './interleave.js';
+import { repoRoot } from './report.js';
 
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -28,36 +29,40 @@ export interface DaemonProc {
 }
 
 /** Starts ibaked (compiled sources under build-bench/) with `workers` shard workers. */
-export async function startDaemonProc(o: { engine: EngineName; workers: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<DaemonProc> {
-  // Compiled (build-bench/): main.js beside the bench. Sources run by a test runner: the
-  // package's build (dist/, what `npm test` builds first), else main.ts through tsx.
+export async function startDaemonProc(o: { engine: EngineName; workers: number; env?: Record<string, string>; nodeArgs?: string[]; daemonArgs?: string[] }): Promise<DaemonProc> {
+  // The package's build (dist/, what operators run; `npm run bench:daemon` builds it first),
+  // else, from sources under a test runner without a build, main.ts through tsx.
   const loader: string[] = [];
-  const candidates = ['../../src/daemon/main.js', '../../dist/daemon/main.js'].map((rel) => fileURLToPath(new URL(rel, import.meta.url)));
-  let main = candidates.find((c) => existsSync(c));
-  if (!main) {
-    main = fileURLToPath(new URL('../../src/daemon/main.ts', import.meta.url));
-    if (!existsSync(main)) throw new Error('no ibaked entry point: run npm run bench:build');
+  let main = join(repoRoot(), 'dist', 'daemon', 'main.js');
+  if (!existsSync(main)) {
+    main = join(repoRoot(), 'src', 'daemon', 'main.ts');
     loader.push('--import', 'tsx');
   }
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
   const socket = join(dir, 'ibaked.sock');
-  const args = [...loader, ...(o.nodeArgs ?? []), main, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096'];
+  const args = [...loader, ...(o.nodeArgs ?? []), main, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, IBAKED_DAEMON_ENTRY: '1', UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())), ...o.env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let err = '';
-  child.stderr!.on('data', (c) => (err += c));
+  let err = ''; // the log's last 4 KiB, for an error message
+  child.stderr!.on('data', (c) => (err = (err + c).slice(-4096)));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  for (let i = 0; i < 600 && !err.includes('listening on '); i++) {
-    if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
+  // Ready once its socket accepts a connection (whatever the log level says).
+  let clients: [IbakedClient, IbakedClient] | undefined;
+  for (let i = 0; i < 600 && child.exitCode === null; i++) {
+    try {
+      clients = await Promise.all([IbakedClient.connect(socket), IbakedClient.connect(socket)]);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
-  if (!err.includes('listening on ')) {
+  if (!clients) {
     child.kill('SIGKILL');
     throw new Error(`ibaked did not start:\n${err}`);
   }
-  const [alice, bob] = await Promise.all([IbakedClient.connect(socket), IbakedClient.connect(socket)]);
+  const [alice, bob] = clients;
   await alice.request('identity.add', { uri: ALICE });
   await bob.request('identity.add', { uri: BOB });
   return {

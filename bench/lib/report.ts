@@ -18,7 +18,7 @@ export interface MachineInfo {
 
 /** The repository root: the nearest directory above this file that holds package.json (so the
  * compiled benches under build-bench/ write to the same place as the sources would). */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
