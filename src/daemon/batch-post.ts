@@ -31,3 +31,19 @@ export class BatchPost<T> {
     }
   };
 }
+
+/**
+ * A copy of a message for postMessage whose byte arrays own exactly their bytes. Structured
+ * clone copies a typed array's whole ArrayBuffer, and the arrays the IPC decoder hands out
+ * (and some encoders return) are views into a larger one (a socket read, Node's buffer pool):
+ * posting those would copy kilobytes per request. Walks plain objects and arrays only.
+ */
+export function compactForPost<T>(v: T, depth = 0): T {
+  if (v instanceof Uint8Array) return (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.constructor === Uint8Array ? v : new Uint8Array(v)) as T;
+  if (depth > 8 || typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) return v.map((x) => compactForPost(x, depth + 1)) as T;
+  if (Object.getPrototypeOf(v) !== Object.prototype) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = compactForPost(x, depth + 1);
+  return out as T;
+}

@@ -43,6 +43,16 @@ function keysOut(keys: CryptoSessionKeys[]) {
   return keys.map((k) => ({ csId: k.csId, ssrc: k.ssrc, profile: k.profile, masterKey: k.masterKey, masterSalt: k.masterSalt, keySource: k.keySource }));
 }
 
+/** Zeroes the SRTP keys an exchange.receive result carries (any copy of one, e.g. relayed from a shard worker). */
+export function wipeResultKeys(result: unknown): void {
+  const keys = (result as { established?: { keys?: Array<{ masterKey?: unknown; masterSalt?: unknown }> } } | undefined)?.established?.keys;
+  if (!Array.isArray(keys)) return;
+  for (const k of keys) {
+    if (k?.masterKey instanceof Uint8Array) k.masterKey.fill(0);
+    if (k?.masterSalt instanceof Uint8Array) k.masterSalt.fill(0);
+  }
+}
+
 function receiveOut(r: ReceiveResult): Record<string, unknown> {
   const out: Record<string, unknown> = { csbId: r.csbId, peer: r.peer };
   if (r.reply) {

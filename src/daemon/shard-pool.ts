@@ -10,8 +10,8 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
-import { BatchPost } from './batch-post.js';
-import type { ExchangeMetricsSink } from './exchange.js';
+import { BatchPost, compactForPost } from './batch-post.js';
+import { wipeResultKeys, type ExchangeMetricsSink } from './exchange.js';
 import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
 import { exchangeKey } from './shard.js';
 import type { FromWorker, ShardReport, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
@@ -66,15 +66,6 @@ function toError(e: WorkerError): Error {
   const err = new ShardError(e.code, e.message);
   if (e.reply) (err as { reply?: Uint8Array }).reply = e.reply;
   return err;
-}
-
-/** Zeroes the SRTP keys a relayed exchange result carries (after its reply frame is written). */
-function wipeRelayedKeys(result: unknown): void {
-  const keys = (result as { established?: { keys?: Array<{ masterKey?: Uint8Array; masterSalt?: Uint8Array }> } })?.established?.keys;
-  for (const k of keys ?? []) {
-    k.masterKey?.fill(0);
-    k.masterSalt?.fill(0);
-  }
 }
 
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
@@ -191,9 +182,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     threadIds: () => slots.filter((s) => !s.dead).map((s) => s.worker.threadId),
     handle: async (method, params) => {
       const r = routeOf(method, params);
-      const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params, route: r.route });
+      const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route });
       if (typeof result === 'object' && result !== null && 'established' in result) {
-        Object.defineProperty(result, AFTER_SEND, { value: () => wipeRelayedKeys(result), enumerable: false });
+        Object.defineProperty(result, AFTER_SEND, { value: () => wipeResultKeys(result), enumerable: false });
       }
       return result;
     },

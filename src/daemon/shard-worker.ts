@@ -7,7 +7,8 @@ import { writeFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
-import { BatchPost } from './batch-post.js';
+import { BatchPost, compactForPost } from './batch-post.js';
+import { wipeResultKeys } from './exchange.js';
 import { AFTER_SEND } from './server.js';
 import { ExchangeMetrics } from './metrics.js';
 import { ExchangeShard } from './shard.js';
@@ -60,9 +61,14 @@ async function serve(m: ToWorker): Promise<void> {
         out.push({ t: 'res', id: m.id, ok: false, error: errorOut(e) });
         return;
       }
-      // The result's keys are wiped here once the batch holding them has been posted (copied).
+      // Posted as a compact copy (batch-post.ts); once the batch holding it has been posted,
+      // the keys of both the copy and the original are wiped here.
       const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
-      out.push({ t: 'res', id: m.id, ok: true, result }, typeof after === 'function' ? (after as () => void) : undefined);
+      const posted = compactForPost(result);
+      out.push({ t: 'res', id: m.id, ok: true, result: posted }, () => {
+        wipeResultKeys(posted);
+        if (typeof after === 'function') after();
+      });
       return;
     }
     case 'expire':
