@@ -7,7 +7,7 @@
 // thread (Linux /proc/<pid>/task/*/schedstat, names from comm: main thread, shard workers,
 // the native par helper, the rest = libuv pool + V8), RSS, and CPU per call.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,7 +40,11 @@ export async function startDaemonProc(o: { engine: EngineName; workers: number; 
   }
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
   const socket = join(dir, 'ibaked.sock');
-  const args = [...loader, ...(o.nodeArgs ?? []), main, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
+  // Every call of the load is between the same two identities: N half-open exchanges per peer
+  // at once, above the default maxHalfOpenPerPeer (16), which would evict in-flight calls.
+  const cfgFile = join(dir, 'ibaked.json');
+  writeFileSync(cfgFile, JSON.stringify({ maxHalfOpenPerPeer: 100_000 }));
+  const args = [...loader, ...(o.nodeArgs ?? []), main, '--config', cfgFile, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, IBAKED_DAEMON_ENTRY: '1', UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())), ...o.env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -186,6 +190,7 @@ export async function measureWindow(d: DaemonProc, n: number, ms: number, warmMs
   const lat: number[] = [];
   let completed = 0;
   let errors = 0;
+  let firstError: unknown;
   const loop = async () => {
     while (phase !== 'stop') {
       const started = phase;
@@ -195,9 +200,9 @@ export async function measureWindow(d: DaemonProc, n: number, ms: number, warmMs
           completed++;
           if (started === 'measure') lat.push(l);
         }
-      } catch {
-        errors++;
-        if (errors > 100) throw new Error('more than 100 failed calls');
+      } catch (e) {
+        firstError ??= e;
+        if (++errors > 100) phase = 'stop'; // reported below, once every loop has ended
       }
     }
   };
@@ -213,6 +218,10 @@ export async function measureWindow(d: DaemonProc, n: number, ms: number, warmMs
   phase = 'stop';
   const rss = rssMiB(d.pid);
   await Promise.all(loops);
+  if (errors > 100) {
+    const e = firstError as { code?: string; message?: string } | undefined;
+    throw new Error(`more than 100 failed calls at N=${n} (first: ${e?.code ?? ''} ${e?.message ?? String(e)})`);
+  }
   const cpuNs: Record<ThreadClass | 'total', number> = { main: 0, shards: 0, par: 0, rest: 0, total: 0 };
   for (const [tid, t1] of cpu1) {
     const dns = t1.ns - (cpu0.get(tid)?.ns ?? 0);

@@ -129,11 +129,13 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       });
     });
     // Every identity's keys, before any request (a port delivers in order).
-    for (const [uri, byPeriod] of keys) for (const [period, key] of byPeriod) post(s, { t: 'key', uri, period, key: key.slice() });
+    for (const [uri, byPeriod] of keys) for (const [period, key] of byPeriod) postKey(s, uri, period, key);
     return s;
   };
 
   const post = (s: Slot, m: ToWorker) => s.worker.postMessage(m);
+  /** postMessage copies synchronously: the key is posted straight from the pool's copy, nothing else to wipe. */
+  const postKey = (s: Slot, uri: string, period: string, key: Uint8Array) => post(s, { t: 'key', uri, period, key });
   const call = (s: Slot, m: ToWorker & { id: number }): Promise<unknown> =>
     new Promise((resolve, reject) => {
       if (s.dead) return reject(new ShardError('SHARD_FAILED', `shard ${s.index} is down`));
@@ -192,8 +194,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       let byPeriod = keys.get(uri);
       if (!byPeriod) keys.set(uri, (byPeriod = new Map()));
       byPeriod.get(period)?.fill(0);
-      byPeriod.set(period, key.slice());
-      broadcast(() => ({ t: 'key', uri, period, key: key.slice() }));
+      const own = key.slice();
+      byPeriod.set(period, own);
+      for (const x of slots) if (!x.dead) postKey(x, uri, period, own);
     },
     dropPeriod: (uri, period) => {
       const k = keys.get(uri)?.get(period);
