@@ -25,7 +25,7 @@ import { ExchangeOwners } from './ownership.js';
 import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
-import { startShardPool } from './shard-pool.js';
+import { startShardPool, type ShardPool } from './shard-pool.js';
 import { inProcessShards, type Shards } from './shards.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
 
@@ -140,7 +140,14 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     };
     const workers = cfg.workers ?? defaultWorkers();
     const sh = workers > 0
-      ? await startShardPool({ ...shardOpts, engine: engine.name as EngineName, workers, log })
+      ? await startShardPool({
+          ...shardOpts,
+          engine: engine.name as EngineName,
+          workers,
+          // Workers log straight to stderr when the daemon's logger does (the binary), else through it.
+          logTo: logArg !== undefined && typeof logArg !== 'function' ? { level: cfg.logLevel, format: cfg.logFormat } : logArg === undefined ? { level: 'silent', format: cfg.logFormat } : 'forward',
+          log,
+        })
       : inProcessShards({ ...shardOpts, engine, log });
     shards = sh;
     logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
@@ -276,6 +283,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         }
       }
       logger.level = cfg.logLevel;
+      (sh as Partial<ShardPool>).setLogLevel?.(cfg.logLevel);
       running.setLimits(limitsOf(cfg));
       owners.mode = cfg.exchangeOwner;
       if (next.expireIntervalMs !== prev.expireIntervalMs) armTimer();

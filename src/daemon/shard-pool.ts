@@ -10,6 +10,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
+import type { LogLevel } from './log.js';
 import { BatchPost, compactForPost } from './batch-post.js';
 import { wipeResultKeys, type ExchangeMetricsSink } from './exchange.js';
 import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
@@ -32,6 +33,8 @@ export interface ShardPool extends Shards {
   readonly restarts: number;
   /** Thread ids of the live workers (benchmarks read their CPU time). */
   threadIds(): number[];
+  /** A new log level for workers that log straight to stderr (SIGHUP). */
+  setLogLevel(level: LogLevel): void;
   /** Terminates worker i as a crash would (tests): it is logged and restarted. */
   kill(i: number): Promise<void>;
 }
@@ -71,7 +74,8 @@ function toError(e: WorkerError): Error {
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new ShardError('CONFIG', 'workers must be >= 1 for a shard pool');
   const script = workerScript();
-  const { workers: count, log, metrics, ...shared } = o;
+  const { workers: count, log, metrics, ...rest } = o;
+  const shared = { ...rest }; // logTo's level follows setLogLevel for restarted workers
   /** as of the last refresh: states by name, and the exchanges held */
   let byState: Record<string, number> = {};
   let live = new Set<string>();
@@ -101,6 +105,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
             else p.reject(toError(m.error));
           } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
           else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
+          else if (m.t === 'raw') process.stderr.write(m.text);
           else if (m.t === 'ready') {
             isReady = true;
             s.earlyDeaths = 0;
@@ -217,6 +222,11 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     refresh,
     byState: () => ({ ...byState }),
     exists: (identity, csbId) => live.has(exchangeKey(identity, csbId)),
+    setLogLevel: (level) => {
+      if (shared.logTo === 'forward') return;
+      shared.logTo = { ...shared.logTo, level };
+      broadcast(() => ({ t: 'level', level }));
+    },
     kill: async (i) => {
       await slots[i]!.worker.terminate();
     },

@@ -3,6 +3,7 @@
 import type { EngineName } from '../engine/types.js';
 import type { PeriodKind } from '../ibe/identity.js';
 import type { Route } from './exchange.js';
+import type { LogFormat, LogLevel } from './log.js';
 import type { ExchangeMetrics } from './metrics.js';
 
 /** workerData of a shard worker. */
@@ -16,6 +17,12 @@ export interface WorkerInit {
   establishedLifetimeMs: number;
   maxSessions?: number;
   maxHalfOpenPerPeer?: number;
+  /**
+   * How the worker logs: straight to the process's stderr (fd 2, synchronous writes, so the
+   * main thread does not relay every line) with this level and format, or 'forward' each line
+   * to the main thread's logger (when that logger is not the process's stderr, e.g. in tests).
+   */
+  logTo: 'forward' | { level: LogLevel; format: LogFormat };
 }
 
 /** A worker's state for the main thread's metrics and ownership records. */
@@ -34,6 +41,7 @@ export type ToWorker =
   | { t: 'req'; id: number; method: string; params: Record<string, unknown>; route: Route }
   | { t: 'expire'; id: number }
   | { t: 'report'; id: number }
+  | { t: 'level'; level: LogLevel }
   | { t: 'close'; id: number };
 
 export interface WorkerError {
@@ -47,6 +55,8 @@ export interface WorkerError {
 export type FromWorker =
   | { t: 'ready' }
   | { t: 'log'; line: string }
+  /** a finished log line the worker could not write itself (stderr pipe full) */
+  | { t: 'raw'; text: string }
   | { t: 'obs'; name: string; seconds: number; outcome: string }
   | { t: 'res'; id: number; ok: true; result: unknown }
   | { t: 'res'; id: number; ok: false; error: WorkerError };

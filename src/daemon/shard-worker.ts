@@ -3,11 +3,12 @@
 // messages the main thread posts: keys in and out, exchange.* requests, expiry, metrics, close.
 // Replies carry a request's result or its typed error; the SRTP keys of a result are wiped here
 // right after they are posted (the main thread wipes its copy once the reply frame is written).
-import { writeFileSync } from 'node:fs';
+import { writeFileSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
 import { BatchPost, compactForPost } from './batch-post.js';
+import { createLogger } from './log.js';
 import { wipeResultKeys } from './exchange.js';
 import { AFTER_SEND } from './server.js';
 import { ExchangeMetrics } from './metrics.js';
@@ -16,9 +17,21 @@ import type { FromWorker, ShardReport, ToWorker, WorkerInit } from './shard-prot
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-// Replies and log lines go to the main thread batched per event-loop turn (batch-post.ts).
+// Replies (and forwarded log lines) go to the main thread batched per event-loop turn (batch-post.ts).
 const out = new BatchPost<FromWorker>((items) => port.postMessage(items));
-const log = (line: string) => out.push({ t: 'log', line });
+/** One finished log line to fd 2; if the pipe is full (EAGAIN) the main thread writes it instead. */
+function writeStderr(text: string): void {
+  try {
+    writeSync(2, text);
+  } catch {
+    out.push({ t: 'raw', text });
+  }
+}
+const logger =
+  init.logTo === 'forward'
+    ? undefined
+    : createLogger({ level: init.logTo.level, format: init.logTo.format, sink: { write: writeStderr } }).child({ shard: init.index });
+const log = logger ? (line: string) => logger.info(line) : (line: string) => out.push({ t: 'log', line });
 
 // Linux: name this thread (ps, top and the benchmarks tell the shards from the pool threads).
 try {
@@ -48,6 +61,9 @@ async function serve(m: ToWorker): Promise<void> {
     case 'key':
       shard.addKey(m.uri, m.period, m.key);
       m.key.fill(0); // the keyring keeps its own copy
+      return;
+    case 'level':
+      if (logger) logger.level = m.level;
       return;
     case 'drop':
       return shard.dropPeriod(m.uri, m.period);
