@@ -191,16 +191,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let draining = false;
   let idleWaiters: Array<() => void> = [];
 
-  // Replies that complete in the same tick (e.g. a batch from a shard worker) leave in one
-  // write: the socket is corked at the first and uncorked on the next tick. Each write wakes
-  // the client, and on a VM a wake-up costs the writer tens of µs of CPU.
-  const uncork = (sock: Socket) => sock.uncork();
   const write = (c: Conn, reply: Reply) => {
     if (c.sock.destroyed || !c.sock.writable) return;
-    if (c.sock.writableCorked === 0) {
-      c.sock.cork();
-      process.nextTick(uncork, c.sock);
-    }
     c.sock.write(safeFrame(reply));
     c.lastActivity = Date.now();
     if (c.sock.writableLength > MAX_WRITE_BACKLOG && !c.backlogged) {
