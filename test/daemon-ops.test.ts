@@ -178,7 +178,7 @@ describe.runIf(BUILT)('socket ownership', () => {
 describe.runIf(BUILT)('connection limits', () => {
   let d: DaemonProc;
   beforeAll(async () => {
-    d = await startDaemonProc({ maxConnections: 8, idleTimeoutMs: 1500, frameTimeoutMs: 500 });
+    d = await startDaemonProc({ maxConnections: 8, idleTimeoutMs: 3000, frameTimeoutMs: 500 });
   });
   afterAll(async () => {
     await d?.stop();
