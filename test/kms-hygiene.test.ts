@@ -5,59 +5,21 @@
 // per-address connection cap) and idle sockets are closed; plain HTTP on a non-loopback address
 // needs --insecure-http.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve } from '../src/cli/cmd-kms-serve.js';
-import type { IbeParams } from '../src/ibe/index.js';
 import { requestPrivateKey } from '../src/kms/client.js';
 import { startMikeyHttpServer } from '../src/kms/http-server.js';
-import { loadKmsDir, loadParamsFile } from '../src/kms/master.js';
+import { loadKmsDir } from '../src/kms/master.js';
 import { PskStore } from '../src/kms/psk-store.js';
 import { runCli } from './helpers/cli.js';
+import { ALICE, PSK, captureIo, kmsDirFixture } from './helpers/kms-serve.js';
 
-const PSK = 'feedfacefeedfacefeedfacefeedface';
-const ALICE = 'sip:alice@example.org';
-const root = mkdtempSync(join(tmpdir(), 'kms-hygiene-'));
-const dir = join(root, 'kms');
-const users = join(root, 'users.json');
-let params: IbeParams;
-
-beforeAll(async () => {
-  const r = await runCli(['kms', 'init', '--dir', dir, '--kms-id', 'urn:ibaked:kms:hygiene']);
-  expect(r.code, r.stderr).toBe(0);
-  writeFileSync(users, JSON.stringify({ [ALICE]: PSK }), { mode: 0o600 });
-  params = await loadParamsFile(join(dir, 'params.json'));
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out = { stdout: '', stderr: '' };
-  let onOut: (() => void) | undefined;
-  return {
-    out,
-    waitFor: (re: RegExp) =>
-      new Promise<RegExpExecArray>((resolve) => {
-        const check = () => {
-          const m = re.exec(out.stdout);
-          if (m) resolve(m);
-          else onOut = check;
-        };
-        check();
-      }),
-    io: {
-      stdin: Readable.from([]),
-      stdout: (s: string) => {
-        out.stdout += s;
-        onOut?.();
-      },
-      stderr: (s: string) => (out.stderr += s),
-    },
-  };
-}
+const fx = kmsDirFixture('kms-hygiene');
+const { root, dir, users } = fx;
+const io = captureIo;
 
 describe('KMS file permissions', () => {
   it('the users file must be 0600 or 0400: 0640, 0660, 0620, 0644 are refused', async () => {
@@ -117,12 +79,12 @@ describe('kms serve', () => {
     const done = serve(['--dir', dir, '--users', users, '--port', '0', '--audit', fifo], h.io, ac.signal);
     const [, url] = await h.waitFor(/listening on (\S+)/);
     closeSync(reader);
-    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params })).rejects.toBeDefined();
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params: fx.params })).rejects.toBeDefined();
     expect(await done).toBe(1); // stopped by itself
     expect(h.out.stderr).toMatch(/audit log write failed \(EPIPE\): stopped, master secret and PSKs wiped/);
     expect(h.out.stderr).not.toMatch(/"event":"issue"/);
     expect(h.out.stderr).toMatch(/"event":"listening"/);
-    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params })).rejects.toBeDefined();
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params: fx.params })).rejects.toBeDefined();
     ac.abort();
   });
 
