@@ -235,7 +235,6 @@ run('native engine misuse', () => {
     expect(addon.liveHandles()).toBe(base + 3);
     key.free();
     expect(addon.liveHandles()).toBe(base + 2);
-    expect(key.point.every((b) => b === 0)).toBe(true); // the JavaScript copy of the key is wiped too
     await expect(key.pairing(e.g1Generator())).rejects.toMatchObject({ reason: 'freed' });
     table.free();
     g1.free();

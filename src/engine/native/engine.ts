@@ -153,12 +153,9 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         point: h.key,
         pairing: (p1: Bytes) => handleOp(h, Op.PreparedPairing, p1),
         millerLoop: (p1: Bytes) => handleOp(h, Op.PreparedMiller, p1),
-        // Released and wiped at once (native: the lines and its key copy); the point copy here
-        // is a private key when the lines were built from one.
-        free: () => {
-          h.free();
-          prepared.point.fill(0);
-        },
+        // Released and wiped at once in native memory (the lines and the point they came
+        // from); `point` stays readable (the engine contract; a context falls back on it).
+        free: () => h.free(),
       };
       handles.set(prepared, h);
       return Object.freeze(prepared);
