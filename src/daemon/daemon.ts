@@ -111,7 +111,8 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       }
       log(`production mode: KMS ${kmsUrl} (params fingerprint ${params.fingerprint})`);
     } else {
-      dev = await startDevKms({ varDir: cfg.varDir, engine, log });
+      // the embedded KMS's audit events become structured records ({kms: event})
+      dev = await startDevKms({ varDir: cfg.varDir, engine, log, audit: (e) => logger.info({ kms: e }, `kms ${String(e.event)}`) });
       params = dev.params;
       kmsUrl = dev.url;
       logger.warn('development mode (embedded KMS): not for production use');
