@@ -399,3 +399,25 @@ describe.runIf(BUILT)('a client that does not read', () => {
     }
   });
 });
+
+describe.runIf(BUILT)('an identity the KMS refuses', () => {
+  it('is not stored: the development store still starts after it', async () => {
+    const d = await startDaemonProc();
+    const c = await IbakedClient.connect(d.sock);
+    try {
+      await expect(c.request('identity.add', { uri: `sip:${'a'.repeat(600)}@example.org` })).rejects.toMatchObject({ code: 'KMS_CONFIG' });
+      await c.request('identity.add', { uri: A }); // persists the users table again
+    } finally {
+      c.close();
+    }
+    expect(await d.stop()).toBe(0);
+    const again = await startDaemonProc({}, { dir: d.dir });
+    const c2 = await IbakedClient.connect(again.sock);
+    try {
+      expect((await c2.request<{ identities: Array<{ uri: string }> }>('identity.list')).identities.map((i) => i.uri)).toEqual([A]);
+    } finally {
+      c2.close();
+    }
+    expect(await again.stop()).toBe(0);
+  });
+});

@@ -154,8 +154,8 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       const have = users.get(uri);
       if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
       const psk = pskHex ?? randomBytes(32).toString('hex');
+      store.upsert(uri, psk); // validates first: a user the KMS refuses is never stored
       users.set(uri, psk);
-      store.upsert(uri, psk);
       try {
         await persist();
       } catch (e) {
