@@ -3,7 +3,8 @@
 // independent recomputation: noble [x][y]P, node:crypto SHA-256 over docs/profile.md §5's
 // octets, the RFC 3830 PRF), forking (each device's keys, none shared), deferred delivery (the
 // mailbox on one engine, the user opening it on another) and a CSB update. Same bytes in, same
-// keys out, whatever engine computes the pairings.
+// keys out, whatever engine computes the pairings. And every scenario on every engine
+// (runScenario, as `ibake call` runs it), each revealed K_SESSION recomputed from its inputs.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { p256 } from '@noble/curves/nist.js';
@@ -15,6 +16,7 @@ import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { IbakeEndpoint, type EndpointOptions } from '../src/ibake/endpoint.js';
 import { IbeKeyring } from '../src/ibake/keyring.js';
 import { openDeferred } from '../src/ibake/deferred.js';
+import { runScenario, SCENARIOS } from '../src/ibake/scenario.js';
 import { decodeMessage } from '../src/mikey/index.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
 
@@ -97,5 +99,25 @@ describe.each(pairs)('profile v2 across engines: %s', (_n, ea, eb) => {
     expect(c.r2.established).toBeUndefined();
     const opened = await openDeferred(bobLater.ring, B, c.r2.stored!.message);
     expect(keysHex(opened.keys)).toEqual(keysHex(c.done.established!.keys));
+  });
+});
+
+describe.each(engines.map((e) => [e.name, e] as const))('every scenario on %s with v2 keys', (_n, engine) => {
+  it.each(SCENARIOS)('%s: the parties agree; every K_SESSION is the hash of its revealed inputs', async (scenario) => {
+    const { s, Ppub } = await setupBls(engine);
+    const now = Date.now();
+    const r = await runScenario({
+      scenario, from: A, to: B, engine, Ppub, revealSecrets: true,
+      provision: async (id) => ({ period: periodStart(now, 'month'), key: await extractBls(engine, s, identityBytes(id, now, 'month')) }),
+    });
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.secrets!.length).toBe(scenario === 'forking' ? 2 : 1);
+    for (const x of r.secrets!) {
+      const len16 = (u: string) => Buffer.concat([Buffer.from([Buffer.byteLength(u) >> 8, Buffer.byteLength(u) & 255]), Buffer.from(u)]);
+      const k = createHash('sha256').update('MIKEY-IBAKE-V02 K_SESSION').update(x.point).update(len16(x.idi)).update(len16(x.idr)).update(x.nc).digest();
+      expect(hex(k)).toBe(hex(x.kSession));
+      expect(x.idr).toBe(x.peer);
+    }
   });
 });
