@@ -10,11 +10,16 @@ import { IbeKeyring as Keyring } from '../../src/ibake/keyring.js';
 import { identityBytes, periodStart } from '../../src/ibe/identity.js';
 import { runScenario } from '../../src/ibake/scenario.js';
 import type { IbeKeyring } from '../../src/ibake/keyring.js';
+import { V1_DERIVATION } from '../../src/ibake/profile-v1.js';
 
 export const A = 'sip:alice@example.org';
 export const B = 'sip:bob@example.org';
 
-export type CallMode = 'warm' | 'cold' | 'cold-process';
+/** warm-v1: warm, with profile v1's derivation (bench:call's A/B reference only). */
+export type CallMode = 'warm' | 'warm-v1' | 'cold' | 'cold-process';
+
+/** Profile v1's derivation (internal option, src/ibake/profile-v1.ts): the A/B reference only. */
+const V1 = { [V1_DERIVATION]: true as const };
 
 export interface Setup {
   engine: Engine;
@@ -50,8 +55,9 @@ export async function prepare(engine: Engine, o: { pool?: number } = {}): Promis
   return { engine, Ppub, keys, warm: new Map(), pool, cold, n: 0 };
 }
 
-async function once(st: Setup, from: string, to: string, keyrings?: Map<string, IbeKeyring>): Promise<void> {
+async function once(st: Setup, from: string, to: string, keyrings?: Map<string, IbeKeyring>, v1 = false): Promise<void> {
   const r = await runScenario({
+    ...(v1 ? { endpointExtra: V1 } : {}),
     scenario: 'basic',
     from,
     to,
@@ -68,6 +74,7 @@ async function once(st: Setup, from: string, to: string, keyrings?: Map<string, 
 
 export function call(st: Setup, mode: CallMode) {
   if (mode === 'warm') return () => once(st, A, B, st.warm);
+  if (mode === 'warm-v1') return () => once(st, A, B, st.warm, true);
   if (mode === 'cold-process') return () => once(st, A, B);
   return () => {
     // Caller a_i meets callee b_j with an offset that grows every cycle: a pair recurs only after

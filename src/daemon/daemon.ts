@@ -121,7 +121,8 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       }
       log(`production mode: KMS ${kmsUrl} (params fingerprint ${params.fingerprint})`);
     } else {
-      dev = await startDevKms({ varDir: cfg.varDir, engine, log });
+      // the embedded KMS's audit events become structured records ({kms: event})
+      dev = await startDevKms({ varDir: cfg.varDir, engine, log, audit: (e) => logger.info({ kms: e }, `kms ${String(e.event)}`) });
       params = dev.params;
       kmsUrl = dev.url;
       logger.warn('development mode (embedded KMS): not for production use');
@@ -162,11 +163,16 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
       adding++;
       try {
+        const newDevUser = dev !== undefined && dev.pskOf(uri) === undefined;
         if (dev) pskHex = await dev.addUser(uri, pskHex);
         else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
         const psk = hexToBytes(pskHex);
         try {
           return await ids.add(uri, psk, pskName);
+        } catch (e) {
+          // nothing stays registered: a development user we just created is forgotten again
+          if (newDevUser && !ids.has(uri)) await dev!.removeUser(uri).catch(() => undefined);
+          throw e;
         } finally {
           psk.fill(0);
         }

@@ -215,7 +215,16 @@ export class EndpointCore {
     const job = this.ahead.get(key);
     this.ahead.delete(key);
     const got = await job?.take();
-    if (got instanceof Uint8Array) return keysFromPoint(input(), got);
+    if (got instanceof Uint8Array) {
+      let x: ExchangeInput;
+      try {
+        x = input();
+      } catch (e) {
+        got.fill(0);
+        throw e;
+      }
+      return keysFromPoint(x, got); // wipes the point
+    }
     return got ?? computeExchangeKeys(input());
   }
 
