@@ -3,7 +3,8 @@
 // own connection, every call closed on both sides), for each worker setting (default: 1 and one
 // per core). Per point: calls/s, call latency p50/p99, the daemon's CPU % split into the main
 // thread, the shard workers, the native par helper and the rest (libuv pool, V8), RSS, and
-// daemon CPU per call. In the same run: the crypto floor (bench/lib/floor.ts), and the
+// daemon CPU per call. In the same run: the crypto floor (bench/lib/floor.ts; rounds at the start
+// and one before each load point, pooled), and the
 // projected throughput of a 16-core host = min(16 / CPU per call, 1 / main-thread CPU per call).
 // Writes bench/results/daemon-<date>.json, .md and .svg (throughput and p50/p99 against N,
 // one line per worker setting; bench/lib/svg-chart.ts).
@@ -14,7 +15,7 @@ import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
 import { runLoad, startDaemonProc, type LoadResult } from './lib/daemon-load.js';
-import { measureFloor } from './lib/floor.js';
+import { floorMeter } from './lib/floor.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
 
@@ -35,15 +36,17 @@ const ENGINE = ARGS.engines[0]!;
 const HOST_CORES = 16;
 
 const engine = await DEFAULT_LOADERS[ENGINE]();
-console.error(`engine ${ENGINE}; crypto floor (${ARGS.rounds} rounds)…`);
-const floor = await measureFloor(engine, { rounds: ARGS.rounds, batch: ENGINE === 'ts' ? 1 : 10 });
-console.error(`floor ${floor.floorMs} ms CPU per call`);
+// The floor is measured a round at a time between the load points (and --rounds at the start),
+// pooled: the machine's speed drifts over minutes, so it must be sampled across the whole run.
+const meter = await floorMeter(engine, { batch: ENGINE === 'ts' ? 1 : 10 });
+for (let i = 0; i < ARGS.rounds; i++) await meter.round();
 
 const rows: LoadResult[] = [];
 for (const w of ARGS.workers) {
   const d = await startDaemonProc({ engine: ENGINE, workers: w });
   try {
     for (const n of ARGS.n) {
+      await meter.round();
       const r = await runLoad(d, n, ARGS.duration);
       rows.push(r);
       console.error(`workers ${w} N ${n}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, CPU ${r.cpuPct.total} % (main ${r.cpuPct.main} %), ${r.cpuPerCallMs} ms/call`);
@@ -52,6 +55,10 @@ for (const w of ARGS.workers) {
     await d.stop();
   }
 }
+
+const floor = meter.result();
+meter.close();
+console.error(`crypto floor ${floor.floorMs} ms CPU per call`);
 
 /** 16-core projection from a row's per-call CPU: crypto capacity vs one router thread. */
 function projection(r: LoadResult) {
@@ -96,7 +103,7 @@ const md = [
   '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
   ...rows.map((r) => `| ${r.workers} | ${r.n} | ${r.callsPerSec} | ${r.p50Ms} | ${r.p99Ms} | ${(r.p99Ms / r.p50Ms).toFixed(2)} | ${r.cpuPct.total} | ${r.cpuPct.main} | ${r.cpuPct.shards} | ${r.cpuPct.par} | ${r.cpuPct.rest} | ${r.cpuPerCallMs} | ${r.mainCpuPerCallMs} | ${r.rssMiB} | ${r.errors} |`),
   '',
-  `**Crypto floor** (same run; CPU time of each operation run alone, median of ${ARGS.rounds} interleaved rounds): ${floor.floorMs} ms per call =`,
+  `**Crypto floor** (same run; CPU time of each operation run alone, single-threaded, medians of ${ARGS.rounds} rounds at the start and one before each load point): ${floor.floorMs} ms per call =`,
   ...Object.entries(floor.ops).map(([op, v]) => `${v.count} × ${op} ${v.cpuUs} µs CPU (${v.wallUs} µs wall)`).map((s) => `- ${s}`),
   '',
   `**Projected ${HOST_CORES}-core host** = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call), from each worker setting's row at N = 64 (else its largest N):`,

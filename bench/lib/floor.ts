@@ -98,14 +98,3 @@ export async function floorMeter(engine: Engine, o: { batch: number }): Promise<
     },
   };
 }
-
-/** `rounds` rounds back to back. */
-export async function measureFloor(engine: Engine, o: { rounds: number; batch: number }): Promise<FloorResult> {
-  const m = await floorMeter(engine, o);
-  try {
-    for (let i = 0; i < o.rounds; i++) await m.round();
-    return m.result();
-  } finally {
-    m.close();
-  }
-}
