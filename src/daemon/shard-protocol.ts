@@ -1,22 +1,15 @@
 // Messages between the daemon's main thread and its shard workers (shard-pool.ts <->
 // shard-worker.ts), typed in one place so both sides agree.
 import type { EngineName } from '../engine/types.js';
-import type { PeriodKind } from '../ibe/identity.js';
 import type { Route } from './exchange.js';
 import type { LogFormat, LogLevel } from './log.js';
 import type { ExchangeMetrics } from './metrics.js';
+import type { ShardSettings } from './shard.js';
 
 /** workerData of a shard worker. */
-export interface WorkerInit {
+export interface WorkerInit extends ShardSettings {
   index: number;
   engine: EngineName;
-  Ppub: Uint8Array;
-  period: PeriodKind;
-  profile?: string;
-  handshakeTimeoutMs: number;
-  establishedLifetimeMs: number;
-  maxSessions?: number;
-  maxHalfOpenPerPeer?: number;
   /**
    * How the worker logs: straight to the process's stderr (fd 2, synchronous writes, so the
    * main thread does not relay every line) with this level and format, or 'forward' each line

@@ -11,8 +11,9 @@ import { exchangeHandlers, type ExchangeHandler, type ExchangeMetricsSink, type 
 import { IdentityError } from './identities.js';
 import { ParamError } from './methods.js';
 
-export interface ShardOptions {
-  engine: Engine;
+/** What every shard is built from, in process or in a worker (plain data: it crosses threads). */
+export interface ShardSettings {
+  /** the KMS's P_pub (its parameters are bls12381-bf) */
   Ppub: Uint8Array;
   period: PeriodKind;
   profile?: string;
@@ -20,6 +21,10 @@ export interface ShardOptions {
   establishedLifetimeMs: number;
   maxSessions?: number;
   maxHalfOpenPerPeer?: number;
+}
+
+export interface ShardOptions extends ShardSettings {
+  engine: Engine;
   /** where the exchange counters and message latencies go */
   metrics: ExchangeMetricsSink;
   log: (line: string) => void;
