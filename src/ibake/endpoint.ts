@@ -286,7 +286,7 @@ export class IbakeEndpoint {
     const tgkKeys = !this.opts.mailbox && !this.opts.preEncoded;
     return {
       secret: s.y, peerPoint: xP, ownPoint: s.yP, prf: s.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
-      reveal: !!this.opts.revealSecrets, ...(tgkKeys ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+      reveal: !!this.opts.revealSecrets, ...(tgkKeys ? { cs: { map: s.csMap, profile: s.profile } } : {}),
     };
   }
 
@@ -294,7 +294,7 @@ export class IbakeEndpoint {
     if (!secret) throw new IbakeError('IBAKE_STATE', 'no ephemeral secret left for this exchange');
     return {
       secret, peerPoint: s.yP, ownPoint: s.xP, prf: PROFILE.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
-      reveal: !!this.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+      reveal: !!this.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { map: s.csMap, profile: s.profile } } : {}),
     };
   }
 
@@ -613,10 +613,10 @@ export class IbakeEndpoint {
         chain.fill(0);
         wipeKeys(mk);
         payloads.push({ kind: 'KEMAC', encrAlg: 1, encrData: enc, macAlg: 0, mac: new Uint8Array(0) });
-        keys = pre.map((k, i) => ({ csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice(), keySource: 'preencoded' as const }));
+        keys = pre.map((k, i) => ({ csId: i + 1, ssrc: s.csMap[i]!.ssrc, roc: s.csMap[i]!.roc, profile: s.profile, masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice(), keySource: 'preencoded' as const }));
         keySource = 'preencoded';
       } else if (!this.opts.mailbox) {
-        keys = ek.cs ?? deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+        keys = ek.cs ?? deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
         keySource = 'ibake';
       }
       if (keys !== ek.cs) wipeCsKeys(ek.cs);
@@ -693,9 +693,9 @@ export class IbakeEndpoint {
       if (kemacPs[0]) {
         keys = this.readPreEncoded(msg, s, kemacPs[0], ek.sess.mpk);
       } else if (s.mode === 'deferred') {
-        keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'deferred-sk');
+        keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap, s.profile, 'deferred-sk');
       } else {
-        keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+        keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
       }
       if (keys !== ek.cs) wipeCsKeys(ek.cs);
       if (ek.kSession) {
@@ -730,7 +730,7 @@ export class IbakeEndpoint {
       if (chain.length !== s.csMap.length) throw authFailure('inner-format');
       return chain.map((c, i) => {
         if (c.kind !== 'KEY' || c.keyType !== 3 || !c.salt || c.key.length !== lens.key || c.salt.length !== lens.salt || c.kv.type !== 0) throw authFailure('inner-format');
-        return { csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: c.key.slice(), masterSalt: c.salt.slice(), keySource: 'preencoded' as const };
+        return { csId: i + 1, ssrc: s.csMap[i]!.ssrc, roc: s.csMap[i]!.roc, profile: s.profile, masterKey: c.key.slice(), masterSalt: c.salt.slice(), keySource: 'preencoded' as const };
       });
     } catch (e) {
       this.fail(msg, e);
@@ -818,7 +818,7 @@ export class IbakeEndpoint {
     });
     const macOffset = reply.length - PROFILE.vMacLen;
     reply.set(computeVMac(PROFILE.vAuthAlg, sess.authKey, { message: reply, macOffset, identities: [utf8(u.idi), utf8(u.idr)] }), macOffset);
-    const keys = deriveCsKeys(u.prf, sess.tgk, u.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    const keys = deriveCsKeys(u.prf, sess.tgk, u.csbId, s.rand, map, s.profile, 'ibake');
     for (const k of s.keys ?? []) {
       k.masterKey.fill(0);
       k.masterSalt.fill(0);
@@ -890,7 +890,7 @@ export class IbakeEndpoint {
       throw authFailure('bad-mac', this.errReply(msg, ERR.AUTH_FAILURE));
     }
     const map = srtpMap(msg);
-    const keys = deriveCsKeys(o.prf, sess.tgk, s.csbId, s.rand, map.map((e) => e.ssrc), s.profile, 'ibake');
+    const keys = deriveCsKeys(o.prf, sess.tgk, s.csbId, s.rand, map, s.profile, 'ibake');
     for (const k of s.keys ?? []) {
       k.masterKey.fill(0);
       k.masterSalt.fill(0);

@@ -19,7 +19,7 @@ export interface ExchangeInput {
   /** auth key length of the V payload (our profile: 32) */
   authLen: number;
   /** derive the SRTP keys from the TGK for these crypto sessions */
-  cs?: { ssrcs: number[]; profile: string };
+  cs?: { map: ReadonlyArray<{ ssrc: number; roc: number }>; profile: string };
   /** keep a copy of K_SESSION (only for the revealSecrets debugging hook) */
   reveal?: boolean;
 }
@@ -45,7 +45,7 @@ function deriveExchangeKeys(x: ExchangeInput, k: Uint8Array): ExchangeKeys {
   try {
     const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: x.authLen });
     const out: ExchangeKeys = { sess };
-    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.ssrcs, x.cs.profile, 'ibake');
+    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.map, x.cs.profile, 'ibake');
     if (x.reveal) out.kSession = k.slice();
     return out;
   } finally {
