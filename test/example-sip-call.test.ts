@@ -25,6 +25,15 @@ function missingTools(): string | undefined {
   }
 }
 let gcm = false;
+
+/** Our child processes still running (the run must leave none behind). */
+function children(): string[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=,args=', '--ppid', String(process.pid)], { encoding: 'utf8' }).split('\n').filter((l) => l.trim() && !/\bps -o\b/.test(l));
+  } catch {
+    return []; // ps exits 1 when nothing matches
+  }
+}
 const missing = missingTools();
 if (missing && process.env.CI) throw new Error(`CI is set but ${missing}: run test/oracles/install-deps`);
 if (missing) console.warn(`example-sip-call: SKIPPED: ${missing}`);
@@ -50,6 +59,14 @@ describe.skipIf(!!missing)('examples/sip-call', () => {
     expect(withMikey.map((p) => p.mikeyType)).toEqual(['22', '23', '24', '25', '22', '23']);
     expect(new Set(withMikey.map((p) => p.csbId)).size).toBe(1);
     expect(r.pcap!.packets.every((p) => !p.malformed && !p.errors)).toBe(true);
+    expect(children()).toEqual([]);
+  });
+
+  it.each([700, 2200])('a run past its overall bound (%i ms) stops every child and reports it', async (bound) => {
+    const r = await runSipCall({ packets: 400, totalTimeoutMs: bound, stepTimeoutMs: 10_000 });
+    expect(r.ok).toBe(false);
+    expect(r.problems.join('\n')).toMatch(new RegExp(`longer than ${bound} ms`));
+    expect(children()).toEqual([]);
   });
 
   it.skipIf(!gcm)('an AEAD_AES_128_GCM call (RFC 7714) works the same way', async () => {

@@ -31,6 +31,8 @@ export interface SipCallOptions {
   engine?: string;
   /** bound on each step (daemon start, SIP transaction, pipeline start, media drain); default 20 s */
   stepTimeoutMs?: number;
+  /** bound on the whole run: when it passes, every child process is stopped and the run fails; default 90 s */
+  totalTimeoutMs?: number;
   /** keep the temporary directory (pcap, logs) instead of removing it */
   keepDir?: boolean;
   log?: (line: string) => void;
@@ -158,16 +160,34 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
   const daemons: RunningDaemon[] = [];
   const ALICE = 'sip:alice@example.org';
   const BOB = 'sip:bob@example.org';
+  // The whole-run bound: stopping the children makes whatever step is waiting fail at once.
+  let overdue = false;
+  let kms: Awaited<ReturnType<typeof startKms>> | undefined;
+  const watchdog = setTimeout(() => {
+    overdue = true;
+    for (const p of pipelines) void p.stop();
+    for (const d of daemons) void d.stop();
+    void kms?.stop();
+  }, o.totalTimeoutMs ?? 90_000);
+  /** Between steps: a child started after the bound passed is stopped by `finally`; stop here. */
+  const onTime = () => {
+    if (overdue) throw new Error('stopped at the overall bound');
+  };
   try {
     // One KMS, two daemons (each holds one identity and is configured with the profile: the
     // exchange itself carries no SP payload, so both sides must agree on it beforehand).
     log(`starting a KMS and two ibaked daemons (profile ${profile}) in ${dir}`);
-    const kms = await startKms(dir, [ALICE, BOB], T);
-    closers.push(() => kms.stop());
-    const [da, db] = await Promise.all(
-      [['alice', ALICE], ['bob', BOB]].map(([n, uri]) => startDaemon(n!, dir, { uri: uri!, kms, profile, timeoutMs: T, ...(o.engine ? { engine: o.engine } : {}) })),
+    const k = await startKms(dir, [ALICE, BOB], T);
+    kms = k;
+    onTime();
+    // both starts are awaited (settled) before going on, so a failure of one never leaves the other running unseen
+    const started = await Promise.allSettled(
+      [['alice', ALICE], ['bob', BOB]].map(([n, uri]) => startDaemon(n!, dir, { uri: uri!, kms: k, profile, timeoutMs: T, ...(o.engine ? { engine: o.engine } : {}) })),
     );
-    daemons.push(da!, db!);
+    for (const r of started) if (r.status === 'fulfilled') daemons.push(r.value);
+    for (const r of started) if (r.status === 'rejected') throw r.reason;
+    const [da, db] = daemons;
+    onTime();
     const alice = new UserAgent('alice', ALICE, da!, capture, T);
     const bob = new UserAgent('bob', BOB, db!, capture, T);
     closers.push(() => alice.sip.close(), () => bob.sip.close());
@@ -207,6 +227,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     let otherKey: KeyEntry | undefined;
     if (o.wrongKey !== false) otherKey = await otherCallKey(da!, db!, ALICE, BOB);
 
+    onTime();
     // Media, first generation of keys
     const half = o.rekey === false ? N : Math.floor(N / 2);
     const aStream = new Stream(aliceSsrc);
@@ -237,12 +258,13 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
       report.rekey = { keysChanged: changed, before: [], after: [] };
     }
 
+    onTime();
     // drain: wait until every packet came out (or the step timeout), then stop the pipelines
     const expect1 = { rtp: half, rtcp: Math.floor(half / 10) };
     const expect2 = { rtp: N - half, rtcp: Math.floor(N / 10) - Math.floor(half / 10) };
     const end = Date.now() + T;
     const full = (g: typeof gen1, e: typeof expect1) => [g.aOut, g.bOut].every((c) => c.rtp.length >= e.rtp && c.rtcp.length >= e.rtcp);
-    while (Date.now() < end && !(full(gen1, expect1) && (!gen2 || full(gen2, expect2)))) await sleep(50);
+    while (Date.now() < end && !overdue && !(full(gen1, expect1) && (!gen2 || full(gen2, expect2)))) await sleep(50);
     await sleep(200); // late duplicates or wrong-key packets, if any
     for (const p of pipelines) await p.stop();
 
@@ -282,19 +304,24 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     await db!.client.request('exchange.close', { identity: BOB, csbId: init.csbId });
     for (const ua of [alice, bob]) for (const e of ua.failures) report.problems.push(`${ua.name}: ${e.message}`);
 
+    onTime();
     report.sip = capture.map((d) => d.bytes.toString('utf8').split('\r\n')[0]!);
     if (o.pcap !== false) {
       const { pcap, packets } = writeAndDissect(dir, capture, T);
       report.pcap = { ...(o.keepDir ? { file: pcap } : {}), packets };
     }
+    onTime();
     judge(report);
     return report;
   } catch (e) {
+    if (overdue) report.problems.push(`the run took longer than ${o.totalTimeoutMs ?? 90_000} ms; children stopped`);
     report.problems.push((e as Error).message);
     return report;
   } finally {
+    clearTimeout(watchdog);
     for (const p of pipelines) await p.stop();
     for (const d of daemons) await d.stop();
+    await kms?.stop();
     for (const c of closers.reverse()) {
       try {
         await c();
