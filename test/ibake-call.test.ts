@@ -4,22 +4,19 @@
 // call travels through a real SIP INVITE / 200 OK (mikey-sipp-loop); --reveal-secrets gives
 // K_SESSION/TGK that reproduce the SRTP keys through an independent ECDH-free recomputation.
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { fastestEngine } from './helpers/engines.js';
-import { ORACLES } from './helpers/shared.js';
+import { oracleTools } from './helpers/oracle-gate.js';
+import { oracle } from './helpers/repo.js';
 import { haveTshark as haveTsharkOracle, tsharkJudge } from './helpers/tshark.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
 import { decodeMessage } from '../src/mikey/index.js';
 
 const run = promisify(execFile);
-const haveTshark = haveTsharkOracle();
-const haveSipp = haveTshark && (await run('sh', ['-c', 'command -v sipp']).then(() => true, () => false));
-if (process.env.CI && !(haveTshark && haveSipp)) throw new Error('CI needs tshark and sipp (run ' + join(ORACLES, 'install-oracles') + ')');
-const oracle = (name: string) => (existsSync(`${ORACLES}/${name}`) ? `${ORACLES}/${name}` : name);
+const haveTshark = haveTsharkOracle('ibake call (tshark)');
+const haveSipp = oracleTools(['sipp', 'tshark'], 'ibake call through SIPp');
 
 // Every scenario through `ibake call` (KMS over real HTTP on loopback) on the fastest engine and
 // on the pure-TS reference.
