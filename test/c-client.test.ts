@@ -16,7 +16,10 @@ import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 
 const SRC = join(import.meta.dirname, '..', 'contrib', 'c');
 
+const LIBSRTP = existsSync('/usr/include/srtp2/srtp.h');
+
 function missingTools(): string | undefined {
+  if (process.env.CI && !LIBSRTP) return 'libsrtp2 headers (/usr/include/srtp2/srtp.h, Debian libsrtp2-dev) are not installed';
   if (!existsSync('/usr/include/msgpack.h')) return 'msgpack-c headers (/usr/include/msgpack.h, Debian libmsgpack-dev) are not installed';
   for (const [tool, args] of [['cc', ['--version']], ['valgrind', ['--version']]] as const) {
     try {
@@ -30,15 +33,27 @@ function missingTools(): string | undefined {
 const missing = missingTools();
 if (missing && process.env.CI) throw new Error(`CI is set but ${missing}: run test/oracles/install-deps`);
 if (missing) console.warn(`c-client: SKIPPED: ${missing}`);
+else if (!LIBSRTP) console.warn('c-client: the libsrtp2 part of example-call is SKIPPED: libsrtp2-dev (srtp2/srtp.h) is not installed');
 
 const dir = mkdtempSync(join(tmpdir(), 'ibaked-c-'));
 const VALGRIND = ['--error-exitcode=99', '--leak-check=full', '--errors-for-leak-kinds=definite,indirect,possible', '--show-leak-kinds=definite,indirect,possible'];
 
-function build(name: string): string {
-  const out = join(dir, name);
-  execFileSync('cc', ['-std=c11', '-D_GNU_SOURCE', '-Wall', '-Wextra', '-Werror', '-O1', '-g', '-o', out, join(SRC, `${name}.c`), join(SRC, 'ibaked-client.c'), '-lmsgpackc'], { stdio: 'pipe', timeout: 60_000 });
+const built = new Map<string, string>();
+function build(out: string, libsrtp = false): string {
+  const seen = built.get(out);
+  if (seen) return seen;
+  const name = out.replace(/-srtp$/, '');
+  out = join(dir, out);
+  const srtp = libsrtp ? ['-DHAVE_LIBSRTP2'] : [];
+  execFileSync('cc', ['-std=c11', '-D_GNU_SOURCE', ...srtp, '-Wall', '-Wextra', '-Werror', '-O1', '-g', '-o', out, join(SRC, `${name}.c`), join(SRC, 'ibaked-client.c'), '-lmsgpackc', ...(libsrtp ? ['-lsrtp2'] : [])], { stdio: 'pipe', timeout: 60_000 });
+  built.set(name + (libsrtp ? '-srtp' : ''), out);
   return out;
 }
+
+const PROFILES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const;
+const KEY_SALT: Record<(typeof PROFILES)[number], [number, number]> = {
+  AES_CM_128_HMAC_SHA1_80: [30, 16], AES_CM_128_HMAC_SHA1_32: [30, 16], AES_256_CM_HMAC_SHA1_80: [46, 32], AEAD_AES_128_GCM: [28, 16],
+};
 
 /** Runs a program under valgrind (async, so an in-process daemon keeps serving). */
 function valgrind(args: string[], timeoutMs = 90_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -57,30 +72,45 @@ function valgrind(args: string[], timeoutMs = 90_000): Promise<{ code: number | 
 }
 
 describe.skipIf(!!missing)('contrib/c ibaked-client', () => {
-  let d: Ibaked;
+  const daemons = new Map<string, Ibaked>();
   beforeAll(async () => {
-    d = await startIbaked(
-      {
-        socket: join(dir, 'ibaked.sock'), engine: 'native', maxInFlight: 16, skipSelftest: true, varDir: join(dir, 'var'), identities: [],
-        handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs, establishedLifetimeMs: DEFAULTS.establishedLifetimeMs, expireIntervalMs: 1000,
-      },
-      () => {},
-    );
+    for (const profile of PROFILES) {
+      daemons.set(profile, await startIbaked(
+        {
+          socket: join(dir, `${profile}.sock`), engine: 'native', maxInFlight: 16, skipSelftest: true, varDir: join(dir, `var-${profile}`), identities: [], profile,
+          handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs, establishedLifetimeMs: DEFAULTS.establishedLifetimeMs, expireIntervalMs: 1000,
+        },
+        () => {},
+      ));
+    }
   });
   afterAll(async () => {
-    await d?.close();
+    for (const d of daemons.values()) await d.close();
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('builds warning-free and runs a call, a CSB update and error cases against ibaked, valgrind-clean', async () => {
-    const bin = build('example-call');
-    const r = await valgrind([bin, d.socketPath]);
-    expect(r.stderr).toMatch(/ERROR SUMMARY: 0 errors/);
-    expect(r.stderr).toMatch(/All heap blocks were freed -- no leaks are possible/);
-    expect(r.stdout).toMatch(/OK: every check passed/);
-    expect(r.stdout).toMatch(/cs 2 ssrc 0x[0-9a-f]{8} roc 0 AES_CM_128_HMAC_SHA1_80 sent by the responder: key\|\|salt 30 octets \(master key 16\)/);
-    expect(r.stdout).toMatch(/tampered I_MESSAGE_1: IBAKE_AUTH_FAILED, Error message of \d+ octets/);
-    expect(r.code).toBe(0);
+  /** valgrind found no error and no definite, indirect or possible leak (the exit code says so too). */
+  const clean = (stderr: string, allFreed: boolean) => {
+    expect(stderr).toMatch(/ERROR SUMMARY: 0 errors/);
+    // Debian's libsrtp2 runs on NSS, which keeps a few blocks reachable until exit: only our own build must free all
+    if (allFreed) expect(stderr).toMatch(/All heap blocks were freed -- no leaks are possible/);
+    else expect(stderr).toMatch(/All heap blocks were freed|definitely lost: 0 bytes in 0 blocks/);
+    expect(stderr).not.toMatch(/(definitely|indirectly|possibly) lost: [1-9]/);
+  };
+
+  it.each(PROFILES)('builds warning-free and runs a call, a CSB update, error cases and libsrtp2 (%s) against ibaked, valgrind-clean', async (profile) => {
+    const socket = daemons.get(profile)!.socketPath;
+    const builds = profile === PROFILES[0] || !LIBSRTP ? [false, LIBSRTP] : [true];
+    for (const libsrtp of [...new Set(builds)]) {
+      const r = await valgrind([build(libsrtp ? 'example-call-srtp' : 'example-call', libsrtp), socket]);
+      clean(r.stderr, !libsrtp);
+      expect(r.stdout).toMatch(/OK: every check passed/);
+      const [ks, mk] = KEY_SALT[profile];
+      expect(r.stdout).toContain(` roc 0 ${profile} sent by the responder: key||salt ${ks} octets (master key ${mk})`);
+      expect(r.stdout).toMatch(/tampered I_MESSAGE_1: IBAKE_AUTH_FAILED, Error message of \d+ octets/);
+      if (libsrtp) expect(r.stdout).toContain('libsrtp2 ok: 20 RTP + 20 RTCP each way protected and unprotected byte-identical, a changed key failed authentication');
+      expect(r.code).toBe(0);
+    }
   });
 
   it('turns every misbehaviour of a fake daemon into its typed status, valgrind-clean', async () => {
@@ -133,8 +163,7 @@ describe.skipIf(!!missing)('contrib/c ibaked-client', () => {
         'IBAKED_ERR_CONNECT',
         'IBAKED_ERR_ARG',
       ]);
-      expect(r.stderr).toMatch(/ERROR SUMMARY: 0 errors/);
-      expect(r.stderr).toMatch(/All heap blocks were freed/);
+      clean(r.stderr, true);
       expect(r.code).toBe(0);
     } finally {
       server.close();
