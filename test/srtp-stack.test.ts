@@ -55,13 +55,14 @@ describe('gstCapsString', () => {
   it('writes srtpdec caps with typed fields', () => {
     const s = stackKeys({ ...input('AES_CM_128_HMAC_SHA1_80'), masterKey: new Uint8Array(16).fill(0xab), masterSalt: new Uint8Array(14).fill(1) });
     expect(gstCapsString('application/x-srtp', s.gst, { payload: 96, 'encoding-name': 'L16' })).toBe(
-      'application/x-srtp, payload=(uint)96, encoding-name=(string)L16, ssrc=(uint)3735928559, roc=(uint)7, ' +
+      'application/x-srtp, payload=(int)96, encoding-name=(string)L16, ssrc=(uint)3735928559, roc=(uint)7, ' +
         `srtp-key=(buffer)${'ab'.repeat(16)}${'01'.repeat(14)}, srtp-cipher=(string)aes-128-icm, srtp-auth=(string)hmac-sha1-80, ` +
         'srtcp-cipher=(string)aes-128-icm, srtcp-auth=(string)hmac-sha1-80',
     );
     expect(() => gstCapsString('application/x-rtp' as never, s.gst)).toThrow(/media/);
     expect(() => gstCapsString('application/x-srtp', s.gst, { 'a,b': 1 })).toThrow(/name/);
     expect(() => gstCapsString('application/x-srtp', s.gst, { x: 'a, srtp-key=(buffer)00' })).toThrow(/token/);
-    expect(() => gstCapsString('application/x-srtp', s.gst, { x: -1 })).toThrow(/unsigned/);
+    expect(() => gstCapsString('application/x-srtp', s.gst, { x: -1 })).toThrow(/integer/);
+    expect(() => gstCapsString('application/x-srtp', s.gst, { x: 2 ** 31 })).toThrow(/integer/);
   });
 });

@@ -122,7 +122,8 @@ export function stackKeys(k: StackKeyInput): StackKeys {
 /**
  * A GStreamer caps string for srtpdec's sink (`application/x-srtp`) or RTCP sink
  * (`application/x-srtcp`), e.g. for a udpsrc `caps=` property. Contains the key: never log it.
- * `extra` adds fields such as payload / clock-rate / encoding-name (strings or unsigned ints).
+ * `extra` adds fields such as payload / clock-rate / encoding-name (tokens, or integers written as
+ * (int) as RTP caps have them).
  */
 export function gstCapsString(media: 'application/x-srtp' | 'application/x-srtcp', g: GstSrtpFields, extra: Record<string, string | number> = {}): string {
   if (media !== 'application/x-srtp' && media !== 'application/x-srtcp') bad('media must be application/x-srtp or application/x-srtcp');
@@ -130,8 +131,9 @@ export function gstCapsString(media: 'application/x-srtp' | 'application/x-srtcp
   for (const [name, v] of Object.entries(extra)) {
     if (!/^[a-z][a-z0-9-]*$/.test(name)) bad(`bad caps field name ${name.slice(0, 40)}`);
     if (typeof v === 'number') {
-      if (!u32(v)) bad(`caps field ${name} must be a 32-bit unsigned integer`);
-      parts.push(`${name}=(uint)${v}`);
+      // RTP caps fields (payload, clock-rate, ...) are gint in GStreamer; only ssrc/roc are guint
+      if (!Number.isInteger(v) || v < 0 || v > 0x7fffffff) bad(`caps field ${name} must be an integer 0..2^31-1`);
+      parts.push(`${name}=(int)${v}`);
     } else if (typeof v === 'string' && /^[A-Za-z0-9_.-]+$/.test(v)) parts.push(`${name}=(string)${v}`);
     else bad(`caps field ${name} must be a token or an unsigned integer`);
   }
