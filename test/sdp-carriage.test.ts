@@ -131,6 +131,9 @@ describe('findMikey', () => {
     expect(sipBody(`INVITE sip:b@h SIP/2.0\r\nc: application/sdp\r\nl: ${body.length}\r\n\r\n${body}`)).toBe(body);
     // media-level line, same message at both levels
     expect(findMikey(body + formatKeyMgmtLine(msg) + '\r\n').message).toEqual(msg);
+    // a body without a message (the 200 OK to the last message of an exchange)
+    expect(buildSdpBody(null)).not.toContain('key-mgmt');
+    expect(() => findMikey(buildSdpBody(null))).toThrow(expect.objectContaining({ code: 'SDP_NO_MIKEY' }));
   });
 
   it('refuses missing, ambiguous and malformed carriage', () => {

@@ -3,7 +3,7 @@
 // ACK / UPDATE(I_MESSAGE_2) / 200(R_MESSAGE_2)), then send RTP and RTCP both ways through
 // GStreamer srtpenc -> srtpdec keyed only from their daemons' replies. Optional parts: a decoder
 // keyed from another call (must fail authentication on every packet), a CSB update in mid-stream
-// (UPDATE(update I_MESSAGE_1) / 200(R_MESSAGE_1), both sides move to new keys), and the pcap of
+// (UPDATE(U1) / 200(U2) / UPDATE(U3) / 200, both sides move to new keys), and the pcap of
 // the SIP signalling dissected by tshark. Everything is bounded by timeouts and torn down in
 // `finally` (pipelines, daemons, sockets, the temporary directory).
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -141,8 +141,9 @@ class UserAgent {
       this.csbId = r.established.csbId;
       onEstablished(r.established.keys);
     }
-    if (!r.reply) throw new Error(`${m.method}: ibaked gave no reply message`);
-    this.sip.respond(m, 200, 'OK', this.tag, back, buildSdpBody(r.reply, { port: this.myMediaPort }));
+    // the last message of a CSB update needs no answer: the 200 carries SDP without key-mgmt
+    if (!r.reply && !r.established) throw new Error(`${m.method}: ibaked gave neither a reply nor keys`);
+    this.sip.respond(m, 200, 'OK', this.tag, back, buildSdpBody(r.reply ?? null, { port: this.myMediaPort }));
   }
 }
 
@@ -239,7 +240,9 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
 
     let gen2: Awaited<ReturnType<typeof startMedia>> | undefined;
     if (o.rekey !== false) {
-      // CSB update in mid-stream: UPDATE(update I_MESSAGE_1) / 200(R_MESSAGE_1); new ports, new pipelines
+      // CSB update in mid-stream (profile v2: three messages): UPDATE(U1 = update I_MESSAGE_1) /
+      // 200(U2 = R_MESSAGE_1 + V: alice switches) / UPDATE(U3 = I_MESSAGE_2 + V: bob switches) / 200;
+      // new ports, new pipelines
       const up = await da!.client.request<{ message: Uint8Array }>('exchange.rekey', { identity: ALICE, csbId: init.csbId, peer: BOB });
       bobKeys = undefined;
       [alice.myMediaPort, bob.myMediaPort] = await Promise.all([portPair(), portPair()]);
@@ -247,7 +250,10 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
       if (ok3.status !== 200) throw new Error(`re-keying UPDATE answered ${ok3.status}`);
       alice.peerMediaPort = mediaPort(ok3.body);
       const r3 = await alice.receive(ok3.raw);
-      if (!r3.established || !bobKeys) throw new Error('the CSB update did not complete on both sides');
+      if (!r3.established || !r3.reply) throw new Error(`alice's answer to the update R_MESSAGE_1 is ${r3.replyName ?? 'missing'}`);
+      const ok4 = await alice.sip.request(alice.dialog, 'UPDATE', buildSdpBody(r3.reply, { port: alice.myMediaPort }));
+      if (ok4.status !== 200) throw new Error(`confirming UPDATE answered ${ok4.status}`);
+      if (!bobKeys) throw new Error('the CSB update did not complete on both sides');
       const newKeys = r3.established.keys;
       const changed = newKeys.every((k, i) => hex(k.gst['srtp-key']) !== hex(aliceKeys[i]!.gst['srtp-key']));
       const agree = newKeys.every((k, i) => hex(k.gst['srtp-key']) === hex(bobKeys![i]!.gst['srtp-key']));
@@ -425,8 +431,8 @@ function judge(r: SipCallReport): void {
     for (const x of sip) {
       if (x.malformed || x.errors) p.push(`tshark: frame ${x.frame} is malformed or has an error`);
       if (!x.method && !x.status) p.push(`tshark: frame ${x.frame} was not dissected as SIP`);
-      const hasSdp = x.method === 'INVITE' || x.method === 'UPDATE' || (x.status === '200' && /INVITE|UPDATE/.test(x.cseqMethod));
-      if (hasSdp && (x.kmpid !== 'mikey' || x.mikeyVersion !== '1')) p.push(`tshark: frame ${x.frame} (${x.method || x.status}) has no dissected a=key-mgmt:mikey`);
+      const hasMikey = x.method === 'INVITE' || x.method === 'UPDATE' || (x.status === '200' && /INVITE|UPDATE/.test(x.cseqMethod) && x.kmpid !== '');
+      if (hasMikey && (x.kmpid !== 'mikey' || x.mikeyVersion !== '1')) p.push(`tshark: frame ${x.frame} (${x.method || x.status}) has no dissected a=key-mgmt:mikey`);
     }
   }
   r.ok = p.length === 0;

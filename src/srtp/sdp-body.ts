@@ -104,9 +104,10 @@ function check(cond: boolean, msg: string): void {
 /**
  * A complete SDP body (CRLF line endings) with `message` as the session-level
  * `a=key-mgmt:mikey` line and one RTP/SAVP m-line. For an offer or an answer alike: the MIKEY
- * message says which it is.
+ * message says which it is. `message` null writes the body without a key-mgmt line (the answer
+ * to the last message of an exchange, which has no reply).
  */
-export function buildSdpBody(message: Uint8Array, o: SdpBodyOptions = {}): string {
+export function buildSdpBody(message: Uint8Array | null, o: SdpBodyOptions = {}): string {
   const addr = o.addr ?? '127.0.0.1';
   const ipv4 = IPV4.test(addr);
   check(ipv4 || (addr.includes(':') && IPV6.test(addr)), `addr must be an IPv4 or IPv6 address, not ${String(addr).slice(0, 50)}`);
@@ -129,7 +130,7 @@ export function buildSdpBody(message: Uint8Array, o: SdpBodyOptions = {}): strin
     's=-',
     `c=${net} ${addr}`,
     't=0 0',
-    formatKeyMgmtLine(message),
+    ...(message === null ? [] : [formatKeyMgmtLine(message)]),
     `m=${media} ${port} RTP/SAVP ${pt}`,
     `a=rtpmap:${pt} ${enc}`,
     '',
