@@ -159,6 +159,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
   const pipelines: Pipeline[] = [];
   const closers: Array<() => unknown> = [];
   const daemons: RunningDaemon[] = [];
+  const streams: Stream[] = [];
   const ALICE = 'sip:alice@example.org';
   const BOB = 'sip:bob@example.org';
   // The whole-run bound: stopping the children makes whatever step is waiting fail at once.
@@ -166,6 +167,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
   let kms: Awaited<ReturnType<typeof startKms>> | undefined;
   const watchdog = setTimeout(() => {
     overdue = true;
+    for (const st of streams) st.stop();
     for (const p of pipelines) void p.stop();
     for (const d of daemons) void d.stop();
     void kms?.stop();
@@ -233,6 +235,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     const half = o.rekey === false ? N : Math.floor(N / 2);
     const aStream = new Stream(aliceSsrc);
     const bStream = new Stream(bobSsrc);
+    streams.push(aStream, bStream);
     closers.push(() => aStream.close(), () => bStream.close());
     const gen1 = await startMedia({ alice, bob, aliceKeys, bobKeys, otherKey, T, pipelines, closers, tag: 'g1' });
     log(`media: ${half} RTP packets each way (+ SRTCP), keys of the call`);

@@ -192,13 +192,15 @@ export class Stream {
   private seq = 1;
   private srs = 0;
   private out: Promise<Socket>;
+  /** set by stop(): send() returns at the next packet */
+  private stopped = false;
   constructor(readonly ssrc: number) {
     this.out = udp();
   }
   /** Sends `count` RTP packets (an SR after every 10th) to an encoder's input pair, paced. */
   async send(inPort: number, count: number): Promise<void> {
     const s = await this.out;
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && !this.stopped; i++) {
       const seq = this.seq++;
       const p = rtpPacket(this.ssrc, seq);
       this.rtp.set(seq, p);
@@ -220,7 +222,11 @@ export class Stream {
     for (const r of c.rtcp) (r.length >= 12 && this.rtcp.get(r.readUInt32BE(8))?.equals(r) ? rtcp++ : mismatched++);
     return { rtp, rtcp, mismatched };
   }
+  stop(): void {
+    this.stopped = true;
+  }
   async close(): Promise<void> {
+    this.stop();
     (await this.out).close();
   }
 }
