@@ -5,37 +5,16 @@
 // the KMS parameters, so two development-mode daemons (each with an embedded KMS of its own)
 // cannot call each other. Each child is waited for until it answers, and stopped with SIGTERM
 // (SIGKILL after a grace period) so nothing is left behind.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { IbakedClient } from '../../src/client/ipc.js';
+import { Child } from './child.js';
 
 export const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A child process with its output kept, and a stop that always finishes. */
-class Child {
-  out = '';
-  err = '';
-  exited: number | null | undefined;
-  private exit: Promise<void>;
-  private proc: ChildProcess;
-  constructor(args: string[]) {
-    this.proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.exit = new Promise((res) => this.proc.once('exit', (c) => ((this.exited = c), res())));
-    this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => (this.out += s));
-    this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => (this.err += s));
-  }
-  async stop(): Promise<void> {
-    if (this.exited !== undefined) return;
-    this.proc.kill('SIGTERM');
-    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
-    await this.exit;
-    clearTimeout(t);
-  }
-}
 
 export interface RunningKms {
   url: string;
@@ -61,7 +40,7 @@ export async function startKms(dir: string, users: string[], timeoutMs: number):
   }
   const usersFile = join(dir, 'users.json');
   writeFileSync(usersFile, JSON.stringify(table), { mode: 0o600 });
-  const c = new Child([cli, 'kms', 'serve', '--dir', kmsDir, '--users', usersFile, '--port', '0']);
+  const c = new Child(process.execPath, [cli, 'kms', 'serve', '--dir', kmsDir, '--users', usersFile, '--port', '0']);
   const end = Date.now() + timeoutMs;
   for (;;) {
     const m = /listening on (http:\/\/\S+)/.exec(c.out);
@@ -95,7 +74,7 @@ export async function startDaemon(name: string, dir: string, o: { uri: string; k
       ...(o.engine ? { engine: o.engine } : {}),
     }),
   );
-  const c = new Child([join(REPO, 'bin', 'ibaked.js'), '--config', config]);
+  const c = new Child(process.execPath, [join(REPO, 'bin', 'ibaked.js'), '--config', config]);
   const end = Date.now() + o.timeoutMs;
   for (;;) {
     if (c.exited !== undefined) throw new Error(`ibaked ${name} exited with ${c.exited}: ${c.err.slice(-400)}`);

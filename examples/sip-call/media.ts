@@ -4,21 +4,15 @@
 // for byte what was sent; and a tap that re-checks the SRTP packets on the wire with our own
 // RFC 3711 / RFC 7714 code (session keys from src/srtp/kdf.ts, Node's AES), independently of
 // libsrtp. Loopback only; every child process is stopped by stop().
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { deriveSrtpSessionKeys, deriveSrtcpSessionKeys } from '../../src/srtp/kdf.js';
 import { SRTP_PROFILES, sessionKeyLengths, type SrtpProfileName } from '../../src/srtp/policy.js';
-import { gstCapsString, type GstSrtpFields } from '../../src/srtp/stack.js';
+import { gstCapsString, type GstSrtpFields, type StackKeyInput } from '../../src/srtp/stack.js';
+import { Child } from './child.js';
 
 /** A key entry as ibaked replies with it (the fields this file uses). */
-export interface KeyEntry {
-  csId: number;
-  ssrc: number;
-  roc: number;
-  profile: string;
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
+export interface KeyEntry extends StackKeyInput {
   gst: GstSrtpFields;
 }
 
@@ -58,43 +52,32 @@ const compact = (caps: string) => caps.replace(/, /g, ',');
 
 /** A running gst-launch-1.0 pipeline; `authFailures` counts srtpdec's dropped packets. */
 export class Pipeline {
-  private child: ChildProcess;
-  private out = '';
-  private err = '';
-  private exited: number | null | undefined;
-  private exit: Promise<void>;
+  private child: Child;
 
   constructor(
     readonly name: string,
     args: string[],
   ) {
-    // srtpdec logs every packet that fails authentication at WARNING level
-    this.child = spawn('gst-launch-1.0', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GST_DEBUG: 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' } });
-    this.exit = new Promise((res) => this.child.once('exit', (c) => ((this.exited = c), res())));
-    this.child.stdout!.setEncoding('utf8').on('data', (s: string) => (this.out += s));
-    this.child.stderr!.setEncoding('utf8').on('data', (s: string) => (this.err += s));
+    // srtpdec logs every packet that fails authentication at WARNING level; SIGINT lets gst-launch shut down cleanly
+    this.child = new Child('gst-launch-1.0', args, 'SIGINT', { ...process.env, GST_DEBUG: 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' });
   }
 
   /** Resolves once the pipeline is PLAYING (its udpsrc sockets are bound before that). */
   async playing(timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
-    while (!/Setting pipeline to PLAYING/.test(this.out)) {
-      if (this.exited !== undefined) throw new Error(`gst-launch ${this.name} exited (${this.exited}): ${(this.out + this.err).slice(-600)}`);
+    while (!/Setting pipeline to PLAYING/.test(this.child.out)) {
+      if (this.child.exited !== undefined) throw new Error(`gst-launch ${this.name} exited (${this.child.exited}): ${(this.child.out + this.child.err).slice(-600)}`);
       if (Date.now() > end) throw new Error(`gst-launch ${this.name} not PLAYING within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
   }
 
   get authFailures(): number {
-    return (this.err.match(/Error authentication packet, dropping/g) ?? []).length;
+    return (this.child.err.match(/Error authentication packet, dropping/g) ?? []).length;
   }
 
-  async stop(): Promise<void> {
-    if (this.exited !== undefined) return;
-    this.child.kill('SIGINT');
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 3000);
-    await this.exit;
-    clearTimeout(t);
+  stop(): Promise<void> {
+    return this.child.stop(3000);
   }
 }
 

@@ -3,6 +3,7 @@
 // where the key came from (the IBAKE TGK, the deferred-delivery SK used as TGK, or a
 // pre-encoded content key carried in R_MESSAGE_2's KEMAC). SSRC and ROC are the CS map's.
 import { deriveSrtpMasterKeys } from '../mikey/keys.js';
+import type { StackKeyInput } from '../srtp/stack.js';
 import { DEFAULT_PROFILE as SRTP_DEFAULT_PROFILE, SRTP_PROFILES as SRTP_PROFILE_TABLE, type SrtpProfileName } from '../srtp/policy.js';
 
 export type KeySource = 'ibake' | 'deferred-sk' | 'preencoded';
@@ -20,14 +21,8 @@ export const SRTP_PROFILES: Readonly<Record<string, { readonly key: number; read
 );
 export const DEFAULT_PROFILE: SrtpProfileName = SRTP_DEFAULT_PROFILE.name;
 
-export interface CryptoSessionKeys {
-  csId: number;
-  ssrc: number;
-  /** initial rollover counter of the stream (the SRTP-ID map's ROC) */
-  roc: number;
-  profile: string;
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
+/** One crypto session's keys: csId, ssrc, roc (the SRTP-ID map's), profile, master key and salt, and their source. */
+export interface CryptoSessionKeys extends StackKeyInput {
   keySource: KeySource;
 }
 

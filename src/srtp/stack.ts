@@ -71,9 +71,11 @@ export const STACK_PROFILES: Readonly<Record<SrtpProfileName, StackProfile>> = {
   },
 };
 
+/** What a crypto session's keys are made of (src/ibake/output.ts CryptoSessionKeys extends it). */
 export interface StackKeyInput {
   csId: number;
   ssrc: number;
+  /** initial rollover counter of the stream (the SRTP-ID map's ROC) */
   roc: number;
   profile: string;
   masterKey: Uint8Array;
