@@ -5,11 +5,15 @@
 // (SRTCP included) and re-verifies with our own RFC 3711 code on the wire; a decoder with another
 // call's key fails authentication on every packet; a CSB update mid-stream moves both sides to new
 // keys with no packet lost; the SIP pcap (text2pcap) dissects as SIP/SDP with MIKEY in tshark; and
-// calls under the other three profiles, AEAD_AES_128_GCM (RFC 7714) included. Needs gst-launch-1.0 with srtpenc/srtpdec, text2pcap and tshark
+// calls under the other three profiles, AEAD_AES_128_GCM (RFC 7714) included; and srtpdec
+// honouring a non-zero ROC from a key entry (packets protected by our own RFC 3711/7714 code). Needs gst-launch-1.0 with srtpenc/srtpdec, text2pcap and tshark
 // (test/oracles/install-deps installs them): skipped with the reason when missing, failed under CI.
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
 import { runSipCall } from '../examples/sip-call/call.js';
+import { Collector, decoder, portPair, protectRtp, rtpPacket, unprotectRtp, udp, type KeyEntry, type Pipeline } from '../examples/sip-call/media.js';
+import { SRTP_PROFILES, stackKeys } from '../src/srtp/index.js';
 
 function missingTools(): string | undefined {
   try {
@@ -83,5 +87,43 @@ describe.skipIf(!!missing)('examples/sip-call', () => {
       expect(d.tapVerified).toEqual({ rtp: 40, rtcp: 4 });
     }
     expect(r.wrongKey!.authFailures).toBe(44);
+  });
+
+  it.each(['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const)('srtpdec takes a non-zero ROC from the key entry (%s): packets at ROC 5 decrypt, the same caps with ROC 0 fail', async (profile) => {
+    if (profile === 'AEAD_AES_128_GCM' && !gcm) return;
+    const p = SRTP_PROFILES[profile];
+    const base = { csId: 1, ssrc: 0x0badcafe, roc: 5, profile, masterKey: new Uint8Array(randomBytes(p.masterKeyLen)), masterSalt: new Uint8Array(randomBytes(p.masterSaltLen)) };
+    const entry: KeyEntry = { ...base, gst: stackKeys(base).gst };
+    const roc0: KeyEntry = { ...entry, gst: { ...entry.gst, roc: 0 } };
+    const [good, bad] = [await Collector.open(), await Collector.open()];
+    const [pg, pb] = [await portPair(), await portPair()];
+    const pipes: Pipeline[] = [decoder('roc5', entry, pg, good.port), decoder('roc0', roc0, pb, bad.port)];
+    const out = await udp();
+    try {
+      await Promise.all(pipes.map((x) => x.playing(20_000)));
+      const sent = new Map<number, Buffer>();
+      for (let seq = 1; seq <= 30; seq++) {
+        const plain = rtpPacket(entry.ssrc, seq);
+        sent.set(seq, plain);
+        const srtp = protectRtp(entry, plain, 5); // index 5·2^16 + seq, as a sender past 5 rollovers
+        expect(unprotectRtp(entry, srtp, 5)).toEqual(plain);
+        expect(unprotectRtp(entry, srtp, 0)).toBeNull();
+        out.send(srtp, pg, '127.0.0.1');
+        out.send(srtp, pb, '127.0.0.1');
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      for (let i = 0; i < 200 && (good.rtp.length < 30 || pipes[1]!.authFailures < 30); i++) await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(pipes.map((x) => x.stop()));
+      expect(good.rtp.length).toBe(30);
+      for (const d of good.rtp) expect(d.equals(sent.get(d.readUInt16BE(2))!)).toBe(true);
+      expect(pipes[0]!.authFailures).toBe(0);
+      expect(bad.rtp.length).toBe(0);
+      expect(pipes[1]!.authFailures).toBe(30);
+    } finally {
+      await Promise.all(pipes.map((x) => x.stop()));
+      out.close();
+      good.close();
+      bad.close();
+    }
   });
 });

@@ -40,19 +40,33 @@ static srtp_t session_for(const ibaked_srtp_key *k, uint8_t *key_copy) {
   policy.window_size = 128;
   policy.next = NULL;
   srtp_t s = NULL;
-  return srtp_create(&s, &policy) == srtp_err_status_ok ? s : NULL;
+  if (srtp_create(&s, &policy) != srtp_err_status_ok) return NULL;
+  /* the stream's initial rollover counter (entry.roc) */
+  if (srtp_set_stream_roc(s, k->ssrc, k->roc) != srtp_err_status_ok) {
+    srtp_dealloc(s);
+    return NULL;
+  }
+  return s;
 }
 
 /*
  * libsrtp2 between the two sides: the sender's session from its key entry protects RTP and RTCP
  * of its stream, the receiver's session from its own copy unprotects them byte-identical; a key
- * with one bit changed fails authentication. Returns the number of failed checks.
+ * with one bit changed fails authentication. With roc != UINT32_MAX both entries' ROC is set to
+ * it (as a peer's SRTP-ID map may give), and `wrong` differs in the ROC instead of the key.
+ * Returns the number of failed checks.
  */
-static int libsrtp_roundtrip(const ibaked_srtp_key *send, const ibaked_srtp_key *recv) {
+static int libsrtp_roundtrip(const ibaked_srtp_key *send_entry, const ibaked_srtp_key *recv_entry, uint32_t roc) {
   int bad = 0;
   uint8_t k1[64], k2[64], k3[64];
-  ibaked_srtp_key wrong = *recv;
-  wrong.key_salt[3] ^= 0x01;
+  ibaked_srtp_key snd = *send_entry, rcv = *recv_entry, wrong = *recv_entry;
+  const ibaked_srtp_key *send = &snd, *recv = &rcv;
+  if (roc != UINT32_MAX) {
+    snd.roc = rcv.roc = roc;
+    wrong.roc = roc + 1;
+  } else {
+    wrong.key_salt[3] ^= 0x01;
+  }
   srtp_t tx = session_for(send, k1), rx = session_for(recv, k2), rw = session_for(&wrong, k3);
   if (!tx || !rx || !rw) {
     fprintf(stderr, "FAILED: libsrtp policy from the key entry\n");
@@ -87,7 +101,7 @@ static int libsrtp_roundtrip(const ibaked_srtp_key *send, const ibaked_srtp_key 
   if (rx) srtp_dealloc(rx);
   if (rw) srtp_dealloc(rw);
   memset(k1, 0, sizeof k1), memset(k2, 0, sizeof k2), memset(k3, 0, sizeof k3);
-  memset(&wrong, 0, sizeof wrong);
+  memset(&wrong, 0, sizeof wrong), memset(&snd, 0, sizeof snd), memset(&rcv, 0, sizeof rcv);
   return bad;
 }
 #endif
@@ -216,10 +230,13 @@ int main(int argc, char **argv) {
 #ifdef HAVE_LIBSRTP2
     if (at_alice.n_keys == 2 && at_bob.n_keys == 2 && srtp_init() == srtp_err_status_ok) {
       /* alice sends cs 1 (her copy), bob receives it (his copy); and the other way round */
-      int bad = libsrtp_roundtrip(&at_alice.keys[0], &at_bob.keys[0]) + libsrtp_roundtrip(&at_bob.keys[1], &at_alice.keys[1]);
+      int bad = libsrtp_roundtrip(&at_alice.keys[0], &at_bob.keys[0], UINT32_MAX) + libsrtp_roundtrip(&at_bob.keys[1], &at_alice.keys[1], UINT32_MAX);
       CHECK(bad == 0, "libsrtp2: %d packet checks failed", bad);
       printf("  libsrtp2 %s: 20 RTP + 20 RTCP each way protected and unprotected byte-identical, a changed key failed authentication\n",
              bad ? "FAILED" : "ok");
+      int bad_roc = libsrtp_roundtrip(&at_alice.keys[0], &at_bob.keys[0], 7);
+      CHECK(bad_roc == 0, "libsrtp2 at ROC 7: %d packet checks failed", bad_roc);
+      printf("  libsrtp2 at ROC 7 (srtp_set_stream_roc) %s: byte-identical, a receiver at ROC 8 failed authentication\n", bad_roc ? "FAILED" : "ok");
       srtp_shutdown();
     }
 #endif

@@ -49,6 +49,12 @@ export async function portPair(): Promise<number> {
 }
 
 const compact = (caps: string) => caps.replace(/, /g, ',');
+/**
+ * Network sinks neither wait for the clock nor hold the pipeline's state change: otherwise an RTP
+ * branch waits in PAUSED until its RTCP branch has seen a first packet (and a stream without
+ * RTCP would never flow).
+ */
+const SINK = ['sync=false', 'async=false'];
 
 /** A running gst-launch-1.0 pipeline; `authFailures` counts srtpdec's dropped packets. */
 export class Pipeline {
@@ -59,7 +65,7 @@ export class Pipeline {
     args: string[],
   ) {
     // srtpdec logs every packet that fails authentication at WARNING level; SIGINT lets gst-launch shut down cleanly
-    this.child = new Child('gst-launch-1.0', args, 'SIGINT', { ...process.env, GST_DEBUG: 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' });
+    this.child = new Child('gst-launch-1.0', args, 'SIGINT', { ...process.env, GST_DEBUG: process.env.SIPCALL_GST_DEBUG ?? 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' });
   }
 
   /** Resolves once the pipeline is PLAYING (its udpsrc sockets are bound before that). */
@@ -89,9 +95,9 @@ export function encoder(name: string, k: KeyEntry, inPort: number, to: number[])
   return new Pipeline(name, [
     'udpsrc', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
     'srtpenc', 'name=e', `key=${key}`, `rtp-cipher=${g['srtp-cipher']}`, `rtp-auth=${g['srtp-auth']}`, `rtcp-cipher=${g['srtcp-cipher']}`, `rtcp-auth=${g['srtcp-auth']}`,
-    'e.rtp_src_0', '!', 'multiudpsink', `clients=${clients(0)}`,
+    'e.rtp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(0)}`,
     'udpsrc', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
-    'e.rtcp_src_0', '!', 'multiudpsink', `clients=${clients(1)}`,
+    'e.rtcp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(1)}`,
   ]);
 }
 
@@ -99,9 +105,9 @@ export function encoder(name: string, k: KeyEntry, inPort: number, to: number[])
 export function decoder(name: string, k: KeyEntry, port: number, outPort: number): Pipeline {
   return new Pipeline(name, [
     'udpsrc', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
-    'srtpdec', 'name=d', 'd.rtp_src', '!', 'udpsink', 'host=127.0.0.1', `port=${outPort}`,
+    'srtpdec', 'name=d', 'd.rtp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort}`,
     'udpsrc', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
-    'd.rtcp_src', '!', 'udpsink', 'host=127.0.0.1', `port=${outPort + 1}`,
+    'd.rtcp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort + 1}`,
   ]);
 }
 
@@ -216,40 +222,71 @@ export class Stream {
 
 const eq = (a: Uint8Array, b: Uint8Array) => a.length === b.length && timingSafeEqual(a, b);
 
-/**
- * Unprotects one SRTP packet with our own code (RFC 3711 AES-CM + HMAC-SHA1, or RFC 7714
- * AES-GCM), given the ROC; null when authentication fails. Only for the example's check.
- */
-export function unprotectRtp(k: KeyEntry, pkt: Buffer, roc = k.roc): Buffer | null {
+/** The session keys and per-packet values of one SRTP packet (RFC 3711 §4.1.1 / RFC 7714 §8.1). */
+function rtpCrypto(k: KeyEntry, hdr: Buffer, roc: number) {
   const p = SRTP_PROFILES[k.profile as SrtpProfileName];
   const s = deriveSrtpSessionKeys(k.masterKey, k.masterSalt, { lengths: sessionKeyLengths(p) });
-  const hdr = pkt.subarray(0, 12);
-  const ssrc = pkt.readUInt32BE(8);
-  const index = BigInt(roc) * 65536n + BigInt(pkt.readUInt16BE(2));
+  const ssrc = hdr.readUInt32BE(8);
+  const seq = hdr.readUInt16BE(2);
+  let iv: Buffer;
   if (p.aead) {
-    const iv = Buffer.alloc(12);
+    // IV = (0x0000 ‖ SSRC ‖ ROC ‖ SEQ) XOR salt (12 octets)
+    iv = Buffer.alloc(12);
     iv.writeUInt32BE(ssrc, 2);
     iv.writeUInt32BE(roc, 6);
-    iv.writeUInt16BE(pkt.readUInt16BE(2), 10);
+    iv.writeUInt16BE(seq, 10);
     for (let i = 0; i < 12; i++) iv[i]! ^= s.salt[i]!;
-    const d = createDecipheriv('aes-128-gcm', s.encKey, iv);
+  } else {
+    // IV = (k_s · 2^16) XOR (SSRC · 2^64) XOR (i · 2^16), i = 2^16 · ROC + SEQ
+    const index = BigInt(roc) * 65536n + BigInt(seq);
+    iv = Buffer.alloc(16);
+    Buffer.from(s.salt).copy(iv, 0);
+    for (let i = 0; i < 4; i++) iv[4 + i]! ^= (ssrc >>> (24 - 8 * i)) & 255;
+    for (let i = 0; i < 6; i++) iv[13 - i]! ^= Number((index >> BigInt(8 * i)) & 255n);
+  }
+  const rocBytes = Buffer.alloc(4);
+  rocBytes.writeUInt32BE(roc);
+  // HMAC-SHA1 over the authenticated portion ‖ ROC, truncated to the profile's tag
+  const hmac = (authenticated: Buffer) => createHmac('sha1', s.authKey).update(authenticated).update(rocBytes).digest().subarray(0, p.tagLen);
+  return { p, s, iv, hmac, cipher: `aes-${k.masterKey.length * 8}-${p.aead ? 'gcm' : 'ctr'}` as const };
+}
+
+/**
+ * Unprotects one SRTP packet with our own code (RFC 3711 AES-CM + HMAC-SHA1, or RFC 7714
+ * AES-GCM), given the ROC; null when authentication fails. Only for the example's checks.
+ */
+export function unprotectRtp(k: KeyEntry, pkt: Buffer, roc = k.roc): Buffer | null {
+  const hdr = pkt.subarray(0, 12);
+  const { p, s, iv, hmac, cipher } = rtpCrypto(k, hdr, roc);
+  const body = pkt.subarray(0, pkt.length - p.tagLen);
+  if (p.aead) {
+    const d = createDecipheriv(cipher as 'aes-128-gcm', s.encKey, iv);
     d.setAAD(hdr);
     d.setAuthTag(pkt.subarray(pkt.length - p.tagLen));
     try {
-      return Buffer.concat([hdr, d.update(pkt.subarray(12, pkt.length - p.tagLen)), d.final()]);
+      return Buffer.concat([hdr, d.update(body.subarray(12)), d.final()]);
     } catch {
       return null;
     }
   }
-  const body = pkt.subarray(0, pkt.length - p.tagLen);
-  const tag = createHmac('sha1', s.authKey).update(body).update(Buffer.from([roc >>> 24, (roc >>> 16) & 255, (roc >>> 8) & 255, roc & 255])).digest().subarray(0, p.tagLen);
-  if (!eq(tag, pkt.subarray(pkt.length - p.tagLen))) return null;
-  const iv = Buffer.alloc(16);
-  Buffer.from(s.salt).copy(iv, 0);
-  for (let i = 0; i < 4; i++) iv[4 + i]! ^= (ssrc >>> (24 - 8 * i)) & 255;
-  for (let i = 0; i < 6; i++) iv[13 - i]! ^= Number((index >> BigInt(8 * i)) & 255n);
-  const c = createCipheriv(`aes-${k.masterKey.length * 8}-ctr`, s.encKey, iv);
+  if (!eq(hmac(body), pkt.subarray(pkt.length - p.tagLen))) return null;
+  const c = createCipheriv(cipher, s.encKey, iv);
   return Buffer.concat([hdr, c.update(body.subarray(12)), c.final()]);
+}
+
+/** Protects one RTP packet (12-octet header, no CSRC) with our own code, at rollover counter `roc`. */
+export function protectRtp(k: KeyEntry, plain: Buffer, roc = k.roc): Buffer {
+  const hdr = plain.subarray(0, 12);
+  const { p, s, iv, hmac, cipher } = rtpCrypto(k, hdr, roc);
+  if (p.aead) {
+    const e = createCipheriv(cipher as 'aes-128-gcm', s.encKey, iv);
+    e.setAAD(hdr);
+    const ct = Buffer.concat([e.update(plain.subarray(12)), e.final()]);
+    return Buffer.concat([hdr, ct, e.getAuthTag()]);
+  }
+  const c = createCipheriv(cipher, s.encKey, iv);
+  const body = Buffer.concat([hdr, c.update(plain.subarray(12)), c.final()]);
+  return Buffer.concat([body, hmac(body)]);
 }
 
 /** Unprotects one SRTCP packet with our own code (RFC 3711 AES-CM + HMAC-SHA1-80, or RFC 7714 §9 AES-GCM); null on auth failure. */
