@@ -67,7 +67,10 @@ async function main(): Promise<number> {
     if (!/^\d{1,5}$/.test(v.packets) || Number(v.packets) < 10 || Number(v.packets) > 20000) return (process.stderr.write('--packets must be 10..20000\n'), 2);
     o.packets = Number(v.packets);
   }
-  if (v.engine !== undefined) o.engine = v.engine;
+  if (v.engine !== undefined) {
+    if (!['native', 'wasm', 'ts'].includes(v.engine)) return (process.stderr.write('--engine must be native, wasm or ts\n'), 2);
+    o.engine = v.engine;
+  }
   if (v['no-rekey']) o.rekey = false;
   if (v['no-wrong-key']) o.wrongKey = false;
   if (v['no-pcap']) o.pcap = false;
