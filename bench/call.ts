@@ -9,7 +9,9 @@
 //                 prepared key warm;
 //   cold-process  fresh IBE contexts for both parties (own-key lines prepared during the call;
 //                 the generator's G1 table is shared per engine, so it is warm).
-// Targets on native: warm <= 4.5 pairings, cold <= 7. Writes bench/results/call-<date>.json
+// Targets on native: warm <= 4.5 pairings, cold <= 7. Profile v2 against the v1 derivation on
+// warm calls, A B B A in every round, reported as the median of per-round ratios (target
+// <= 1.02). Writes bench/results/call-<date>.json
 // and .md (bench/lib/report.ts). The machines drift between fast and slow phases and have
 // bursts of noise lasting seconds (a lone pairing moves between about 0.9 and 1.6 ms), so the
 // default is many short rounds (24 × 150 ms per task, the pairing right after each native
@@ -25,8 +27,9 @@ import { BlsContext, TABLE_AFTER } from '../src/ibe/bls12381/context.js';
 import { IbeKeyring as Keyring } from '../src/ibake/keyring.js';
 import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { runScenario } from '../src/ibake/scenario.js';
+import { V1_DERIVATION } from '../src/ibake/profile-v1.js';
 import type { IbeKeyring } from '../src/ibake/keyring.js';
-import { runInterleaved, type InterleavedTask } from './lib/interleave.js';
+import { quantile, runInterleaved, type InterleavedTask } from './lib/interleave.js';
 import { benchArgs } from './lib/cli.js';
 import { writeResults } from './lib/report.js';
 
@@ -77,8 +80,12 @@ async function prepare(engine: Engine): Promise<Setup> {
   return { engine, Ppub, keys, warm: new Map(), pool, cold, n: 0 };
 }
 
-async function once(st: Setup, from: string, to: string, keyrings?: Map<string, IbeKeyring>): Promise<void> {
+/** Profile v1's derivation (internal option, src/ibake/profile-v1.ts): the A/B reference only. */
+const V1 = { [V1_DERIVATION]: true as const };
+
+async function once(st: Setup, from: string, to: string, keyrings?: Map<string, IbeKeyring>, v1 = false): Promise<void> {
   const r = await runScenario({
+    ...(v1 ? { endpointExtra: V1 } : {}),
     scenario: 'basic',
     from,
     to,
@@ -93,8 +100,9 @@ async function once(st: Setup, from: string, to: string, keyrings?: Map<string, 
   if (!r.ok) throw new Error(`call failed: ${r.problems.join('; ')}`);
 }
 
-function call(st: Setup, mode: 'warm' | 'cold' | 'cold-process') {
+function call(st: Setup, mode: 'warm' | 'warm-v1' | 'cold' | 'cold-process') {
   if (mode === 'warm') return () => once(st, A, B, st.warm);
+  if (mode === 'warm-v1') return () => once(st, A, B, st.warm, true);
   if (mode === 'cold-process') return () => once(st, A, B);
   return () => {
     // Caller a_i meets callee b_j with an offset that grows every cycle: a pair recurs only after
@@ -141,27 +149,53 @@ if (native) {
   pairingTask = { group: 'native', op: 'pairing', fn: () => e.pairing(P, Q), iterations: 30, timeMs: Math.min(TIME, 300) };
 }
 const tasks: InterleavedTask[] = [];
+const task = (st: Setup, mode: Parameters<typeof call>[1]): InterleavedTask => {
+  const slow = st.engine.name === 'ts';
+  return { group: st.engine.name, op: `call ${mode}`, fn: call(st, mode), iterations: slow ? 2 : 5, timeMs: slow ? TIME * 2 : TIME };
+};
 for (const mode of ['warm', 'cold', 'cold-process'] as const) {
   for (const st of setups) {
-    const slow = st.engine.name === 'ts';
-    tasks.push({ group: st.engine.name, op: `call ${mode}`, fn: call(st, mode), iterations: slow ? 2 : 5, timeMs: slow ? TIME * 2 : TIME });
+    if (mode === 'warm') {
+      // Profile v2 against the v1 derivation, A B B A in every round (both warm, same keyrings):
+      // the per-round ratio of medians pairs samples taken in the same seconds.
+      const [a, b] = [task(st, 'warm'), task(st, 'warm-v1')];
+      tasks.push(a, b, b, a);
+    } else tasks.push(task(st, mode));
     if (st === native && pairingTask) tasks.push(pairingTask);
   }
 }
 
+/** Per engine and round: the warm samples of v2 and of v1 (ms). */
+const ab = new Map<string, { v2: number[]; v1: number[] }[]>();
 const rows = await runInterleaved(
   tasks,
   ROUNDS,
   (r) => {
     if (!JSON_OUT) console.error(`round ${r}/${ROUNDS} done`);
   },
-  { asListed: true },
+  {
+    asListed: true,
+    onSamples: (t, r, samples) => {
+      if (t.op !== 'call warm' && t.op !== 'call warm-v1') return;
+      const per = ab.get(t.group) ?? [];
+      ab.set(t.group, per);
+      per[r] ??= { v2: [], v1: [] };
+      per[r]![t.op === 'call warm' ? 'v2' : 'v1'].push(...samples);
+    },
+  },
 );
+const med = (xs: number[]) => quantile([...xs].sort((p, q) => p - q), 0.5);
+/** Median over rounds of median(v2) / median(v1), and the spread of the per-round ratios. */
+const abRows = [...ab].map(([engine, per]) => {
+  const ratios = per.filter((x) => x && x.v1.length && x.v2.length).map((x) => med(x.v2) / med(x.v1)).sort((p, q) => p - q);
+  return { engine, op: 'warm v2/v1', median_ratio: Math.round(med(ratios) * 10000) / 10000, q25: Math.round(quantile(ratios, 0.25) * 10000) / 10000, q75: Math.round(quantile(ratios, 0.75) * 10000) / 10000, rounds: ratios.length };
+});
 const out: object[] = [];
 for (const r of rows) {
   if (r.op === 'pairing') out.push({ engine: r.group, op: 'pairing', median_us: r.median_us, p99_us: r.p99_us, samples: r.samples });
   else out.push({ engine: r.group, caches: r.op.slice('call '.length), median_us: r.median_us, p99_us: r.p99_us, samples: r.samples });
 }
+out.push(...abRows);
 const pairing = rows.find((r) => r.op === 'pairing')?.median_us;
 const md = [
   '## In-process call setup (4 messages, both sides, sequential; KMS provisioning excluded)',
@@ -175,6 +209,14 @@ const md = [
     .map((r) => `| ${r.group} | ${r.op.slice('call '.length)} | ${(r.median_us / 1000).toFixed(2)} | ${(r.p99_us / 1000).toFixed(2)} | ${r.samples} | ${pairing ? (r.median_us / pairing).toFixed(2) : 'n/a'} |`),
   '',
   pairing ? `One native pairing in the same run: median ${pairing} µs. Targets (native): warm ≤ 4.5 pairings, cold ≤ 7.` : 'No native engine: no pairing reference.',
+  '',
+  '### Profile v2 against the v1 derivation (warm calls; A B B A in every round)',
+  '',
+  '| engine | median over rounds of median(v2) / median(v1) | q25 | q75 | rounds |',
+  '|---|---|---|---|---|',
+  ...abRows.map((r) => `| ${r.engine} | ${r.median_ratio.toFixed(4)} | ${r.q25.toFixed(4)} | ${r.q75.toFixed(4)} | ${r.rounds} |`),
+  '',
+  'Target: v2 costs at most +2 % (ratio ≤ 1.02). v1 = K_SESSION the bare point, no clear-field binding, no N_c (internal option, src/ibake/profile-v1.ts; never reachable from the daemon or the CLI).',
   '',
   'warm = repeat peers (the peer\'s g_ID fixed-base table and our prepared key reused); cold = a peer never met before (Q_ID = hash to G2 and g_ID = e(P_pub, Q_ID) for it on both sides, one native call each, the responder\'s inside the native call of its first decryption; plain GT powers instead of the table, which is built only for repeat peers), own prepared key warm; cold-process = fresh IBE contexts for both parties (own-key line preparation during the call; the generator\'s G1 table is shared per engine).',
 ].join('\n');

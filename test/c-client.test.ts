@@ -10,7 +10,7 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encode } from '@msgpack/msgpack';
+import { encodeFrame } from '../src/daemon/frame.js';
 import { DEFAULTS } from '../src/daemon/config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 
@@ -119,12 +119,7 @@ describe.skipIf(!!missing)('contrib/c ibaked-client', () => {
   it('turns every misbehaviour of a fake daemon into its typed status, valgrind-clean', async () => {
     const bin = build('client-errors');
     // one behaviour per connection, in order
-    const frame = (o: unknown) => {
-      const b = Buffer.from(encode(o));
-      const h = Buffer.alloc(4);
-      h.writeUInt32BE(b.length);
-      return Buffer.concat([h, b]);
-    };
+    const frame = (o: Record<string, unknown>) => encodeFrame(o); // the daemon's own framing
     const behaviours: Array<(s: Socket, id: number) => void> = [
       (s, id) => s.write(frame({ id, ok: true, result: { pong: true, time: 42 } })), // fine, then silence
       (s, id) => s.write(frame({ id: id + 1, ok: true, result: {} })), // wrong id

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, string> = {
   'sdp offer': './cmd-sdp.js#offer',
   'sdp answer': './cmd-sdp.js#answer',
   'sdp extract': './cmd-sdp.js#extract',
+  ipc: './cmd-ipc.js',
 };
 
 async function loadCommand(name: string): Promise<Command | undefined> {

@@ -30,6 +30,8 @@ export interface ScenarioOptions {
   /** Reuse keyrings (and so IBE caches) across runs: warm caches for repeat peers. */
   keyrings?: Map<string, IbeKeyring>;
   revealSecrets?: boolean;
+  /** Internal (bench/call.ts A/B only, never set by the CLI): extra options of every endpoint. */
+  endpointExtra?: object;
 }
 
 export interface RecordedMessage {
@@ -92,6 +94,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ...(o.engine.p256Mul ? { p256: o.engine.p256Mul } : {}),
       alsoAnswerFor: also,
       ...(o.revealSecrets ? { revealSecrets: (s: (typeof secrets)[number]) => secrets.push(s) } : {}),
+      ...o.endpointExtra,
       ...extra,
     }) as IbakeEndpoint & { ring: IbeKeyring };
     ep.ring = ring;

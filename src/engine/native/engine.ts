@@ -153,6 +153,8 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         point: h.key,
         pairing: (p1: Bytes) => handleOp(h, Op.PreparedPairing, p1),
         millerLoop: (p1: Bytes) => handleOp(h, Op.PreparedMiller, p1),
+        // Released and wiped at once in native memory (the lines and the point they came
+        // from); `point` stays readable (the engine contract; a context falls back on it).
         free: () => h.free(),
       };
       handles.set(prepared, h);
