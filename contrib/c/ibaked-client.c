@@ -190,10 +190,28 @@ static const msgpack_object *map_get(const msgpack_object *m, const char *key) {
   return NULL;
 }
 
+/*
+ * A non-negative integer however the daemon's encoder wrote it: msgpack uint, or a float64 with
+ * an integral value (msgpackr writes integers beyond 32 bits, e.g. times in ms, as float64).
+ */
+static int obj_u64(const msgpack_object *v, uint64_t *out) {
+  if (!v) return 0;
+  if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+    *out = v->via.u64;
+    return 1;
+  }
+  if ((v->type == MSGPACK_OBJECT_FLOAT64 || v->type == MSGPACK_OBJECT_FLOAT32) && v->via.f64 >= 0 && v->via.f64 <= 9007199254740992.0 &&
+      v->via.f64 == (double)(uint64_t)v->via.f64) {
+    *out = (uint64_t)v->via.f64;
+    return 1;
+  }
+  return 0;
+}
+
 static int get_u32(const msgpack_object *m, const char *key, uint32_t *out) {
-  const msgpack_object *v = map_get(m, key);
-  if (!v || v->type != MSGPACK_OBJECT_POSITIVE_INTEGER || v->via.u64 > 0xffffffffu) return 0;
-  *out = (uint32_t)v->via.u64;
+  uint64_t v;
+  if (!obj_u64(map_get(m, key), &v) || v > 0xffffffffu) return 0;
+  *out = (uint32_t)v;
   return 1;
 }
 
@@ -314,7 +332,8 @@ static ibaked_status request_once(ibaked_client *c, const char *method, pack_par
   const msgpack_object *ok = map_get(m, "ok");
   if (!ok || ok->type != MSGPACK_OBJECT_BOOLEAN) return fail(err, IBAKED_ERR_PROTOCOL, "IPC_PROTOCOL", "reply without ok");
   if (rid && rid->type == MSGPACK_OBJECT_NIL && !ok->via.boolean) return remote_error(map_get(m, "error"), err); /* frame-level error */
-  if (!rid || rid->type != MSGPACK_OBJECT_POSITIVE_INTEGER || rid->via.u64 != id) {
+  uint64_t got_id;
+  if (!obj_u64(rid, &got_id) || got_id != id) {
     return fail(err, IBAKED_ERR_PROTOCOL, "IPC_PROTOCOL", "reply for another request (expected id %u)", id);
   }
   if (!ok->via.boolean) return remote_error(map_get(m, "error"), err);
@@ -358,8 +377,9 @@ ibaked_status ibaked_ping(ibaked_client *c, uint64_t *time_ms, ibaked_error *err
   reply r;
   s = request(c, "ping", pack_empty, NULL, &r, err);
   if (s == IBAKED_OK) {
-    const msgpack_object *t = map_get(r.result, "time");
-    if (time_ms) *time_ms = t && t->type == MSGPACK_OBJECT_POSITIVE_INTEGER ? t->via.u64 : 0;
+    uint64_t t = 0;
+    obj_u64(map_get(r.result, "time"), &t);
+    if (time_ms) *time_ms = t;
   }
   reply_release(&r);
   return s;
