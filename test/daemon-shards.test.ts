@@ -31,9 +31,13 @@ const hex = (k: Key[]) => k.map((x) => Buffer.from(x.masterKey).toString('hex') 
 
 /** Carries messages between the two identities, each request on the next connection. */
 async function pump(first: Uint8Array) {
+  return pumpFrom(first, true);
+}
+
+async function pumpFrom(first: Uint8Array, toBobFirst: boolean) {
   const est: { alice?: Key[]; bob?: Key[] } = {};
   let msg: Uint8Array | undefined = first;
-  let toBob = true;
+  let toBob = toBobFirst;
   while (msg) {
     const r: Recv = await next().request<Recv>('exchange.receive', { identity: toBob ? BOB : ALICE, message: msg });
     if (r.established) est[toBob ? 'bob' : 'alice'] = r.established.keys;
@@ -90,6 +94,17 @@ describe('ibaked with two shard workers', () => {
       used.add(shardOf(ALICE, r.csbId, 2));
     }
     expect([...used].sort()).toEqual([0, 1]);
+  });
+
+  it('a message given as SDP (the key-mgmt line) is routed by the CSB ID inside it', async () => {
+    for (let i = 0; i < 6; i++) {
+      const init = await next().request<{ csbId: number; keyMgmt: string }>('exchange.initiate', { from: ALICE, to: BOB });
+      expect(init.keyMgmt).toMatch(/^a=key-mgmt:mikey /);
+      const r1 = await next().request<Recv>('exchange.receive', { identity: BOB, sdp: `v=0\r\n${init.keyMgmt}\r\n` });
+      const r = await pumpFrom(r1.reply!, false);
+      expect(r.alice && r.bob).toBeTruthy();
+      expect(hex(r.alice!)).toBe(hex(r.bob!));
+    }
   });
 
   it('exchange.rekey and exchange.close reach the worker holding the exchange', async () => {

@@ -6,6 +6,7 @@
 // from its MIKEY header — so no routing table is kept and every message of an exchange,
 // whatever connection it arrives on, reaches the shard that holds its state.
 import { randomInt } from 'node:crypto';
+import { MAX_SIGNALLING_TEXT, findMikey } from '../srtp/sdp-body.js';
 import type { Route } from './exchange.js';
 import type { KeySink } from './identities.js';
 import { ExchangeShard, type ShardOptions } from './shard.js';
@@ -42,6 +43,20 @@ export function messageCsbId(m: unknown): number {
   return m instanceof Uint8Array && m.length >= 8 ? ((m[4]! << 24) | (m[5]! << 16) | (m[6]! << 8) | m[7]!) >>> 0 : 0;
 }
 
+/**
+ * The MIKEY message an exchange.receive carries: `message` (bin), or the one inside `sdp` (a
+ * key-mgmt line, an SDP body or a SIP message); undefined if there is none (the shard refuses it).
+ */
+export function receivedMessage(p: Record<string, unknown>): Uint8Array | undefined {
+  if (p.message instanceof Uint8Array) return p.message;
+  if (typeof p.sdp !== 'string' || p.sdp.length > MAX_SIGNALLING_TEXT) return undefined;
+  try {
+    return findMikey(p.sdp).message;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Where an exchange.* request goes. Reads the params without trusting them: the shard validates. */
 export function routeOf(method: string, p: Record<string, unknown>): Routed {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
@@ -49,7 +64,7 @@ export function routeOf(method: string, p: Record<string, unknown>): Routed {
     const csbId = randomInt(1, 0xffffffff);
     return { identity: str(p.from), csbId, route: { csbId } };
   }
-  const csbId = method === 'exchange.receive' ? messageCsbId(p.message) : typeof p.csbId === 'number' ? p.csbId >>> 0 : 0;
+  const csbId = method === 'exchange.receive' ? messageCsbId(receivedMessage(p)) : typeof p.csbId === 'number' ? p.csbId >>> 0 : 0;
   return { identity: str(p.identity), csbId, route: {} };
 }
 

@@ -49,7 +49,7 @@ export async function openDeferred(
   try {
     const { idi, sk } = readEskPlain(plain);
     if (idi !== from) throw authFailure('identity-mismatch');
-    const keys = deriveCsKeys(msg.header.prf, sk, msg.header.csbId, randP!.rand, srtpMap(msg).map((e) => e.ssrc), profile, 'deferred-sk');
+    const keys = deriveCsKeys(msg.header.prf, sk, msg.header.csbId, randP!.rand, srtpMap(msg), profile, 'deferred-sk');
     return { csbId: msg.header.csbId, from, mailbox: uriOf(idrP!), keys };
   } finally {
     plain.fill(0);

@@ -38,7 +38,7 @@ function updateInput(c: EndpointCore, s: Exchange, secret: Uint8Array, own: Uint
   return {
     secret, peerPoint, ownPoint: own, prf: prfOf(s), csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
     ...(nc ? c.binding({ idi, idr, nc }) : {}),
-    cs: { ssrcs: map.map((e) => e.ssrc), profile: s.profile },
+    cs: { map, profile: s.profile },
   };
 }
 
