@@ -47,6 +47,7 @@ export {
   type Rfc5091SuiteParams,
 } from './types.js';
 export { DST as BLS12381_DST } from './bls12381/bf.js';
+export * as ibs from './bls12381/ibs.js';
 
 export interface SetupOptions {
   /** rfc5091-bf security parameter n of RFC 5091 §5.1.2 (default 2048: |p| = 1024, |q| = 224, SHA-224) */
