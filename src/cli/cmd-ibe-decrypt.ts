@@ -1,10 +1,10 @@
 // `ibake ibe decrypt`: checks that --key is the private key of --id for the period, then
 // decrypts the base64 DER ciphertext on stdin. Any tampering, wrong key or wrong identity ends
 // in one error line and a non-zero exit; nothing of the plaintext is printed in that case.
-import { decrypt, identityFor } from '../ibe/index.js';
+import { decrypt } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { parseFlags, readAll, UsageError, type Command } from './command.js';
-import { engineFlag, parseBase64, required, timeFlag, toBase64 } from './ibe-cli-util.js';
+import { engineFlag, identityFlag, parseBase64, required, timeFlag, toBase64 } from './ibe-cli-util.js';
 
 export const command: Command = {
   name: 'ibe decrypt',
@@ -32,12 +32,7 @@ Reads a base64 BFCiphertextBlock from stdin and writes the plaintext to stdout (
     const time = timeFlag(values.date);
     const engine = await engineFlag(values.engine);
     const params = await loadParamsFile(file, engine);
-    let id;
-    try {
-      id = identityFor(uri, time, params.period).bytes;
-    } catch (e) {
-      throw new UsageError(`--id: ${(e as Error).message}`);
-    }
+    const id = identityFlag(uri, time, params);
     const ct = parseBase64((await readAll(io.stdin)).toString('utf8'), 'ciphertext on stdin');
     try {
       const pt = await decrypt(params, id, key, ct, engine);
