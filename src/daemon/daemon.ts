@@ -11,7 +11,9 @@ import { IbakedError } from '../util/errors.js';
 import { ConfigError, readPskFile, type DaemonConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { exchangeHandlers } from './exchange.js';
-import { Identities } from './identities.js';
+import { Identities, type LocalIdentity } from './identities.js';
+import { prekeyMethods, type PrekeyMethods } from './prekey-methods.js';
+import { requestPrivateKey } from '../kms/index.js';
 import { buildHandlers } from './methods.js';
 import { ExchangeMetrics } from './metrics.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
@@ -44,10 +46,12 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
   let identities: Identities | undefined;
   let server: RunningDaemon | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let prekeys: PrekeyMethods | undefined;
   const cleanup = async () => {
     if (timer) clearInterval(timer);
     timer = undefined;
     await server?.close();
+    prekeys?.close();
     identities?.close();
     await dev?.close();
   };
@@ -94,6 +98,17 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     for (const id of cfg.identities) await addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
+    // Deferred delivery v2 (prekey-methods.ts): a local identity's signing key comes from the
+    // KMS with the identity's own PSK, in one REQUEST_KEY exchange, pairing-checked.
+    prekeys = prekeyMethods({
+      engine, params, stateDir: cfg.varDir, isLocal: (uri) => ids.has(uri),
+      fetchSigningKey: async (uri, atMs) => {
+        const { psk } = ids.get(uri) as LocalIdentity & { psk: Uint8Array };
+        const k = await requestPrivateKey({ url: kmsUrl, identity: uri, psk, params, engine, date: atMs, signing: true, ...(ca ? { ca } : {}) });
+        k.key.fill(0);
+        return { period: k.period, key: k.signingKey! };
+      },
+    });
     const metrics = new ExchangeMetrics();
     const handlers: Record<string, Handler> = {
       ...built.handlers,
@@ -119,6 +134,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
         return { identities: ids.list() };
       },
       ...exchangeHandlers({ identities: ids, metrics, log }),
+      ...prekeys.handlers,
       metrics: async (p) => {
         onlyFields(p, []);
         const s = server!.stats;
