@@ -161,3 +161,42 @@ describe('addModR', () => {
     }
   });
 });
+
+describe('Engine.ibsVerify (fused native path) agrees with the general path', () => {
+  const fused = engines.filter((e) => e.ibsVerify);
+  it.runIf(fused.length > 0).each(fused.map((e) => [e.name, e] as [string, Engine]))('%s', async (_n, e) => {
+    const general = { ...e, ibsVerify: undefined } as Engine;
+    const q = await ibs.hashSigningIdentity(e, ALICE);
+    // verdicts through ibs.verify on both paths: valid, tampered message, other identity, other valid point as U / V
+    const sig = await ibs.sign(e, ALICE, dAlice, msg);
+    const other = await fast.hashToG2(randomBytes(8), 'other');
+    const cases: Array<[string, Uint8Array, Uint8Array, Uint8Array]> = [
+      ['valid', ALICE, msg, sig],
+      ['message', ALICE, te.encode('other'), sig],
+      ['identity', BOB, msg, sig],
+      ['U', ALICE, msg, Buffer.concat([other, sig.subarray(96)])],
+      ['V', ALICE, msg, Buffer.concat([sig.subarray(0, 96), other])],
+    ];
+    for (const [what, id, m, s2] of cases) {
+      const a = await ibs.verify(e, Ppub, id, m, new Uint8Array(s2)).catch((x) => x.code);
+      const b = await ibs.verify(general, Ppub, id, m, new Uint8Array(s2)).catch((x) => x.code);
+      expect(`${what}: ${a}`).toBe(`${what}: ${b}`);
+    }
+    // the raw op: W = U + [h]Q = 0 is false; each argument's rejection in order
+    const h = bigintToBytes(12345n, 32);
+    const u0 = await e.g2Mul(q, bigintToBytes(R - 12345n, 32));
+    expect(await e.ibsVerify!(Ppub, q, h, u0, sig.subarray(96))).toBe(false);
+    const u = sig.subarray(0, 96);
+    const v = sig.subarray(96);
+    const hs = ibs.signatureHash(msg, u)!;
+    expect(await e.ibsVerify!(Ppub, q, hs, u, v)).toBe(true);
+    const badG1 = new Uint8Array(48).fill(0xff);
+    const badG2x = badG2().find((c) => c.reason === 'not-in-subgroup')!.bytes as Uint8Array;
+    const reason = (p: Promise<unknown>) => p.then(() => 'ok', (x) => x.reason);
+    expect(await reason(e.ibsVerify!(badG1, badG2x, new Uint8Array(32), badG2x, badG2x))).toBe('non-canonical');
+    expect(await reason(e.ibsVerify!(Ppub, badG2x, new Uint8Array(32), badG2x, badG2x))).toBe('not-in-subgroup');
+    expect(await reason(e.ibsVerify!(Ppub, q, new Uint8Array(32), badG2x, badG2x))).toBe('scalar-range');
+    expect(await reason(e.ibsVerify!(Ppub, q, h, badG2x, v))).toBe('not-in-subgroup');
+    expect(await reason(e.ibsVerify!(Ppub, q, h, u, new Uint8Array(96)))).toBe(await reason(e.g2Encode(new Uint8Array(96))));
+  });
+});

@@ -49,7 +49,8 @@ enum class Op : int {
   BfDecryptEncrypt = 29,    // G2-lines handle + GT-table handle, [U, V, W, rho, reply, splice] -> M [‖ U' ‖ V' ‖ W']
   P256Mul = 30,             // no handle, [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65); p256.h
   MultiPairing = 31,        // no handle, [P_1, Q_1, …, P_n, Q_n] (1 <= n <= kMaxPairs) -> Π e(P_i, Q_i), one final exp
-  Count = 32,
+  IbsVerify = 32,           // no handle, [P_pub, Q_sig, h, U, V] -> 1 octet: 1 iff e(P, V) = e(P_pub, U + [h]Q_sig)
+  Count = 33,
 };
 
 /** Most pairs MultiPairing takes (src/engine/types.ts MULTI_PAIRING_MAX). */

@@ -165,6 +165,15 @@ export interface Engine {
    * a prefix other than 0x04, 'not-on-curve', 'scalar-range'.
    */
   readonly p256Mul?: (k: Bytes, q: Bytes) => Promise<Bytes>;
+  /**
+   * Optional accelerator (native): the Cha–Cheon verification of src/ibe/bls12381/ibs.ts in one
+   * call, true iff e(P, V) = e(P_pub, U + [h]Q_sig), as the two-pairing product with one final
+   * exponentiation. P_pub (G1), qSig, u, v (G2) and h (scalar, [1, r-1]) are validated in that
+   * order (P_pub, qSig, h, u, v) with the usual reasons; U + [h]Q_sig = 0 gives false. Must
+   * agree with the general path (g2Mul, g2Add, multiPairing) on every input
+   * (test/ibe-ibs.test.ts).
+   */
+  readonly ibsVerify?: (Ppub: Bytes, qSig: Bytes, h: Scalar, u: Bytes, v: Bytes) => Promise<boolean>;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

@@ -114,6 +114,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
   const engine: Engine = {
     name: 'native',
     bfCore,
+    ibsVerify: (Ppub, qSig, h, u, v) => call<Bytes>(() => addon.run(Op.IbsVerify, [Ppub, qSig, h, u, v])).then((out) => out[0] === 1),
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => addon.run(Op.P256Mul, [k, q])) } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),

@@ -9,7 +9,8 @@
 //   verify: h as above; e(P, V) = e(P_pub, U + [h]Q_sig), computed as the two-pairing product
 //           e(-P, V) · e(P_pub, U + [h]Q_sig) = 1 with a single final exponentiation.
 // U and V must each be a canonical compressed G2 point in the subgroup, not the identity
-// (parseSignature). Secrets: r, r + h and d go only into the engine's constant-time G2
+// (parseSignature). An engine with the optional `ibsVerify` accelerator (native) runs the
+// verification as one call, same verdicts. Secrets: r, r + h and d go only into the engine's constant-time G2
 // multiplication (native; see docs/native.md); r + h mod r is formed on fixed-length octets
 // without branches on its value, and every copy is zeroed.
 import { randomScalar, R, bigintToBytes } from '../../engine/scalar.js';
@@ -194,6 +195,16 @@ export async function verify(engine: Engine, Ppub: Bytes, id: Uint8Array, m: Uin
   const v = sig.slice(G2_COMPRESSED);
   const q = qSig ?? (await hashSigningIdentity(engine, id));
   const h = signatureHash(m, u);
+  if (engine.ibsVerify) {
+    // The fused path (native): one call, U and V decoded once; rejections as below.
+    try {
+      return await engine.ibsVerify(Ppub, q, h ?? bigintToBytes(1n, 32), u, v).then((ok) => ok && h !== null);
+    } catch (e) {
+      await checkG2(engine, u, 'signature U', 'IBE_BAD_SIGNATURE');
+      await checkG2(engine, v, 'signature V', 'IBE_BAD_SIGNATURE');
+      throw e;
+    }
+  }
   let w: Bytes;
   try {
     w = await engine.g2Add(u, await engine.g2Mul(q, h ?? bigintToBytes(1n, 32)));
