@@ -62,7 +62,7 @@ describe('prekey IPC methods', () => {
     const { uri, records } = decodeBundle(bundle);
     expect(uri).toBe(BOB);
     expect(records.every((x) => x.period === r.period && x.expiry === r.expiry)).toBe(true);
-    const ibs = new IbsKeyring(d.engine, d.params);
+    const ibs = new IbsKeyring(d.engine, (d.params.suite as { Ppub: Uint8Array }).Ppub);
     for (const rec of records) await checkRecord(ibs, BOB, rec, Date.now());
     expect(await checkRecord(ibs, EVE, records[0]!, Date.now()).catch((e) => e.reason)).toBe('signature');
     expect(statSync(join(varDir, 'prekeys.bin')).mode & 0o777).toBe(0o600);

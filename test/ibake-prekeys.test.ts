@@ -44,9 +44,9 @@ beforeAll(async () => {
   const d = await kmsDomain('urn:ibaked:kms:prekeys');
   engine = d.engine;
   params = d.params;
-  bobRing = new IbsKeyring(engine, params);
-  eveRing = new IbsKeyring(engine, params);
-  verifier = new IbsKeyring(engine, params);
+  bobRing = new IbsKeyring(engine, (params.suite as { Ppub: Uint8Array }).Ppub);
+  eveRing = new IbsKeyring(engine, (params.suite as { Ppub: Uint8Array }).Ppub);
+  verifier = new IbsKeyring(engine, (params.suite as { Ppub: Uint8Array }).Ppub);
   const idOf = (uri: string) => identityFor(uri, PERIOD, 'day').bytes;
   await bobRing.addKey(BOB, PERIOD, await extractSigningKey(d.master, params, idOf(BOB), engine));
   await eveRing.addKey(EVE, PERIOD, await extractSigningKey(d.master, params, idOf(EVE), engine));

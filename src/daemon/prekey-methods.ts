@@ -59,7 +59,8 @@ function countParam(p: Params): number {
 
 export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
   const now = o.now ?? Date.now;
-  const ibs = new IbsKeyring(o.engine, o.params);
+  if (o.params.suite.suite !== 'bls12381-bf') throw new ParamError('prekeys need a bls12381-bf KMS');
+  const ibs = new IbsKeyring(o.engine, o.params.suite.Ppub);
   let store: PrekeyStore | undefined;
   let mailbox: MailboxPrekeys | undefined;
   const dir = () => {

@@ -3,7 +3,7 @@
 // signature of (peer URI, period). IbsKeyring implements it on the engine with a bounded cache
 // of Q_sig per (URI, period), so a repeat peer's check skips the hash to G2.
 import type { Engine } from '../engine/types.js';
-import { identityBytes, type IbeParams } from '../ibe/index.js';
+import { identityBytes } from '../ibe/index.js';
 import { hashSigningIdentity, sign, verify, verifySigningKey } from '../ibe/bls12381/ibs.js';
 import { Lru } from '../ibe/lru.js';
 import { IbakeError } from './errors.js';
@@ -18,16 +18,24 @@ export interface IbsPort {
 export class IbsKeyring implements IbsPort {
   readonly #engine: Engine;
   readonly #Ppub: Uint8Array;
-  readonly #params: IbeParams;
   readonly #keys = new Map<string, Uint8Array>();
   readonly #q: Lru<string, Promise<Uint8Array>>;
 
-  constructor(engine: Engine, params: IbeParams, opts: { cache?: number } = {}) {
-    if (params.suite.suite !== 'bls12381-bf') throw new IbakeError('IBAKE_UNSUPPORTED', 'identity-based signatures need a bls12381-bf KMS');
+  /** Ppub: the bls12381-bf KMS's P_pub (identity-based signatures exist for that suite only). */
+  constructor(engine: Engine, Ppub: Uint8Array, opts: { cache?: number } = {}) {
+    if (!(Ppub instanceof Uint8Array)) throw new IbakeError('IBAKE_UNSUPPORTED', 'identity-based signatures need a bls12381-bf KMS (P_pub)');
     this.#engine = engine;
-    this.#params = params;
-    this.#Ppub = params.suite.Ppub;
+    this.#Ppub = Ppub;
     this.#q = new Lru(opts.cache ?? 256);
+  }
+
+  /** Starts hashing Q_sig of (uri, period) so a later verify finds it ready. Never rejects. */
+  prepare(uri: string, period: string): void {
+    try {
+      void this.#qSig(uri, period).catch(() => {});
+    } catch {
+      // a bad URI or period: the verify reports it
+    }
   }
 
   #qSig(uri: string, period: string): Promise<Uint8Array> {
@@ -67,11 +75,6 @@ export class IbsKeyring implements IbsPort {
     } catch {
       return false;
     }
-  }
-
-  /** The KMS parameters this keyring checks against. */
-  get params(): IbeParams {
-    return this.#params;
   }
 
   /** Wipes every held signing key. */

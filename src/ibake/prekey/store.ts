@@ -45,14 +45,19 @@ function corrupt(path: string, why: string): never {
 }
 
 export class PrekeyStore {
-  readonly #path: string;
+  readonly #path: string | undefined;
   readonly #ids = new Map<string, IdentityPrekeys>();
   readonly #now: () => number;
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string, now: () => number) {
+  private constructor(path: string | undefined, now: () => number) {
     this.#path = path;
     this.#now = now;
+  }
+
+  /** A store in memory only (`ibake call`'s throw-away parties, benches): nothing persists. */
+  static memory(opts: { now?: () => number } = {}): PrekeyStore {
+    return new PrekeyStore(undefined, opts.now ?? Date.now);
   }
 
   /** Opens the store at `path` (created on the first save). */
@@ -63,15 +68,17 @@ export class PrekeyStore {
   }
 
   #load(): void {
-    const st = statSync(this.#path);
-    if ((st.mode & 0o077) !== 0) corrupt(this.#path, `mode ${(st.mode & 0o777).toString(8)}, must be 0600`);
-    const b = new Uint8Array(readFileSync(this.#path));
+    const path = this.#path;
+    if (path === undefined) return;
+    const st = statSync(path);
+    if ((st.mode & 0o077) !== 0) corrupt(path, `mode ${(st.mode & 0o777).toString(8)}, must be 0600`);
+    const b = new Uint8Array(readFileSync(path));
     try {
-      if (b.length < 7 || !MAGIC.every((x, i) => b[i] === x) || b[4] !== 1) corrupt(this.#path, 'not an IBPS v1 file');
+      if (b.length < 7 || !MAGIC.every((x, i) => b[i] === x) || b[4] !== 1) corrupt(path, 'not an IBPS v1 file');
       const dv = new DataView(b.buffer, b.byteOffset, b.length);
       let at = 7;
       const need = (n: number) => {
-        if (at + n > b.length) corrupt(this.#path, 'truncated');
+        if (at + n > b.length) corrupt(path, 'truncated');
       };
       for (let i = dv.getUint16(5); i > 0; i--) {
         need(2);
@@ -86,18 +93,18 @@ export class PrekeyStore {
         const entries = new Map<number, Entry>();
         for (let j = 0; j < count; j++, at += ENTRY_BYTES) {
           const record = decodeRecord(b.subarray(at, at + RECORD_BYTES));
-          if (record.id >= nextId || entries.has(record.id)) corrupt(this.#path, 'prekey ids out of order');
+          if (record.id >= nextId || entries.has(record.id)) corrupt(path, 'prekey ids out of order');
           entries.set(record.id, { record, secret: b.slice(at + RECORD_BYTES, at + ENTRY_BYTES) });
         }
-        if (this.#ids.has(uri) || nextId < 1) corrupt(this.#path, 'identity table');
+        if (this.#ids.has(uri) || nextId < 1) corrupt(path, 'identity table');
         this.#ids.set(uri, { nextId, entries });
       }
-      if (at !== b.length) corrupt(this.#path, 'trailing octets');
+      if (at !== b.length) corrupt(path, 'trailing octets');
     } catch (e) {
       for (const v of this.#ids.values()) for (const e2 of v.entries.values()) e2.secret.fill(0);
       this.#ids.clear();
       if (e instanceof IbakeError && e.code === 'IBAKE_BAD_INPUT') throw e;
-      corrupt(this.#path, (e as Error).message);
+      corrupt(path, (e as Error).message);
     } finally {
       b.fill(0);
     }
@@ -105,6 +112,7 @@ export class PrekeyStore {
 
   /** Serialises every identity (private halves included), writes atomically (0600), wipes the buffer. */
   async #save(): Promise<void> {
+    if (this.#path === undefined) return;
     const enc = new TextEncoder();
     const parts: Uint8Array[] = [MAGIC, Uint8Array.of(1, this.#ids.size >> 8, this.#ids.size & 0xff)];
     for (const [uri, v] of this.#ids) {
