@@ -123,11 +123,41 @@ describe('ibake decode', () => {
     expect((await runCli(['decode', b64(v2)])).stderr).toMatch(/MIKEY_VERSION at byte 0/);
     const text = await runCli(['decode', '--json', 'not base64!']);
     expect(text.code).toBe(1);
-    expect(JSON.parse(text.stdout).error).toMatchObject({ code: 'MIKEY_INPUT', offset: null });
+    expect(JSON.parse(text.stdout).error).toMatchObject({ code: 'MIKEY_INPUT', offset: 10 }); // the '!' (whitespace in base64 is skipped)
     const other = await runCli(['decode', 'a=key-mgmt:kerberos AAAA']);
     expect(other.code).toBe(1);
-    expect(other.stderr).toMatch(/^ibake decode: MIKEY_INPUT: key management protocol is "kerberos"/);
+    expect(other.stderr).toMatch(/^ibake decode: MIKEY_INPUT at character 11: key management protocol is "kerberos"/);
     for (const x of [r, j, trailing, text, other]) expect(x.stderr + x.stdout).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('every error has an integer offset, in JSON and text: empty input is offset 0', async () => {
+    const cases: [string, number][] = [
+      ['', 0],
+      ['   \n', 0],
+      ['AAA', 3], // base64 of a wrong length: the end
+      ['  AA!A', 4], // the character outside the alphabet, counted in the text as given
+      ['AA=A', 3], // data after padding
+      [`a=key-mgmt:mikey ${b64(bytesOf('i-message-1'))}\r\na=key-mgmt:mikey AAAA`, 0], // two mikey lines: the second one
+      ['v=0\r\na=key-mgmt:mikey AA#A\r\n', 24],
+    ];
+    cases[5]![1] = cases[5]![0].indexOf('\r\n') + 2;
+    for (const [input, offset] of cases) {
+      for (const viaStdin of [false, true]) {
+        const args = viaStdin ? [] : [input];
+        const j = await runCli(['decode', '--json', ...args], viaStdin ? input : '');
+        expect(j.code, JSON.stringify(input)).toBe(1);
+        const e = JSON.parse(j.stdout).error;
+        expect(Number.isInteger(e.offset), JSON.stringify(e)).toBe(true);
+        expect(e, JSON.stringify(input)).toMatchObject({ code: 'MIKEY_INPUT', offset });
+        const t = await runCli(['decode', ...args], viaStdin ? input : '');
+        expect(t.code).toBe(1);
+        expect(t.stderr).toMatch(new RegExp(`^ibake decode: MIKEY_INPUT at character ${offset}: `));
+      }
+    }
+    // and a decode error counts bytes of the message
+    const b = bytesOf('i-message-1');
+    const cut = await runCli(['decode', b64(b.subarray(0, 3))]);
+    expect(cut.stderr).toMatch(/^ibake decode: MIKEY_TRUNCATED at byte \d+: /);
   });
 
   it('usage errors exit 2; --help exits 0', async () => {

@@ -52,7 +52,9 @@ describe('configuration', () => {
     expect(f.kms?.url).toBe('https://kms.example.org/mikey');
     // no file, no flags: development defaults
     const dflt = resolveConfig({}, {}, '/d.sock');
-    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, identities: [] });
+    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, identities: [], maxSessions: 4096, maxHalfOpenPerPeer: 16 });
+    const lim = resolveConfig({ config: writeConfig('lim.json', { maxSessions: 100, maxHalfOpenPerPeer: 3 }) }, {}, '/d');
+    expect(lim).toMatchObject({ maxSessions: 100, maxHalfOpenPerPeer: 3 });
     expect(dflt.kms).toBeUndefined();
     expect(resolveConfig({}, { IBAKED_ENGINE: 'ts' }, '/d').engine).toBe('ts');
   });
@@ -71,6 +73,8 @@ describe('configuration', () => {
       { identities: [{ uri: ALICE, psk: pskA, pskFile: 'f' }] },
       { identities: [{ uri: ALICE }, { uri: ALICE }] },
       { handshakeTimeoutMs: 5 },
+      { maxSessions: 0 },
+      { maxHalfOpenPerPeer: 1.5 },
     ];
     for (const [i, b] of bad.entries()) {
       expect(() => resolveConfig({ config: writeConfig(`bad${i}.json`, b) }, {}, '/d'), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'CONFIG' }));

@@ -9,7 +9,7 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { expand_message_xmd } from '@noble/curves/abstract/hash-to-curve.js';
 import { availableEngines } from './helpers/engines.js';
 import { engineReason } from './helpers/outcome.js';
-import { VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/repo.js';
 import { bigintToBytes } from '../src/engine/scalar.js';
 import type { Engine } from '../src/engine/types.js';
 

@@ -11,7 +11,7 @@ import { checkP256Point, computeKSession, computeKSessionWith, generateEphemeral
 import { EngineError } from '../src/engine/errors.js';
 import { loadEngine } from './helpers/engines.js';
 import { IbakeError } from '../src/ibake/errors.js';
-import { VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/repo.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: string) => new Uint8Array(Buffer.from(s, 'hex'));

@@ -51,6 +51,7 @@ function io() {
         out.stdout += s;
         onOut?.();
       },
+      stdoutBytes: (b: Uint8Array) => (out.stdout += Buffer.from(b).toString('utf8')),
       stderr: (s: string) => (out.stderr += s),
     },
   };

@@ -1,18 +1,16 @@
 // Realistic MIKEY messages for the codec tests: every RFC 6267 message shape (data types 19–25,
 // built with the public builders) and standard-only RFC 3830 / RFC 6509 messages (PSK, PK, DH,
 // Error, SAKKE, with KEMAC/SP/T/RAND/ID/CERT/CHASH/PKE/SIGN/EXT). Filler bytes stand in for
-// ciphertexts, MACs and signatures: the codec is wire format only. Also locates the shared oracles.
+// ciphertexts, MACs and signatures: the codec is wire format only. Also reads the hand-built
+// samples of test/oracles/mikey-sample.mjs.
 import { execFileSync } from 'node:child_process';
 import { createECDH } from 'node:crypto';
-import { resolve } from 'node:path';
-import { ORACLES } from './helpers/shared.js';
+import { oracle } from './helpers/repo.js';
 import {
   buildErrorMessage, buildIMessage1, buildIMessage2, buildRMessage1, buildRMessage2, buildRequestKeyPke,
   buildRequestKeyPsk, buildRequestKeyResp, buildUpdateIMessage1, buildUpdateRMessage1, encodeInnerChain, idr, ntpTime,
   type CsMap, type InnerPayload, type MikeyHeader, type MikeyMessage, type SpPayload,
 } from '../src/mikey/index.js';
-
-export { ORACLES, SHARED } from './helpers/shared.js';
 
 /** Deterministic filler bytes (xorshift), so fixtures are reproducible. */
 export function filler(n: number, seed = 1): Uint8Array {
@@ -313,12 +311,12 @@ export function fixtures(): Fixture[] {
   return out;
 }
 
-/** True when the shared oracle scripts and tshark are usable here. */
+/** True when tshark is usable here (see helpers/oracle-gate.ts). */
 export { haveTshark } from './helpers/tshark.js';
 
-/** The shared hand-built samples: name -> bytes. */
+/** The hand-built samples of test/oracles/mikey-sample.mjs (independent of src/mikey): name -> bytes. */
 export function oracleSamples(): Map<string, Uint8Array> {
-  const txt = execFileSync(resolve(ORACLES, 'mikey-sample'), ['--all', '--hex'], { encoding: 'utf8' });
+  const txt = execFileSync(process.execPath, [oracle('mikey-sample.mjs'), '--all', '--hex'], { encoding: 'utf8' });
   const m = new Map<string, Uint8Array>();
   for (const line of txt.trim().split('\n')) {
     const [name, hex] = line.trim().split(/\s+/);

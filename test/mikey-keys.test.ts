@@ -24,7 +24,7 @@ import {
 } from '../src/mikey/keys.js';
 import { buildVMacInput, computeVMac, hmacTruncated, hmacVerifyTruncated, MacAlg, macCompute, macLength, macVerify, verifyVMac } from '../src/mikey/mac.js';
 import { aesKeyUnwrap, aesKeyWrap, EncrAlg, kemacAesCmIv, kemacDecrypt, kemacEncrypt, timestamp64 } from '../src/mikey/kemac-crypto.js';
-import { VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/repo.js';
 
 const V = VECTORS;
 const load = (f: string) => JSON.parse(readFileSync(`${V}/${f}`, 'utf8'));

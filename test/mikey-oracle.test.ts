@@ -1,19 +1,21 @@
 // Our MIKEY encoder/decoder judged by programs nobody on the team wrote: Wireshark's tshark
-// (via ../shared/oracles/mikey-tshark) must dissect every message shape we build with the same
+// (via test/oracles/mikey-tshark.mjs) must dissect every message shape we build with the same
 // payloads, offsets and lengths as our decoder, without expert/malformed warnings (IBAKE shapes:
 // the standard prefix up to the first payload tshark does not know); GStreamer's parser
-// (mikey-gst) must read the PSK-style messages it understands field by field. Also decodes
-// every shared hand-built sample (valid ones decode, malformed ones give typed errors).
-// Skipped only when tshark is absent AND CI is unset; in CI its absence fails.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { resolve } from 'node:path';
+// (test/oracles/mikey-gst) must read the PSK-style messages it understands field by field. Also
+// decodes every hand-built sample of test/oracles/mikey-sample.mjs (valid ones decode, malformed
+// ones give typed errors). The oracle parts are skipped, with a visible reason, only when the tool
+// is absent AND CI is unset (helpers/oracle-gate.ts); in CI its absence fails.
+import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { MikeyError, decodeMessage, encodeMessage, encodeMessageDetailed, keyMgmtLine, type Payload } from '../src/mikey/index.js';
-import { ORACLES, fixtures, haveTshark, oracleSamples, type Fixture } from './mikey-fixtures.js';
-import { tsharkSdp } from './helpers/tshark.js';
+import { fixtures, haveTshark, oracleSamples, type Fixture } from './mikey-fixtures.js';
+import { oracleTools } from './helpers/oracle-gate.js';
+import { oracle } from './helpers/repo.js';
+import { MIKEY_TSHARK, tsharkSdp } from './helpers/tshark.js';
 
-const HAVE = haveTshark();
-const RUN = HAVE || !!process.env.CI;
+const HAVE_TSHARK = haveTshark('mikey-oracle (tshark)');
+const HAVE_GST = oracleTools(['gstreamer'], 'mikey-oracle (GStreamer)');
 
 interface TsharkPayload {
   name: string;
@@ -85,14 +87,7 @@ function compareWithOurs(name: string, bytes: Uint8Array, t: TsharkResult): void
   expect(t.ok, ctx).toBe(true);
 }
 
-describe('oracle availability', () => {
-  it('tshark and the shared oracle scripts are installed (required when CI is set)', () => {
-    if (process.env.CI) expect(HAVE, 'run ../shared/oracles/install-oracles').toBe(true);
-    else if (!HAVE) console.warn('mikey-oracle: tshark absent, oracle checks skipped (not CI)');
-  });
-});
-
-describe.runIf(RUN)('tshark dissects our messages exactly as we do', () => {
+describe.runIf(HAVE_TSHARK)('tshark dissects our messages exactly as we do', () => {
   const all = fixtures();
   const std = all.filter((f) => f.standard);
   const ibake = all.filter((f) => !f.standard);
@@ -124,32 +119,32 @@ describe.runIf(RUN)('tshark dissects our messages exactly as we do', () => {
     const f = all.find((x) => x.name === 'i-message-1')!;
     const enc = encodeMessageDetailed(f.msg);
     for (const input of [Buffer.from(enc.bytes).toString('base64'), keyMgmtLine(enc.bytes)]) {
-      const r = spawnSync(resolve(ORACLES, 'mikey-tshark'), ['--allow-unknown', input], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(MIKEY_TSHARK, ['--allow-unknown', input], { encoding: 'utf8', timeout: 60_000 });
       expect(r.status, r.stdout).toBe(0);
       compareWithOurs(f.name, enc.bytes, JSON.parse(r.stdout) as TsharkResult);
     }
   });
 
-  it('our decoder agrees with tshark on every valid shared sample', () => {
+  it('our decoder agrees with tshark on every valid hand-built sample', () => {
     const samples = [...oracleSamples()].filter(([n]) => !n.startsWith('bad-') && n !== 'unknown-pt-250');
     const { results } = tsharkBatch(samples.map(([, b]) => b), true);
     results.forEach((r, i) => compareWithOurs(samples[i]![0], samples[i]![1], r));
   });
 });
 
-describe.runIf(RUN)('GStreamer reads the PSK-style messages it understands', () => {
+describe.runIf(HAVE_GST)('GStreamer reads the PSK-style messages it understands', () => {
   const gstFixtures: Fixture[] = fixtures().filter((f) => f.gst);
   it('has fixtures', () => expect(gstFixtures.length).toBeGreaterThanOrEqual(2));
   for (const f of gstFixtures) {
-    it(`${f.name}: parsed, fields equal ours, re-serialises identically (except its zeroed MAC)`, () => {
+    it(`${f.name}: parsed, fields equal ours, re-serialises identically (except the MAC it does not compute)`, () => {
       const bytes = encodeMessage(f.msg);
       const ours = decodeMessage(bytes);
-      const r = spawnSync(resolve(ORACLES, 'mikey-gst'), [Buffer.from(bytes).toString('base64')], { encoding: 'utf8', timeout: 60_000 });
+      const r = spawnSync(oracle('mikey-gst'), [Buffer.from(bytes).toString('base64')], { encoding: 'utf8', timeout: 60_000 });
       const g = JSON.parse(r.stdout) as {
         ok: boolean; parsed: boolean; data_type: number; V: boolean; csb_id: string; map_type: number;
         cs: { policy: number; ssrc: string; roc: number }[];
         payloads: { type: number; name: string; offset: number; [k: string]: unknown }[];
-        roundtrip: { identical: boolean; identical_except_zeroed_mac: boolean };
+        roundtrip: { identical: boolean; identical_except_mac: boolean };
       };
       expect(r.status, r.stdout).toBe(0);
       expect(g.ok).toBe(true);
@@ -182,28 +177,21 @@ describe.runIf(RUN)('GStreamer reads the PSK-style messages it understands', () 
           );
         }
       });
-      expect(g.roundtrip.identical || g.roundtrip.identical_except_zeroed_mac).toBe(true);
+      expect(g.roundtrip.identical || g.roundtrip.identical_except_mac).toBe(true);
     });
   }
 });
 
-describe('every shared hand-built sample (mikey-sample --all)', () => {
+describe('every hand-built sample (mikey-sample.mjs --all)', () => {
   const expected: Record<string, string | null> = {
     'psk-i': null, 'dh-i': null, err: null, 'sakke-i': null, 'ibake-i1': null, 'ibake-r1': null, 'ibake-reqkey-psk': null,
     'unknown-pt-250': 'MIKEY_UNKNOWN_PAYLOAD', 'bad-truncated': 'MIKEY_TRUNCATED', 'bad-randlen': 'MIKEY_TRUNCATED',
     'bad-trailing': 'MIKEY_TRAILING', 'bad-version': 'MIKEY_VERSION', 'bad-early-end': 'MIKEY_TRAILING',
   };
-  let samples: Map<string, Uint8Array> | undefined;
-  try {
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-    samples = oracleSamples();
-  } catch {
-    samples = undefined;
-  }
-  it.runIf(!!samples || !!process.env.CI)('valid ones decode and round-trip; malformed ones give the typed error', () => {
-    expect(samples).toBeDefined();
-    expect([...samples!.keys()].sort()).toEqual(Object.keys(expected).sort());
-    for (const [name, bytes] of samples!) {
+  it('valid ones decode and round-trip; malformed ones give the typed error', () => {
+    const samples = oracleSamples();
+    expect([...samples.keys()].sort()).toEqual(Object.keys(expected).sort());
+    for (const [name, bytes] of samples) {
       const want = expected[name];
       if (want === null) {
         const m = decodeMessage(bytes);
@@ -220,5 +208,34 @@ describe('every shared hand-built sample (mikey-sample --all)', () => {
         expect((err as MikeyError).offset, name).toBeGreaterThanOrEqual(0);
       }
     }
+  });
+});
+
+// The wrappers are judges only if they can say no: every malformed sample must be rejected, and
+// GStreamer must report "cannot judge" (exit 3, its parser hangs) rather than a verdict on IBAKE.
+describe.runIf(HAVE_TSHARK)('the tshark wrapper rejects the malformed samples', () => {
+  it('bad-* in strict mode, and an IBAKE shape without --allow-unknown', () => {
+    const s = oracleSamples();
+    const bad = [...s].filter(([n]) => n.startsWith('bad-'));
+    const { ok, results } = tsharkBatch([...bad.map(([, b]) => b), s.get('ibake-i1')!], false);
+    expect(ok).toBe(false);
+    results.forEach((r, i) => expect(r.ok, bad[i]?.[0] ?? 'ibake-i1 strict').toBe(false));
+    expect(results.at(-1)!.unknown_payload_types).toEqual([22]);
+  });
+});
+
+describe.runIf(HAVE_GST)('the GStreamer wrapper', () => {
+  const s = oracleSamples();
+  it('rejects a truncated message and trailing octets', () => {
+    for (const name of ['bad-truncated', 'bad-trailing']) {
+      const r = spawnSync(oracle('mikey-gst'), [Buffer.from(s.get(name)!).toString('hex')], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, `${name}: ${r.stdout}${r.stderr}`).toBe(1);
+      expect(JSON.parse(r.stdout).ok, name).toBe(false);
+    }
+  });
+  it('cannot judge an IBAKE message (exit 3 after its timeout)', () => {
+    const r = spawnSync(oracle('mikey-gst'), ['--timeout', '2', Buffer.from(s.get('ibake-r1')!).toString('base64')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ ok: null, cannot_judge: true });
   });
 });

@@ -1,11 +1,11 @@
-// The two complete MIKEY messages printed in RFC 4567 §5.1 (spec/vectors/rfc4567-mikey-sdp-examples.json)
+// The two complete MIKEY messages printed in RFC 4567 §5.1 (test/vectors/rfc4567-mikey-sdp-examples.json)
 // decode from their published a=key-mgmt lines, every field equals the values listed with the
 // vector, and re-encoding gives back the published bytes.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage, parseMessageText, type DecodedMessage } from '../src/mikey/index.js';
-import { SHARED } from './mikey-fixtures.js';
+import { VECTORS } from './helpers/repo.js';
 
 interface Vec {
   id: string;
@@ -15,7 +15,7 @@ interface Vec {
   decoded_length: number;
   parsed_DERIVED_not_published: Record<string, unknown>[];
 }
-const file = resolve(SHARED, 'spec/vectors/rfc4567-mikey-sdp-examples.json');
+const file = resolve(VECTORS, 'rfc4567-mikey-sdp-examples.json');
 const vectors = (JSON.parse(readFileSync(file, 'utf8')) as { vectors: Vec[] }).vectors;
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const KIND: Record<number, string> = { 5: 'T', 11: 'RAND', 6: 'ID', 10: 'SP', 1: 'KEMAC', 9: 'V', 0: 'LAST' };

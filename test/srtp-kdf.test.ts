@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { deriveSrtcpSessionKeys, deriveSrtpSessionKeys, isValidKdr, kdfR, rekeyDue, srtpKdf, SrtpLabel } from '../src/srtp/kdf.js';
 import { SrtpError } from '../src/srtp/errors.js';
-import { VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/repo.js';
 
 const vec = JSON.parse(readFileSync(join(VECTORS, 'rfc3711-srtp.json'), 'utf8'));
 const b3 = vec.vectors.find((v: { id: string }) => v.id === 'rfc3711-B.3');

@@ -20,7 +20,7 @@ import {
   sessionCoveredMedia,
 } from '../src/srtp/sdp.js';
 import { SrtpError } from '../src/srtp/errors.js';
-import { VECTORS } from './helpers/shared.js';
+import { VECTORS } from './helpers/repo.js';
 import { haveTshark, tsharkSdp } from './helpers/tshark.js';
 
 const ex = JSON.parse(readFileSync(join(VECTORS, 'rfc4567-mikey-sdp-examples.json'), 'utf8'));

@@ -1,7 +1,9 @@
 // `ibake decode [--json] [MESSAGE|-]`: reads one MIKEY message (base64, hex, an
 // `a=key-mgmt:mikey …` line, or a whole SDP/SIP text containing one) and prints every field as a
-// tree, or as JSON. Exit 0 when well formed, 1 when malformed (typed error with code and byte
-// offset: one line on stderr, or {"error":{…}} on stdout with --json). No curves are loaded.
+// tree, or as JSON. Exit 0 when well formed, 1 when malformed (typed error with code and an
+// integer offset — the byte of the message, or for MIKEY_INPUT the character of the input text,
+// 0 for empty input: one line on stderr, or {"error":{…}} on stdout with --json). No curves are
+// loaded.
 import { UsageError, parseFlags, readAll, type Command } from './command.js';
 import { MikeyError, decodeMessage, parseMessageText } from '../mikey/index.js';
 import { describeMessage } from '../mikey/describe.js';
@@ -17,7 +19,10 @@ options:
   --json      print JSON: {"version","dataType","csbId","prf","v","cs","payloads":[...]}
   -h, --help  this text
 
-exit status: 0 well formed, 1 malformed (error code, byte offset, reason), 2 usage`;
+exit status: 0 well formed, 1 malformed, 2 usage. A malformed message gives its error code, the
+offset where decoding failed and the reason: one line on stderr, or with --json
+{"error":{"code","offset","message"}} on stdout. The offset is the byte of the message, or for
+MIKEY_INPUT (text that is not base64/hex/a key-mgmt line) the character of the input (0: empty).`;
 
 export const command: Command = {
   name: 'decode',
@@ -40,10 +45,11 @@ export const command: Command = {
       return 0;
     } catch (e) {
       if (!(e instanceof MikeyError)) throw e;
+      const offset = Math.max(e.offset, 0); // every error has a position; the start when none is tied to one
       if (values.json) {
-        io.stdout(JSON.stringify({ error: { code: e.code, offset: e.offset >= 0 ? e.offset : null, message: e.reason } }) + '\n');
+        io.stdout(JSON.stringify({ error: { code: e.code, offset, message: e.reason } }) + '\n');
       } else {
-        io.stderr(`ibake decode: ${e.code}${e.offset >= 0 ? ` at byte ${e.offset}` : ''}: ${e.reason}\n`);
+        io.stderr(`ibake decode: ${e.code} at ${e.unit} ${offset}: ${e.reason}\n`);
       }
       return 1;
     }

@@ -6,6 +6,10 @@ import { IbakedError } from '../util/errors.js';
 export interface CliIO {
   stdin: NodeJS.ReadableStream;
   stdout: (s: string) => void;
+  /** Raw octets to stdout (binary output); the implementation copies them before returning. */
+  stdoutBytes: (b: Uint8Array) => void;
+  /** True when stdout is a terminal (binary output is then refused: raw-output.ts). */
+  stdoutIsTTY?: boolean;
   stderr: (s: string) => void;
 }
 
@@ -27,13 +31,17 @@ export class UsageError extends IbakedError {
   }
 }
 
-export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
-  argv: string[],
-  options: T,
-  allowPositionals = false,
-) {
+type FlagSpec = NonNullable<ParseArgsConfig['options']>;
+
+/** The parsed flags: a string or boolean per declared option (absent when not given), plus --help. */
+export interface ParsedFlags<T extends FlagSpec> {
+  values: { [K in keyof T]?: T[K]['type'] extends 'boolean' ? boolean : string } & { help?: boolean };
+  positionals: string[];
+}
+
+export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allowPositionals = false): ParsedFlags<T> {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals });
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals }) as ParsedFlags<T>;
   } catch (e) {
     throw new UsageError((e as Error).message);
   }

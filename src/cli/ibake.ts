@@ -1,7 +1,9 @@
 // `ibake`: the operator's command-line tool. Dispatches to one module per command, loaded on
 // demand so `ibake decode` does not pay for the pairing engines. Errors become one line on
 // stderr and a non-zero exit, never a stack trace (set IBAKED_DEBUG=1 to see one).
+import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
+import { packageVersion } from '../util/version.js';
 import { UsageError, type CliIO, type Command } from './command.js';
 
 /** command name -> module (relative to this file) exporting `command: Command`. */
@@ -33,7 +35,7 @@ async function loadCommand(name: string): Promise<Command | undefined> {
 }
 
 async function topHelp(io: CliIO): Promise<void> {
-  const lines = ['usage: ibake <command> [options]   (ibake <command> --help for details)', '', 'commands:'];
+  const lines = ['usage: ibake <command> [options]   (ibake <command> --help for details)', '       ibake --version', '', 'commands:'];
   for (const name of Object.keys(COMMANDS)) {
     const c = await loadCommand(name);
     if (c) lines.push(`  ${name.padEnd(14)} ${c.summary}`);
@@ -41,8 +43,23 @@ async function topHelp(io: CliIO): Promise<void> {
   io.stdout(lines.join('\n') + '\n');
 }
 
+/** The package version, and the pairing engine this process would use and why (engine/select.ts). */
+async function version(io: CliIO): Promise<void> {
+  let engine: string;
+  try {
+    engine = (await selectEngine()).reason;
+  } catch (e) {
+    engine = `none (${(e as Error).message})`;
+  }
+  io.stdout(`ibake (ibaked) ${packageVersion()}\nengine: ${engine}\n`);
+}
+
 export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
+    if (argv.length === 1 && argv[0] === '--version') {
+      await version(io);
+      return 0;
+    }
     if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
       await topHelp(io);
       return argv.length === 0 ? 2 : 0;
@@ -86,6 +103,9 @@ if (isMain || process.env.IBAKE_CLI_ENTRY === '1') {
   void main(process.argv.slice(2), {
     stdin: process.stdin,
     stdout: (s) => process.stdout.write(s),
+    // a copy: the caller zeroes its plaintext buffer right after, while the write may be pending
+    stdoutBytes: (b) => process.stdout.write(Buffer.from(b)),
+    stdoutIsTTY: process.stdout.isTTY === true,
     stderr: (s) => process.stderr.write(s),
   }).then((code) => {
     process.exitCode = code;

@@ -46,6 +46,10 @@ export interface DaemonConfig {
   profile?: string;
   handshakeTimeoutMs: number;
   establishedLifetimeMs: number;
+  /** Exchange states per identity and table (half-open ones beyond it refused, established ones evicted LRU). */
+  maxSessions: number;
+  /** Half-open exchanges per peer identity (a new one evicts that peer's oldest). */
+  maxHalfOpenPerPeer: number;
   /** How often expired exchange states are purged (ms). */
   expireIntervalMs: number;
 }
@@ -55,6 +59,8 @@ export const DEFAULTS = {
   varDir: './var',
   handshakeTimeoutMs: 60_000,
   establishedLifetimeMs: 12 * 3600_000,
+  maxSessions: 4096,
+  maxHalfOpenPerPeer: 16,
   expireIntervalMs: 10_000,
 } as const;
 
@@ -99,7 +105,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'expireIntervalMs'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -119,6 +125,8 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.profile !== undefined) out.profile = str(raw.profile, 'profile');
   if (raw.handshakeTimeoutMs !== undefined) out.handshakeTimeoutMs = int(raw.handshakeTimeoutMs, 'handshakeTimeoutMs', 1000, 3600_000);
   if (raw.establishedLifetimeMs !== undefined) out.establishedLifetimeMs = int(raw.establishedLifetimeMs, 'establishedLifetimeMs', 1000, 7 * 86400_000);
+  if (raw.maxSessions !== undefined) out.maxSessions = int(raw.maxSessions, 'maxSessions', 1, 10_000_000);
+  if (raw.maxHalfOpenPerPeer !== undefined) out.maxHalfOpenPerPeer = int(raw.maxHalfOpenPerPeer, 'maxHalfOpenPerPeer', 1, 100_000);
   if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
   if (raw.kms !== undefined) {
     if (!isObj(raw.kms)) throw new ConfigError('kms must be an object {url, params, ca?}');
@@ -176,6 +184,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     identities: file.identities ?? [],
     handshakeTimeoutMs: file.handshakeTimeoutMs ?? DEFAULTS.handshakeTimeoutMs,
     establishedLifetimeMs: file.establishedLifetimeMs ?? DEFAULTS.establishedLifetimeMs,
+    maxSessions: file.maxSessions ?? DEFAULTS.maxSessions,
+    maxHalfOpenPerPeer: file.maxHalfOpenPerPeer ?? DEFAULTS.maxHalfOpenPerPeer,
     expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
     ...(file.profile ? { profile: file.profile } : {}),
     ...(file.kms ? { kms: file.kms } : {}),

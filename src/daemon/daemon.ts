@@ -79,7 +79,8 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     }
     const ids = new Identities({
       engine, params, kmsUrl, ...(ca ? { ca } : {}), ...(cfg.profile ? { profile: cfg.profile } : {}),
-      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs, log,
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs,
+      maxSessions: cfg.maxSessions, maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer, log,
     });
     identities = ids;
 

@@ -28,6 +28,8 @@ export interface IdentitiesOptions {
   profile?: string;
   handshakeTimeoutMs: number;
   establishedLifetimeMs: number;
+  maxSessions?: number;
+  maxHalfOpenPerPeer?: number;
   log: (line: string) => void;
 }
 
@@ -114,6 +116,8 @@ export class Identities {
       ...(ring.engine.p256Mul ? { p256: ring.engine.p256Mul } : {}),
       handshakeTimeoutMs: this.o.handshakeTimeoutMs,
       establishedLifetimeMs: this.o.establishedLifetimeMs,
+      ...(this.o.maxSessions ? { maxSessions: this.o.maxSessions } : {}),
+      ...(this.o.maxHalfOpenPerPeer ? { maxHalfOpenPerPeer: this.o.maxHalfOpenPerPeer } : {}),
       ...(this.o.profile ? { profile: this.o.profile } : {}),
     });
     const id: LocalIdentity & { psk: Uint8Array } = { uri, endpoint, ring, renewer, periods, psk };

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { IbakedError } from '../util/errors.js';
+import { packageVersion } from '../util/version.js';
 import { resolveConfig } from './config.js';
 import { startIbaked } from './daemon.js';
 
@@ -24,6 +25,7 @@ store under --var-dir (default ./var). See docs/daemon.md.
   --kms-params FILE   production: the KMS public parameters (params.json), pinned
   --kms-ca FILE       production: PEM CA certificate of an https KMS
   --skip-selftest     do not run the power-on known-answer tests (development only)
+  --version           print the version and exit
   -h, --help          this text
 `;
 
@@ -47,6 +49,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         'kms-ca': { type: 'string' },
         'skip-selftest': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean' },
       },
       strict: true,
     }));
@@ -56,6 +59,10 @@ export async function runDaemon(argv: string[]): Promise<number> {
   }
   if (values.help) {
     process.stdout.write(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    process.stdout.write(`ibaked ${packageVersion()}\n`);
     return 0;
   }
   const log = (line: string) => process.stderr.write(`ibaked: ${line}\n`);

@@ -1,6 +1,7 @@
-// Typed errors of the MIKEY wire codec. Every rejection names a code, the byte offset where the
-// problem was found (relative to the start of the buffer being decoded) and a readable reason,
-// so an operator reading a trace or a test asserting on rejections never sees an untyped throw.
+// Typed errors of the MIKEY wire codec. Every rejection names a code, the offset where the
+// problem was found (the byte of the buffer being decoded, or for MIKEY_INPUT the character of
+// the input text) and a readable reason, so an operator reading a trace or a test asserting on
+// rejections never sees an untyped throw.
 import { IbakedError } from '../util/errors.js';
 
 export type MikeyErrorCode =
@@ -18,17 +19,22 @@ export type MikeyErrorCode =
   | 'MIKEY_ENCODE' // the message model given to an encoder is invalid
   | 'MIKEY_INPUT'; // text input (base64 / hex / a=key-mgmt line) cannot be read
 
+/** What an offset counts: octets of the decoded buffer, or characters of the input text. */
+export type OffsetUnit = 'byte' | 'character';
+
 export class MikeyError extends IbakedError {
   declare readonly code: MikeyErrorCode;
-  /** byte offset of the problem in the decoded buffer (-1 when not tied to a position) */
+  /** offset of the problem in `unit`s (-1 when not tied to a position) */
   readonly offset: number;
-  constructor(code: MikeyErrorCode, offset: number, message: string) {
-    super(code, offset >= 0 ? `${message} (at byte ${offset})` : message);
+  readonly unit: OffsetUnit;
+  constructor(code: MikeyErrorCode, offset: number, message: string, unit: OffsetUnit = 'byte') {
+    super(code, offset >= 0 ? `${message} (at ${unit} ${offset})` : message);
     this.offset = offset;
+    this.unit = unit;
   }
   /** The message without the " (at byte N)" suffix. */
   get reason(): string {
-    return this.offset >= 0 ? this.message.replace(/ \(at byte \d+\)$/, '') : this.message;
+    return this.offset >= 0 ? this.message.replace(/ \(at (?:byte|character) \d+\)$/, '') : this.message;
   }
 }
 

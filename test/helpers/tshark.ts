@@ -1,28 +1,19 @@
-// The Wireshark oracle (the shared oracles/mikey-tshark script) as the tests call it: whether it
-// can run here, one run over an SDP body, and a batched judgement of many MIKEY messages (each
+// The Wireshark oracle (test/oracles/mikey-tshark.mjs) as the tests call it: whether it can run
+// here (oracle-gate: skipped with a visible reason, or a failure when CI is set), one run over an SDP body, and a batched judgement of many MIKEY messages (each
 // an a=key-mgmt:mikey line of its own media section of one SDP body, judged separately) —
 // tshark is slow to start, so tests batch their messages into one run.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ORACLES } from './shared.js';
+import { oracleTools } from './oracle-gate.js';
+import { oracle } from './repo.js';
 
-export const MIKEY_TSHARK = join(ORACLES, 'mikey-tshark');
+export const MIKEY_TSHARK = oracle('mikey-tshark.mjs');
 
-let have: boolean | undefined;
-
-/** True when tshark is on PATH and the oracle script is present. */
-export function haveTshark(): boolean {
-  if (have === undefined) {
-    try {
-      execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-      have = existsSync(MIKEY_TSHARK);
-    } catch {
-      have = false;
-    }
-  }
-  return have;
+/** True when tshark is installed; otherwise a visible skip line, or a thrown error when CI is set. */
+export function haveTshark(what = 'the tshark oracle'): boolean {
+  return oracleTools(['tshark'], what);
 }
 
 /**
