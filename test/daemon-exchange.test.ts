@@ -115,7 +115,8 @@ describe('ibaked exchanges over IPC (development mode)', () => {
     // CSB update (re-keying) through the socket: new, again identical keys
     const up = await alice.request<{ message: Uint8Array }>('exchange.rekey', { identity: ALICE, csbId: init.csbId, peer: BOB });
     const r2 = await pump(up.message, true);
-    expect(r2.names).toEqual(['R_MESSAGE_1']); // update I_MESSAGE_1 -> R_MESSAGE_1 with V (RFC 6267 §5.3)
+    // update I_MESSAGE_1 -> R_MESSAGE_1 with V -> the confirming I_MESSAGE_2 with V (profile v2, docs/profile.md §6.6)
+    expect(r2.names).toEqual(['R_MESSAGE_1', 'I_MESSAGE_2']);
     expect(r2.alice && r2.bob).toBeTruthy();
     expect(keyText(r2.alice!.keys)).toBe(keyText(r2.bob!.keys));
     expect(keyText(r2.alice!.keys)).not.toBe(keyText(r.alice!.keys));

@@ -1,7 +1,9 @@
 // Two-party MIKEY-IBAKE call end to end on every available engine: I_MESSAGE_1 -> R_MESSAGE_1
 // -> I_MESSAGE_2 -> R_MESSAGE_2; both sides derive the same SRTP master keys/salts per crypto
 // session, keys differ between crypto sessions and between calls, and the keys equal an
-// independent recomputation from K_SESSION = [x][y]P (noble p256) through the RFC 6267 KDF.
+// independent recomputation of the profile-v2 K_SESSION = SHA-256(label ‖ [x][y]P (noble p256) ‖
+// identities ‖ N_c) (node:crypto) through the RFC 6267 KDF.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { availableEngines } from './helpers/engines.js';
 import { hex, makeWorld, nameOf } from './helpers/ibake-world.js';
@@ -23,6 +25,8 @@ describe.each(engines.map((e) => [e.name, e] as const))('basic call on %s', (_n,
     expect(r1.established).toBeUndefined(); // no keys before the initiator is authenticated
     const i2 = await alice.receive(r1.reply!);
     expect(i2.replyName).toBe('I_MESSAGE_2');
+    const nc = alice.initiated.get(csbId, 'sip:bob@example.org').nc!.slice(); // wiped once established
+    expect(nc.length).toBe(32);
     const r2 = await bob.receive(i2.reply!);
     expect(r2.replyName).toBe('R_MESSAGE_2');
     expect(r2.established?.keys.length).toBe(2);
@@ -39,12 +43,17 @@ describe.each(engines.map((e) => [e.name, e] as const))('basic call on %s', (_n,
     expect(ka[1]!.ssrc).not.toBe(0); // responder filled its SSRC
     expect(done.established!.csbId).toBe(csbId);
     for (const m of [i1, r1.reply!, i2.reply!, r2.reply!]) expect(decodeMessage(m).header.csbId).toBe(csbId);
-    // Independent recomputation: K_SESSION = [x]([y]P) by noble, then the RFC 6267/3830 KDF.
+    // Independent recomputation: [x]([y]P) by noble, K_SESSION by node:crypto SHA-256 over
+    // docs/profile.md §5's octets, then the RFC 6267/3830 KDF.
     const offer = alice.offers.get(csbId, 'sip:bob@example.org');
     const st = alice.initiated.get(csbId, 'sip:bob@example.org');
-    const kSession = p256.getSharedSecret(offer.x, st.yP, false);
+    expect(st.nc).toBeUndefined();
+    const point = p256.getSharedSecret(offer.x, st.yP, false);
+    const len16 = (s: string) => { const b = Buffer.from(s); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+    const kSession = createHash('sha256').update('MIKEY-IBAKE-V02 K_SESSION').update(point).update(len16('sip:alice@example.org')).update(len16('sip:bob@example.org')).update(nc).digest();
+    expect(() => deriveTgk(1, point.subarray(1, 33), new Uint8Array(16), 32)).toThrow(); // a bare x is neither form
     const rand = (decodeMessage(i1).payloads.find((p) => p.kind === 'RAND') as { rand: Uint8Array }).rand;
-    const tgk = deriveTgk(1, kSession, rand, 32);
+    const tgk = deriveTgk(1, kSession, rand, 32, 'v2');
     const m1 = deriveSrtpMasterKeys(1, tgk, 1, csbId, rand, { key: 16, salt: 14 });
     expect(hex(m1.masterKey)).toBe(hex(ka[0]!.masterKey));
     expect(hex(m1.masterSalt)).toBe(hex(ka[0]!.masterSalt));

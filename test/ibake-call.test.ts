@@ -4,6 +4,7 @@
 // call travels through a real SIP INVITE / 200 OK (mikey-sipp-loop); --reveal-secrets gives
 // K_SESSION/TGK that reproduce the SRTP keys through an independent ECDH-free recomputation.
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,7 +39,7 @@ interface CallJson {
   initiator: { identity: string; keys: Keys[]; forks?: { identity: string; keys: Keys[] }[] };
   responder: { identity: string; keys: Keys[]; answeredBy?: string; devices?: { identity: string; keys: Keys[] }[]; mailbox?: { identity: string; stored: boolean; keys: Keys[] } };
   timingsMs: Record<string, number>;
-  secrets?: { kSession: string; rand: string; csbId: string; mpk: string; tgk: string };
+  secrets?: { kSession: string; point: string; nc: string; idi: string; idr: string; rand: string; csbId: string; mpk: string; tgk: string };
 }
 
 async function call(engine: string, scenario: string, extra: string[] = []): Promise<CallJson> {
@@ -115,12 +116,20 @@ describe('ibake call (engine-independent)', () => {
     expect(v!.mikey_tshark_exit, JSON.stringify(v).slice(0, 1500)).toBe(0);
   });
 
-  it('--reveal-secrets: TGK/RAND/CSB ID reproduce the SRTP keys; K_SESSION gives that TGK', async () => {
+  it('--reveal-secrets: K_SESSION recomputed from its printed inputs (node:crypto SHA-256); TGK/RAND/CSB ID reproduce the SRTP keys', async () => {
     const j = await call(engine, 'basic', ['--reveal-secrets']);
     const s = j.secrets!;
-    expect(s.kSession).toMatch(/^04[0-9a-f]{128}$/);
+    expect(s.kSession).toMatch(/^[0-9a-f]{64}$/);
+    expect(s.point).toMatch(/^04[0-9a-f]{128}$/);
+    expect(s.nc).toMatch(/^[0-9a-f]{64}$/);
+    expect(Buffer.from(s.idi, 'hex').toString()).toBe(A);
+    expect(Buffer.from(s.idr, 'hex').toString()).toBe(B);
     const unhex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
-    expect(Buffer.from(deriveTgk(1, unhex(s.kSession), unhex(s.rand), 32)).toString('hex')).toBe(s.tgk);
+    // docs/profile.md §5: SHA-256("MIKEY-IBAKE-V02 K_SESSION" ‖ point ‖ len16(IDRi) ‖ IDRi ‖ len16(IDRr) ‖ IDRr ‖ N_c)
+    const len16 = (h: string) => { const b = Buffer.from(h, 'hex'); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+    const k2 = createHash('sha256').update(Buffer.from('MIKEY-IBAKE-V02 K_SESSION', 'ascii')).update(unhex(s.point)).update(len16(s.idi)).update(len16(s.idr)).update(unhex(s.nc)).digest('hex');
+    expect(k2).toBe(s.kSession);
+    expect(Buffer.from(deriveTgk(1, unhex(s.kSession), unhex(s.rand), 32, 'v2')).toString('hex')).toBe(s.tgk);
     const k = deriveSrtpMasterKeys(1, unhex(s.tgk), 1, parseInt(s.csbId, 16), unhex(s.rand), { key: 16, salt: 14 });
     expect(Buffer.from(k.masterKey).toString('hex')).toBe(j.initiator.keys[0]!.masterKey);
   });

@@ -6,6 +6,7 @@
 // * the true key is [x]([y]P), recomputed independently with noble from the initiator's x;
 // * the limit: an ACTIVE KMS answers in Bob's name with a key it extracted itself and ends up
 //   sharing the SRTP keys with Alice — a full man in the middle, undetectable in-protocol.
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { p256 } from '@noble/curves/nist.js';
 import { availableEngines } from './helpers/engines.js';
@@ -43,6 +44,12 @@ describe(`KMS escrow (engine ${engine.name})`, () => {
       const ct = (decodeMessage(msg).payloads.find((p) => p.kind === 'IBAKE') as { encrData: Uint8Array }).encrData;
       return decodeInnerChain(await kms.decrypt(as, now, ct)).filter((p) => p.kind === 'ECCPT').map((p) => (p as { point: Uint8Array }).point);
     };
+    // Profile v2: the KMS also reads N_c (I_MESSAGE_2 is encrypted to Bob).
+    const i2ct = (decodeMessage(i2).payloads.find((p) => p.kind === 'IBAKE') as { encrData: Uint8Array }).encrData;
+    const nc = (decodeInnerChain(await kms.decrypt(B, now, i2ct)).find((p) => p.kind === 'RANDR') as { rand: Uint8Array }).rand;
+    expect(nc.length).toBe(32);
+    const len16 = (u: string) => { const b = Buffer.from(u); return Buffer.concat([Buffer.from([b.length >> 8, b.length & 255]), b]); };
+    const v2 = (pt: Uint8Array) => new Uint8Array(createHash('sha256').update('MIKEY-IBAKE-V02 K_SESSION').update(pt).update(len16(A)).update(len16(B)).update(nc).digest());
     const [xP1] = await inner(i1, B);
     const [xP2, yP2] = await inner(r1, A);
     const [yP3] = await inner(i2, B);
@@ -59,9 +66,12 @@ describe(`KMS escrow (engine ${engine.name})`, () => {
     const Y = p256.Point.fromBytes(yP);
     const candidates = [xP, yP, X.add(Y).toBytes(false), X.subtract(Y).toBytes(false), Y.subtract(X).toBytes(false), xP.subarray(1, 33), yP.subarray(1, 33)];
     const real = keys.map((k) => hex(k.masterKey));
-    for (const c of candidates) expect(real).not.toContain(srtp(c));
-    // Independent: the key is [x]([y]P) (noble), which needs x — not in the KMS's view.
-    expect(srtp(p256.getSharedSecret(x, yP, false))).toBe(real[0]);
+    for (const c of candidates) {
+      expect(real).not.toContain(srtp(c));
+      expect(real).not.toContain(srtp(v2(c)));
+    }
+    // Independent: K_SESSION hashes [x]([y]P) (noble), which needs x — not in the KMS's view.
+    expect(srtp(v2(p256.getSharedSecret(x, yP, false)))).toBe(real[0]);
     x.fill(0);
   });
 

@@ -265,13 +265,21 @@ describe(`negative paths (engine ${engine.name})`, () => {
     await bob.receive(i1);
     expect(c.n).toBe(1);
     await expectErr(bob.receive(i1), 'IBAKE_REPLAY');
-    // even with a different ciphertext (same CSB ID, IDRi, T, RAND)
+    // the same ciphertext under fresh clear fields (CSB ID, T, RAND) is still a replay
     const m = decodeMessage(i1);
-    const ib = m.payloads.find((p) => p.kind === 'IBAKE') as { encrData: Uint8Array };
-    ib.encrData = ib.encrData.slice();
-    ib.encrData[ib.encrData.length - 1] ^= 1;
+    m.header.csbId = (m.header.csbId + 1) >>> 0;
+    (m.payloads.find((p) => p.kind === 'RAND') as { rand: Uint8Array }).rand = new Uint8Array(16).fill(9);
     await expectErr(bob.receive(encodeMessage(m)), 'IBAKE_REPLAY');
     expect(c.n).toBe(1);
+    // Profile v2 keys the cache on the ciphertext: a changed ciphertext is a new one, costs
+    // its decryption and fails (the FO check), and is not recorded.
+    const t = decodeMessage(i1);
+    t.header.csbId = (t.header.csbId + 2) >>> 0;
+    const ib = t.payloads.find((p) => p.kind === 'IBAKE') as { encrData: Uint8Array };
+    ib.encrData = ib.encrData.slice();
+    ib.encrData[ib.encrData.length - 1] ^= 1;
+    await expectErr(bob.receive(encodeMessage(t)), 'IBAKE_AUTH_FAILED', 'decrypt');
+    expect(c.n).toBe(2);
   });
 
   it('a T outside the window is refused before any pairing, with ERR Invalid TS', async () => {

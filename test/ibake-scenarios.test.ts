@@ -144,7 +144,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(hex(f.r2.reply!).includes(hex(content[0]!.masterKey))).toBe(false);
   });
 
-  it('CSB update (re-keying) from either side: new DH values, same CSB ID, no RAND, V under the new MPK', async () => {
+  it('CSB update (re-keying) from either side: new DH values, same CSB ID, no RAND in U1, V under the new MPK, confirmed before the answerer switches', async () => {
     const w = await makeWorld(engine);
     const alice = await w.party(A);
     const bob = await w.party(B);
@@ -155,19 +155,28 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(decodeMessage(u1).payloads.some((p) => p.kind === 'RAND')).toBe(false);
     const ur = await bob.receive(u1);
     expect(ur.replyName).toBe('R_MESSAGE_1');
+    expect(ur.established).toBeUndefined(); // Bob keeps the old keys until Alice confirms
+    expect(keysHex(bob.responded.get(csbId, A).keys!)).toEqual(old);
     const ud = await alice.receive(ur.reply!);
-    expect(keysHex(ud.established!.keys)).toEqual(keysHex(ur.established!.keys));
+    expect(ud.replyName).toBe('I_MESSAGE_2');
+    expect(decodeMessage(ud.reply!).payloads.map((p) => (p.kind === 'IDR' ? `IDR${p.role}` : p.kind))).toEqual(['T', 'RAND', 'IDR1', 'IDR2', 'V']);
+    const uc = await bob.receive(ud.reply!);
+    expect(uc.reply).toBeUndefined();
+    expect(keysHex(ud.established!.keys)).toEqual(keysHex(uc.established!.keys));
     expect(keysHex(ud.established!.keys)).not.toEqual(old);
-    // replaying the update is refused (not newer than the last accepted T)
+    // replaying the update or its confirmation is refused
     await expect(bob.receive(u1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
+    await expect(bob.receive(ud.reply!)).rejects.toMatchObject({ code: 'IBAKE_STATE' });
     // Responder-initiated update: Bob sends the update I_MESSAGE_1 (IDRr first, no RAND).
     const v1 = await bob.rekey(csbId, A);
     const vm = decodeMessage(v1);
     expect(vm.payloads.map((p) => (p.kind === 'IDR' ? `IDR${p.role}` : p.kind))).toEqual(['T', 'IDR2', 'IDR1', 'IBAKE']);
     const vr = await alice.receive(v1);
     expect(vr.replyName).toBe('R_MESSAGE_1');
+    expect(vr.established).toBeUndefined();
     const vd = await bob.receive(vr.reply!);
-    expect(keysHex(vd.established!.keys)).toEqual(keysHex(vr.established!.keys));
+    const vc = await alice.receive(vd.reply!);
+    expect(keysHex(vd.established!.keys)).toEqual(keysHex(vc.established!.keys));
     expect(keysHex(vd.established!.keys)).not.toEqual(keysHex(ud.established!.keys));
     await expect(alice.receive(v1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
     // a tampered answer to the update is refused and keeps the current keys
@@ -176,6 +185,49 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     const bad = wr.slice();
     bad[bad.length - 1] ^= 1;
     await expect(bob.receive(bad)).rejects.toMatchObject({ code: 'IBAKE_AUTH_FAILED', reason: 'bad-mac' });
+    expect(keysHex(bob.responded.get(csbId, A).keys!)).toEqual(keysHex(vc.established!.keys));
+    expect(keysHex(alice.initiated.get(csbId, B).keys!)).toEqual(keysHex(vc.established!.keys));
+  });
+
+  it('a forged CSB update (Mallory holds no key of Alice or Bob) leaves the responder\'s keys unchanged', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const mallory = await w.party('sip:mallory@example.org');
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    const f = await finish(alice, bob, (await bob.receive(i1)).reply!);
+    const keys = keysHex(f.r2.established!.keys);
+    // Mallory writes an update "from Alice": IBE encryption needs only Bob's public identity.
+    // She builds it with an endpoint that holds a copy of Alice's state minus every secret.
+    const forger = new (alice.constructor as typeof IbakeEndpoint)({ identity: A, ibe: mallory.keyring });
+    const st = alice.exportState().initiated.map((x) => ({ ...x, tgk: new Uint8Array(32), keys: [] }));
+    forger.importState({ initiated: st });
+    const forged = await forger.rekey(csbId, B);
+    const answer = await bob.receive(forged); // Bob answers (he cannot tell yet) …
+    expect(answer.established).toBeUndefined();
+    expect(keysHex(bob.responded.get(csbId, A).keys!)).toEqual(keys); // … and keeps his keys
+    // Mallory cannot read the answer (encrypted to Alice), so she cannot confirm; a guessed
+    // confirmation fails and still changes nothing.
+    await expect(forger.receive(answer.reply!)).rejects.toMatchObject({ code: 'IBAKE_NO_KEY' });
+    const fake = (await import('../src/mikey/index.js')).encodeMessage({
+      header: { dataType: 24, v: false, prf: 1, csbId, csMap: decodeMessage(forged).header.csMap },
+      payloads: [
+        decodeMessage(forged).payloads[0]!,
+        decodeMessage(i1).payloads.find((p) => p.kind === 'RAND')!,
+        { kind: 'IDR', role: 1, idType: 1, data: new TextEncoder().encode(A) },
+        { kind: 'IDR', role: 2, idType: 1, data: new TextEncoder().encode(B) },
+        { kind: 'V', authAlg: 2, mac: new Uint8Array(32).fill(7) },
+      ],
+    });
+    await expect(bob.receive(fake)).rejects.toMatchObject({ code: 'IBAKE_AUTH_FAILED', reason: 'bad-mac' });
+    expect(keysHex(bob.responded.get(csbId, A).keys!)).toEqual(keys);
+    // The genuine parties still re-key afterwards.
+    const u1 = await alice.rekey(csbId, B);
+    const ur = await bob.receive(u1);
+    const ud = await alice.receive(ur.reply!);
+    const uc = await bob.receive(ud.reply!);
+    expect(keysHex(uc.established!.keys)).toEqual(keysHex(ud.established!.keys));
+    expect(keysHex(uc.established!.keys)).not.toEqual(keys);
   });
 });
 

@@ -2,7 +2,7 @@
 // demonstration of each scenario. Starts a KMS on a loopback HTTP port with a fresh master key,
 // provisions every party through it (REQUEST_KEY_PSK / REQUEST_KEY_RESP, key checked with the
 // pairing), runs the scenario's messages between in-process endpoints, and checks that the
-// sides agree on the SRTP keys. --reveal-secrets prints K_SESSION/MPK/TGK: for debugging only.
+// sides agree on the SRTP keys. --reveal-secrets prints K_SESSION (and its inputs)/MPK/TGK: for debugging only.
 import { createHash, randomBytes } from 'node:crypto';
 import { selectEngine, ENGINE_NAMES } from '../engine/select.js';
 import type { EngineName } from '../engine/types.js';
@@ -44,7 +44,18 @@ export function resultJson(engine: string, r: ScenarioResult): Record<string, un
   };
   if (r.secrets) {
     const s = r.secrets;
-    const one = (x: (typeof s)[number]) => ({ kSession: hex(x.kSession), rand: hex(x.rand), csbId: x.csbId.toString(16).padStart(8, '0'), mpk: hex(x.mpk), tgk: hex(x.tgk) });
+    const one = (x: (typeof s)[number]) => ({
+      kSession: hex(x.kSession),
+      // the K_SESSION inputs (profile v2, docs/profile.md §5): recompute it with any SHA-256
+      point: hex(x.point),
+      nc: hex(x.nc),
+      idi: hex(new TextEncoder().encode(x.idi)),
+      idr: hex(new TextEncoder().encode(x.idr)),
+      rand: hex(x.rand),
+      csbId: x.csbId.toString(16).padStart(8, '0'),
+      mpk: hex(x.mpk),
+      tgk: hex(x.tgk),
+    });
     if (s[0]) out.secrets = one(s[0]);
     // forking: one exchange per device
     if (s.length > 1) out.allSecrets = s.map((x) => ({ peer: x.peer, ...one(x) }));
@@ -77,7 +88,7 @@ function human(engine: string, r: ScenarioResult, reveal: boolean): string {
     show('user after opening the stored message', r.responder.identity, r.responder.keys);
   } else show(r.responder.answeredBy ? `responder (answered for ${r.responder.identity})` : 'responder', r.responder.answeredBy ?? r.responder.identity, r.responder.keys);
   L.push('timings (ms): ' + Object.entries(r.timingsMs).map(([k, v]) => `${k} ${ms(v)}`).join(', '));
-  if (r.secrets) for (const s of r.secrets) L.push(`SECRETS (dangerous) with ${s.peer}: kSession ${hex(s.kSession)} mpk ${hex(s.mpk)} tgk ${hex(s.tgk)} rand ${hex(s.rand)}`);
+  if (r.secrets) for (const s of r.secrets) L.push(`SECRETS (dangerous) with ${s.peer}: kSession ${hex(s.kSession)} = SHA-256("MIKEY-IBAKE-V02 K_SESSION" ‖ point ${hex(s.point)} ‖ len16 ‖ ${s.idi} ‖ len16 ‖ ${s.idr} ‖ N_c ${hex(s.nc)}) mpk ${hex(s.mpk)} tgk ${hex(s.tgk)} rand ${hex(s.rand)}`);
   return L.join('\n') + '\n';
 }
 
@@ -106,7 +117,9 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
                      "initiator":{"identity","keys":[{"csId","ssrc","profile","masterKey",
                      "masterSalt","keySource"}]},"responder":{…},"timingsMs":{"total",…}}
                     (master keys are printed in JSON: it is a test tool with throw-away keys)
-  --reveal-secrets  DANGEROUS: also print "secrets":{"kSession","rand","csbId","mpk","tgk"} (hex;
+  --reveal-secrets  DANGEROUS: also print "secrets":{"kSession","point","nc","idi","idr","rand",
+                    "csbId","mpk","tgk"} (hex; point, nc and the identities' UTF-8 octets idi/idr
+                    are the inputs of K_SESSION, docs/profile.md §5;
                     forking adds "allSecrets", one per device). For debugging only; never use
                     with real identities or keys.
 Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.

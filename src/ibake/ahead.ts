@@ -7,7 +7,7 @@
 // All of it is a cache. If the work has not happened (first use, a state restored elsewhere,
 // a job that failed), the caller computes it in line and gets the same result. Secrets are
 // wiped when a job is dropped, and a spare key pair is handed out exactly once.
-import { generateEphemeral, type EphemeralKey, type P256Mul } from './ecdh.js';
+import { computeKSession, computeKSessionWith, generateEphemeral, type EphemeralKey, type P256Mul } from './ecdh.js';
 import { computeExchangeKeys, computeExchangeKeysWith, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 
 /** Spare key pairs kept ready (each exchange takes one per side). */
@@ -105,8 +105,8 @@ export class IdleJob<T> {
 /**
  * Starts computeExchangeKeys(input) ahead of need, as an IdleJob. With `mul` (the native
  * engine's P-256 multiplication) K_SESSION is one multiplication on the engine's threads and
- * only the key derivation runs here; the job keeps its own copies of the secret and RAND
- * while it waits (the copy of the secret is wiped when it is done). Without, the whole job
+ * only the key derivation runs here; the job keeps its own copies of the secret, RAND and N_c
+ * while it waits (the copies of the secrets are wiped when it is done). Without, the whole job
  * runs on this thread (node:crypto: two ECDHs and a decompression). The input's buffers must
  * stay unchanged until the job has started. (Measured: a JavaScript worker thread for the
  * node:crypto job was slower, 4.6–5.0 ms vs 4.2–4.8 ms per call; docs/performance.md.)
@@ -114,7 +114,25 @@ export class IdleJob<T> {
 export function exchangeKeysAhead(input: ExchangeInput, mul?: P256Mul): IdleJob<ExchangeKeys> {
   if (!mul) return new IdleJob(() => computeExchangeKeys(input), wipeExchangeKeys);
   return new IdleJob(() => {
-    const x: ExchangeInput = { ...input, secret: input.secret.slice(), rand: input.rand.slice() };
-    return computeExchangeKeysWith(mul, x).finally(() => x.secret.fill(0));
+    const b = input.binding;
+    const x: ExchangeInput = { ...input, secret: input.secret.slice(), rand: input.rand.slice(), ...(b ? { binding: { ...b, nc: b.nc.slice() } } : {}) };
+    return computeExchangeKeysWith(mul, x).finally(() => {
+      x.secret.fill(0);
+      x.binding?.nc.fill(0);
+    });
   }, wipeExchangeKeys);
+}
+
+/**
+ * Starts only the ECDH point [secret]peerPoint ahead of need, as an IdleJob: the responder's
+ * part of K_SESSION before I_MESSAGE_2 brings N_c (exchange-keys.ts keysFromPoint finishes it).
+ * Same threads and copies as exchangeKeysAhead.
+ */
+export function pointAhead(input: ExchangeInput, mul?: P256Mul): IdleJob<Uint8Array> {
+  const wipe = (p: Uint8Array) => p.fill(0);
+  if (!mul) return new IdleJob(() => computeKSession(input.secret, input.peerPoint, input.ownPoint), wipe);
+  return new IdleJob(() => {
+    const secret = input.secret.slice();
+    return computeKSessionWith(mul, secret, input.peerPoint, input.ownPoint).finally(() => secret.fill(0));
+  }, wipe);
 }

@@ -6,7 +6,7 @@ import { IbakedError } from '../util/errors.js';
 export type IbakeErrorCode =
   | 'IBAKE_MALFORMED' // message does not parse / wrong shape: silently discarded (RFC 6267 §4.2)
   | 'IBAKE_STALE' // T outside the clock-skew window or before the boot floor (ERR Invalid TS)
-  | 'IBAKE_REPLAY' // (CSB ID, IDRi, T, RAND) already accepted: dropped before any pairing
+  | 'IBAKE_REPLAY' // this IBE ciphertext was already seen (or a CSB update is not newer): dropped before any pairing
   | 'IBAKE_AUTH_FAILED' // uniform pre-authentication failure (ERR Auth failure)
   | 'IBAKE_UNSUPPORTED' // PRF / curve / data type we do not implement (RFC 3830 ERR with its number)
   | 'IBAKE_POLICY' // the answering identity is not acceptable to the initiator's policy
@@ -24,6 +24,7 @@ export type AuthFailureReason =
   | 'inner-format' // decrypted plaintext is not the expected sub-payload chain
   | 'identity-mismatch' // identities inside the ciphertext differ from IDRi/IDRr or the expected peer
   | 'echo-mismatch' // our own DH value did not come back unchanged
+  | 'clear-binding' // the CSB ID / T / RAND hashed inside I_MESSAGE_1 (or echoed in R_MESSAGE_1) differ from the clear ones
   | 'bad-point' // received ECCPT not a valid P-256 point (or equal to our own share)
   | 'bad-mac' // V payload of R_MESSAGE_2 (or of a CSB-update R_MESSAGE_1) does not verify
   | 'esk'; // ESK missing, undecryptable or its identity mismatches

@@ -1,9 +1,11 @@
 // Freshness of received MIKEY-IBAKE messages, checked BEFORE any pairing (security.md §3.1,
 // top-10 #7): the T payload (NTP-UTC) must lie inside the clock-skew window around our clock
-// and not before the boot floor (the replay cache is lost on restart), and the tuple
-// (CSB ID, sender identity, T, RAND) must not be in the bounded replay cache. Entries enter
-// the cache only after the message decrypted correctly, expire when T leaves the window, and a
-// full cache fails closed (never evicts an unexpired entry, which would re-open replay).
+// and not before the boot floor (the replay cache is lost on restart), and the message's IBE
+// ciphertext (profile v2: the clear CSB ID, T and RAND are bound inside it) must not be in the
+// bounded replay cache. Entries enter the cache once the message passed its checks (its T is
+// then the one bound inside), expire when that T leaves the window — after which any copy is
+// stale, or fails the binding — and a full cache fails closed (never evicts an unexpired
+// entry, which would re-open replay).
 import { bytesU64, msToNtp64, ntp64ToMs, u64Bytes } from '../mikey/ntp.js';
 import { ReplayCache } from '../util/replay-cache.js';
 import { IbakeError } from './errors.js';
@@ -64,7 +66,7 @@ export class FreshnessGuard {
   }
 
   /**
-   * Throws IBAKE_REPLAY if this (CSB ID, sender, T, RAND …) tuple was already accepted; returns
+   * Throws IBAKE_REPLAY if this tuple (our profile: the IBE ciphertext) was already accepted; returns
    * the tuple's digest, which remember() takes instead of hashing the tuple again.
    */
   checkReplay(parts: Uint8Array[]): string {

@@ -2,7 +2,7 @@
 // docs/profile.md): one IbakeEndpoint per party (initiator and responder state machines,
 // message in / message out), the deferred-delivery opener, the IBE keyring it runs on, the
 // scenario runner behind `ibake call`, and the building blocks (ECDH, freshness, session table).
-export { IbakeEndpoint, type EndpointOptions, type Established, type InitiateOptions, type MessageName, type ReceiveResult } from './endpoint.js';
+export { IbakeEndpoint, type EndpointOptions, type Established, type InitiateOptions, type MessageName, type ReceiveResult, type RevealedSecrets } from './endpoint.js';
 export { openDeferred, type OpenedDeferred } from './deferred.js';
 export { IbakeError, authFailure, type AuthFailureReason, type IbakeErrorCode } from './errors.js';
 export { IbeKeyring } from './keyring.js';

@@ -1,9 +1,12 @@
 // The plaintexts inside IBAKE and ESK payloads (RFC 6267 §4.2.2, mikey-ibake.md §7.1, OPEN-4):
 // chains of IDR and ECCPT (or SK) sub-payloads, first payload implicitly IDR, last Next = 0.
+// Profile v2 appends the clear-field binding (EXT type 241, I_MESSAGE_1 and its echo in
+// R_MESSAGE_1) and N_c (RANDR, I_MESSAGE_2 and CSB updates) after the points (binding.ts).
 // `readInner` checks the exact shape for the message at hand and returns the fields; any
 // deviation is the uniform pre-authentication failure (it is only seen after a decryption).
 import { decodeInnerChain, encodeInnerChain, type InnerPayload } from '../mikey/index.js';
 import { authFailure } from './errors.js';
+import { BINDING_LEN, CLEAR_BINDING_EXT, NC_LEN } from './binding.js';
 import { ECC_CURVE_P256 } from './ecdh.js';
 import { ROLE, eccpt, idr, PROFILE } from './wire.js';
 
@@ -12,14 +15,21 @@ export interface InnerFields {
   idr: string;
   eccpti?: Uint8Array;
   eccptr?: Uint8Array;
+  /** the clear-field binding (EXT type 241, 32 octets) */
+  bind?: Uint8Array;
+  /** N_c (RANDR, 32 octets) and the role of its sender (ROLE.I, or ROLE.R for a responder's update) */
+  nc?: Uint8Array;
+  ncRole?: number;
 }
 
-/** IDRi ‖ [ECCPTi] ‖ IDRr ‖ [ECCPTr] (I_MESSAGE_1: with ECCPTi, no ECCPTr). */
+/** IDRi ‖ [ECCPTi] ‖ IDRr ‖ [ECCPTr] ‖ [EXT binding] ‖ [RANDR N_c] (I_MESSAGE_1: ECCPTi and the binding). */
 export function writeInner(f: InnerFields): Uint8Array {
   const chain: InnerPayload[] = [idr(ROLE.I, f.idi)];
   if (f.eccpti) chain.push(eccpt(f.eccpti));
   chain.push(idr(ROLE.R, f.idr));
   if (f.eccptr) chain.push(eccpt(f.eccptr));
+  if (f.bind) chain.push({ kind: 'EXT', extType: CLEAR_BINDING_EXT, data: f.bind });
+  if (f.nc) chain.push({ kind: 'RANDR', role: f.ncRole ?? ROLE.I, rand: f.nc });
   return encodeInnerChain(chain);
 }
 
@@ -80,10 +90,11 @@ function chain(plain: Uint8Array): InnerPayload[] {
 }
 
 /**
- * Parses an IBAKE plaintext of the form IDRi {ECCPT} IDRr {ECCPT}. `want` says which ECCPTs
- * must / may be there: 'i' / 'r' required, 'i?' optional. Roles disambiguate (OPEN-4).
+ * Parses an IBAKE plaintext of the form IDRi {ECCPT} IDRr {ECCPT} {EXT binding} {RANDR N_c}.
+ * `want` says which ECCPTs must / may be there ('yes' / 'no' / 'maybe'), whether the binding
+ * must be there, and the role N_c must carry (absent: no N_c). Roles disambiguate (OPEN-4).
  */
-export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; r: 'yes' | 'no' }): InnerFields {
+export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; r: 'yes' | 'no'; bind?: boolean; nc?: number }): InnerFields {
   const c = chain(plain);
   let k = 0;
   const f: InnerFields = { idi: uri(c[k++]!, ROLE.I), idr: '' };
@@ -94,6 +105,17 @@ export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; 
   if (!c[k]) throw authFailure('inner-format');
   f.idr = uri(c[k++]!, ROLE.R);
   if (want.r === 'yes') f.eccptr = point(c[k++]);
+  if (want.bind) {
+    const b = c[k++];
+    if (b?.kind !== 'EXT' || b.extType !== CLEAR_BINDING_EXT || b.data.length !== BINDING_LEN) throw authFailure('inner-format');
+    f.bind = b.data;
+  }
+  if (want.nc !== undefined) {
+    const n = c[k++];
+    if (n?.kind !== 'RANDR' || n.role !== want.nc || n.rand.length !== NC_LEN) throw authFailure('inner-format');
+    f.nc = n.rand;
+    f.ncRole = n.role;
+  }
   if (k !== c.length) throw authFailure('inner-format');
   return f;
 }

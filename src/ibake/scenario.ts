@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Engine } from '../engine/types.js';
 import type { BlsContext } from '../ibe/bls12381/context.js';
 import { openDeferred } from './deferred.js';
-import { IbakeEndpoint, type EndpointOptions } from './endpoint.js';
+import { IbakeEndpoint, type EndpointOptions, type RevealedSecrets } from './endpoint.js';
 import { IbakeError } from './errors.js';
 import { IbeKeyring } from './keyring.js';
 import type { CryptoSessionKeys } from './output.js';
@@ -52,7 +52,7 @@ export interface ScenarioResult {
   initiator: PartyKeys & { forks?: PartyKeys[] };
   responder: PartyKeys & { devices?: PartyKeys[]; answeredBy?: string; mailbox?: { identity: string; keys: CryptoSessionKeys[]; stored: boolean } };
   timingsMs: Record<string, number>;
-  secrets?: Array<{ peer: string; kSession: Uint8Array; rand: Uint8Array; csbId: number; mpk: Uint8Array; tgk: Uint8Array }>;
+  secrets?: RevealedSecrets[];
 }
 
 /** Derived identities for the helper parties of a scenario (documented in docs/profile.md). */

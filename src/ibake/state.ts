@@ -43,12 +43,34 @@ export interface InitiatorState {
    * after I_MESSAGE_2 went out, or from x if that work is not there (state restored elsewhere).
    */
   x?: Uint8Array;
+  /** N_c of I_MESSAGE_2 (profile v2) until R_MESSAGE_2 is processed */
+  nc?: Uint8Array;
   tgk?: Uint8Array;
   sk?: Uint8Array; // deferred delivery: the SK keying the media
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
-  /** pending CSB update (re-keying) */
-  update?: { x: Uint8Array; xP: Uint8Array; t: Uint8Array };
+  /** CSB update we sent (re-keying), until the peer's R_MESSAGE_1 */
+  update?: UpdateSent;
+  /** CSB update we answered, until the peer confirms it (then its keys replace ours) */
+  pending?: UpdatePending;
+}
+
+/** A CSB update we sent: our new ephemeral, its T and the N_c it carries. */
+export interface UpdateSent {
+  x: Uint8Array;
+  xP: Uint8Array;
+  t: Uint8Array;
+  nc: Uint8Array;
+}
+
+/** A CSB update we answered: the new keys, used only once the sender's confirmation verifies. */
+export interface UpdatePending {
+  t: Uint8Array;
+  csMap: SrtpIdEntry[];
+  tgk: Uint8Array;
+  authKey: Uint8Array;
+  keys: CryptoSessionKeys[];
+  peerPoint: Uint8Array;
 }
 
 /** Responder, keyed by (CSB ID, IDRi). */
@@ -72,8 +94,10 @@ export interface ResponderState {
   xP?: Uint8Array;
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
-  /** pending responder-initiated CSB update: our new y' (field names shared with the initiator's) */
-  update?: { x: Uint8Array; xP: Uint8Array; t: Uint8Array };
+  /** responder-initiated CSB update we sent: our new y' (field names shared with the initiator's) */
+  update?: UpdateSent;
+  /** CSB update we answered, until the peer confirms it */
+  pending?: UpdatePending;
   /** mailbox: the I_MESSAGE_2 to hand to the addressed user later */
   stored?: Uint8Array;
   tgk?: Uint8Array;
@@ -89,5 +113,21 @@ export function wipeState(s: AnyState): void {
     c.masterSalt.fill(0);
   }
   const u = (s as InitiatorState).update;
-  if (u) u.x.fill(0);
+  if (u) wipeUpdate(u);
+  const p = (s as InitiatorState).pending;
+  if (p) wipePending(p);
+}
+
+export function wipeUpdate(u: UpdateSent): void {
+  u.x.fill(0);
+  u.nc.fill(0);
+}
+
+export function wipePending(p: UpdatePending): void {
+  p.tgk.fill(0);
+  p.authKey.fill(0);
+  for (const c of p.keys) {
+    c.masterKey.fill(0);
+    c.masterSalt.fill(0);
+  }
 }

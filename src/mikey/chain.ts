@@ -18,7 +18,7 @@ export const TOP_LEVEL_KINDS: ReadonlySet<PayloadKind> = new Set<PayloadKind>([
   'RANDR', 'EXT', 'IBAKE', 'ESK', 'SAKKE',
 ]);
 /** Sub-payload kinds that may appear inside ciphertext plaintexts. */
-export const INNER_KINDS: ReadonlySet<InnerKind> = new Set<InnerKind>(['IDR', 'ID', 'ECCPT', 'SK', 'KEY']);
+export const INNER_KINDS: ReadonlySet<InnerKind> = new Set<InnerKind>(['IDR', 'ID', 'ECCPT', 'SK', 'KEY', 'RANDR', 'EXT']);
 const SUB_ONLY = new Set<string>(['KEY', 'SK', 'ECCPT']);
 
 function rejectType(type: number, at: number, where: string): never {
@@ -102,7 +102,7 @@ export function encodeChain(w: Writer, payloads: readonly AnyPayload[], allowed:
 export interface InnerChainOptions {
   /** implicit type of the first sub-payload; default 'IDR' (profile OPEN-4) */
   first?: InnerKind;
-  /** kinds accepted in the chain; default IDR, ID, ECCPT, SK, KEY */
+  /** kinds accepted in the chain; default IDR, ID, ECCPT, SK, KEY, RANDR, EXT */
   allowed?: readonly InnerKind[];
   /** most sub-payloads accepted (default 16) */
   maxPayloads?: number;

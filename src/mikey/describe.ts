@@ -114,6 +114,9 @@ function innerFields(p: InnerPayload): Field[] {
       return [enumField('role', 'ID role', ID_ROLE_NAMES, p.role), ...idFields(p.idType, p.data)];
     case 'ID':
       return idFields(p.idType, p.data);
+    case 'RANDR':
+    case 'EXT':
+      return payloadFields(p);
   }
 }
 

@@ -1,5 +1,6 @@
 // The MIKEY-IBAKE key hierarchy (RFC 6267 §5.1–5.2 on RFC 3830 §4.1.3–4.1.4), on byte strings:
-//   K_SESSION (SEC1 uncompressed [x][y]P) -> MPK, TGK            label: const || 0xFF || 0xFFFFFFFF || RAND
+//   K_SESSION (profile v2: 32-octet hash,  -> MPK, TGK            label: const || 0xFF || 0xFFFFFFFF || RAND
+//             v1: SEC1 point [x][y]P)
 //   MPK (or a PSK / envelope key)         -> encr/auth/salt key   label: const || 0xFF || csb_id || RAND
 //   TGK (or the deferred-delivery SK)     -> TEK, salt per CS     label: const || cs_id || csb_id || RAND
 // Lengths are parameters; defaults follow our profile (DESIGN §3, mikey-ibake.md OPEN-9: MPK/TGK
@@ -64,10 +65,21 @@ export function buildLabel(constant: number, mid: number, csbId: number, rand: U
 }
 
 /**
- * Validates K_SESSION as a SEC1 uncompressed point octet string (0x04 || X || Y, X and Y of equal
- * length; 65 octets for P-256). This layer knows no curve, so it checks the shape only.
+ * How K_SESSION is formed: 'point' = SEC1 uncompressed [x][y]P (profile v1, RFC 6267 variant A);
+ * 'v2' = the 32-octet SHA-256 of profile v2 (src/ibake/binding.ts, docs/profile.md §5).
  */
-export function requireKSession(kSession: Uint8Array): void {
+export type KSessionForm = 'point' | 'v2';
+
+/**
+ * Validates K_SESSION: as a SEC1 uncompressed point octet string (0x04 || X || Y, X and Y of equal
+ * length; 65 octets for P-256; this layer knows no curve, so it checks the shape only), or as the
+ * 32 octets of the profile-v2 hash.
+ */
+export function requireKSession(kSession: Uint8Array, form: KSessionForm = 'point'): void {
+  if (form === 'v2') {
+    requireBytes('K_SESSION', kSession, 32, 32);
+    return;
+  }
   requireBytes('K_SESSION', kSession, 3, 1 + 2 * 66);
   if (kSession[0] !== 0x04 || kSession.length % 2 !== 1) {
     throw new MikeyCryptoError('MIKEY_CRYPTO_INPUT', 'K_SESSION must be a SEC1 uncompressed point (0x04 || X || Y)');
@@ -75,14 +87,14 @@ export function requireKSession(kSession: Uint8Array): void {
 }
 
 /** MPK = PRF(K_SESSION, 0x220E99A2 || 0xFF || 0xFFFFFFFF || RAND). */
-export function deriveMpk(prf: number, kSession: Uint8Array, rand: Uint8Array, len: number = KeyLen.MPK): Uint8Array {
-  requireKSession(kSession);
+export function deriveMpk(prf: number, kSession: Uint8Array, rand: Uint8Array, len: number = KeyLen.MPK, form: KSessionForm = 'point'): Uint8Array {
+  requireKSession(kSession, form);
   return mikeyPrf(prf, kSession, buildLabel(KeyConst.MPK, 0xff, 0xffffffff, rand), len);
 }
 
 /** TGK = PRF(K_SESSION, 0x1F4D675B || 0xFF || 0xFFFFFFFF || RAND). */
-export function deriveTgk(prf: number, kSession: Uint8Array, rand: Uint8Array, len: number = KeyLen.TGK): Uint8Array {
-  requireKSession(kSession);
+export function deriveTgk(prf: number, kSession: Uint8Array, rand: Uint8Array, len: number = KeyLen.TGK, form: KSessionForm = 'point'): Uint8Array {
+  requireKSession(kSession, form);
   return mikeyPrf(prf, kSession, buildLabel(KeyConst.TGK, 0xff, 0xffffffff, rand), len);
 }
 
@@ -216,9 +228,10 @@ export function deriveSessionKeys(
   csbId: number,
   rand: Uint8Array,
   lens: { mpk?: number; tgk?: number; auth?: number } = {},
+  form: KSessionForm = 'point',
 ): SessionKeys {
-  const mpk = deriveMpk(prf, kSession, rand, lens.mpk ?? KeyLen.MPK);
-  const tgk = deriveTgk(prf, kSession, rand, lens.tgk ?? KeyLen.TGK);
+  const mpk = deriveMpk(prf, kSession, rand, lens.mpk ?? KeyLen.MPK, form);
+  const tgk = deriveTgk(prf, kSession, rand, lens.tgk ?? KeyLen.TGK, form);
   const authKey = deriveRMessage2AuthKey(prf, mpk, csbId, rand, lens.auth ?? KeyLen.AUTH_HMAC_SHA1);
   return { mpk, tgk, authKey };
 }

@@ -223,7 +223,8 @@ export interface EccptPayload extends Span {
   kv: KeyValidity;
 }
 
-export type InnerPayload = IdrPayload | IdPayload | EccptPayload | SkPayload | KeyDataPayload;
+/** RANDR and EXT appear in inner chains only in our profile v2 (docs/profile.md §3.1: N_c and the clear-field binding). */
+export type InnerPayload = IdrPayload | IdPayload | EccptPayload | SkPayload | KeyDataPayload | RandrPayload | ExtPayload;
 
 export interface MikeyMessage {
   header: MikeyHeader;

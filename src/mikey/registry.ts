@@ -134,7 +134,7 @@ export const ERR_NAMES: readonly string[] = [
   'Unsupported message type', 'Invalid TICKET', 'Invalid TPpar',
 ];
 
-export const EXT_TYPE_NAMES: Readonly<Record<number, string>> = { 0: 'Vendor ID', 1: 'SDP IDs', 3: 'Key ID' };
+export const EXT_TYPE_NAMES: Readonly<Record<number, string>> = { 0: 'Vendor ID', 1: 'SDP IDs', 3: 'Key ID', 241: 'ibaked clear-field binding (private use)' };
 
 export const KeyType = { TGK: 0, TGK_SALT: 1, TEK: 2, TEK_SALT: 3, GTGK: 4, GTGK_SALT: 5, MPK: 6, K_PR: 7 } as const;
 export const KEY_TYPE_NAMES: readonly string[] = ['TGK', 'TGK+SALT', 'TEK', 'TEK+SALT', 'GTGK', 'GTGK+SALT', 'MPK', 'K_PR'];

@@ -1,6 +1,7 @@
 // Which payloads each message type may carry, in which order and how often (RFC 3830 §3–§5,
 // RFC 6267 §4–§5 incl. CSB updates, RFC 6509 §4, and our profile: {SP} after the identities in
-// the I/R messages (OPEN-12), KEMAC in R_MESSAGE_2 for pre-encoded content). A General Extension
+// the I/R messages (OPEN-12), KEMAC in R_MESSAGE_2 for pre-encoded content, the CSB-update
+// confirmation as an I_MESSAGE_2 with V and no IBAKE). A General Extension
 // may appear anywhere before a final V / SIGN. Checked after decoding and before encoding, so
 // the decoder and the encoder accept exactly the same messages.
 import { MikeyError, encodeError } from './errors.js';
@@ -43,7 +44,8 @@ export const SHAPES: Readonly<Record<number, readonly Slot[]>> = {
   21: [one('T'), idr([1, 2], 0, INF, '[IDRi/r]'), idr([3], 0, 1, '[IDRkms]'), one('KEMAC'), one('V')],
   22: [one('T'), opt('RAND'), idr([1, 2], 0, 2, '[IDRi] [IDRr]', true), many('SP'), opt('IBAKE'), opt('ESK')],
   23: [one('T'), idr([1, 2], 0, 2, '[IDRi] [IDRr]', true), many('SP'), opt('IBAKE'), opt('V')],
-  24: [one('T'), one('RAND'), idr([1, 2], 2, 2, 'IDRi IDRr', true), many('SP'), one('IBAKE'), opt('ESK')],
+  // [IBAKE] [ESK] [V]: our profile's CSB-update confirmation is T, RAND, IDRi, IDRr, V (docs/profile.md §6.6)
+  24: [one('T'), one('RAND'), idr([1, 2], 2, 2, 'IDRi IDRr', true), many('SP'), opt('IBAKE'), opt('ESK'), opt('V')],
   25: [one('T'), idr([1, 2], 0, 2, '[IDRi] [IDRr]', true), opt('IBAKE'), opt('KEMAC'), one('V')],
   // RFC 6509
   26: [one('T'), one('RAND'), ids(['IDR', 'CERT']), many('SP'), one('SAKKE'), one('SIGN')],

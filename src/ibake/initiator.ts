@@ -1,0 +1,272 @@
+// The initiator of a MIKEY-IBAKE exchange (docs/profile.md §4.1): I_MESSAGE_1 out,
+// R_MESSAGE_1 -> I_MESSAGE_2, R_MESSAGE_2 -> keys. I_MESSAGE_1's plaintext carries the hash of
+// its clear CSB ID, T and RAND (R_MESSAGE_1 must echo it); I_MESSAGE_2's carries a fresh N_c for
+// the answering identity only, and K_SESSION binds (point, IDRi, answering IDRr, N_c), so a
+// responder that did not read I_MESSAGE_2 (a forking sibling, a relay) fails R_MESSAGE_2's V.
+// Keys are released only on a good V MAC (key confirmation).
+import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../util/random.js';
+import type { DecodedMessage, IbakePayload, IdrPayload, KemacPayload, Payload, SrtpIdEntry, TPayload } from '../mikey/index.js';
+import { decodeInnerChain } from '../mikey/index.js';
+import { deriveMessageKeys, wipeKeys } from '../mikey/keys.js';
+import { kemacDecrypt } from '../mikey/kemac-crypto.js';
+import { takeEphemeral } from './ahead.js';
+import { clearBinding, freshNc } from './binding.js';
+import { checkUri, copyKeys, eq, nonZeroU32, wipeExchangeKeys, type EndpointCore, type InitiateOptions, type ReceiveResult, type VPayloadFields } from './core.js';
+import { assertP256Point, wipeEphemeral } from './ecdh.js';
+import { IbakeError, authFailure } from './errors.js';
+import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
+import { msToNtp, ntpToMs } from './freshness.js';
+import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeInner } from './inner.js';
+import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
+import { classifyAnswer } from './policy.js';
+import { KEY_CHAIN } from './responder.js';
+import type { InitiatorState, OfferState } from './state.js';
+import { DT, PROFILE, ROLE, bigToNtp, encode, idr, malformed, ntpToBig, shape, srtpMap, uriOf } from './wire.js';
+
+function initiatorInput(c: EndpointCore, s: InitiatorState, secret: Uint8Array | undefined): ExchangeInput {
+  if (!secret) throw new IbakeError('IBAKE_STATE', 'no ephemeral secret left for this exchange');
+  if (c.v2 && !s.nc) throw new IbakeError('IBAKE_STATE', 'no N_c left for this exchange');
+  return {
+    secret, peerPoint: s.yP, ownPoint: s.xP, prf: PROFILE.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
+    ...(s.nc ? c.binding({ idi: c.identity, idr: s.peer, nc: s.nc }) : {}),
+    reveal: !!c.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+  };
+}
+
+/** Starts an exchange: returns I_MESSAGE_1 and the CSB ID. */
+export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ message: Uint8Array; csbId: number }> {
+  const to = checkUri(o.to, 'to');
+  const ssrcs = o.ssrcs ?? [nonZeroU32(), 0];
+  if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
+    throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
+  }
+  let csbId = nonZeroU32();
+  while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  const nowMs = c.now();
+  // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
+  c.ibe.prepare?.(to, nowMs);
+  const t = msToNtp(nowMs);
+  const rand = randomOctets(PROFILE.randLen);
+  const eph = takeEphemeral();
+  const csMap: SrtpIdEntry[] = ssrcs.map((ssrc) => ({ policyNo: 0, ssrc, roc: 0 }));
+  try {
+    const bind = c.v2 ? { bind: clearBinding(csbId, t, rand) } : {};
+    const ct = await c.ibe.encrypt(to, nowMs, writeInner({ idi: c.identity, eccpti: eph.publicPoint, idr: to, ...bind }));
+    const message = encode({
+      header: { dataType: DT.I_MESSAGE_1, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: csMap } },
+      payloads: [
+        { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t) },
+        { kind: 'RAND', rand },
+        idr(ROLE.I, c.identity),
+        idr(ROLE.R, to),
+        { kind: 'IBAKE', encrData: ct },
+      ],
+    });
+    c.offers.put({
+      kind: 'offer', csbId, peer: to, self: c.identity, deadline: nowMs + c.hsTimeout,
+      x: eph.secret, xP: eph.publicPoint, rand, t, csMap, profile: c.profile,
+    });
+    c.offerIndex.set(csbId, to);
+    return { message, csbId };
+  } catch (e) {
+    wipeEphemeral(eph);
+    throw e;
+  }
+}
+
+/** R_MESSAGE_1 (not a CSB update's): the answer policy, then I_MESSAGE_2 with N_c. */
+export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise<ReceiveResult> {
+  const [[tP], [idiP], [idrP], [ibakeP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE']) as [[TPayload], [IdrPayload], [IdrPayload], [IbakePayload]];
+  if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
+  c.checkVBit(msg, true);
+  const idi = uriOf(idiP!);
+  const answering = uriOf(idrP!);
+  const csbId = msg.header.csbId;
+  const addressed = c.offerIndex.get(csbId);
+  if (addressed === undefined) throw new IbakeError('IBAKE_NO_SESSION', 'no offer for this CSB ID');
+  let offer: OfferState;
+  try {
+    offer = c.offers.get(csbId, addressed);
+  } catch (e) {
+    c.offerIndex.delete(csbId);
+    throw e;
+  }
+  // Cheap checks before any pairing.
+  if (idi !== c.identity) throw c.authFail(msg, 'identity-mismatch');
+  if (msg.header.prf !== PROFILE.prf) throw malformed('PRF func not copied');
+  if (tP!.tsType !== PROFILE.tsType || !eq(bigToNtp(tP!.value), offer.t)) throw malformed('T not copied from I_MESSAGE_1');
+  const map = srtpMap(msg);
+  if (map.length !== offer.csMap.length || map.some((e, i) => e.policyNo !== offer.csMap[i]!.policyNo || e.roc !== offer.csMap[i]!.roc || (offer.csMap[i]!.ssrc !== 0 && e.ssrc !== offer.csMap[i]!.ssrc))) {
+    throw malformed('CS map does not match I_MESSAGE_1');
+  }
+  if (c.initiated.has(csbId, answering)) throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_1 already processed for this responder');
+  const tMs = ntpToMs(offer.t, c.now());
+  // I_MESSAGE_2 goes to the answering identity (and an ESK maybe to the addressed one).
+  c.ibe.prepare?.(answering, c.now());
+
+  // I_MESSAGE_2's IBAKE plaintext echoes yP, which R_MESSAGE_1's carries right after IDRr when
+  // the responder echoed xP (the usual case): the port may encrypt it in the decryption's call.
+  const nowMs = c.now();
+  const bind = c.v2 ? clearBinding(csbId, offer.t, offer.rand) : undefined;
+  const nc = c.v2 ? freshNc() : undefined;
+  const echo = { idi: c.identity, idr: answering, eccptr: ECHOED, ...(nc ? { nc } : {}) };
+  const at = innerPointAt({ idi: c.identity, eccpti: offer.xP, idr: answering }, 'r');
+  const got = await c.decryptReplying(msg, c.identity, tMs, ibakeP!.encrData, answering, nowMs, echo, at, innerPointAt(echo, 'r'));
+  let f;
+  let early: Uint8Array | undefined;
+  try {
+    f = readInner(got.plain, { i: 'maybe', r: 'yes', bind: !!bind });
+    if (f.idi !== c.identity || f.idr !== answering) throw authFailure('identity-mismatch');
+    if (bind && !eq(f.bind!, bind)) throw authFailure('clear-binding');
+    if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
+    assertP256Point(f.eccptr!);
+    if (eq(f.eccptr!, offer.xP)) throw authFailure('bad-point'); // reflection of our own point
+    if (got.early && f.eccpti && echoes(got.plain, at, f.eccptr!)) early = got.early;
+  } catch (e) {
+    nc?.fill(0);
+    c.fail(msg, e);
+  } finally {
+    got.plain.fill(0);
+  }
+  const echoed = f.eccpti !== undefined;
+  const mode = await classifyAnswer(c.policy, addressed, answering, echoed);
+  if (!mode) {
+    nc?.fill(0);
+    throw new IbakeError('IBAKE_POLICY', `answer from ${answering} (addressed ${addressed}) refused by policy`);
+  }
+
+  const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
+  const t2 = msToNtp(nowMs);
+  const eskPlain = sk ? writeEskPlain(c.identity, sk) : undefined;
+  try {
+    const [ct, eskCt] = await Promise.all([
+      early ?? c.ibe.encrypt(answering, nowMs, writeInner({ idi: c.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr, ...(nc ? { nc } : {}) })),
+      eskPlain ? c.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
+    ]);
+    const payloads: Payload[] = [
+      { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
+      { kind: 'RAND', rand: offer.rand },
+      idr(ROLE.I, c.identity),
+      idr(ROLE.R, answering),
+      { kind: 'IBAKE', encrData: ct },
+    ];
+    // RFC 6267 §4.2.2.5: ESK mandatory when ECCPTi was missing; to the addressed user (OPEN-13).
+    if (eskCt) payloads.push({ kind: 'ESK', encrData: eskCt });
+    const reply = encode({ header: { dataType: DT.I_MESSAGE_2, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } }, payloads });
+    const st: InitiatorState = {
+      kind: 'initiator', csbId, peer: answering, addressed, self: c.identity,
+      deadline: nowMs + c.hsTimeout, state: 'sent-i2', mode, rand: offer.rand.slice(), t2, lastT: t2,
+      csMap: map, profile: offer.profile, xP: offer.xP.slice(), yP: f.eccptr!.slice(), echoedInR1: echoed,
+      x: offer.x.slice(), ...(nc ? { nc } : {}), ...(mode === 'deferred' && sk ? { sk } : {}),
+    };
+    c.initiated.put(st);
+    if (sk && mode !== 'deferred') sk.fill(0);
+    // K_SESSION is needed only for R_MESSAGE_2: compute it while the responder decrypts. The
+    // job uses the offer's x (its node:crypto object is still live); st.x is the fallback.
+    c.startAhead(st, initiatorInput(c, st, offer.x));
+    return { reply, replyName: 'I_MESSAGE_2', csbId, peer: answering };
+  } catch (e) {
+    sk?.fill(0);
+    nc?.fill(0);
+    throw e;
+  } finally {
+    eskPlain?.fill(0);
+  }
+}
+
+/** R_MESSAGE_2: key confirmation (V under the MPK-derived auth key), then the keys. */
+export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise<ReceiveResult> {
+  const [[tP], [idiP], [idrP], ibakePs, kemacPs, [vP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE?', 'KEMAC?', 'V']) as [
+    [TPayload], [IdrPayload], [IdrPayload], IbakePayload[], KemacPayload[], [Payload & VPayloadFields],
+  ];
+  if (idiP!.role !== ROLE.I || idrP!.role !== ROLE.R) throw malformed('IDR roles');
+  c.checkVBit(msg, false);
+  const idi = uriOf(idiP!);
+  const peer = uriOf(idrP!);
+  const csbId = msg.header.csbId;
+  const s = c.initiated.get(csbId, peer);
+  if (s.state !== 'sent-i2') throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 not expected in this state');
+  if (idi !== c.identity) throw c.authFail(msg, 'identity-mismatch');
+  if (tP!.tsType !== PROFILE.tsType || !eq(bigToNtp(tP!.value), s.t2)) throw malformed('T not copied from I_MESSAGE_2');
+  if (vP!.authAlg !== PROFILE.vAuthAlg) throw c.authFail(msg, 'bad-mac');
+  if (vP!.offset + 2 + PROFILE.vMacLen !== msg.bytes.length) throw malformed('V payload is not last');
+  // K_SESSION and its keys: computed in idle time after I_MESSAGE_2 went out, else now from x.
+  let ek: ExchangeKeys;
+  try {
+    ek = await c.keysFor(s, () => initiatorInput(c, s, s.x));
+  } catch (e) {
+    c.fail(msg, e);
+  }
+  try {
+    // Key confirmation: only a responder that read I_MESSAGE_2 (N_c) has this auth key.
+    if (!c.checkV(msg, vP!, ek.sess.authKey, c.identity, peer)) throw c.authFail(msg, 'bad-mac');
+    if (s.echoedInR1 === (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
+    if (ibakePs[0]) {
+      const plain = await c.decryptAs(msg, c.identity, ntpToMs(s.t2, c.now()), ibakePs[0].encrData);
+      try {
+        const f = readInnerEcho(plain);
+        if (f.idi !== c.identity) throw authFailure('identity-mismatch');
+        if (!eq(f.eccpti, s.xP)) throw authFailure('echo-mismatch');
+      } catch (e) {
+        c.fail(msg, e);
+      } finally {
+        plain.fill(0);
+      }
+    }
+    let keys: CryptoSessionKeys[];
+    if (kemacPs[0]) {
+      keys = readPreEncoded(c, msg, s, kemacPs[0], ek.sess.mpk);
+    } else if (s.mode === 'deferred') {
+      keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'deferred-sk');
+    } else {
+      keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+    }
+    if (keys !== ek.cs) wipeCsKeys(ek.cs);
+    if (ek.kSession && ek.point) {
+      c.opts.revealSecrets?.({
+        csbId, peer, kSession: ek.kSession.slice(), point: ek.point.slice(), nc: s.nc?.slice() ?? new Uint8Array(0),
+        idi: c.identity, idr: peer, rand: s.rand.slice(), mpk: ek.sess.mpk.slice(), tgk: ek.sess.tgk.slice(),
+      });
+    }
+    ek.kSession?.fill(0);
+    ek.point?.fill(0);
+    s.state = 'established';
+    s.deadline = c.now() + c.lifetime;
+    s.keys = keys;
+    s.keySource = keys[0]?.keySource ?? 'ibake';
+    s.tgk = ek.sess.tgk;
+    ek.sess.mpk.fill(0);
+    ek.sess.authKey.fill(0);
+    s.x?.fill(0);
+    delete s.x;
+    s.nc?.fill(0);
+    delete s.nc;
+    s.sk?.fill(0);
+    c.initiated.touch(s);
+    return { csbId, peer, established: { csbId, role: 'initiator', peer, self: c.identity, mode: s.mode, keys: copyKeys(keys) } };
+  } catch (e) {
+    wipeExchangeKeys(ek);
+    throw e;
+  }
+}
+
+function readPreEncoded(c: EndpointCore, msg: DecodedMessage, s: InitiatorState, k: KemacPayload, mpk: Uint8Array): CryptoSessionKeys[] {
+  if (k.encrAlg !== 1 || k.macAlg !== 0) throw c.authFail(msg, 'inner-format');
+  const mk = deriveMessageKeys(PROFILE.prf, mpk, s.csbId, s.rand, { encr: 16, auth: 32, salt: 14 });
+  const plain = kemacDecrypt(1, { encrKey: mk.encrKey, saltKey: mk.saltKey }, { csbId: s.csbId, t: s.t2 }, k.encrData);
+  wipeKeys(mk);
+  try {
+    const chain = decodeInnerChain(plain, KEY_CHAIN);
+    const lens = SRTP_PROFILES[s.profile]!;
+    if (chain.length !== s.csMap.length) throw authFailure('inner-format');
+    return chain.map((ch, i) => {
+      if (ch.kind !== 'KEY' || ch.keyType !== 3 || !ch.salt || ch.key.length !== lens.key || ch.salt.length !== lens.salt || ch.kv.type !== 0) throw authFailure('inner-format');
+      return { csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: ch.key.slice(), masterSalt: ch.salt.slice(), keySource: 'preencoded' as const };
+    });
+  } catch (e) {
+    c.fail(msg, e);
+  } finally {
+    plain.fill(0);
+  }
+}
