@@ -17,7 +17,10 @@ import { assertP256Point, wipeEphemeral } from './ecdh.js';
 import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
 import { msToNtp, ntpToMs } from './freshness.js';
-import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeInner } from './inner.js';
+import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeEskPlainV2, writeInner } from './inner.js';
+import { generateEphemeral } from './ecdh.js';
+import { checkRecord, decodeRecord, type PrekeyRecord } from './prekey/record.js';
+import { deriveDeferredSk } from './prekey/sk.js';
 import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
 import { classifyAnswer } from './policy.js';
 import { KEY_CHAIN } from './responder.js';
@@ -116,7 +119,7 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
   let f;
   let early: Uint8Array | undefined;
   try {
-    f = readInner(got.plain, { i: 'maybe', r: 'yes', bind: !!bind });
+    f = readInner(got.plain, { i: 'maybe', r: 'yes', bind: !!bind, prekey: true });
     if (f.idi !== c.identity || f.idr !== answering) throw authFailure('identity-mismatch');
     if (bind && !eq(f.bind!, bind)) throw authFailure('clear-binding');
     if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
@@ -136,13 +139,26 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     throw new IbakeError('IBAKE_POLICY', `answer from ${answering} (addressed ${addressed}) refused by policy`);
   }
 
-  const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
+  // Deferred delivery: v2 with the mailbox's signed prekey of the addressed user, or (only if
+  // the policy allows it) the escrowed v1 flow. A prekey in any other answer is malformed.
+  let deferred: DeferredPlan | undefined;
+  try {
+    if (f.prekey && mode !== 'deferred') throw authFailure('inner-format');
+    if (mode === 'deferred') deferred = planDeferred(c, addressed, f.prekey, csbId, offer.rand, nowMs);
+  } catch (e) {
+    nc?.fill(0);
+    c.fail(msg, e);
+  }
+  const sk = deferred?.sk ?? (mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined);
   const t2 = msToNtp(nowMs);
-  const eskPlain = sk ? writeEskPlain(c.identity, sk) : undefined;
+  const eskPlain = deferred?.eskPlain ?? (sk ? writeEskPlain(c.identity, sk) : undefined);
   try {
     const [ct, eskCt] = await Promise.all([
       early ?? c.ibe.encrypt(answering, nowMs, writeInner({ idi: c.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr, ...(nc ? { nc } : {}) })),
       eskPlain ? c.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
+      // v2: the prekey's signature is checked while the two encryptions run; nothing is sent
+      // unless it verifies.
+      deferred?.verified,
     ]);
     const payloads: Payload[] = [
       { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
@@ -159,6 +175,7 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
       deadline: nowMs + c.hsTimeout, state: 'sent-i2', mode, rand: offer.rand.slice(), t2, lastT: t2,
       csMap: map, profile: offer.profile, xP: offer.xP.slice(), yP: f.eccptr!.slice(), echoedInR1: echoed,
       x: offer.x.slice(), ...(nc ? { nc } : {}), ...(mode === 'deferred' && sk ? { sk } : {}),
+      ...(mode === 'deferred' ? { deferred: deferred ? ('v2' as const) : ('escrowed' as const) } : {}),
     };
     c.initiated.put(st);
     if (sk && mode !== 'deferred') sk.fill(0);
@@ -169,9 +186,43 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
   } catch (e) {
     sk?.fill(0);
     nc?.fill(0);
-    throw e;
+    return c.fail(msg, e);
   } finally {
     eskPlain?.fill(0);
+  }
+}
+
+interface DeferredPlan {
+  sk: Uint8Array;
+  eskPlain: Uint8Array;
+  /** Resolves once the prekey's signature, expiry and freshness have been checked. */
+  verified: Promise<void>;
+}
+
+/**
+ * Deferred delivery v2 (docs/profile.md §6.4): the prekey record from R_MESSAGE_1, a fresh e_i,
+ * SK = HKDF(ECDH(e_i, prekey), IDRi, addressed user, CSB ID, RAND, prekey), ESK plaintext
+ * IDRi ‖ e_i·P ‖ prekey id. The signature check runs in the background (`verified`); e_i is
+ * wiped here. No prekey: IBAKE_NO_PREKEY unless the policy allows the escrowed v1 flow
+ * (undefined is returned and the caller builds the v1 ESK).
+ */
+function planDeferred(c: EndpointCore, addressed: string, prekey: Uint8Array | undefined, csbId: number, rand: Uint8Array, nowMs: number): DeferredPlan | undefined {
+  if (!prekey) {
+    if (c.policy.escrowedDeferred === 'allow') return undefined;
+    throw new IbakeError('IBAKE_NO_PREKEY', `the mailbox offered no signed prekey of ${addressed}; deferred delivery refused (escrowed v1 not allowed by policy)`);
+  }
+  if (!c.opts.ibs) throw new IbakeError('IBAKE_NO_PREKEY', 'deferred delivery v2 needs an identity-based signature verifier (EndpointOptions.ibs)');
+  const record: PrekeyRecord = decodeRecord(prekey);
+  const verified = checkRecord(c.opts.ibs, addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.expiry, nowMs));
+  verified.catch(() => {}); // awaited by the caller; this only keeps an early failure from being unhandled
+  const ei = generateEphemeral();
+  try {
+    const sk = deriveDeferredSk({
+      secret: ei.secret, peer: record.publicKey, idi: c.identity, idr: addressed, csbId, rand, prekeyId: record.id, ei: ei.publicPoint, prekey: record.publicKey,
+    });
+    return { sk, eskPlain: writeEskPlainV2(c.identity, ei.publicPoint, record.id), verified };
+  } finally {
+    wipeEphemeral(ei);
   }
 }
 
@@ -201,7 +252,9 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
   try {
     // Key confirmation: only a responder that read I_MESSAGE_2 (N_c) has this auth key.
     if (!c.checkV(msg, vP!, ek.sess.authKey, c.identity, peer)) throw c.authFail(msg, 'bad-mac');
-    if (s.echoedInR1 === (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
+    // A blind answer echoes ECCPTi in R_MESSAGE_2, except a v2 mailbox (its V MAC is the proof).
+    const wantEcho = !s.echoedInR1 && !(s.deferred === 'v2' && c.v2);
+    if (wantEcho !== (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
     if (ibakePs[0]) {
       const plain = await c.decryptAs(msg, c.identity, ntpToMs(s.t2, c.now()), ibakePs[0].encrData);
       try {
@@ -244,7 +297,10 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     delete s.nc;
     s.sk?.fill(0);
     c.initiated.touch(s);
-    return { csbId, peer, established: { csbId, role: 'initiator', peer, self: c.identity, mode: s.mode, keys: copyKeys(keys) } };
+    return {
+      csbId, peer,
+      established: { csbId, role: 'initiator', peer, self: c.identity, mode: s.mode, keys: copyKeys(keys), ...(s.deferred === 'escrowed' ? { escrowed: true as const } : {}) },
+    };
   } catch (e) {
     wipeExchangeKeys(ek);
     throw e;
