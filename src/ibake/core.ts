@@ -165,6 +165,9 @@ export class EndpointCore {
   readonly offerIndex = new Map<number, string>();
   /** Deferred v2: (user, prekey id) pairs this initiator has used, until their expiry. */
   readonly prekeysSeen = new PrekeySeen();
+  /** Deferred v2: prekey signature checks in flight, by aheadKey of the initiator state (a cache:
+   *  a state restored elsewhere re-runs its check from the record it holds). */
+  readonly prekeyChecks = new Map<string, Promise<void>>();
   readonly profile: string;
   readonly hsTimeout: number;
   readonly lifetime: number;
@@ -233,7 +236,21 @@ export class EndpointCore {
     return got ?? computeExchangeKeys(input());
   }
 
+  /** The in-flight prekey check of `state`, removed from the table (undefined: none there). */
+  takePrekeyCheck(state: { kind: string; csbId: number; peer: string }): Promise<void> | undefined {
+    const key = aheadKey(state);
+    const p = this.prekeyChecks.get(key);
+    this.prekeyChecks.delete(key);
+    return p;
+  }
+
+  setPrekeyCheck(state: { kind: string; csbId: number; peer: string }, p: Promise<void>): void {
+    p.catch(() => {}); // awaited at R_MESSAGE_2; an early failure must not be unhandled meanwhile
+    this.prekeyChecks.set(aheadKey(state), p);
+  }
+
   dropAhead(state: AnyState): void {
+    this.prekeyChecks.delete(aheadKey(state));
     const key = aheadKey(state);
     this.ahead.get(key)?.drop();
     this.ahead.delete(key);

@@ -14,8 +14,8 @@ import { ntpToMs } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
 import { readEsk } from './inner.js';
 import type { PrekeyStore } from './prekey/store.js';
-import { deriveDeferredSk } from './prekey/sk.js';
-import { assertP256Point } from './ecdh.js';
+import { deriveDeferredSkWith } from './prekey/sk.js';
+import { assertP256Point, type P256Mul } from './ecdh.js';
 import { DEFAULT_PROFILE, SRTP_PROFILES, deriveCsKeys, type CryptoSessionKeys } from './output.js';
 import { DT, PROFILE, ROLE, bigToNtp, decode, malformed, shape, srtpMap, uriOf } from './wire.js';
 
@@ -36,7 +36,7 @@ export async function openDeferred(
   ibe: IbePort,
   user: string,
   storedIMessage2: Uint8Array,
-  opts: { profile?: string; now?: () => number; prekeys?: PrekeyStore } = {},
+  opts: { profile?: string; now?: () => number; prekeys?: PrekeyStore; p256?: P256Mul } = {},
 ): Promise<OpenedDeferred> {
   const msg = decode(storedIMessage2);
   if (msg.header.dataType !== DT.I_MESSAGE_2) throw malformed('not an I_MESSAGE_2');
@@ -78,7 +78,7 @@ export async function openDeferred(
     const { secret, record } = await opts.prekeys.take(user, esk.prekeyId);
     let sk: Uint8Array | undefined;
     try {
-      sk = deriveDeferredSk({ secret, peer: esk.ei, idi: from, idr: user, csbId, rand, prekeyId: esk.prekeyId, ei: esk.ei, prekey: record.publicKey });
+      sk = await deriveDeferredSkWith(opts.p256, { secret, peer: esk.ei, idi: from, idr: user, csbId, rand, prekeyId: esk.prekeyId, ei: esk.ei, prekey: record.publicKey });
       const keys = deriveCsKeys(msg.header.prf, sk, csbId, rand, ssrcs, profile, 'deferred-sk');
       return { csbId, from, mailbox: uriOf(idrP!), keys, prekeyId: esk.prekeyId };
     } finally {

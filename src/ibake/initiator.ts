@@ -18,9 +18,8 @@ import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
 import { msToNtp, ntpToMs } from './freshness.js';
 import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeEskPlainV2, writeInner } from './inner.js';
-import { generateEphemeral } from './ecdh.js';
 import { checkRecord, decodeRecord, type PrekeyRecord } from './prekey/record.js';
-import { deriveDeferredSk } from './prekey/sk.js';
+import { deriveDeferredSkWith } from './prekey/sk.js';
 import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
 import { classifyAnswer } from './policy.js';
 import { KEY_CHAIN } from './responder.js';
@@ -149,17 +148,17 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     nc?.fill(0);
     c.fail(msg, e);
   }
-  const sk = deferred?.sk ?? (mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined);
+  let sk: Uint8Array | undefined = mode === 'deferred' && deferred ? undefined : mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
   const t2 = msToNtp(nowMs);
   const eskPlain = deferred?.eskPlain ?? (sk ? writeEskPlain(c.identity, sk) : undefined);
   try {
-    const [ct, eskCt] = await Promise.all([
+    const [ct, eskCt, sk2] = await Promise.all([
       early ?? c.ibe.encrypt(answering, nowMs, writeInner({ idi: c.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr, ...(nc ? { nc } : {}) })),
       eskPlain ? c.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
-      // v2: the prekey's signature is checked while the two encryptions run; nothing is sent
-      // unless it verifies.
-      deferred?.verified,
+      // v2: SK's ECDH runs beside the two encryptions (the ESK does not contain SK)
+      deferred?.sk,
     ]);
+    if (sk2) sk = sk2;
     const payloads: Payload[] = [
       { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
       { kind: 'RAND', rand: offer.rand },
@@ -176,8 +175,12 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
       csMap: map, profile: offer.profile, xP: offer.xP.slice(), yP: f.eccptr!.slice(), echoedInR1: echoed,
       x: offer.x.slice(), ...(nc ? { nc } : {}), ...(mode === 'deferred' && sk ? { sk } : {}),
       ...(mode === 'deferred' ? { deferred: deferred ? ('v2' as const) : ('escrowed' as const) } : {}),
+      ...(deferred ? { prekey: f.prekey!.slice() } : {}),
     };
     c.initiated.put(st);
+    // v2: the prekey's signature check runs while I_MESSAGE_2 travels and the mailbox works;
+    // R_MESSAGE_2 releases no key before it has passed (onRMessage2).
+    if (deferred) c.setPrekeyCheck(st, deferred.verify());
     if (sk && mode !== 'deferred') sk.fill(0);
     // K_SESSION is needed only for R_MESSAGE_2: compute it while the responder decrypts. The
     // job uses the offer's x (its node:crypto object is still live); st.x is the fallback.
@@ -185,6 +188,7 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     return { reply, replyName: 'I_MESSAGE_2', csbId, peer: answering };
   } catch (e) {
     sk?.fill(0);
+    void deferred?.sk.then((k) => k.fill(0), () => {});
     nc?.fill(0);
     return c.fail(msg, e);
   } finally {
@@ -193,10 +197,10 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
 }
 
 interface DeferredPlan {
-  sk: Uint8Array;
+  sk: Promise<Uint8Array>;
   eskPlain: Uint8Array;
-  /** Resolves once the prekey's signature, expiry and freshness have been checked. */
-  verified: Promise<void>;
+  /** Starts the check of the prekey's signature, expiry and period, and notes its id. */
+  verify: () => Promise<void>;
 }
 
 /**
@@ -213,17 +217,14 @@ function planDeferred(c: EndpointCore, addressed: string, prekey: Uint8Array | u
   }
   if (!c.opts.ibs) throw new IbakeError('IBAKE_NO_PREKEY', 'deferred delivery v2 needs an identity-based signature verifier (EndpointOptions.ibs)');
   const record: PrekeyRecord = decodeRecord(prekey);
-  const verified = checkRecord(c.opts.ibs, addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.expiry, nowMs));
-  verified.catch(() => {}); // awaited by the caller; this only keeps an early failure from being unhandled
-  const ei = generateEphemeral();
-  try {
-    const sk = deriveDeferredSk({
-      secret: ei.secret, peer: record.publicKey, idi: c.identity, idr: addressed, csbId, rand, prekeyId: record.id, ei: ei.publicPoint, prekey: record.publicKey,
-    });
-    return { sk, eskPlain: writeEskPlainV2(c.identity, ei.publicPoint, record.id), verified };
-  } finally {
-    wipeEphemeral(ei);
-  }
+  const ibs = c.opts.ibs;
+  const verify = () => checkRecord(ibs, addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.expiry, nowMs));
+  const ei = takeEphemeral();
+  const sk = deriveDeferredSkWith(c.opts.p256, {
+    secret: ei.secret, peer: record.publicKey, idi: c.identity, idr: addressed, csbId, rand, prekeyId: record.id, ei: ei.publicPoint, prekey: record.publicKey,
+  }).finally(() => wipeEphemeral(ei));
+  sk.catch(() => {}); // awaited by the caller
+  return { sk, eskPlain: writeEskPlainV2(c.identity, ei.publicPoint, record.id), verify };
 }
 
 /** R_MESSAGE_2: key confirmation (V under the MPK-derived auth key), then the keys. */
@@ -255,6 +256,13 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     // A blind answer echoes ECCPTi in R_MESSAGE_2, except a v2 mailbox (its V MAC is the proof).
     const wantEcho = !s.echoedInR1 && !(s.deferred === 'v2' && c.v2);
     if (wantEcho !== (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
+    // v2: no key before the prekey's signature (by the addressed user) has been checked.
+    if (s.deferred === 'v2') {
+      if (!c.opts.ibs || !s.prekey) throw new IbakeError('IBAKE_STATE', 'no prekey to check for this deferred exchange');
+      const ibs = c.opts.ibs;
+      const record = decodeRecord(s.prekey);
+      await (c.takePrekeyCheck(s) ?? checkRecord(ibs, s.addressed, record, ntpToMs(s.t2, c.now())));
+    }
     if (ibakePs[0]) {
       const plain = await c.decryptAs(msg, c.identity, ntpToMs(s.t2, c.now()), ibakePs[0].encrData);
       try {

@@ -238,7 +238,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         if (!r2.stored) problems.push('the mailbox stored nothing');
         // Later: B fetches its key and opens the stored message (v2: with its prekey store).
         const bobRing = (await party(B)).ring;
-        const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message, { prekeys: bobPrekeys }));
+        const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message, { prekeys: bobPrekeys, ...(o.engine.p256Mul ? { p256: o.engine.p256Mul } : {}) }));
         result.responder.keys = opened.keys;
         result.escrowed = opened.escrowed === true;
         if ((done.established!.escrowed === true) !== result.escrowed) problems.push('caller and user disagree on escrow');

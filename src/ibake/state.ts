@@ -49,6 +49,8 @@ export interface InitiatorState {
   sk?: Uint8Array; // deferred delivery: the SK keying the media
   /** deferred delivery: v2 (a signed prekey was used: no IBAKE echo in R_MESSAGE_2) or v1 escrowed */
   deferred?: 'v2' | 'escrowed';
+  /** deferred v2: the prekey record used (its signature check must have passed before the keys are released) */
+  prekey?: Uint8Array;
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
   /** CSB update we sent (re-keying), until the peer's R_MESSAGE_1 */

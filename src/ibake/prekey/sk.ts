@@ -9,7 +9,7 @@
 // PrekeySeen: the initiator's memory of (user, prekey id) pairs it has used, until their expiry,
 // so a mailbox that hands out the same prekey twice is refused (bounded; fails closed).
 import { hkdfSync } from 'node:crypto';
-import { computeKSession } from '../ecdh.js';
+import { computeKSession, computeKSessionWith, type P256Mul } from '../ecdh.js';
 import { IbakeError } from '../errors.js';
 import { PROFILE } from '../wire.js';
 
@@ -50,9 +50,18 @@ export function deferredSkInfo(x: Omit<DeferredSkInput, 'secret' | 'peer' | 'ran
 
 /** SK of a v2 deferred call (PROFILE.skLen octets); the ECDH value is wiped. */
 export function deriveDeferredSk(x: DeferredSkInput): Uint8Array {
-  if (x.ei.length !== 65 || x.prekey.length !== 65) throw new IbakeError('IBAKE_BAD_INPUT', 'e_i·P and the prekey must be 65-octet SEC1 points');
-  const dh = computeKSession(x.secret, x.peer);
+  return skFrom(x, computeKSession(x.secret, x.peer));
+}
+
+/** deriveDeferredSk with the ECDH off this thread (Engine.p256Mul), or on it without `mul`. */
+export async function deriveDeferredSkWith(mul: P256Mul | undefined, x: DeferredSkInput): Promise<Uint8Array> {
+  if (!mul) return deriveDeferredSk(x);
+  return skFrom(x, await computeKSessionWith(mul, x.secret, x.peer));
+}
+
+function skFrom(x: DeferredSkInput, dh: Uint8Array): Uint8Array {
   try {
+    if (x.ei.length !== 65 || x.prekey.length !== 65) throw new IbakeError('IBAKE_BAD_INPUT', 'e_i·P and the prekey must be 65-octet SEC1 points');
     return new Uint8Array(hkdfSync('sha256', dh, x.rand, deferredSkInfo(x), PROFILE.skLen));
   } finally {
     dh.fill(0);
