@@ -11,9 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { DEFAULTS, type DaemonConfig } from '../src/daemon/config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
-import { decodeBundle, encodeBundle } from '../src/ibake/prekey/record.js';
+import { decodeBundle, encodeBundle, PrekeyVerifier, recordOf } from '../src/ibake/prekey/record.js';
 import { IbsKeyring } from '../src/ibake/ibs-port.js';
-import { checkRecord } from '../src/ibake/prekey/record.js';
 
 const BOB = 'sip:bob@example.org';
 const EVE = 'sip:eve@example.org';
@@ -59,12 +58,12 @@ describe('prekey IPC methods', () => {
     expect(r.identity).toBe(BOB);
     expect(r.ids).toEqual([1, 4]);
     bundle = r.bundle;
-    const { uri, records } = decodeBundle(bundle);
-    expect(uri).toBe(BOB);
-    expect(records.every((x) => x.period === r.period && x.expiry === r.expiry)).toBe(true);
+    const b = decodeBundle(bundle);
+    expect(b.uri).toBe(BOB);
+    expect(b.header).toMatchObject({ period: r.period, expiry: r.expiry, count: 4 });
     const ibs = new IbsKeyring(d.engine, (d.params.suite as { Ppub: Uint8Array }).Ppub);
-    for (const rec of records) await checkRecord(ibs, BOB, rec, Date.now());
-    expect(await checkRecord(ibs, EVE, records[0]!, Date.now()).catch((e) => e.reason)).toBe('signature');
+    for (let i = 0; i < 4; i++) await new PrekeyVerifier(ibs).record(BOB, recordOf(b, i), Date.now());
+    expect(await new PrekeyVerifier(ibs).record(EVE, recordOf(b, 0), Date.now()).catch((e) => e.reason)).toBe('signature');
     expect(statSync(join(varDir, 'prekeys.bin')).mode & 0o777).toBe(0o600);
     expect(await c.request('prekeys.status', { identity: BOB })).toEqual({ prekeys: [{ uri: BOB, available: 4, expired: 0, nextId: 5 }] });
     const again = await c.request<{ ids: number[] }>('prekeys.generate', { identity: BOB, count: 2 });
@@ -74,16 +73,17 @@ describe('prekey IPC methods', () => {
   it('mailbox.prekeys.add checks signatures, keeps public values, refuses replays and forgeries', async () => {
     expect(await c.request('mailbox.prekeys.add', { bundle })).toEqual({ uri: BOB, added: 4, available: 4 });
     expect(await code(c.request('mailbox.prekeys.add', { bundle }))).toBe('IBAKE_PREKEY_INVALID');
-    const { records } = decodeBundle(bundle);
-    // Bob's records presented as Eve's bundle
-    expect(await code(c.request('mailbox.prekeys.add', { bundle: encodeBundle({ uri: EVE, records }) }))).toBe('IBAKE_PREKEY_INVALID');
+    // Bob's bundle presented as Eve's
+    expect(await code(c.request('mailbox.prekeys.add', { bundle: encodeBundle({ ...decodeBundle(bundle), uri: EVE }) }))).toBe('IBAKE_PREKEY_INVALID');
     const text = readFileSync(join(varDir, 'mailbox-prekeys.json'), 'utf8');
-    expect(JSON.parse(text).users[BOB].records).toHaveLength(4);
+    expect(JSON.parse(text).users[BOB].bundles).toHaveLength(1);
     const store = readFileSync(join(varDir, 'prekeys.bin'));
-    // the mailbox file has none of the store's private halves (each follows its 280-octet record)
-    for (let at = store.indexOf(Buffer.from(BOB)) + BOB.length + 8; at + 312 <= store.length; at += 312) {
-      expect(text.includes(store.subarray(at + 280, at + 312).toString('hex'))).toBe(false);
+    // the mailbox file has none of the store's private halves (the last 32 octets of each 119-octet entry)
+    let n = 0;
+    for (let at = store.indexOf(Buffer.from(BOB)) + BOB.length + 8; at + 119 <= store.length; at += 119, n++) {
+      expect(text.includes(store.subarray(at + 87, at + 119).toString('hex'))).toBe(false);
     }
+    expect(n).toBe(6);
     expect(await c.request('mailbox.prekeys.status', { identity: BOB })).toEqual({ uri: BOB, available: 4, expired: 0, used: 0 });
   });
 

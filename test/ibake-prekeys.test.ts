@@ -17,8 +17,9 @@ import { extractSigningKey, identityFor, type IbeParams } from '../src/ibe/index
 import { IbsKeyring } from '../src/ibake/ibs-port.js';
 import { generateEphemeral, publicFromSecret } from '../src/ibake/ecdh.js';
 import {
-  checkRecord, decodeBundle, decodeRecord, encodeBundle, encodeRecord, signedMessage, signRecord, type PrekeyRecord,
+  decodeBundle, decodeRecord, encodeBundle, encodeHeader, encodeRecord, PrekeyVerifier, recordOf, signBundle, signedMessage, verifierFor,
 } from '../src/ibake/prekey/record.js';
+import { createHash } from 'node:crypto';
 import { PrekeyStore } from '../src/ibake/prekey/store.js';
 import { MailboxPrekeys } from '../src/ibake/prekey/mailbox.js';
 import { deriveDeferredSk, PrekeySeen } from '../src/ibake/prekey/sk.js';
@@ -55,52 +56,67 @@ beforeAll(async () => {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
-describe('record and bundle octets', () => {
-  it('the documented layout, byte by byte', async () => {
-    const pub = generateEphemeral().publicPoint;
-    const r = await signRecord(bobRing, BOB, { id: 0x01020304, period: PERIOD, expiry: 0x6789abcd, publicKey: pub });
-    const b = encodeRecord(r);
-    expect(b.length).toBe(280);
-    expect(hex(b.subarray(0, 23))).toBe('01' + '01020304' + Buffer.from(PERIOD).toString('hex') + '000000006789abcd');
-    expect(hex(b.subarray(23, 88))).toBe(hex(pub));
-    expect(hex(b.subarray(88))).toBe(hex(r.signature));
-    const msg = signedMessage(BOB, r);
-    expect(hex(msg)).toBe(Buffer.from('MIKEY-IBAKE-V02 PREKEY\0').toString('hex') + '0013' + Buffer.from(BOB).toString('hex') + hex(b.subarray(0, 88)));
-    expect(decodeRecord(b)).toEqual(r);
-    const bundle = encodeBundle({ uri: BOB, records: [r] });
-    expect(Buffer.from(bundle.subarray(0, 5)).toString('latin1')).toBe('IBPK\u0001');
-    expect(hex(bundle.subarray(5, 7))).toBe('0013');
-    expect(hex(bundle.subarray(7 + BOB.length, 9 + BOB.length))).toBe('0001');
-    expect(decodeBundle(bundle)).toEqual({ uri: BOB, records: [r] });
+describe('bundle and record octets', () => {
+  const prekeys = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, publicKey: generateEphemeral().publicPoint }));
+
+  it('the documented layout, byte by byte; Merkle paths for every size 1..9', async () => {
+    const ps = prekeys(3);
+    const b = await signBundle(bobRing, BOB, PERIOD, 0x7789abcd, ps);
+    const h = encodeHeader(b.header);
+    expect(h.length).toBe(53);
+    expect(hex(h.subarray(0, 21))).toBe('02' + Buffer.from(PERIOD).toString('hex') + '000000007789abcd' + '0003');
+    // root = H(1 ‖ H(1 ‖ l1 ‖ l2) ‖ H(1 ‖ l3 ‖ H(2))), leaf = H(0 ‖ id ‖ pub)
+    const H = (...x: Uint8Array[]) => new Uint8Array(createHash('sha256').update(Buffer.concat(x)).digest());
+    const leaf = (p: { id: number; publicKey: Uint8Array }) => H(Uint8Array.of(0, 0, 0, 0, p.id), p.publicKey);
+    const want = H(Uint8Array.of(1), H(Uint8Array.of(1), leaf(ps[0]!), leaf(ps[1]!)), H(Uint8Array.of(1), leaf(ps[2]!), H(Uint8Array.of(2))));
+    expect(hex(h.subarray(21))).toBe(hex(want));
+    expect(hex(signedMessage(BOB, h))).toBe(Buffer.from('MIKEY-IBAKE-V02 PREKEY BUNDLE\0').toString('hex') + '0013' + Buffer.from(BOB).toString('hex') + hex(h));
+    const bytes = encodeBundle(b);
+    expect(Buffer.from(bytes.subarray(0, 5)).toString('latin1')).toBe('IBPK\u0002');
+    expect(bytes.length).toBe(7 + BOB.length + 53 + 192 + 3 * 69);
+    expect(decodeBundle(bytes)).toEqual(b);
+    const r = recordOf(b, 2);
+    const rb = encodeRecord(r);
+    expect(rb.length).toBe(53 + 192 + 2 + 4 + 65 + 2 * 32);
+    expect(hex(rb.subarray(245, 251))).toBe('0002' + '00000003');
+    expect(decodeRecord(rb)).toEqual(r);
+    await verifierFor(verifier).record(BOB, decodeRecord(rb), NOW);
+    for (let n = 1; n <= 9; n++) {
+      const bn = await signBundle(bobRing, BOB, PERIOD, EXPIRY, prekeys(n));
+      for (let i = 0; i < n; i++) await new PrekeyVerifier(verifier).record(BOB, decodeRecord(encodeRecord(recordOf(bn, i))), NOW);
+    }
   });
 
-  it('malformed records and bundles are refused', async () => {
-    const r = await signRecord(bobRing, BOB, { id: 7, period: PERIOD, expiry: EXPIRY, publicKey: generateEphemeral().publicPoint });
-    const b = encodeRecord(r);
-    const mutate = (at: number, v: number) => {
-      const c = b.slice();
+  it('malformed or forged records and bundles are refused', async () => {
+    const ps = prekeys(4);
+    const b = await signBundle(bobRing, BOB, PERIOD, EXPIRY, ps);
+    const rb = encodeRecord(recordOf(b, 1));
+    const mutate = (bytes: Uint8Array, at: number, v: number) => {
+      const c = bytes.slice();
       c[at] = v;
       return c;
     };
-    for (const [what, bytes] of [
-      ['version', mutate(0, 2)],
-      ['id 0', Uint8Array.from([...b.subarray(0, 1), 0, 0, 0, 0, ...b.subarray(5)])],
-      ['point prefix', mutate(23, 3)],
-      ['point off curve', mutate(87, b[87]! ^ 1)],
-      ['short', b.subarray(0, 279)],
-    ] as const) {
-      expect(await errorCode(Promise.resolve().then(() => decodeRecord(bytes))), what).toBe('IBAKE_PREKEY_INVALID');
-    }
-    expect(await errorCode(Promise.resolve().then(() => decodeRecord(mutate(9, 0x2f))))).toBe('IBAKE_PREKEY_INVALID'); // "2026/12-01"
-    expect(await errorCode(Promise.resolve().then(() => decodeRecord(mutate(11, 0x33))))).toBe('IBAKE_PREKEY_INVALID'); // "2026-13-01"
-    const bundle = encodeBundle({ uri: BOB, records: [r] });
-    const twice = encodeBundle({ uri: BOB, records: [r, r] });
-    expect(await errorCode(Promise.resolve().then(() => decodeBundle(twice)))).toBe('IBAKE_PREKEY_INVALID');
-    expect(await errorCode(Promise.resolve().then(() => decodeBundle(bundle.subarray(0, bundle.length - 1))))).toBe('IBAKE_PREKEY_INVALID');
-    expect(await errorCode(Promise.resolve().then(() => decodeBundle(Uint8Array.from([...bundle, 0]))))).toBe('IBAKE_PREKEY_INVALID');
-    const magic = bundle.slice();
-    magic[0] = 0;
-    expect(await errorCode(Promise.resolve().then(() => decodeBundle(magic)))).toBe('IBAKE_PREKEY_INVALID');
+    const decodeCode = (bytes: Uint8Array) => errorCode(Promise.resolve().then(() => decodeRecord(bytes)));
+    expect(await decodeCode(mutate(rb, 0, 1))).toBe('IBAKE_PREKEY_INVALID'); // version
+    expect(await decodeCode(mutate(rb, 5, 0x2f))).toBe('IBAKE_PREKEY_INVALID'); // "2026/12-01"
+    expect(await decodeCode(mutate(rb, 20, 0))).toBe('IBAKE_PREKEY_INVALID'); // count 0
+    expect(await decodeCode(mutate(rb, 251, 3))).toBe('IBAKE_PREKEY_INVALID'); // point prefix
+    expect(await decodeCode(rb.subarray(0, rb.length - 1))).toBe('IBAKE_PREKEY_INVALID');
+    expect(await decodeCode(mutate(rb, 246, 9))).toBe('IBAKE_PREKEY_INVALID'); // index outside
+    // well-formed but forged: another id / key / path / root under Bob's signature
+    const reason = (bytes: Uint8Array, uri = BOB) => new PrekeyVerifier(verifier).record(uri, decodeRecord(bytes), NOW).then(() => 'accepted', (e) => e.reason);
+    expect(await reason(mutate(rb, 250, rb[250]! ^ 1))).toBe('signature'); // id
+    expect(await reason(mutate(rb, 316, rb[316]! ^ 1))).toBe('signature'); // path
+    expect(await reason(mutate(rb, 30, rb[30]! ^ 1))).toBe('signature'); // root (header)
+    expect(await reason(mutate(rb, 100, rb[100]! ^ 1))).toBe('signature'); // signature
+    expect(await reason(rb, EVE)).toBe('signature'); // another user's name
+    expect(await reason(rb)).toBe('accepted');
+    // bundles: duplicate ids, root not matching, truncation, magic
+    const bytes = encodeBundle(b);
+    expect(await errorCode(Promise.resolve().then(() => decodeBundle(encodeBundle({ ...b, prekeys: [ps[0]!, ps[0]!, ps[2]!, ps[3]!] }))))).toBe('IBAKE_PREKEY_INVALID');
+    expect(await errorCode(Promise.resolve().then(() => decodeBundle(mutate(bytes, bytes.length - 1, bytes[bytes.length - 1]! ^ 1))))).toBe('IBAKE_PREKEY_INVALID');
+    expect(await errorCode(Promise.resolve().then(() => decodeBundle(bytes.subarray(0, bytes.length - 1))))).toBe('IBAKE_PREKEY_INVALID');
+    expect(await errorCode(Promise.resolve().then(() => decodeBundle(mutate(bytes, 0, 0))))).toBe('IBAKE_PREKEY_INVALID');
   });
 });
 
@@ -111,10 +127,10 @@ describe('the user’s prekey store', () => {
   it('generate: a signed bundle; the file is 0600 and holds the private halves', async () => {
     const store = PrekeyStore.open(path, { now: () => NOW });
     bundle = await store.generate(bobRing, BOB, 5, PERIOD, EXPIRY);
-    const { uri, records } = decodeBundle(bundle);
-    expect(uri).toBe(BOB);
-    expect(records.map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
-    for (const r of records) await checkRecord(verifier, BOB, r, NOW);
+    const b = decodeBundle(bundle);
+    expect(b.uri).toBe(BOB);
+    expect(b.prekeys.map((r) => r.id)).toEqual([1, 2, 3, 4, 5]);
+    for (let i = 0; i < 5; i++) await new PrekeyVerifier(verifier).record(BOB, recordOf(b, i), NOW);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(store.status()).toEqual([{ uri: BOB, available: 5, expired: 0, nextId: 6 }]);
     store.close();
@@ -136,7 +152,7 @@ describe('the user’s prekey store', () => {
     expect(await errorCode(again.take(BOB, 3))).toBe('IBAKE_NO_PREKEY');
     // ids are never reused
     const more = decodeBundle(await again.generate(bobRing, BOB, 2, PERIOD, EXPIRY));
-    expect(more.records.map((r) => r.id)).toEqual([6, 7]);
+    expect(more.prekeys.map((r) => r.id)).toEqual([6, 7]);
     again.close();
   });
 
@@ -157,7 +173,7 @@ describe('the user’s prekey store', () => {
   it('a corrupt, truncated or loosely-permissioned file is refused, never regenerated', () => {
     const good = readFileSync(path);
     const bad = join(dir, 'bad.bin');
-    for (const bytes of [good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([0])]), Buffer.from('IBPS\x02\0\0')]) {
+    for (const bytes of [good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([0])]), Buffer.from('IBPS\x01\0\0')]) {
       writeFileSync(bad, bytes, { mode: 0o600 });
       expect(() => PrekeyStore.open(bad)).toThrow(/corrupt/);
       expect(readFileSync(bad).equals(bytes)).toBe(true);
@@ -174,10 +190,12 @@ describe('the mailbox', () => {
     const user = PrekeyStore.open(join(dir, 'mb-user.bin'), { now: () => NOW });
     const bundle = await user.generate(bobRing, BOB, 3, PERIOD, EXPIRY);
     const mb = MailboxPrekeys.open(path);
-    expect(await mb.add(verifier, bundle, NOW)).toEqual({ uri: BOB, added: 3, available: 3 });
-    expect(await errorCode(mb.add(verifier, bundle, NOW))).toBe('IBAKE_PREKEY_INVALID'); // same ids again
+    const v = new PrekeyVerifier(verifier);
+    expect(await mb.add(v, bundle, NOW)).toEqual({ uri: BOB, added: 3, available: 3 });
+    expect(await errorCode(mb.add(v, bundle, NOW))).toBe('IBAKE_PREKEY_INVALID'); // same ids again
     const first = (await mb.take(BOB, NOW))!;
     expect(first.id).toBe(1);
+    await new PrekeyVerifier(verifier).record(BOB, decodeRecord(encodeRecord(first)), NOW);
     expect(mb.status(BOB, NOW)).toEqual({ uri: BOB, available: 2, expired: 0, used: 1 });
     const text = readFileSync(path, 'utf8');
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -185,11 +203,10 @@ describe('the mailbox', () => {
       const { secret } = await user.take(BOB, id);
       expect(text.includes(hex(secret))).toBe(false);
     }
-    // after a restart the used id stays used: re-adding a bundle with id 1 is refused
+    // after a restart the used id stays used: re-adding the bundle is refused
     const mb2 = MailboxPrekeys.open(path);
     expect(mb2.status(BOB, NOW)).toEqual({ uri: BOB, available: 2, expired: 0, used: 1 });
-    const replay = encodeBundle({ uri: BOB, records: [first] });
-    expect(await mb2.add(verifier, replay, NOW).catch((e) => e.reason)).toBe('reused-id');
+    expect(await mb2.add(v, bundle, NOW).catch((e) => e.reason)).toBe('reused-id');
     expect((await mb2.take(BOB, NOW))!.id).toBe(2);
     expect((await mb2.take(BOB, NOW))!.id).toBe(3);
     expect(await mb2.take(BOB, NOW)).toBeUndefined();
@@ -199,39 +216,41 @@ describe('the mailbox', () => {
 
   it('refuses forged bundles, all or nothing', async () => {
     const mb = MailboxPrekeys.memory();
-    const good = await signRecord(bobRing, BOB, { id: 10, period: PERIOD, expiry: EXPIRY, publicKey: generateEphemeral().publicPoint });
-    const reasons = async (records: PrekeyRecord[], uri = BOB, now = NOW) => mb.add(verifier, encodeBundle({ uri, records }), now).then(() => 'accepted', (e) => e.reason ?? e.code);
-    // Eve signs a prekey and claims it is Bob's
-    const byEve = await signRecord(eveRing, EVE, { id: 11, period: PERIOD, expiry: EXPIRY, publicKey: generateEphemeral().publicPoint });
-    expect(await reasons([good, byEve])).toBe('signature');
-    // Bob's record presented as Eve's
-    expect(await reasons([good], EVE)).toBe('signature');
-    // tampered public key / id / expiry under Bob's signature
-    expect(await reasons([{ ...good, publicKey: generateEphemeral().publicPoint }])).toBe('signature');
-    expect(await reasons([{ ...good, id: 12 }])).toBe('signature');
-    expect(await reasons([{ ...good, expiry: good.expiry + 1 }])).toBe('signature');
+    const ps = [10, 11].map((id) => ({ id, publicKey: generateEphemeral().publicPoint }));
+    const good = await signBundle(bobRing, BOB, PERIOD, EXPIRY, ps);
+    const reasons = async (b: Parameters<typeof encodeBundle>[0], now = NOW) =>
+      mb.add(new PrekeyVerifier(verifier), encodeBundle(b), now).then(() => 'accepted', (e) => e.reason ?? e.code);
+    // Eve signs a bundle and claims it is Bob's; Bob's bundle presented as Eve's
+    const byEve = await signBundle(eveRing, EVE, PERIOD, EXPIRY, ps);
+    expect(await reasons({ ...byEve, uri: BOB })).toBe('signature');
+    expect(await reasons({ ...good, uri: EVE })).toBe('signature');
+    // a prekey swapped (the root no longer matches), a header changed under Bob's signature
+    expect(await reasons({ ...good, prekeys: [ps[0]!, { id: 11, publicKey: generateEphemeral().publicPoint }] })).toBe('signature');
+    expect(await reasons({ ...good, header: { ...good.header, expiry: good.header.expiry + 1 } })).toBe('signature');
     // expired, and a period that has not started
-    expect(await reasons([good], BOB, EXPIRY * 1000 + 1)).toBe('expired');
-    expect(await reasons([good], BOB, Date.parse('2026-11-30T00:00:00Z'))).toBe('future');
-    // nothing of the refused bundles was stored
+    expect(await reasons(good, EXPIRY * 1000 + 1)).toBe('expired');
+    expect(await reasons(good, Date.parse('2026-11-30T00:00:00Z'))).toBe('future');
     expect(mb.status(BOB, NOW)).toEqual({ uri: BOB, available: 0, expired: 0, used: 0 });
-    expect(await reasons([good])).toBe('accepted');
+    expect(await reasons(good)).toBe('accepted');
   });
 });
 
 describe('the initiator’s checks and SK', () => {
-  it('another user’s record, an expired one, a replayed id: refused', async () => {
-    const r = await signRecord(bobRing, BOB, { id: 20, period: PERIOD, expiry: EXPIRY, publicKey: generateEphemeral().publicPoint });
-    await checkRecord(verifier, BOB, r, NOW);
-    expect(await checkRecord(verifier, EVE, r, NOW).catch((e) => e.reason)).toBe('signature');
-    expect(await checkRecord(verifier, BOB, r, EXPIRY * 1000).catch((e) => e.reason)).toBe('expired');
-    const bad = { ...r, signature: r.signature.slice() };
-    bad.signature[100]! ^= 1;
-    expect(await checkRecord(verifier, BOB, bad, NOW).catch((e) => e.reason)).toBe('signature');
+  it('another user’s record, an expired one, a replayed id: refused; a checked bundle header is remembered', async () => {
+    const b = await signBundle(bobRing, BOB, PERIOD, EXPIRY, [20, 21].map((id) => ({ id, publicKey: generateEphemeral().publicPoint })));
+    const r = recordOf(b, 0);
+    let verifies = 0;
+    const counting = { sign: verifier.sign.bind(verifier), verify: (...a: Parameters<IbsKeyring['verify']>) => (verifies++, verifier.verify(...a)) };
+    const v = new PrekeyVerifier(counting);
+    await v.record(BOB, r, NOW);
+    await v.record(BOB, recordOf(b, 1), NOW);
+    expect(verifies).toBe(1); // the second prekey of the same bundle: hashes only
+    expect(await v.record(EVE, r, NOW).catch((e) => e.reason)).toBe('signature');
+    expect(await v.record(BOB, r, EXPIRY * 1000).catch((e) => e.reason)).toBe('expired');
     const seen = new PrekeySeen();
-    seen.note(BOB, r.id, r.expiry, NOW);
-    expect(() => seen.note(BOB, r.id, r.expiry, NOW)).toThrow(expect.objectContaining({ code: 'IBAKE_PREKEY_INVALID', reason: 'reused-id' }));
-    seen.note(EVE, r.id, r.expiry, NOW); // another user's id space
+    seen.note(BOB, r.id, r.header.expiry, NOW);
+    expect(() => seen.note(BOB, r.id, r.header.expiry, NOW)).toThrow(expect.objectContaining({ code: 'IBAKE_PREKEY_INVALID', reason: 'reused-id' }));
+    seen.note(EVE, r.id, r.header.expiry, NOW); // another user's id space
   });
 
   it('SK: initiator and user agree; every input matters; public values alone do not give it', async () => {

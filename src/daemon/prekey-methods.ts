@@ -19,7 +19,7 @@ import { periodWindow } from '../kms/period.js';
 import { IbsKeyring } from '../ibake/ibs-port.js';
 import { MailboxPrekeys } from '../ibake/prekey/mailbox.js';
 import { PrekeyStore } from '../ibake/prekey/store.js';
-import { decodeBundle } from '../ibake/prekey/record.js';
+import { decodeBundle, verifierFor } from '../ibake/prekey/record.js';
 import { bytesParam, ParamError } from './methods.js';
 import type { Handler } from './server.js';
 import { onlyFields, optionalUriParam, uriParam, type Params } from './validate.js';
@@ -61,6 +61,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
   const now = o.now ?? Date.now;
   if (o.params.suite.suite !== 'bls12381-bf') throw new ParamError('prekeys need a bls12381-bf KMS');
   const ibs = new IbsKeyring(o.engine, o.params.suite.Ppub);
+  const verifier = verifierFor(ibs);
   let store: PrekeyStore | undefined;
   let mailbox: MailboxPrekeys | undefined;
   const dir = () => {
@@ -93,7 +94,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
         }
       }
       const bundle = await openStore().generate(ibs, uri, count, window.label, expiry);
-      const ids = decodeBundle(bundle).records.map((r) => r.id);
+      const ids = decodeBundle(bundle).prekeys.map((r) => r.id);
       return { identity: uri, period: window.label, expiry, ids: [ids[0], ids[ids.length - 1]], bundle };
     },
     'prekeys.status': async (p) => {
@@ -103,7 +104,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
     },
     'mailbox.prekeys.add': async (p) => {
       onlyFields(p, ['bundle']);
-      return openMailbox().add(ibs, bytesParam(p, 'bundle'), now());
+      return openMailbox().add(verifier, bytesParam(p, 'bundle'), now());
     },
     'mailbox.prekeys.status': async (p) => {
       onlyFields(p, ['identity']);

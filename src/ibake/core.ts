@@ -16,6 +16,7 @@ import type { IbePort } from './ibe-port.js';
 import type { IbsPort } from './ibs-port.js';
 import type { MailboxPrekeys } from './prekey/mailbox.js';
 import { PrekeySeen } from './prekey/sk.js';
+import { verifierFor, type PrekeyVerifier } from './prekey/record.js';
 import { writeInner, type InnerFields } from './inner.js';
 import { DEFAULT_PROFILE, SRTP_PROFILES, type CryptoSessionKeys } from './output.js';
 import type { AnswerKind, InitiatorPolicy } from './policy.js';
@@ -168,6 +169,8 @@ export class EndpointCore {
   /** Deferred v2: prekey signature checks in flight, by aheadKey of the initiator state (a cache:
    *  a state restored elsewhere re-runs its check from the record it holds). */
   readonly prekeyChecks = new Map<string, Promise<void>>();
+  /** Deferred v2: checks prekey records (and remembers the bundle headers it has verified). */
+  readonly prekeyVerifier: PrekeyVerifier | undefined;
   readonly profile: string;
   readonly hsTimeout: number;
   readonly lifetime: number;
@@ -189,6 +192,7 @@ export class EndpointCore {
     this.hsTimeout = opts.handshakeTimeoutMs ?? 60_000;
     this.lifetime = opts.establishedLifetimeMs ?? 12 * 3600_000;
     this.v2 = (opts as V1Option)[V1_DERIVATION] !== true;
+    this.prekeyVerifier = opts.ibs ? verifierFor(opts.ibs) : undefined;
     this.freshness = new FreshnessGuard({ now: this.now, ...opts.freshness });
     const storeOpts = {
       now: this.now,

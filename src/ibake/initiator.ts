@@ -18,7 +18,7 @@ import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
 import { msToNtp, ntpToMs } from './freshness.js';
 import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeEskPlainV2, writeInner } from './inner.js';
-import { checkRecord, decodeRecord, type PrekeyRecord } from './prekey/record.js';
+import { decodeRecord, type PrekeyRecord } from './prekey/record.js';
 import { deriveDeferredSkWith } from './prekey/sk.js';
 import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
 import { classifyAnswer } from './policy.js';
@@ -215,10 +215,10 @@ function planDeferred(c: EndpointCore, addressed: string, prekey: Uint8Array | u
     if (c.policy.escrowedDeferred === 'allow') return undefined;
     throw new IbakeError('IBAKE_NO_PREKEY', `the mailbox offered no signed prekey of ${addressed}; deferred delivery refused (escrowed v1 not allowed by policy)`);
   }
-  if (!c.opts.ibs) throw new IbakeError('IBAKE_NO_PREKEY', 'deferred delivery v2 needs an identity-based signature verifier (EndpointOptions.ibs)');
+  const verifier = c.prekeyVerifier;
+  if (!verifier) throw new IbakeError('IBAKE_NO_PREKEY', 'deferred delivery v2 needs an identity-based signature verifier (EndpointOptions.ibs)');
   const record: PrekeyRecord = decodeRecord(prekey);
-  const ibs = c.opts.ibs;
-  const verify = () => checkRecord(ibs, addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.expiry, nowMs));
+  const verify = () => verifier.record(addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.header.expiry, nowMs));
   const ei = takeEphemeral();
   const sk = deriveDeferredSkWith(c.opts.p256, {
     secret: ei.secret, peer: record.publicKey, idi: c.identity, idr: addressed, csbId, rand, prekeyId: record.id, ei: ei.publicPoint, prekey: record.publicKey,
@@ -258,10 +258,9 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     if (wantEcho !== (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
     // v2: no key before the prekey's signature (by the addressed user) has been checked.
     if (s.deferred === 'v2') {
-      if (!c.opts.ibs || !s.prekey) throw new IbakeError('IBAKE_STATE', 'no prekey to check for this deferred exchange');
-      const ibs = c.opts.ibs;
-      const record = decodeRecord(s.prekey);
-      await (c.takePrekeyCheck(s) ?? checkRecord(ibs, s.addressed, record, ntpToMs(s.t2, c.now())));
+      const verifier = c.prekeyVerifier;
+      if (!verifier || !s.prekey) throw new IbakeError('IBAKE_STATE', 'no prekey to check for this deferred exchange');
+      await (c.takePrekeyCheck(s) ?? verifier.record(s.addressed, decodeRecord(s.prekey), ntpToMs(s.t2, c.now())));
     }
     if (ibakePs[0]) {
       const plain = await c.decryptAs(msg, c.identity, ntpToMs(s.t2, c.now()), ibakePs[0].encrData);

@@ -14,6 +14,7 @@ import { IbeKeyring } from './keyring.js';
 import { IbsKeyring } from './ibs-port.js';
 import { MailboxPrekeys } from './prekey/mailbox.js';
 import { PrekeyStore } from './prekey/store.js';
+import { verifierFor } from './prekey/record.js';
 import type { CryptoSessionKeys } from './output.js';
 import { MESSAGE_NAMES } from './wire.js';
 
@@ -44,7 +45,15 @@ export interface ScenarioOptions {
   noPrekeys?: boolean;
   /** Reuse signature keyrings (Q_sig caches, the user's signing key) across runs, by identity. */
   ibsRings?: Map<string, IbsKeyring>;
+  /**
+   * Reuse the user's prekey store and its mailbox's table across runs (by user URI): a bundle of
+   * PREKEY_BATCH prekeys serves that many calls (as in a deployment), instead of one bundle per call.
+   */
+  prekeyPools?: Map<string, { store: PrekeyStore; mailbox: MailboxPrekeys }>;
 }
+
+/** Prekeys per bundle when a pool is reused across runs. */
+export const PREKEY_BATCH = 64;
 
 export interface RecordedMessage {
   name: string;
@@ -213,16 +222,19 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
           }
           return r;
         };
-        const bobPrekeys = PrekeyStore.memory();
-        const mailboxPrekeys = MailboxPrekeys.memory();
-        if (!o.noPrekeys) {
+        const pool = o.prekeyPools?.get(B) ?? { store: PrekeyStore.memory(), mailbox: MailboxPrekeys.memory() };
+        if (o.prekeyPools && !o.noPrekeys) o.prekeyPools.set(B, pool);
+        const bobPrekeys = pool.store;
+        const mailboxPrekeys = pool.mailbox;
+        if (!o.noPrekeys && mailboxPrekeys.status(B, Date.now()).available === 0) {
           if (!o.provisionSigning) throw new IbakeError('IBAKE_BAD_INPUT', 'deferred delivery v2 needs the user\'s signing key (provisionSigning)');
           const signer = ibsRing(B);
           const k = await o.provisionSigning(B, B);
           if (!signer.hasKey(B, k.period)) await signer.addKey(B, k.period, k.key);
           k.key.fill(0);
           const expiry = Math.floor(Date.now() / 1000) + 3600;
-          await mailboxPrekeys.add(ibsRing(M), await bobPrekeys.generate(signer, B, 1, k.period, expiry), Date.now());
+          const n = o.prekeyPools ? PREKEY_BATCH : 1;
+          await mailboxPrekeys.add(verifierFor(ibsRing(M)), await bobPrekeys.generate(signer, B, n, k.period, expiry), Date.now());
         }
         const alice = await party(A, {
           policy: { mailboxes: { [B]: [M] }, ...(o.escrowedDeferred ? { escrowedDeferred: 'allow' as const } : {}) },
@@ -249,7 +261,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         } else {
           result.deferred = { version: 1 };
         }
-        bobPrekeys.close();
+        if (!o.prekeyPools) bobPrekeys.close();
         if (!sameKeys(result.initiator.keys, opened.keys)) problems.push('user keys differ from the caller\'s');
         break;
       }

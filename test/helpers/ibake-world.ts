@@ -11,6 +11,7 @@ import { extractSigningKey } from '../../src/ibe/bls12381/ibs.js';
 import { IbsKeyring } from '../../src/ibake/ibs-port.js';
 import { MailboxPrekeys } from '../../src/ibake/prekey/mailbox.js';
 import { PrekeyStore } from '../../src/ibake/prekey/store.js';
+import { verifierFor } from '../../src/ibake/prekey/record.js';
 
 export interface World {
   engine: Engine;
@@ -52,7 +53,7 @@ export async function prekeyKit(w: World, user: string, count = 3, opts: { expir
   const verifier = new IbsKeyring(w.engine, w.Ppub);
   const expiry = opts.expiryS ?? Math.floor(now / 1000) + 3600;
   const bundle = await store.generate(signer, user, count, period, expiry);
-  await mailbox.add(verifier, bundle, now);
+  await mailbox.add(verifierFor(verifier), bundle, now);
   return { signer, store, mailbox, verifier, period, bundle };
 }
 

@@ -1,29 +1,57 @@
 // The user's one-time prekey store (deferred delivery v2, DESIGN §3): for each local identity,
-// P-256 key pairs made from the OS CSPRNG, each signed as a prekey record (record.ts) with the
-// identity's Cha–Cheon signing key, kept with their private halves in one file written
+// P-256 key pairs made from the OS CSPRNG, signed as a bundle (record.ts: one Cha–Cheon
+// signature over the Merkle root) with the identity's signing key, kept with their private
+// halves in one file written
 // atomically with mode 0600. `take` hands a private half out once and deletes it from memory
 // and from the file before returning (forward secrecy: after B has opened a deferred message,
 // the prekey secret that protected it exists nowhere). Ids are never reused (a per-identity
 // counter that only grows). A corrupt or group/world-readable file refuses to open; it is
 // never regenerated silently.
 //
-// File (binary): "IBPS" ‖ 0x01 ‖ n_ids (u16) ‖ n_ids × [ len16(URI) ‖ URI ‖ next id (u32) ‖
-//                count (u32) ‖ count × (record (280) ‖ private key (32)) ]
+// File (binary): "IBPS" ‖ 0x02 ‖ n_ids (u16) ‖ n_ids × [ len16(URI) ‖ URI ‖ next id (u32) ‖
+//                count (u32) ‖ count × (id (u32) ‖ period (10) ‖ expiry (u64) ‖ public key (65) ‖
+//                private key (32)) ]
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { generateEphemeral } from '../ecdh.js';
 import { IbakeError } from '../errors.js';
 import type { IbsPort } from '../ibs-port.js';
 import { replaceFileAtomic } from '../../util/atomic-file.js';
 import { validateUri } from '../../ibe/index.js';
-import { decodeRecord, encodeBundle, encodeRecord, MAX_BUNDLE, RECORD_BYTES, signRecord, type PrekeyRecord } from './record.js';
+import { encodeBundle, MAX_BUNDLE, signBundle } from './record.js';
+import { checkP256Point } from '../ecdh.js';
 
 const MAGIC = new TextEncoder().encode('IBPS');
-const SECRET_BYTES = 32;
-const ENTRY_BYTES = RECORD_BYTES + SECRET_BYTES;
+const ENTRY_BYTES = 4 + 10 + 8 + 65 + 32;
+const FILE_VERSION = 2;
 
+/** A stored prekey's public part. */
+export interface StoredPrekey {
+  id: number;
+  period: string;
+  expiry: number;
+  publicKey: Uint8Array;
+}
 interface Entry {
-  record: PrekeyRecord;
+  record: StoredPrekey;
   secret: Uint8Array;
+}
+
+function encodeEntry(e: Entry): Uint8Array {
+  const out = new Uint8Array(ENTRY_BYTES);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, e.record.id);
+  out.set(new TextEncoder().encode(e.record.period), 4);
+  dv.setBigUint64(14, BigInt(e.record.expiry));
+  out.set(e.record.publicKey, 22);
+  out.set(e.secret, 87);
+  return out;
+}
+
+function decodeEntry(b: Uint8Array): Entry | undefined {
+  const dv = new DataView(b.buffer, b.byteOffset, b.length);
+  const record = { id: dv.getUint32(0), period: new TextDecoder('ascii').decode(b.subarray(4, 14)), expiry: Number(dv.getBigUint64(14)), publicKey: b.slice(22, 87) };
+  if (record.id < 1 || !/^\d{4}-\d{2}-\d{2}$/.test(record.period) || !Number.isSafeInteger(record.expiry) || checkP256Point(record.publicKey) !== undefined) return undefined;
+  return { record, secret: b.slice(87, ENTRY_BYTES) };
 }
 interface IdentityPrekeys {
   nextId: number;
@@ -74,7 +102,7 @@ export class PrekeyStore {
     if ((st.mode & 0o077) !== 0) corrupt(path, `mode ${(st.mode & 0o777).toString(8)}, must be 0600`);
     const b = new Uint8Array(readFileSync(path));
     try {
-      if (b.length < 7 || !MAGIC.every((x, i) => b[i] === x) || b[4] !== 1) corrupt(path, 'not an IBPS v1 file');
+      if (b.length < 7 || !MAGIC.every((x, i) => b[i] === x) || b[4] !== FILE_VERSION) corrupt(path, 'not an IBPS v2 file');
       const dv = new DataView(b.buffer, b.byteOffset, b.length);
       let at = 7;
       const need = (n: number) => {
@@ -92,9 +120,10 @@ export class PrekeyStore {
         need(count * ENTRY_BYTES);
         const entries = new Map<number, Entry>();
         for (let j = 0; j < count; j++, at += ENTRY_BYTES) {
-          const record = decodeRecord(b.subarray(at, at + RECORD_BYTES));
-          if (record.id >= nextId || entries.has(record.id)) corrupt(path, 'prekey ids out of order');
-          entries.set(record.id, { record, secret: b.slice(at + RECORD_BYTES, at + ENTRY_BYTES) });
+          const e = decodeEntry(b.subarray(at, at + ENTRY_BYTES));
+          if (!e) corrupt(path, 'bad prekey entry');
+          if (e.record.id >= nextId || entries.has(e.record.id)) corrupt(path, 'prekey ids out of order');
+          entries.set(e.record.id, e);
         }
         if (this.#ids.has(uri) || nextId < 1) corrupt(path, 'identity table');
         this.#ids.set(uri, { nextId, entries });
@@ -114,7 +143,7 @@ export class PrekeyStore {
   async #save(): Promise<void> {
     if (this.#path === undefined) return;
     const enc = new TextEncoder();
-    const parts: Uint8Array[] = [MAGIC, Uint8Array.of(1, this.#ids.size >> 8, this.#ids.size & 0xff)];
+    const parts: Uint8Array[] = [MAGIC, Uint8Array.of(FILE_VERSION, this.#ids.size >> 8, this.#ids.size & 0xff)];
     for (const [uri, v] of this.#ids) {
       const u = enc.encode(uri);
       const h = new Uint8Array(2 + u.length + 8);
@@ -124,7 +153,7 @@ export class PrekeyStore {
       dv.setUint32(2 + u.length, v.nextId);
       dv.setUint32(6 + u.length, v.entries.size);
       parts.push(h);
-      for (const e of v.entries.values()) parts.push(encodeRecord(e.record), e.secret);
+      for (const e of v.entries.values()) parts.push(encodeEntry(e));
     }
     const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let at = 0;
@@ -136,6 +165,7 @@ export class PrekeyStore {
       await replaceFileAtomic(this.#path, out, 0o600);
     } finally {
       out.fill(0);
+      for (const p of parts) if (p.length === ENTRY_BYTES) p.fill(0);
     }
   }
 
@@ -160,11 +190,13 @@ export class PrekeyStore {
       const v = this.#ids.get(uri) ?? { nextId: 1, entries: new Map<number, Entry>() };
       if (v.nextId + count > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'prekey ids exhausted for this identity');
       const fresh: Entry[] = [];
+      for (let i = 0; i < count; i++) {
+        const k = generateEphemeral();
+        fresh.push({ secret: k.secret, record: { id: v.nextId + i, period, expiry: expiryS, publicKey: k.publicPoint } });
+      }
+      let bundle;
       try {
-        for (let i = 0; i < count; i++) {
-          const k = generateEphemeral();
-          fresh.push({ secret: k.secret, record: await signRecord(ibs, uri, { id: v.nextId + i, period, expiry: expiryS, publicKey: k.publicPoint }) });
-        }
+        bundle = await signBundle(ibs, uri, period, expiryS, fresh.map((f) => f.record));
       } catch (e) {
         for (const f of fresh) f.secret.fill(0);
         throw e;
@@ -174,7 +206,7 @@ export class PrekeyStore {
       this.#ids.set(uri, v);
       this.#purgeExpired();
       await this.#save();
-      return encodeBundle({ uri, records: fresh.map((f) => f.record) });
+      return encodeBundle(bundle);
     });
   }
 
@@ -220,8 +252,8 @@ export class PrekeyStore {
     return this.#ids.get(uri)?.entries.has(id) ?? false;
   }
 
-  /** The stored record (public part) of (uri, id), if held. */
-  record(uri: string, id: number): PrekeyRecord | undefined {
+  /** The stored public part of (uri, id), if held. */
+  record(uri: string, id: number): StoredPrekey | undefined {
     return this.#ids.get(uri)?.entries.get(id)?.record;
   }
 
@@ -231,7 +263,7 @@ export class PrekeyStore {
    * IBAKE_NO_PREKEY. An expired prekey is still handed out (a stored message may be opened
    * after its prekey's expiry; expiry limits when an initiator may use it).
    */
-  take(uri: string, id: number): Promise<{ secret: Uint8Array; record: PrekeyRecord }> {
+  take(uri: string, id: number): Promise<{ secret: Uint8Array; record: StoredPrekey }> {
     return this.#serial(async () => {
       const v = this.#ids.get(uri);
       const e = v?.entries.get(id);
