@@ -112,8 +112,11 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
   const nowMs = c.now();
   const bind = c.v2 ? clearBinding(csbId, offer.t, offer.rand) : undefined;
   const nc = c.v2 ? freshNc() : undefined;
-  const echo = { idi: c.identity, idr: answering, eccptr: ECHOED, ...(nc ? { nc } : {}) };
-  const at = innerPointAt({ idi: c.identity, eccpti: offer.xP, idr: answering }, 'r');
+  // A mailbox listed for the addressed user cannot decrypt I_MESSAGE_1: its R_MESSAGE_1 has no
+  // ECCPTi and our I_MESSAGE_2 carries ECCPTi again, so the early reply uses that layout.
+  const blind = answering !== addressed && !!c.policy.mailboxes?.[addressed]?.includes(answering);
+  const echo = { idi: c.identity, ...(blind ? { eccpti: offer.xP } : {}), idr: answering, eccptr: ECHOED, ...(nc ? { nc } : {}) };
+  const at = innerPointAt({ idi: c.identity, ...(blind ? {} : { eccpti: offer.xP }), idr: answering }, 'r');
   const got = await c.decryptReplying(msg, c.identity, tMs, ibakeP!.encrData, answering, nowMs, echo, at, innerPointAt(echo, 'r'));
   let f;
   let early: Uint8Array | undefined;
@@ -124,7 +127,7 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
     assertP256Point(f.eccptr!);
     if (eq(f.eccptr!, offer.xP)) throw authFailure('bad-point'); // reflection of our own point
-    if (got.early && f.eccpti && echoes(got.plain, at, f.eccptr!)) early = got.early;
+    if (got.early && !f.eccpti === blind && echoes(got.plain, at, f.eccptr!)) early = got.early;
   } catch (e) {
     nc?.fill(0);
     c.fail(msg, e);
