@@ -95,5 +95,13 @@
       'xcode_settings': {'GCC_ENABLE_CPP_EXCEPTIONS': 'YES', 'CLANG_CXX_LANGUAGE_STANDARD': 'c++17'},
       'dependencies': ['blst_adx'],
     },
+    {
+      # SO_PEERCRED reader for the daemon's exchange ownership: no crypto, loaded on its own
+      # (src/daemon/peercred.ts), optional (the daemon falls back when it is missing).
+      'target_name': 'ibaked_peercred',
+      'sources': ['native/src/peercred.cc'],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2'],
+    },
   ],
 }

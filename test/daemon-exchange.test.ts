@@ -187,10 +187,12 @@ describe('ibaked exchanges over IPC (development mode)', () => {
     await expect(bob.request('exchange.receive', { identity: BOB, message: i1.message })).rejects.toMatchObject({ code: 'IBAKE_NO_KEY' });
   });
 
-  it('metrics count requests, errors and exchanges, with a latency histogram', async () => {
+  it('metrics count requests, errors and exchanges, with cumulative latency histograms per method and message', async () => {
+    type H = { name: string; outcome: string; count: number; buckets: Array<{ le: number | string; count: number }> };
     const m = await alice.request<{
       requests: number; errors: number; overloaded: number;
-      exchanges: { initiated: number; received: number; established: number; failed: number; rekeyed: number; closed: number; receiveLatencyMs: { count: number; buckets: Array<{ le: number | string; count: number }> } };
+      exchanges: { initiated: number; received: number; established: number; failed: number; rekeyed: number; closed: number };
+      latency: { ipc: H[]; mikey: H[] };
     }>('metrics');
     // call + update: 2 x 2 sides; the exchange whose R_MESSAGE_2 was tampered: Bob (the
     // responder gets its keys on I_MESSAGE_2) but not Alice
@@ -200,9 +202,19 @@ describe('ibaked exchanges over IPC (development mode)', () => {
     expect(m.exchanges.closed).toBe(3); // Alice: state + offer; Bob: state
     // failures: tampered I1, tampered R2, stale R2, garbage, not-addressed I1
     expect(m.exchanges.failed).toBe(5);
-    expect(m.exchanges.receiveLatencyMs.count).toBe(m.exchanges.received);
-    expect(m.exchanges.receiveLatencyMs.buckets.reduce((a, b) => a + b.count, 0)).toBe(m.exchanges.received);
-    expect(m.exchanges.receiveLatencyMs.buckets.at(-1)!.le).toBe('+Inf');
+    // every MIKEY message fed to exchange.receive is in one per-message histogram …
+    expect(m.latency.mikey.reduce((a, h) => a + h.count, 0)).toBe(m.exchanges.received);
+    expect(m.latency.mikey.filter((h) => h.outcome !== 'ok').reduce((a, h) => a + h.count, 0)).toBe(m.exchanges.failed);
+    // per IPC method: the successful exchange.receive calls are exactly the successful messages
+    const okOf = (hs: H[], name?: string) => hs.filter((h) => h.outcome === 'ok' && (!name || h.name === name)).reduce((a, h) => a + h.count, 0);
+    expect(okOf(m.latency.ipc, 'exchange.receive')).toBe(okOf(m.latency.mikey));
+    expect(m.latency.ipc.find((h) => h.name === 'exchange.receive' && h.outcome === 'BAD_PARAMS')!.count).toBeGreaterThan(0);
+    for (const h of [...m.latency.ipc, ...m.latency.mikey]) {
+      // … and the buckets are cumulative: non-decreasing, ending at +Inf with the count
+      for (let i = 1; i < h.buckets.length; i++) expect(h.buckets[i]!.count).toBeGreaterThanOrEqual(h.buckets[i - 1]!.count);
+      expect(h.buckets.at(-1)).toEqual({ le: '+Inf', count: h.count });
+    }
+    expect(m.latency.mikey.map((h) => h.name)).toEqual(expect.arrayContaining(['I_MESSAGE_1', 'R_MESSAGE_1', 'I_MESSAGE_2', 'R_MESSAGE_2']));
     expect(m.errors).toBeGreaterThanOrEqual(5 + 18 + 4);
     expect(m.requests).toBeGreaterThan(m.errors);
     expect(m.overloaded).toBe(0);
@@ -294,7 +306,7 @@ describe('the ibaked binary with --config (development mode)', () => {
 
   it.runIf(built)('serves a complete call, stops on SIGTERM, and its stderr holds no key material', async () => {
     const { p, out, closed } = start();
-    for (let i = 0; i < 300 && !out.err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 300 && !out.err.includes('listening on '); i++) await new Promise((r) => setTimeout(r, 100));
     expect(out.err).toMatch(/development mode/);
     const c = await IbakedClient.connect(sock);
     const keys: Uint8Array[] = [];

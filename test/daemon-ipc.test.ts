@@ -6,7 +6,7 @@ import { mkdtempSync, statSync, existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encode } from '@msgpack/msgpack';
+import { encodeMsgpack as encode } from '../src/daemon/frame.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { encodeFrame, FrameDecoder, FrameError, MAX_FRAME } from '../src/daemon/frame.js';
@@ -146,7 +146,7 @@ describe('ibaked binary', () => {
     const p = spawn(process.execPath, [bin, '--socket', sock, '--engine', 'ts', '--var-dir', join(dir, 'var')]);
     let err = '';
     p.stderr.on('data', (c) => (err += c));
-    for (let i = 0; i < 200 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 200 && !err.includes('listening on '); i++) await new Promise((r) => setTimeout(r, 100));
     expect(err).toMatch(/self-test passed/);
     const c = await IbakedClient.connect(sock);
     await expect(c.request('ping')).resolves.toMatchObject({ pong: true });

@@ -137,7 +137,7 @@ describe('spare ephemerals', () => {
 
 describe('K_SESSION without the work done ahead', () => {
   it('state exported after I_MESSAGE_2 (x kept, no idle job): both sides still agree', async () => {
-    const { encode, decode } = await import('@msgpack/msgpack');
+    const { encodeMsgpack: encode, decodeMsgpack: decode } = await import('../src/daemon/frame.js');
     const w = await makeWorld(engine);
     const A = 'sip:alice@example.org';
     const B = 'sip:bob@example.org';

@@ -261,7 +261,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
 
 describe('serialisable state', () => {
   it('an exchange continues after its state is exported, msgpack-encoded and imported elsewhere', async () => {
-    const { encode, decode } = await import('@msgpack/msgpack');
+    const { encodeMsgpack: encode, decodeMsgpack: decode } = await import('../src/daemon/frame.js');
     const engine = engines[engines.length - 1]!;
     const w = await makeWorld(engine);
     const alice = await w.party(A);

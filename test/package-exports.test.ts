@@ -115,7 +115,7 @@ void notExported;
     let err = '';
     d.stderr.on('data', (c) => (err += c));
     try {
-      for (let i = 0; i < 300 && !err.includes('listening'); i++) await new Promise((r) => setTimeout(r, 100));
+      for (let i = 0; i < 300 && !err.includes('listening on '); i++) await new Promise((r) => setTimeout(r, 100));
       expect(err).toMatch(/listening/);
       const r = runModule(app, `
         import { IbakedClient } from 'ibaked/client';

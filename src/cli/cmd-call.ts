@@ -101,6 +101,7 @@ export const command: Command = {
   usage: `usage: ibake call --from URI --to URI [--scenario basic|forking|retarget|deferred|preencoded]
                   [--engine native|wasm|ts] [--json] [--reveal-secrets]
                   [--no-prekeys] [--allow-escrowed]
+       ibake call --via SOCKET --from URI --to URI [--json]
 
 Starts a KMS on 127.0.0.1 (ephemeral port, fresh master key), provisions every party through it
 with REQUEST_KEY_PSK, runs the scenario's MIKEY-IBAKE messages in process and checks that the
@@ -122,6 +123,9 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
                     can read the content; JSON "deferred":{"version":1}, "escrowed":true)
   preencoded  the responder returns its pre-encoded content keys in R_MESSAGE_2's KEMAC
 
+  --via SOCKET      run the basic call's messages through a running ibaked instead, between two
+                    identities registered in it (identity.add or its configuration); prints the
+                    same result (engine = the daemon's)
   --engine NAME     pairing engine (default: native, else wasm, else ts; IBAKED_ENGINE overrides)
   --json            {"engine","scenario","ok","messages":[{"name","from","to","base64"}],
                      "initiator":{"identity","keys":[{"csId","ssrc","profile","masterKey",
@@ -144,6 +148,7 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
       'reveal-secrets': { type: 'boolean' },
       'no-prekeys': { type: 'boolean' },
       'allow-escrowed': { type: 'boolean' },
+      via: { type: 'string' },
     });
     const from = values.from as string | undefined;
     const to = values.to as string | undefined;
@@ -156,6 +161,16 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
     if (name !== undefined && !ENGINE_NAMES.includes(name as EngineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
     const reveal = values['reveal-secrets'] === true;
     if ((values['no-prekeys'] || values['allow-escrowed']) && scenario !== 'deferred') throw new UsageError('--no-prekeys and --allow-escrowed apply to --scenario deferred');
+    if (values.via !== undefined) {
+      if (values.scenario !== undefined && scenario !== 'basic') throw new UsageError('--via runs the basic scenario only');
+      if (name !== undefined) throw new UsageError('--via uses the daemon\'s engine; --engine does not apply');
+      if (reveal) throw new UsageError('--via cannot reveal secrets: they never leave the daemon');
+      const { callVia } = await import('./call-via.js');
+      const { engine, result } = await callVia(values.via as string, from, to);
+      if (values.json) io.stdout(JSON.stringify(resultJson(engine, result)) + '\n');
+      else io.stdout(human(engine, result, false));
+      return result.ok ? 0 : 1;
+    }
 
     const { engine } = await selectEngine(name ? { name: name as EngineName } : undefined);
     const { master, params: suite } = await setup('bls12381-bf', engine);

@@ -18,6 +18,7 @@ const COMMANDS: Record<string, string> = {
   'ibs verify': './cmd-ibs-verify.js',
   decode: './cmd-decode.js',
   call: './cmd-call.js',
+  ipc: './cmd-ipc.js',
 };
 
 async function loadCommand(name: string): Promise<Command | undefined> {

@@ -4,9 +4,11 @@
 // store under varDir); with `kms: {url, params, ca?}` it is a production endpoint that fetches
 // its identities' keys from that KMS with per-identity PSKs. See docs/daemon.md.
 import { readFileSync, statSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
 import { IbakedError } from '../util/errors.js';
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 export class ConfigError extends IbakedError {
   constructor(message: string) {
@@ -52,6 +54,22 @@ export interface DaemonConfig {
   maxHalfOpenPerPeer: number;
   /** How often expired exchange states are purged (ms). */
   expireIntervalMs: number;
+  /** Open IPC connections accepted at once. */
+  maxConnections: number;
+  /** An IPC connection with nothing in flight and no byte received for this long is closed. */
+  idleTimeoutMs: number;
+  /** A frame must be complete this long after its first octet. */
+  frameTimeoutMs: number;
+  /** SIGTERM/SIGINT: how long in-flight requests may still finish. */
+  drainTimeoutMs: number;
+  /** Identities registered at once (config, development store and identity.add together). */
+  maxIdentities: number;
+  /** Who may touch an exchange besides its connection: the same uid ("uid") or nobody. */
+  exchangeOwner: 'uid' | 'connection';
+  logLevel: LogLevel;
+  logFormat: LogFormat;
+  /** HOST:PORT of the Prometheus listener (loopback only); absent = off. */
+  metricsListen?: string;
 }
 
 export const DEFAULTS = {
@@ -62,6 +80,14 @@ export const DEFAULTS = {
   maxSessions: 4096,
   maxHalfOpenPerPeer: 16,
   expireIntervalMs: 10_000,
+  maxConnections: 1024,
+  idleTimeoutMs: 300_000,
+  frameTimeoutMs: 10_000,
+  drainTimeoutMs: 10_000,
+  maxIdentities: 4096,
+  exchangeOwner: 'uid',
+  logLevel: 'info',
+  logFormat: 'json',
 } as const;
 
 const ENGINES = ['native', 'wasm', 'ts'];
@@ -83,6 +109,10 @@ function int(v: unknown, where: string, min: number, max: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new ConfigError(`${where} must be an integer in ${min}..${max}`);
   return v;
 }
+function oneOf<T extends string>(v: unknown, where: string, allowed: readonly T[]): T {
+  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) throw new ConfigError(`${where} must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
 function uri(v: unknown, where: string): string {
   const s = str(v, where);
   if (!URI_RE.test(s) || s.length > 1024) throw new ConfigError(`${where} must be a URI such as sip:alice@example.org`);
@@ -100,12 +130,15 @@ export interface ConfigFlags {
   kmsUrl?: string;
   kmsParams?: string;
   kmsCa?: string;
+  logLevel?: string;
+  logFormat?: string;
+  metricsListen?: string;
 }
 
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -128,6 +161,16 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.maxSessions !== undefined) out.maxSessions = int(raw.maxSessions, 'maxSessions', 1, 10_000_000);
   if (raw.maxHalfOpenPerPeer !== undefined) out.maxHalfOpenPerPeer = int(raw.maxHalfOpenPerPeer, 'maxHalfOpenPerPeer', 1, 100_000);
   if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
+  if (raw.maxConnections !== undefined) out.maxConnections = int(raw.maxConnections, 'maxConnections', 1, 100_000);
+  if (raw.idleTimeoutMs !== undefined) out.idleTimeoutMs = int(raw.idleTimeoutMs, 'idleTimeoutMs', 100, 86400_000);
+  if (raw.frameTimeoutMs !== undefined) out.frameTimeoutMs = int(raw.frameTimeoutMs, 'frameTimeoutMs', 100, 600_000);
+  if (raw.drainTimeoutMs !== undefined) out.drainTimeoutMs = int(raw.drainTimeoutMs, 'drainTimeoutMs', 0, 600_000);
+  if (raw.maxIdentities !== undefined) out.maxIdentities = int(raw.maxIdentities, 'maxIdentities', 1, 1_000_000);
+  if (raw.exchangeOwner !== undefined) out.exchangeOwner = oneOf(raw.exchangeOwner, 'exchangeOwner', ['uid', 'connection'] as const);
+  if (raw.logLevel !== undefined) out.logLevel = oneOf(raw.logLevel, 'logLevel', LOG_LEVELS);
+  if (raw.logFormat !== undefined) out.logFormat = oneOf(raw.logFormat, 'logFormat', LOG_FORMATS);
+  if (raw.metricsListen !== undefined) out.metricsListen = str(raw.metricsListen, 'metricsListen');
+  if (out.metricsListen !== undefined) parseListen(out.metricsListen);
   if (raw.kms !== undefined) {
     if (!isObj(raw.kms)) throw new ConfigError('kms must be an object {url, params, ca?}');
     keys(raw.kms, ['url', 'params', 'ca'], 'kms');
@@ -187,6 +230,15 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     maxSessions: file.maxSessions ?? DEFAULTS.maxSessions,
     maxHalfOpenPerPeer: file.maxHalfOpenPerPeer ?? DEFAULTS.maxHalfOpenPerPeer,
     expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
+    maxConnections: file.maxConnections ?? DEFAULTS.maxConnections,
+    idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+    frameTimeoutMs: file.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs,
+    drainTimeoutMs: file.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+    maxIdentities: file.maxIdentities ?? DEFAULTS.maxIdentities,
+    exchangeOwner: file.exchangeOwner ?? DEFAULTS.exchangeOwner,
+    logLevel: flags.logLevel !== undefined ? oneOf(flags.logLevel, '--log-level', LOG_LEVELS) : (file.logLevel ?? DEFAULTS.logLevel),
+    logFormat: flags.logFormat !== undefined ? oneOf(flags.logFormat, '--log-format', LOG_FORMATS) : (file.logFormat ?? DEFAULTS.logFormat),
+    ...((flags.metricsListen ?? file.metricsListen) && parseListen(flags.metricsListen ?? file.metricsListen!, '--metrics-listen') ? { metricsListen: flags.metricsListen ?? file.metricsListen } : {}),
     ...(file.profile ? { profile: file.profile } : {}),
     ...(file.kms ? { kms: file.kms } : {}),
   };
@@ -219,4 +271,20 @@ export function readPskFile(path: string): string {
   }
   if (!/^([0-9a-fA-F]{2}){16,64}$/.test(text)) throw new ConfigError(`${path} must hold 16..64 octets of hex`);
   return text.toLowerCase();
+}
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** Parses the metrics listener address, `HOST:PORT` / `[::1]:PORT`; the host must be a loopback address. */
+export function parseListen(s: string, where = 'metricsListen'): ListenAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(s);
+  const host = m ? (m[1] ?? m[2])! : '';
+  const port = m ? Number(m[3]) : NaN;
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+  if (!m || !(port >= 0 && port <= 65535)) throw new ConfigError(`${where} must be HOST:PORT, e.g. 127.0.0.1:9464`);
+  if (!loopback) throw new ConfigError(`${where}: ${host} is not a loopback address (127.0.0.0/8, ::1, localhost)`);
+  return { host, port };
 }

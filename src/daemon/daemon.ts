@@ -1,23 +1,39 @@
 // Composition of a running ibaked (DESIGN §6): engine + power-on self-test, the KMS side
 // (embedded development KMS, or a production KMS's pinned params), the local identities and
-// their endpoints, the IPC server with every method, the session-expiry timer, metrics.
-// startIbaked() either returns a fully running daemon or cleans up and throws; close() stops
-// the server, the timer, every key renewer and the development KMS, and wipes all secrets.
+// their endpoints, the IPC server (server.ts) with every method behind the exchange-ownership
+// guard (ownership.ts), the session-expiry timer, metrics (and their optional HTTP listener).
+// startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
+// a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
+// time; close() stops everything and wipes all secrets.
 import { readFileSync } from 'node:fs';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
-import { ConfigError, readPskFile, type DaemonConfig } from './config.js';
+import { ConfigError, DEFAULTS, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { exchangeHandlers } from './exchange.js';
 import { Identities, type LocalIdentity } from './identities.js';
 import { prekeyMethods, type PrekeyMethods } from './prekey-methods.js';
 import { requestPrivateKey } from '../kms/index.js';
+import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
-import { ExchangeMetrics } from './metrics.js';
+import { DaemonMetrics } from './metrics.js';
+import { startMetricsServer } from './metrics-http.js';
+import { ExchangeOwners } from './ownership.js';
+import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
+
+/** The configuration startIbaked needs; keys added later fall back to DEFAULTS. */
+export type StartConfig = Omit<DaemonConfig, keyof typeof DEFAULTS> & Partial<DaemonConfig>;
+
+export interface ReloadReport {
+  added: string[];
+  removed: string[];
+  /** Keys that changed but need a restart (socket, engine, kms, varDir, …): ignored. */
+  ignored: string[];
+}
 
 export interface Ibaked {
   readonly socketPath: string;
@@ -26,25 +42,46 @@ export interface Ibaked {
   readonly params: IbeParams;
   readonly engine: Engine;
   readonly identities: Identities;
-  readonly metrics: ExchangeMetrics;
+  readonly metrics: DaemonMetrics;
+  readonly owners: ExchangeOwners;
+  readonly server: RunningDaemon;
+  /** The Prometheus listener's URL when metricsListen is set. */
+  readonly metricsUrl?: string;
+  readonly logger: Logger;
+  reload(next: StartConfig): Promise<ReloadReport>;
+  /** Stops accepting, lets in-flight requests finish (at most drainTimeoutMs), then close(). */
+  shutdown(): Promise<{ drained: boolean }>;
   close(): Promise<void>;
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
+const RESTART_KEYS = ['socket', 'engine', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
 
-export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void = () => {}): Promise<Ibaked> {
+/** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
+function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
+  if (typeof log === 'function') return createLogger({ level: cfg.logLevel, format: cfg.logFormat, sink: { write: (s: string) => log(s.trimEnd()) } });
+  return log ?? silentLogger();
+}
+
+export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: string) => void)): Promise<Ibaked> {
+  let cfg: DaemonConfig = { ...DEFAULTS, ...start } as DaemonConfig;
+  const logger = toLogger(cfg, logArg);
+  const log = (line: string) => logger.info(line);
   const built = await buildHandlers({ ...(cfg.engine ? { engine: cfg.engine } : {}), log });
   const engine = built.engine;
-  log(`engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
+  logger.info({ engine: built.engineInfo.name }, `engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
   if (!cfg.skipSelftest) {
     const st = await built.selftest();
     if (st.failed > 0) throw new DaemonError('SELFTEST_FAILED', `self-test FAILED (${st.failed} of ${st.passed + st.failed} checks); refusing to start`);
     log(`self-test passed (${st.passed} checks)`);
   }
+  const cred = peerCredStatus();
+  if (!cred.available) logger.warn({ code: 'NO_PEERCRED' }, `peer credentials unavailable (${cred.reason}): exchanges belong to their connection only`);
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
   let server: RunningDaemon | undefined;
+  let metricsHttp: { url: string; close(): Promise<void> } | undefined;
   let timer: NodeJS.Timeout | undefined;
   let prekeys: PrekeyMethods | undefined;
   const cleanup = async () => {
@@ -52,6 +89,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     timer = undefined;
     await server?.close();
     prekeys?.close();
+    await metricsHttp?.close();
     identities?.close();
     await dev?.close();
   };
@@ -61,7 +99,12 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     let kmsUrl: string;
     let ca: string | undefined;
     if (cfg.kms) {
-      params = await loadParamsFile(cfg.kms.params, engine);
+      try {
+        params = await loadParamsFile(cfg.kms.params, engine);
+      } catch (e) {
+        // a bad pinned params.json is a configuration problem of the KMS side
+        throw new DaemonError('KMS_CONFIG', `KMS parameters ${cfg.kms.params} rejected: ${(e as Error).message}`);
+      }
       kmsUrl = cfg.kms.url;
       if (cfg.kms.ca) {
         try {
@@ -75,7 +118,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       dev = await startDevKms({ varDir: cfg.varDir, engine, log });
       params = dev.params;
       kmsUrl = dev.url;
-      log('development mode (embedded KMS): not for production use');
+      logger.warn('development mode (embedded KMS): not for production use');
     }
     const ids = new Identities({
       engine, params, kmsUrl, ...(ca ? { ca } : {}), ...(cfg.profile ? { profile: cfg.profile } : {}),
@@ -85,18 +128,27 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
-    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string) => {
+    let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
+    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false) => {
       if (ids.has(uri)) return { identity: ids.get(uri), added: false };
-      if (dev) pskHex = await dev.addUser(uri, pskHex);
-      else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
-      const psk = hexToBytes(pskHex);
+      // the cap is on what IPC clients may add; the configuration and the store are the operator's
+      if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
+      adding++;
       try {
-        return await ids.add(uri, psk, pskName);
+        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
+        const psk = hexToBytes(pskHex);
+        try {
+          return await ids.add(uri, psk, pskName);
+        } finally {
+          psk.fill(0);
+        }
       } finally {
-        psk.fill(0);
+        adding--;
       }
     };
-    for (const id of cfg.identities) await addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
+    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
+    for (const id of cfg.identities) await addConfigured(id);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
     // Deferred delivery v2 (prekey-methods.ts): a local identity's signing key comes from the
@@ -110,11 +162,20 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
         return { period: k.period, key: k.signingKey! };
       },
     });
-    const metrics = new ExchangeMetrics();
-    const handlers: Record<string, Handler> = {
+    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', 'exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close', 'metrics', ...Object.keys(prekeys.handlers)]);
+    const owners = new ExchangeOwners(cfg.exchangeOwner);
+    const exchangesByState = () => {
+      const out: Record<string, number> = {};
+      for (const i of ids.all()) {
+        out.offered = (out.offered ?? 0) + i.endpoint.offers.size;
+        for (const s of [...i.endpoint.initiated.values(), ...i.endpoint.responded.values()]) out[s.state] = (out[s.state] ?? 0) + 1;
+      }
+      return out;
+    };
+    const handlers: Record<string, Handler> = owners.guard({
       ...built.handlers,
-      info: async () => ({
-        ...((await built.handlers.info!({})) as object),
+      info: async (p, ctx) => ({
+        ...((await built.handlers.info!(p, ctx)) as object),
         mode: dev ? 'development' : 'production',
         kmsUrl,
         kmsId: params.kmsId,
@@ -126,7 +187,7 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
         onlyFields(p, ['uri', 'psk']);
         const uri = uriParam(p, 'uri');
         const psk = optionalPskParam(p, 'psk');
-        const r = await addIdentity(uri, psk);
+        const r = await addIdentity(uri, psk, undefined, true);
         if (r.added) log(`identity ${uri} added`);
         return { uri, added: r.added, periods: [...r.identity.periods].sort() };
       },
@@ -145,22 +206,80 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
           overloaded: s.overloaded,
           inFlight: s.inFlight,
           connections: s.connections,
+          connectionsRefused: s.connectionsRefused,
+          timeouts: s.timeouts,
           identities: ids.list().length,
-          exchanges: metrics.snapshot(),
+          exchanges: { ...metrics.exchanges, byState: exchangesByState() },
+          latency: await metrics.histograms(),
         };
       },
-    };
-    server = await startDaemon({ socketPath: cfg.socket, handlers, maxInFlight: cfg.maxInFlight, log });
-    timer = setInterval(() => {
-      const n = ids.expire();
-      if (n > 0) {
-        metrics.expired += n;
-        log(`expired ${n} exchange state(s)`);
-      }
-    }, cfg.expireIntervalMs);
-    timer.unref();
-    let closing: Promise<void> | undefined;
+    });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    server = await startDaemon({
+      socketPath: cfg.socket,
+      handlers,
+      limits: limitsOf(cfg),
+      logger,
+      hooks: { requestDone: (m, s, o) => metrics.observeRequest(m, s, o) },
+    });
     const running = server;
+    metrics.attach({ server: () => running.stats, exchangesByState, identities: () => ids.list().length, engine: built.engineInfo });
+    if (cfg.metricsListen) {
+      metricsHttp = await startMetricsServer(parseListen(cfg.metricsListen), metrics);
+      logger.info({ url: metricsHttp.url }, `metrics on ${metricsHttp.url}`);
+    }
+    const armTimer = () => {
+      if (timer) clearInterval(timer);
+      timer = setInterval(() => {
+        const n = ids.expire();
+        if (n > 0) {
+          metrics.exchanges.expired += n;
+          log(`expired ${n} exchange state(s)`);
+        }
+        owners.prune((identity, csb) => {
+          if (!ids.has(identity)) return false;
+          const ep = ids.get(identity).endpoint;
+          return ep.initiated.byCsb(csb).length + ep.responded.byCsb(csb).length + ep.offers.byCsb(csb).length > 0;
+        });
+      }, cfg.expireIntervalMs);
+      timer.unref();
+    };
+    armTimer();
+
+    const reload = async (nextStart: StartConfig): Promise<ReloadReport> => {
+      const next: DaemonConfig = { ...DEFAULTS, ...nextStart } as DaemonConfig;
+      const ignored = RESTART_KEYS.filter((k) => JSON.stringify(next[k]) !== JSON.stringify(cfg[k]));
+      const report: ReloadReport = { added: [], removed: [], ignored: [...ignored] };
+      const wanted = new Set(next.identities.map((i) => i.uri));
+      // identities the old configuration listed and the new one does not: unregistered
+      for (const old of cfg.identities) {
+        if (wanted.has(old.uri) || !ids.has(old.uri)) continue;
+        ids.remove(old.uri);
+        if (dev) await dev.removeUser(old.uri);
+        report.removed.push(old.uri);
+      }
+      const prev = cfg;
+      cfg = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, prev[k]])) } as DaemonConfig;
+      for (const id of next.identities) {
+        if (ids.has(id.uri)) continue;
+        try {
+          await addConfigured(id);
+          report.added.push(id.uri);
+        } catch (e) {
+          logger.error({ code: (e as IbakedError).code ?? 'INTERNAL' }, `reload: identity ${id.uri} not added: ${(e as Error).message}`);
+        }
+      }
+      logger.level = cfg.logLevel;
+      running.setLimits(limitsOf(cfg));
+      owners.mode = cfg.exchangeOwner;
+      if (next.expireIntervalMs !== prev.expireIntervalMs) armTimer();
+      logger.info({ added: report.added.length, removed: report.removed.length, ignored: report.ignored }, 'configuration reloaded');
+      if (report.ignored.length) logger.warn({ code: 'RESTART_NEEDED', keys: report.ignored }, `changed keys that need a restart were ignored: ${report.ignored.join(', ')}`);
+      return report;
+    };
+
+    let closing: Promise<void> | undefined;
+    const close = () => (closing ??= cleanup().then(() => log('stopped')));
     return {
       socketPath: running.socketPath,
       mode: dev ? 'development' : 'production',
@@ -169,7 +288,20 @@ export async function startIbaked(cfg: DaemonConfig, log: (line: string) => void
       engine,
       identities: ids,
       metrics,
-      close: () => (closing ??= cleanup().then(() => log('stopped'))),
+      owners,
+      server: running,
+      ...(metricsHttp ? { metricsUrl: metricsHttp.url } : {}),
+      logger,
+      reload,
+      async shutdown() {
+        const inFlight = running.stats.inFlight;
+        logger.info({ inFlight, timeoutMs: cfg.drainTimeoutMs }, 'draining');
+        const drained = await running.drain(cfg.drainTimeoutMs);
+        if (!drained) logger.warn({ code: 'DRAIN_TIMEOUT', inFlight: running.stats.inFlight }, `drain timed out after ${cfg.drainTimeoutMs} ms`);
+        await close();
+        return { drained };
+      },
+      close,
     };
   } catch (e) {
     await cleanup().catch(() => {});

@@ -15,6 +15,7 @@ import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { initKmsDir, loadKmsDir, MASTER_FILE, PARAMS_FILE } from '../kms/master.js';
 import { startKmsServer, type KmsServer } from '../kms/index.js';
+import { PskStore } from '../kms/psk-store.js';
 import { ConfigError } from './config.js';
 
 export const DEV_KMS_ID = 'sip:kms.localhost';
@@ -30,6 +31,8 @@ export interface DevKms {
   users(): string[];
   /** Registers (or keeps) a user; returns its PSK (hex). Persisted before it is returned. */
   addUser(uri: string, pskHex?: string): Promise<string>;
+  /** Forgets a user (SIGHUP removed it from the configuration); persisted before it returns. */
+  removeUser(uri: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -100,15 +103,15 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
   const usersPath = join(o.varDir, DEV_USERS_FILE);
   const users = await readUsers(usersPath);
   // The KMS refuses an empty users table; a placeholder user whose random PSK is never stored
-  // or shown keeps it non-empty before the first identity.add.
-  const placeholder = randomBytes(32).toString('hex');
-  const table = () => ({ [PLACEHOLDER_USER]: placeholder, ...Object.fromEntries(users) });
+  // or shown keeps it non-empty before the first identity.add. The KMS serves this one store,
+  // changed in place user by user (memory linear in the users).
+  const store = PskStore.fromTable({ [PLACEHOLDER_USER]: randomBytes(32).toString('hex'), ...Object.fromEntries(users) });
   let kms: KmsServer;
   try {
     kms = await startKmsServer({
       master,
       params,
-      users: table(),
+      users: store,
       host: '127.0.0.1',
       port: 0,
       engine: o.engine,
@@ -117,32 +120,67 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       // audit events carry identities and key ids (hashes), never keys
       log: (e) => o.log(`kms ${JSON.stringify(e)}`),
     });
+  } catch (e) {
+    store.destroy();
+    throw e;
   } finally {
     master.fill(0);
   }
-  let queue: Promise<unknown> = Promise.resolve();
+  // Group commit: changes made while a write runs go out together in the next one, so adding
+  // n users costs far fewer than n whole-table writes.
+  let writing: Promise<void> | undefined;
+  let pending: Promise<void> | undefined;
+  const persist = (): Promise<void> => {
+    if (!writing) {
+      writing = writeUsers(usersPath, users).finally(() => {
+        writing = undefined;
+      });
+      return writing;
+    }
+    // one write after the running one carries every change made meanwhile
+    pending ??= writing.catch(() => undefined).then(() => {
+      pending = undefined;
+      return persist();
+    });
+    return pending;
+  };
   o.log(`development KMS on ${kms.url} (params fingerprint ${params.fingerprint})`);
   return {
     url: kms.url,
     params,
     pskOf: (uri) => users.get(uri),
     users: () => [...users.keys()],
-    addUser(uri, pskHex) {
-      // One change at a time: each write is the whole table, so they must not interleave.
-      const run = async () => {
-        const have = users.get(uri);
-        if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
-        users.set(uri, pskHex ?? randomBytes(32).toString('hex'));
-        await writeUsers(usersPath, users);
-        await kms.setUsers(table());
-        return users.get(uri)!;
-      };
-      const next = queue.then(run, run);
-      queue = next.catch(() => undefined);
-      return next;
+    async addUser(uri, pskHex) {
+      const have = users.get(uri);
+      if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
+      const psk = pskHex ?? randomBytes(32).toString('hex');
+      users.set(uri, psk);
+      store.upsert(uri, psk);
+      try {
+        await persist();
+      } catch (e) {
+        if (users.get(uri) === psk) {
+          if (have === undefined) {
+            users.delete(uri);
+            store.remove(uri);
+          } else {
+            users.set(uri, have);
+            store.upsert(uri, have);
+          }
+        }
+        throw e;
+      }
+      return psk;
+    },
+    async removeUser(uri) {
+      if (!users.delete(uri)) return false;
+      await persist();
+      store.remove(uri);
+      return true;
     },
     async close() {
       await kms.close();
+      store.destroy();
       users.clear();
     },
   };

@@ -9,13 +9,13 @@ import { IbakeEndpoint, type CryptoSessionKeys, type ReceiveResult } from '../ib
 import { wipeCsKeys } from '../ibake/output.js';
 import { bytesParam } from './methods.js';
 import type { Identities } from './identities.js';
-import type { ExchangeMetrics } from './metrics.js';
+import type { DaemonMetrics } from './metrics.js';
 import { AFTER_SEND, type Handler } from './server.js';
 import { onlyFields, optionalUriParam, ssrcsParam, u32Param, uriParam } from './validate.js';
 
 export interface ExchangeDeps {
   identities: Identities;
-  metrics: ExchangeMetrics;
+  metrics: DaemonMetrics;
   log: (line: string) => void;
 }
 
@@ -42,7 +42,8 @@ function receiveOut(r: ReceiveResult): Record<string, unknown> {
 }
 
 export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
-  const { identities, metrics, log } = d;
+  const { identities, log } = d;
+  const metrics = d.metrics.exchanges;
   return {
     'exchange.initiate': async (p) => {
       onlyFields(p, ['from', 'to', 'ssrcs']);
@@ -62,17 +63,19 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const message = bytesParam(p, 'message');
       const ep = identities.get(identity).endpoint;
       metrics.received++;
+      const name = IbakeEndpoint.messageName(message);
       const t0 = performance.now();
       let r: ReceiveResult;
       try {
         r = await ep.receive(message);
       } catch (e) {
         metrics.failed++;
-        log(`exchange: ${identity} rejected a ${IbakeEndpoint.messageName(message)} (${(e as { code?: string }).code ?? 'ERROR'})`);
+        const code = (e as { code?: string }).code ?? 'INTERNAL';
+        d.metrics.observeMessage(name, (performance.now() - t0) / 1000, code);
+        log(`exchange: ${identity} rejected a ${name} (${code})`);
         throw e;
-      } finally {
-        metrics.receiveLatency.observe(performance.now() - t0);
       }
+      d.metrics.observeMessage(name, (performance.now() - t0) / 1000, 'ok');
       if (r.established) {
         metrics.established++;
         log(`exchange ${csb(r.csbId)}: ${identity} established with ${r.established.peer} (${r.established.keys.length} crypto sessions)`);

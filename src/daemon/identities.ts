@@ -144,6 +144,23 @@ export class Identities {
     return n;
   }
 
+  /** Unregisters one identity: stops its renewer, wipes its keys and its exchanges' secrets. */
+  remove(uri: string): boolean {
+    const i = this.map.get(uri) as (LocalIdentity & { psk: Uint8Array }) | undefined;
+    if (!i) return false;
+    this.map.delete(uri);
+    i.renewer.stop(true);
+    i.endpoint.clear();
+    i.ring.close();
+    i.psk.fill(0);
+    return true;
+  }
+
+  /** Registered identities (adds in progress not included). */
+  get size(): number {
+    return this.map.size;
+  }
+
   close(): void {
     this.closed = true;
     for (const i of this.map.values() as Iterable<LocalIdentity & { psk: Uint8Array }>) {

@@ -15,6 +15,11 @@ export class ParamError extends IbakedError {
   }
 }
 
+/** Refuses any field not in `allowed` (a typo must not be ignored). */
+export function onlyFields(params: Record<string, unknown>, allowed: readonly string[]): void {
+  for (const k of Object.keys(params)) if (!allowed.includes(k)) throw new ParamError(`unknown param '${k.slice(0, 64)}' (allowed: ${allowed.join(', ') || 'none'})`);
+}
+
 export function bytesParam(params: Record<string, unknown>, name: string, max = 60_000): Uint8Array {
   const v = params[name];
   if (!(v instanceof Uint8Array)) throw new ParamError(`${name} must be msgpack bin (bytes)`);
@@ -35,16 +40,16 @@ export async function buildHandlers(opts: { engine?: EngineName; log: (l: string
   const started = Date.now();
   const selftest = () => runSelftest(sel.engine);
   const handlers: Record<string, Handler> = {
-    ping: async () => ({ pong: true, time: Date.now() }),
-    info: async () => ({
+    ping: async (p) => (onlyFields(p, []), { pong: true, time: Date.now() }),
+    info: async (p) => (onlyFields(p, []), {
       engine: sel.engine.name,
       engineReason: sel.reason,
       uptimeMs: Date.now() - started,
       node: process.version,
     }),
-    selftest: async () => selftest(),
+    selftest: async (p) => (onlyFields(p, []), selftest()),
     /** Decodes one MIKEY message (bytes) into the same tree `ibake decode --json` prints. */
-    decode: async (p) => describeMessage(decodeMessage(bytesParam(p, 'message'))).json,
+    decode: async (p) => (onlyFields(p, ['message']), describeMessage(decodeMessage(bytesParam(p, 'message'))).json),
   };
   return { handlers, engineInfo: { name: sel.engine.name, reason: sel.reason }, engine: sel.engine, selftest };
 }

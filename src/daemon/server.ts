@@ -1,14 +1,36 @@
-// The daemon's IPC server (DESIGN §6): a Unix-domain socket (mode 0660 in a 0750 directory),
-// length-prefixed msgpack frames, every request {id, method, params} answered by
-// {id, ok, result | error}. Requests never block each other; crypto work is admitted through a
-// bounded queue and refused with OVERLOADED when it is full, never buffered without limit.
-import { chmodSync, mkdirSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+// The daemon's IPC server (DESIGN §6): the connection layer only — socket ownership, framing,
+// request ids, limits and shutdown. What a method does is a Handler (params, ctx) looked up by
+// name, so the per-request logic can run anywhere (e.g. a worker thread) while this layer keeps
+// framing, connections, ownership context and routing.
+//
+// Guarantees (each tested against a real daemon in test/daemon-ops.test.ts):
+//  * no exception from any request escapes: every request gets exactly one reply frame, and no
+//    reply exceeds the 64 KiB cap (an oversized one becomes a REPLY_TOO_LARGE error reply);
+//  * a live socket is never taken over (probed with connect; a stale one is replaced);
+//  * connections are capped, idle ones and half-sent frames time out, a client that half-closes
+//    after its request still gets the reply, a client that does not read is paused;
+//  * crypto work is admitted through a bounded count (OVERLOADED beyond it);
+//  * drain(): stop accepting, answer new requests SHUTTING_DOWN, let in-flight ones finish for a
+//    bounded time.
+import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { IbakedError } from '../util/errors.js';
 import { encodeFrame, FrameDecoder, FrameError } from './frame.js';
+import { silentLogger, type Logger } from './log.js';
+import { peerCredOf } from './peercred.js';
 
-export type Handler = (params: Record<string, unknown>) => Promise<unknown>;
+/** Who sent a request: the connection, and its peer's uid/pid when SO_PEERCRED is available. */
+export interface RequestContext {
+  readonly conn: number;
+  readonly uid?: number;
+  readonly pid?: number;
+  readonly reqId: string | number;
+  readonly method: string;
+}
+
+export type Handler = (params: Record<string, unknown>, ctx: RequestContext) => Promise<unknown>;
 
 /**
  * A handler's result may carry a non-enumerable function under this symbol: it runs once the
@@ -16,12 +38,43 @@ export type Handler = (params: Record<string, unknown>) => Promise<unknown>;
  */
 export const AFTER_SEND: unique symbol = Symbol('ibaked.afterSend');
 
+export interface ServerLimits {
+  /** Requests admitted at once (running + waiting) across all connections; beyond: OVERLOADED. */
+  maxInFlight: number;
+  /** Open connections; one more is answered TOO_MANY_CONNECTIONS and closed. */
+  maxConnections: number;
+  /** A connection with no request in flight and no byte received for this long is closed. */
+  idleTimeoutMs: number;
+  /** A frame whose first octet arrived must be complete within this time. */
+  frameTimeoutMs: number;
+}
+
+export const SERVER_DEFAULTS: ServerLimits = {
+  maxInFlight: 256,
+  maxConnections: 1024,
+  idleTimeoutMs: 300_000,
+  frameTimeoutMs: 10_000,
+};
+/** Longest request id (string) and method name accepted; both are echoed in replies. */
+export const MAX_ID_LENGTH = 256;
+export const MAX_METHOD_LENGTH = 64;
+/** Replies queued to a client that does not read, before its socket stops being read. */
+export const MAX_WRITE_BACKLOG = 1024 * 1024;
+
+export interface ServerHooks {
+  /** After each dispatched request (known method): its duration and outcome ('ok' or error code). */
+  requestDone?(method: string, seconds: number, outcome: string): void;
+  connectionClosed?(conn: number): void;
+}
+
 export interface DaemonOptions {
   socketPath: string;
   handlers: Record<string, Handler>;
-  /** Requests admitted at once (running + waiting); beyond this the reply is OVERLOADED. */
+  limits?: Partial<ServerLimits>;
+  /** Shorthand for limits.maxInFlight. */
   maxInFlight?: number;
-  log?: (line: string) => void;
+  logger?: Logger;
+  hooks?: ServerHooks;
 }
 
 export interface DaemonStats {
@@ -30,124 +83,334 @@ export interface DaemonStats {
   overloaded: number;
   inFlight: number;
   connections: number;
+  connectionsTotal: number;
+  connectionsRefused: number;
+  timeouts: number;
 }
 
 export interface RunningDaemon {
   socketPath: string;
   stats: DaemonStats;
+  readonly limits: Readonly<ServerLimits>;
+  /** Changes limits at run time (SIGHUP); open connections over a lowered cap stay open. */
+  setLimits(l: Partial<ServerLimits>): void;
+  /** Stops accepting; waits up to timeoutMs for in-flight requests; true when all finished. */
+  drain(timeoutMs: number): Promise<boolean>;
   close(): Promise<void>;
 }
 
 export class DaemonError extends IbakedError {}
 
-function errorReply(id: unknown, e: unknown) {
+interface Conn {
+  id: number;
+  sock: Socket;
+  dec: FrameDecoder;
+  uid?: number;
+  pid?: number;
+  inFlight: number;
+  readEnded: boolean;
+  /** Retired: an error frame was sent and the socket is being closed; nothing more is read. */
+  closing: boolean;
+  /** Reading paused because replies wait for the client (MAX_WRITE_BACKLOG). */
+  backlogged: boolean;
+  lastActivity: number;
+  partialSince: number;
+}
+
+type Reply = Record<string, unknown>;
+
+function errorReply(id: unknown, e: unknown): Reply {
   if (e instanceof IbakedError) {
     // A protocol failure answered with an RFC 3830 Error message: hand its bytes to the app.
     const reply = (e as { reply?: unknown }).reply;
-    return { id, ok: false, error: { code: e.code, message: e.message, ...(reply instanceof Uint8Array ? { reply } : {}) } };
+    return { id, ok: false, error: { code: e.code, message: String(e.message).slice(0, 1024), ...(reply instanceof Uint8Array ? { reply } : {}) } };
   }
   return { id, ok: false, error: { code: 'INTERNAL', message: 'internal error' } };
 }
 
-function prepareSocketPath(path: string): void {
-  const dir = dirname(path);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o750 });
-  if (existsSync(path)) {
-    if (!lstatSync(path).isSocket()) throw new DaemonError('SOCKET_PATH_IN_USE', `${path} exists and is not a socket`);
-    unlinkSync(path); // stale socket of a previous run
+/** Encodes a reply; never throws and never exceeds the cap (REPLY_TOO_LARGE / INTERNAL instead). */
+function safeFrame(reply: Reply): Buffer {
+  try {
+    return encodeFrame(reply);
+  } catch (e) {
+    const big = e instanceof FrameError && e.code === 'FRAME_TOO_LARGE';
+    const error = big ? { code: 'REPLY_TOO_LARGE', message: 'the reply would exceed the 64 KiB frame cap' } : { code: 'INTERNAL', message: 'reply not encodable' };
+    try {
+      return encodeFrame({ id: reply.id, ok: false, error });
+    } catch {
+      return encodeFrame({ id: null, ok: false, error });
+    }
   }
 }
 
-export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
-  const maxInFlight = opts.maxInFlight ?? 256;
-  const log = opts.log ?? (() => {});
-  const stats: DaemonStats = { requests: 0, errors: 0, overloaded: 0, inFlight: 0, connections: 0 };
-  const sockets = new Set<Socket>();
+const validId = (id: unknown): id is string | number =>
+  (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= MAX_ID_LENGTH);
 
-  const handle = async (sock: Socket, msg: Record<string, unknown>) => {
-    const id = msg.id;
-    stats.requests++;
-    const send = (reply: Record<string, unknown>) => {
-      if (!sock.destroyed) sock.write(encodeFrame(reply));
+/** Is a daemon accepting connections on this socket? (connect; refused/absent = no). */
+function probeSocket(path: string, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const s = connect(path);
+    const done = (v: boolean | Error) => {
+      clearTimeout(t);
+      s.destroy();
+      if (v instanceof Error) reject(v);
+      else resolve(v);
     };
-    if (typeof id !== 'number' && typeof id !== 'string') {
-      stats.errors++;
-      return send({ id: null, ok: false, error: { code: 'BAD_REQUEST', message: 'request needs an id (number or string)' } });
-    }
-    const method = msg.method;
-    const handler = typeof method === 'string' && Object.hasOwn(opts.handlers, method) ? opts.handlers[method] : undefined;
-    if (!handler) {
-      stats.errors++;
-      return send({ id, ok: false, error: { code: 'UNKNOWN_METHOD', message: `unknown method ${String(method)}` } });
-    }
-    const params = msg.params ?? {};
-    if (typeof params !== 'object' || params === null || Array.isArray(params)) {
-      stats.errors++;
-      return send({ id, ok: false, error: { code: 'BAD_REQUEST', message: 'params must be a map' } });
-    }
-    if (stats.inFlight >= maxInFlight) {
-      stats.overloaded++;
-      return send({ id, ok: false, error: { code: 'OVERLOADED', message: `more than ${maxInFlight} requests in flight; retry later` } });
-    }
-    stats.inFlight++;
-    try {
-      const result = await handler(params as Record<string, unknown>);
-      try {
-        send({ id, ok: true, result: result ?? null });
-      } finally {
-        const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
-        if (typeof after === 'function') after();
-      }
-    } catch (e) {
-      stats.errors++;
-      if (!(e instanceof IbakedError)) log(`request ${String(method)} failed: ${(e as Error)?.message}`);
-      send(errorReply(id, e));
-    } finally {
-      stats.inFlight--;
+    // No answer in time: something holds the socket; treat it as live (never steal it).
+    const t = setTimeout(() => done(true), timeoutMs);
+    s.once('connect', () => done(true));
+    s.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED' || e.code === 'ENOENT') done(false);
+      else done(new DaemonError('SOCKET_PATH_IN_USE', `cannot probe ${path}: ${e.code ?? e.message}`));
+    });
+  });
+}
+
+/** Creates the directory (0750); refuses a live socket or a non-socket; removes a stale socket. */
+async function claimSocketPath(path: string): Promise<void> {
+  const dir = dirname(path);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o750 });
+  let isSocket: boolean;
+  try {
+    isSocket = lstatSync(path).isSocket();
+  } catch {
+    return; // nothing there
+  }
+  if (!isSocket) throw new DaemonError('SOCKET_PATH_IN_USE', `${path} exists and is not a socket`);
+  if (await probeSocket(path)) throw new DaemonError('SOCKET_IN_USE', `another process is serving ${path}; refusing to take it over`);
+  unlinkSync(path); // stale socket of a previous run
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
+  const limits: ServerLimits = { ...SERVER_DEFAULTS, ...opts.limits, ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}) };
+  const log = opts.logger ?? silentLogger();
+  const hooks = opts.hooks ?? {};
+  const stats: DaemonStats = { requests: 0, errors: 0, overloaded: 0, inFlight: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0, timeouts: 0 };
+  const conns = new Map<number, Conn>();
+  let nextConn = 1;
+  let draining = false;
+  let idleWaiters: Array<() => void> = [];
+
+  const write = (c: Conn, reply: Reply) => {
+    if (c.sock.destroyed || !c.sock.writable) return;
+    c.sock.write(safeFrame(reply));
+    c.lastActivity = Date.now();
+    if (c.sock.writableLength > MAX_WRITE_BACKLOG && !c.backlogged) {
+      c.backlogged = true; // resumed on 'drain'
+      c.sock.pause();
     }
   };
 
-  const server: Server = createServer((sock) => {
-    stats.connections++;
-    sockets.add(sock);
-    const dec = new FrameDecoder();
+  /** Sends one last error frame and closes the connection. */
+  const refuse = (sock: Socket, code: string, message: string) => {
+    if (sock.destroyed) return;
+    sock.end(safeFrame({ id: null, ok: false, error: { code, message } }));
+    setTimeout(() => sock.destroy(), 1000).unref();
+  };
+
+  /** A connection being closed no longer counts against the cap. */
+  const retire = (c: Conn) => {
+    c.closing = true;
+    conns.delete(c.id);
+    stats.connections = conns.size;
+  };
+
+  const settle = (c: Conn) => {
+    if (c.readEnded && c.inFlight === 0 && !c.sock.destroyed) {
+      retire(c);
+      c.sock.end();
+    }
+    if (stats.inFlight === 0) {
+      const w = idleWaiters;
+      idleWaiters = [];
+      for (const f of w) f();
+    }
+  };
+
+  const fail = (c: Conn, id: unknown, code: string, message: string) => {
+    stats.errors++;
+    write(c, { id, ok: false, error: { code, message } });
+  };
+
+  const handle = async (c: Conn, msg: Record<string, unknown>) => {
+    stats.requests++;
+    const id = msg.id;
+    if (!validId(id)) return fail(c, null, 'BAD_REQUEST', `a request needs an id: a number or a string of at most ${MAX_ID_LENGTH} characters`);
+    const method = msg.method;
+    if (typeof method !== 'string' || method.length > MAX_METHOD_LENGTH || !Object.hasOwn(opts.handlers, method)) {
+      const shown = typeof method === 'string' ? JSON.stringify(method.slice(0, MAX_METHOD_LENGTH)) + (method.length > MAX_METHOD_LENGTH ? '…' : '') : typeof method;
+      return fail(c, id, 'UNKNOWN_METHOD', `unknown method ${shown}`);
+    }
+    const params = msg.params ?? {};
+    if (typeof params !== 'object' || params === null || Array.isArray(params) || params instanceof Uint8Array) {
+      return fail(c, id, 'BAD_REQUEST', 'params must be a map');
+    }
+    if (draining) return fail(c, id, 'SHUTTING_DOWN', 'the daemon is shutting down');
+    if (stats.inFlight >= limits.maxInFlight) {
+      stats.overloaded++;
+      hooks.requestDone?.(method, 0, 'OVERLOADED');
+      return fail(c, id, 'OVERLOADED', `more than ${limits.maxInFlight} requests in flight; retry this request later`);
+    }
+    const handler = opts.handlers[method]!;
+    stats.inFlight++;
+    c.inFlight++;
+    const t0 = performance.now();
+    let outcome = 'ok';
+    try {
+      const ctx: RequestContext = { conn: c.id, reqId: id, method, ...(c.uid !== undefined ? { uid: c.uid, pid: c.pid! } : {}) };
+      const result = await handler(params as Record<string, unknown>, ctx);
+      try {
+        write(c, { id, ok: true, result: result ?? null });
+      } finally {
+        const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
+        // the reply is out: a failing hook is logged, never a second reply
+        if (typeof after === 'function') {
+          try {
+            after();
+          } catch (e) {
+            log.error({ reqId: id, method, conn: c.id, code: 'INTERNAL' }, `after-send hook failed: ${String((e as Error)?.message).slice(0, 300)}`);
+          }
+        }
+      }
+      log.debug({ reqId: id, method, conn: c.id, ms: Math.round((performance.now() - t0) * 1000) / 1000 }, 'request done');
+    } catch (e) {
+      stats.errors++;
+      outcome = e instanceof IbakedError ? e.code : 'INTERNAL';
+      if (e instanceof IbakedError) log.info({ reqId: id, method, conn: c.id, code: e.code }, `request failed: ${String(e.message).slice(0, 300)}`);
+      else log.error({ reqId: id, method, conn: c.id, code: 'INTERNAL' }, `request failed with an internal error: ${String((e as Error)?.message).slice(0, 300)}`);
+      write(c, errorReply(id, e));
+    } finally {
+      stats.inFlight--;
+      c.inFlight--;
+      hooks.requestDone?.(method, (performance.now() - t0) / 1000, outcome);
+      settle(c);
+    }
+  };
+
+  const server: Server = createServer({ allowHalfOpen: true, pauseOnConnect: false }, (sock) => {
+    if (draining) return refuse(sock, 'SHUTTING_DOWN', 'the daemon is shutting down');
+    if (conns.size >= limits.maxConnections) {
+      stats.connectionsRefused++;
+      log.warn({ code: 'TOO_MANY_CONNECTIONS', limit: limits.maxConnections }, 'connection refused: connection cap reached');
+      return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnections} connections; retry later`);
+    }
+    const cred = peerCredOf(sock);
+    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
+    conns.set(c.id, c);
+    stats.connections = conns.size;
+    stats.connectionsTotal++;
+    log.debug({ conn: c.id, uid: c.uid, pid: c.pid }, 'connection opened');
     sock.on('data', (chunk: Buffer) => {
+      if (c.closing) return;
+      c.lastActivity = Date.now();
       let msgs: Record<string, unknown>[];
       try {
-        msgs = dec.push(chunk);
+        msgs = c.dec.push(chunk);
       } catch (e) {
         const code = e instanceof FrameError ? e.code : 'FRAME_ERROR';
-        sock.end(encodeFrame({ id: null, ok: false, error: { code, message: (e as Error).message } }));
-        sock.destroySoon?.();
-        return;
+        log.info({ conn: c.id, code }, 'bad frame; connection closed');
+        sock.pause();
+        retire(c);
+        return refuse(sock, code, String((e as Error).message).slice(0, 300));
       }
-      for (const m of msgs) void handle(sock, m);
+      c.partialSince = c.dec.partial ? c.partialSince || Date.now() : 0;
+      for (const m of msgs) {
+        handle(c, m).catch((e: unknown) => log.error({ conn: c.id, code: 'INTERNAL' }, `request handling failed: ${String((e as Error)?.message).slice(0, 300)}`));
+      }
+    });
+    sock.on('drain', () => {
+      if (!c.backlogged || c.closing) return;
+      c.backlogged = false;
+      // a frame left half-read while we were not reading gets a fresh frame timeout
+      if (c.partialSince) c.partialSince = Date.now();
+      c.lastActivity = Date.now();
+      sock.resume();
+    });
+    sock.on('end', () => {
+      c.readEnded = true; // half-close: replies to what was sent are still delivered
+      settle(c);
     });
     sock.on('error', () => {});
     sock.on('close', () => {
-      sockets.delete(sock);
-      stats.connections--;
+      conns.delete(c.id);
+      stats.connections = conns.size;
+      hooks.connectionClosed?.(c.id);
+      log.debug({ conn: c.id }, 'connection closed');
     });
   });
 
-  prepareSocketPath(opts.socketPath);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  chmodSync(opts.socketPath, 0o660);
-  log(`listening on ${opts.socketPath}`);
+  // One sweep for every connection's timers (cheap: connections are capped).
+  const sweep = () => {
+    const now = Date.now();
+    for (const c of conns.values()) {
+      if (c.sock.destroyed) continue;
+      if (c.backlogged) continue; // our own pause: the client is not the one that is late
+      if (c.partialSince && now - c.partialSince >= limits.frameTimeoutMs) {
+        stats.timeouts++;
+        log.info({ conn: c.id, code: 'FRAME_TIMEOUT' }, 'frame incomplete in time; connection closed');
+        c.sock.pause();
+        retire(c);
+        refuse(c.sock, 'FRAME_TIMEOUT', `a frame was not completed within ${limits.frameTimeoutMs} ms`);
+      } else if (!c.partialSince && c.inFlight === 0 && now - c.lastActivity >= limits.idleTimeoutMs) {
+        stats.timeouts++;
+        log.debug({ conn: c.id, code: 'IDLE_TIMEOUT' }, 'idle connection closed');
+        retire(c);
+        refuse(c.sock, 'IDLE_TIMEOUT', `no request for ${limits.idleTimeoutMs} ms`);
+      }
+    }
+  };
+  const sweepEvery = () => Math.max(20, Math.min(1000, Math.floor(Math.min(limits.frameTimeoutMs, limits.idleTimeoutMs) / 4)));
+  let sweeper = setInterval(sweep, sweepEvery());
+  sweeper.unref();
 
+  try {
+    await claimSocketPath(opts.socketPath);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    chmodSync(opts.socketPath, 0o660);
+  } catch (e) {
+    clearInterval(sweeper);
+    server.close();
+    if (e instanceof IbakedError) throw e;
+    throw new DaemonError('SOCKET_LISTEN', `cannot listen on ${opts.socketPath}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  log.info({ socket: opts.socketPath, limits }, `listening on ${opts.socketPath}`);
+
+  let closed: Promise<void> | undefined;
   return {
     socketPath: opts.socketPath,
     stats,
+    limits,
+    setLimits(l) {
+      Object.assign(limits, l);
+      clearInterval(sweeper);
+      sweeper = setInterval(sweep, sweepEvery());
+      sweeper.unref();
+    },
+    async drain(timeoutMs) {
+      draining = true;
+      server.close(); // no new connections; the path is removed
+      if (stats.inFlight === 0) return true;
+      return new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => resolve(false), timeoutMs);
+        idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve(true);
+        });
+      });
+    },
     close: () =>
-      new Promise<void>((resolve) => {
-        for (const s of sockets) s.destroy();
+      (closed ??= new Promise<void>((resolve) => {
+        draining = true;
+        clearInterval(sweeper);
+        for (const c of conns.values()) c.sock.destroy();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
-      }),
+      })),
   };
 }

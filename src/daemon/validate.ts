@@ -2,15 +2,11 @@
 // named field of a params map and either returns it typed or throws BAD_PARAMS, so handlers
 // never touch an unchecked value. Unknown fields are refused too (a typo must not be ignored).
 import { ParamError } from './methods.js';
+export { onlyFields } from './methods.js';
 
 export type Params = Record<string, unknown>;
 
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
-
-/** Refuses any field not in `allowed`. */
-export function onlyFields(p: Params, allowed: readonly string[]): void {
-  for (const k of Object.keys(p)) if (!allowed.includes(k)) throw new ParamError(`unknown param '${k}' (allowed: ${allowed.join(', ') || 'none'})`);
-}
 
 /** A URI (scheme:rest, no whitespace or NUL, at most 1024 characters). */
 export function uriParam(p: Params, name: string): string {

@@ -139,6 +139,25 @@ export class PskStore {
     return this.#entries.get(name);
   }
 
+  /**
+   * Adds or replaces one plain PSK user in place (the development KMS registers identities one
+   * at a time: rebuilding the whole store per user made memory grow with the square of the
+   * users). The replaced entry's PSK is zeroed.
+   */
+  upsert(name: string, pskHex: string): void {
+    checkIdentity(name, 'user');
+    const psk = parsePskHex(pskHex, name);
+    this.#entries.get(name)?.psk?.fill(0);
+    this.#entries.set(name, Object.freeze({ name, identities: new Set([name]), psk }));
+  }
+
+  /** Removes one user (its PSK zeroed); true if it was there. */
+  remove(name: string): boolean {
+    const e = this.#entries.get(name);
+    e?.psk?.fill(0);
+    return this.#entries.delete(name);
+  }
+
   /** Zeroes every PSK; the store is empty afterwards. */
   destroy(): void {
     for (const e of this.#entries.values()) e.psk?.fill(0);

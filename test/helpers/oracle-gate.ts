@@ -4,7 +4,7 @@
 // through test/oracles/install-deps, so a missing tool there is a broken CI, not a skip).
 import { spawnSync } from 'node:child_process';
 
-export type OracleTool = 'tshark' | 'sipp' | 'gstreamer';
+export type OracleTool = 'tshark' | 'sipp' | 'gstreamer' | 'msgpack-c';
 
 const INSTALL = 'sudo test/oracles/install-deps';
 /** What each tool is, with its Debian packages, for the skip line. */
@@ -12,6 +12,7 @@ const LABEL: Record<OracleTool, string> = {
   tshark: 'tshark (Debian tshark)',
   sipp: 'sipp (Debian sip-tester)',
   gstreamer: "GStreamer's libgstsdp and a C compiler (Debian libgstreamer-plugins-base1.0-0, g++)",
+  'msgpack-c': 'msgpack-c and a C compiler (Debian libmsgpack-dev, g++)',
 };
 
 const found = new Map<OracleTool, boolean>();
@@ -21,6 +22,7 @@ function present(tool: OracleTool): boolean {
     const sh = (cmd: string) => spawnSync('sh', ['-c', cmd], { stdio: 'ignore', timeout: 30_000 }).status === 0;
     if (tool === 'tshark') ok = sh('tshark --version');
     else if (tool === 'sipp') ok = sh('command -v sipp');
+    else if (tool === 'msgpack-c') ok = sh('test -f /usr/include/msgpack.h && ldconfig -p | grep -q "libmsgpackc.so" && { command -v cc || command -v gcc; }');
     else ok = sh('ldconfig -p | grep -q "libgstsdp-1.0.so.0" && { command -v cc || command -v gcc || command -v g++; }');
     found.set(tool, ok);
   }

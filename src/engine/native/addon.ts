@@ -79,7 +79,7 @@ export interface NativeAddon {
 const ABI_VERSION = 1;
 /** The package root: the nearest directory above this module holding package.json (src/,
  * dist/ and build-bench/src/ all sit at different depths below it). */
-function packageRoot(): string {
+export function packageRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
