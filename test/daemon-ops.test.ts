@@ -178,7 +178,7 @@ describe.runIf(BUILT)('socket ownership', () => {
 describe.runIf(BUILT)('connection limits', () => {
   let d: DaemonProc;
   beforeAll(async () => {
-    d = await startDaemonProc({ maxConnections: 8, idleTimeoutMs: 1500, frameTimeoutMs: 500 });
+    d = await startDaemonProc({ maxConnections: 8, idleTimeoutMs: 3000, frameTimeoutMs: 500 });
   });
   afterAll(async () => {
     await d?.stop();
@@ -347,8 +347,9 @@ describe.runIf(BUILT)('identity cap', () => {
 
 describe.runIf(BUILT)('a client that does not read', () => {
   it('is paused once 1 MiB of replies wait for it; others are served; reading resumes it to the end', async () => {
-    // a frame timeout shorter than the wait below: our own pause must not count against the client
-    const d = await startDaemonProc({ maxInFlight: 100_000, frameTimeoutMs: 500 });
+    // a frame timeout shorter than the paused wait below (our own pause must not count against
+    // the client), yet long enough for this test process to finish writing under machine load
+    const d = await startDaemonProc({ maxInFlight: 100_000, frameTimeoutMs: 3000 });
     try {
       const N = 100_000;
       const one = frame({ id: 1, method: 'ping' });
@@ -356,6 +357,9 @@ describe.runIf(BUILT)('a client that does not read', () => {
       s.on('error', () => {});
       await new Promise<void>((r) => s.once('connect', () => r()));
       s.pause(); // read nothing yet
+      let closedEarly = false;
+      const closed = new Promise<void>((r) => s.once('close', () => r()));
+      void closed.then(() => (closedEarly = true));
       const all = Buffer.concat(Array.from({ length: N }, () => one));
       s.write(all);
       // wait until the daemon stops taking requests from this client
@@ -368,7 +372,7 @@ describe.runIf(BUILT)('a client that does not read', () => {
         if (seen - last <= 1) break; // only our own metrics request was added
         last = seen;
       }
-      await new Promise((r) => setTimeout(r, 1500)); // > frameTimeoutMs while paused
+      await new Promise((r) => setTimeout(r, 4000)); // > frameTimeoutMs while paused
       // far fewer than N were taken (1 MiB of ~40-octet replies + socket buffers), and others are served
       expect(seen).toBeLessThan(N / 2);
       await expect(c.request('ping')).resolves.toMatchObject({ pong: true });
@@ -386,11 +390,34 @@ describe.runIf(BUILT)('a client that does not read', () => {
         });
       });
       s.resume();
-      await done;
+      await Promise.race([done, closed]); // the daemon must not close a client that only did not read
+      expect(closedEarly).toBe(false);
       expect(got).toBe(N);
       s.destroy();
     } finally {
       await d.stop();
     }
+  });
+});
+
+describe.runIf(BUILT)('an identity the KMS refuses', () => {
+  it('is not stored: the development store still starts after it', async () => {
+    const d = await startDaemonProc();
+    const c = await IbakedClient.connect(d.sock);
+    try {
+      await expect(c.request('identity.add', { uri: `sip:${'a'.repeat(600)}@example.org` })).rejects.toMatchObject({ code: 'KMS_CONFIG' });
+      await c.request('identity.add', { uri: A }); // persists the users table again
+    } finally {
+      c.close();
+    }
+    expect(await d.stop()).toBe(0);
+    const again = await startDaemonProc({}, { dir: d.dir });
+    const c2 = await IbakedClient.connect(again.sock);
+    try {
+      expect((await c2.request<{ identities: Array<{ uri: string }> }>('identity.list')).identities.map((i) => i.uri)).toEqual([A]);
+    } finally {
+      c2.close();
+    }
+    expect(await again.stop()).toBe(0);
   });
 });

@@ -63,7 +63,7 @@ describe.runIf(BUILT)('signals', () => {
       await d.waitFor((r) => r.level === 'debug' && r.msg === 'request done', 'a debug record');
       const m = await c.request<{ inFlight: number }>('metrics');
       expect(m.inFlight).toBe(1);
-      const many = await Promise.allSettled(Array.from({ length: 8 }, () => c.request('exchange.initiate', { from: C, to: A })));
+      const many = await Promise.allSettled(Array.from({ length: 32 }, () => c.request('exchange.initiate', { from: C, to: A })));
       expect(many.some((x) => x.status === 'rejected' && (x.reason as IpcError).code === 'OVERLOADED')).toBe(true);
       // a broken configuration is refused and the running one kept
       d.writeConfig({ identities: 'nope' });
@@ -174,7 +174,7 @@ describe.runIf(BUILT)('metrics listener', () => {
     try {
       const i1 = await c.request<{ message: Uint8Array }>('exchange.initiate', { from: A, to: B });
       await pump(c, i1.message, B, A);
-      const burst = await Promise.allSettled(Array.from({ length: 10 }, () => c.request('exchange.initiate', { from: A, to: B })));
+      const burst = await Promise.allSettled(Array.from({ length: 32 }, () => c.request('exchange.initiate', { from: A, to: B })));
       overloaded = burst.filter((x) => x.status === 'rejected' && (x.reason as IpcError).code === 'OVERLOADED').length;
       expect(overloaded).toBeGreaterThan(0);
       expect((await fetch(url.replace('/metrics', '/other'))).status).toBe(404);

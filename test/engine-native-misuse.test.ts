@@ -211,12 +211,41 @@ run('native engine misuse', () => {
     }
     expect(() => a.runSync!(9, [])).toThrow();
     expect(() => a.runSync!()).toThrow();
+    // a generator called with arguments is a misuse: an error, never an empty result
+    expect(() => a.runSync!(1, [e.g1Generator()])).toThrow(expect.objectContaining({ reason: 'type' }));
+    expect(() => a.runSync!(0, [new Uint8Array(1)])).toThrow(expect.objectContaining({ reason: 'type' }));
+    expect((a.runSync!(1, []) as Uint8Array).length).toBe(96);
     const h = (await addon.run(16, [e.g1Generator()])) as { constructor: new (...x: unknown[]) => unknown; run: (...x: unknown[]) => Promise<unknown> };
     expect(() => new h.constructor()).toThrow();
     expect(() => new h.constructor({})).toThrow();
     await expect(h.run(9, [])).rejects.toBeInstanceOf(Error); // not a handle op
     await expect(h.run(20, [e.g1Generator()])).rejects.toBeInstanceOf(Error); // wrong handle kind
     await expect(h.run()).rejects.toBeInstanceOf(Error);
+  });
+
+  it('free() releases and wipes at once (no GC): a private key\'s G2 lines, tables; the live-handle count drops by one each', async () => {
+    const { loadAddon } = await import('../src/engine/native/addon.js');
+    const { addon } = loadAddon();
+    const base = addon.liveHandles();
+    // a "private key": [s]Q for a random s, prepared as G2 lines (what a keyring does)
+    const S = await e.g2Mul(e.g2Generator(), randomScalar());
+    const key = await e.g2Prepare(S);
+    const table = await e.gtFixedBase(await e.pairing(e.g1Generator(), S));
+    const g1 = await e.g1FixedBase(e.g1Generator());
+    expect(addon.liveHandles()).toBe(base + 3);
+    key.free();
+    expect(addon.liveHandles()).toBe(base + 2);
+    await expect(key.pairing(e.g1Generator())).rejects.toMatchObject({ reason: 'freed' });
+    table.free();
+    g1.free();
+    expect(addon.liveHandles()).toBe(base);
+    // in-flight work keeps its own reference: free() during a call, released when it ends
+    const k2 = await e.g2Prepare(S);
+    const pending = k2.pairing(e.g1Generator());
+    k2.free();
+    expect((await pending).length).toBe(576);
+    await new Promise((r) => setTimeout(r, 10));
+    expect(addon.liveHandles()).toBe(base);
   });
 
   it('handles dropped without free() are released by the garbage collector', () => {

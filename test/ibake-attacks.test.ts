@@ -2,7 +2,7 @@
 // protocol and each failing on v1: the unknown key-share relay (Mallory forwards Alice's call to
 // Bob as her own: security.md A05/T07), the forking sibling that answers in another device's
 // name, and 5 000 replays of one captured I_MESSAGE_1 under fresh CSB IDs (zero pairings, zero
-// engine calls; a legitimate call still succeeds). The expected keys are recomputed by the
+// engine calls; a legitimate call still succeeds), and the unchecked V bit. The expected keys are recomputed by the
 // profile's text (docs/profile.md §5) with noble P-256 and node:crypto, not by the code under test.
 // Run on every available engine.
 import { createHash } from 'node:crypto';
@@ -130,6 +130,23 @@ describe.each(engines.map((e) => [e.name, e] as const))('attacks on %s', (_n, en
     r2.set(computeVMac(2, sess.authKey, { message: r2, macOffset: off, identities: [utf8(A), utf8(d1)] }), off);
     await expect(alice.receive(r2)).rejects.toMatchObject({ code: 'IBAKE_AUTH_FAILED', reason: 'bad-mac' });
     expect(alice.initiated.find(csbId, d1)).toBeUndefined(); // aborted, never established
+  });
+
+  it('the V bit is checked: an I_MESSAGE_1 with V = 0 (0x01 instead of 0x81) is malformed, refused before any decryption', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1 } = await alice.initiate({ to: B });
+    expect(i1[3]).toBe(0x81);
+    const v0 = i1.slice();
+    v0[3] = 0x01;
+    await expect(bob.receive(v0)).rejects.toMatchObject({ code: 'IBAKE_MALFORMED' });
+    expect(bob.responded.size).toBe(0);
+    const r1 = await bob.receive(i1); // the genuine one is not burnt
+    const r1v0 = r1.reply!.slice();
+    r1v0[3] = 0x01;
+    await expect(alice.receive(r1v0)).rejects.toMatchObject({ code: 'IBAKE_MALFORMED' });
+    expect((await alice.receive(r1.reply!)).replyName).toBe('I_MESSAGE_2');
   });
 
   it('5 000 replays of one I_MESSAGE_1 under fresh CSB IDs: all IBAKE_REPLAY, zero engine calls; a legitimate call still succeeds', async () => {

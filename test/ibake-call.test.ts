@@ -27,7 +27,10 @@ const SCENARIOS = ['basic', 'forking', 'retarget', 'deferred', 'preencoded'];
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
 
-interface Keys { csId: number; ssrc: number; profile: string; masterKey: string; masterSalt: string; keySource: string }
+interface Keys {
+  csId: number; ssrc: number; roc: number; profile: string; masterKey: string; masterSalt: string; keySource: string;
+  keySalt: string; inline: string; sender: string; libsrtp: Record<string, string | null>; gst: Record<string, string | number>;
+}
 interface CallJson {
   engine: string;
   scenario: string;
@@ -58,6 +61,14 @@ describe.each(engines)('ibake call on %s', (engine) => {
       expect(k.masterKey).toMatch(/^[0-9a-f]{32}$/);
       expect(k.masterSalt).toMatch(/^[0-9a-f]{28}$/);
       expect(k.profile).toBe('AES_CM_128_HMAC_SHA1_80');
+      // the SRTP-stack forms: key ‖ salt, RFC 4568 inline, the CS map's SSRC/ROC, GStreamer caps fields
+      expect(k.keySalt).toBe(k.masterKey + k.masterSalt);
+      expect(Buffer.from(k.inline, 'base64').toString('hex')).toBe(k.keySalt);
+      expect(k.roc).toBe(0);
+      expect(k.ssrc).toBeGreaterThan(0);
+      expect(k.sender).toBe(k.csId % 2 ? 'initiator' : 'responder');
+      expect(k.libsrtp.profile).toBe('srtp_profile_aes128_cm_sha1_80');
+      expect(k.gst).toEqual({ 'srtp-key': k.keySalt, 'srtp-cipher': 'aes-128-icm', 'srtp-auth': 'hmac-sha1-80', 'srtcp-cipher': 'aes-128-icm', 'srtcp-auth': 'hmac-sha1-80', roc: 0, ssrc: k.ssrc });
     }
     expect(j.responder.keys).toEqual(j.initiator.keys);
     if (scenario === 'forking') {

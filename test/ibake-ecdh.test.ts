@@ -91,7 +91,7 @@ describe('P-256 ECDH', () => {
 const native = await loadEngine('native');
 
 describe.runIf(!!native?.p256Mul)('P-256 through the native engine (p256Mul)', () => {
-  const mul = native!.p256Mul!;
+  const mul = native?.p256Mul!; // runIf(false) still collects this body: no dereference without the addon
   const n = unhex('ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551');
   const reason = (p: Promise<unknown>) =>
     p.then(

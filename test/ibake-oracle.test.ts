@@ -1,5 +1,5 @@
-// The messages not covered by `ibake call`'s scenarios — the CSB-update I_MESSAGE_1 (no RAND)
-// and R_MESSAGE_1 (with V), initiator- and responder-initiated, and our RFC 3830 Error replies (Invalid TS, Auth failure, Invalid ID)
+// The messages not covered by `ibake call`'s scenarios — the CSB-update I_MESSAGE_1 (no RAND),
+// R_MESSAGE_1 (with V) and confirming I_MESSAGE_2 (with V, no IBAKE), initiator- and responder-initiated, and our RFC 3830 Error replies (Invalid TS, Auth failure, Invalid ID)
 // — pass Wireshark's MIKEY dissector (mikey-tshark --allow-unknown), each judged separately in
 // one SDP body. Skipped (with a visible reason) only when tshark is absent and CI is not set.
 import { describe, expect, it } from 'vitest';
@@ -24,10 +24,12 @@ describe.runIf(HAVE_TSHARK)('tshark judges update and Error messages', () => {
     await alice.receive((await bob.receive(i2.reply!)).reply!);
     const u1 = await alice.rekey(csbId, B);
     const ur = (await bob.receive(u1)).reply!;
-    await alice.receive(ur);
+    const uc = (await alice.receive(ur)).reply!; // the confirming I_MESSAGE_2 (profile v2)
+    await bob.receive(uc);
     const v1 = await bob.rekey(csbId, A); // responder-initiated
     const vr = (await alice.receive(v1)).reply!;
-    await bob.receive(vr);
+    const vc = (await bob.receive(vr)).reply!;
+    await alice.receive(vc);
     const errs: Uint8Array[] = [];
     const grab = async (p: Promise<unknown>) => {
       const e = await p.then(() => undefined, (x: unknown) => x);
@@ -43,11 +45,11 @@ describe.runIf(HAVE_TSHARK)('tshark judges update and Error messages', () => {
     await grab(bob.receive(encodeMessage(m))); // Auth failure
     const x = decodeMessage((await alice.initiate({ to: 'sip:carol@example.org' })).message);
     await grab(bob.receive(encodeMessage(x))); // Invalid ID
-    const msgs = [u1, ur, v1, vr, ...errs];
+    const msgs = [u1, ur, uc, v1, vr, vc, ...errs];
     const v = tsharkJudge(msgs);
-    expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 22, 23, 6, 6, 6]);
+    expect(v.messages.map((q) => q.data_type.value)).toEqual([22, 23, 24, 22, 23, 24, 6, 6, 6]);
     for (const q of v.messages) expect(q.problems).toEqual([]);
-    expect(v.messages.slice(4).every((q) => q.unknown_payload_types.length === 0 && q.payloads.some((p) => p.name === 'ERR'))).toBe(true);
+    expect(v.messages.slice(6).every((q) => q.unknown_payload_types.length === 0 && q.payloads.some((p) => p.name === 'ERR'))).toBe(true);
     expect(v.ok).toBe(true);
   });
 });

@@ -179,6 +179,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     const { message: i1, csbId } = await alice.initiate({ to: B });
     const f = await finish(alice, bob, (await bob.receive(i1)).reply!);
     const old = keysHex(f.done.established!.keys);
+    const xBefore = hex(alice.initiated.get(csbId, B).xP);
     const u1 = await alice.rekey(csbId, B);
     expect(decodeMessage(u1).payloads.some((p) => p.kind === 'RAND')).toBe(false);
     const ur = await bob.receive(u1);
@@ -192,6 +193,10 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(uc.reply).toBeUndefined();
     expect(keysHex(ud.established!.keys)).toEqual(keysHex(uc.established!.keys));
     expect(keysHex(ud.established!.keys)).not.toEqual(old);
+    // both sides now hold the update's DH values (the same pair)
+    const [ai, br] = [alice.initiated.get(csbId, B), bob.responded.get(csbId, A)];
+    expect([hex(ai.xP), hex(ai.yP)]).toEqual([hex(br.xP!), hex(br.yP)]);
+    expect(hex(ai.xP)).not.toBe(xBefore);
     // replaying the update or its confirmation is refused
     await expect(bob.receive(u1)).rejects.toMatchObject({ code: 'IBAKE_REPLAY' });
     await expect(bob.receive(ud.reply!)).rejects.toMatchObject({ code: 'IBAKE_STATE' });

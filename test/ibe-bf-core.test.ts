@@ -55,17 +55,19 @@ function withoutTables(e: Engine): Engine {
 
 run('fused bls12381-bf core (native) against the reference path', () => {
   const e = native as Engine;
-  const core = e.bfCore as BfCore;
-  const setup = (async () => {
+  const core = e?.bfCore as BfCore; // runIf(false) still collects this body: nothing may run here without the addon
+  let once: ReturnType<typeof makeSetup> | undefined;
+  const setup = () => (once ??= makeSetup());
+  const makeSetup = async () => {
     const { s, Ppub } = await setupBls(e);
     const ids = Array.from({ length: 12 }, () => identityBytes(`sip:u${randomBytes(6).toString('hex')}@example.org`, '2026-11-28', 'month'));
     const keys = await Promise.all(ids.map((id) => extractBls(e, s, id)));
     s.fill(0);
     return { Ppub, ids, keys };
-  })();
+  };
 
   it('concurrent first uses (the process-wide generator table is built once) agree with the reference', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const ctx = new BlsContext(e, Ppub);
     try {
       const jobs = ids.slice(0, 6).map(async (id, i) => {
@@ -82,7 +84,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('encryptions of every length 1..300, plain g_ID and GT table, equal encryptBlsWithRho on native and ts; decryptions round-trip', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const plain = new BlsContext(withoutTables(e), Ppub);
     const tabled = new BlsContext(e, Ppub);
     try {
@@ -117,7 +119,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('every single-octet change of U, V or W is rejected, with the prepared pairing\'s reason for U and ibe-check otherwise', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const ctx = new BlsContext(e, Ppub);
     const prep = await e.g2Prepare(keys[0]!);
     try {
@@ -152,7 +154,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('a ciphertext for another identity is rejected (ibe-check / IBE_DECRYPT_FAILED)', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const ctx = new BlsContext(e, Ppub);
     const prepB = await e.g2Prepare(keys[1]!);
     try {
@@ -169,7 +171,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('checks its arguments: types, lengths, g_ID like gtPow, handles of another kind, engine or freed', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const gId = await e.pairing(Ppub, await e.hashToG2(ids[0]!, 'MIKEY-IBAKE-V01-CS01-with-BLS12381G2_XMD:SHA-256_SSWU_RO_'));
     const m = randomBytes(10);
     const rho = randomBytes(32);
@@ -220,7 +222,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('the context falls back when its table or prepared key is freed under it', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const ctx = new BlsContext(e, Ppub);
     try {
       const id = ids[2]!;
@@ -241,7 +243,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('l = 0 (reported by the core as ibe-check): encryptTo retries with a fresh rho, encryptToWithRho refuses', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     let refusals = 1;
     const seen: string[] = [];
     const flaky: BfCore = {
@@ -275,7 +277,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
     }
   });
   it('BfRecipient equals hashToG2 then pairing (native and ts), P_pub in both forms', async () => {
-    const { Ppub, ids } = await setup;
+    const { Ppub, ids } = await setup();
     const PpubU = await e.g1Encode(Ppub, 'uncompressed');
     const dst = new TextEncoder().encode(DST);
     let tsChecked = 0;
@@ -293,13 +295,13 @@ run('fused bls12381-bf core (native) against the reference path', () => {
     }
     expect(tsChecked).toBe(4);
     // g_ID is e(P_pub, Q_ID) for the recipient's key: e(P, S_ID) equals it (bilinearity)
-    const { keys } = await setup;
+    const { keys } = await setup();
     const { gId } = await core.recipient(Ppub, ids[1]!, dst);
     expect(hex(await e.pairing(e.g1Generator(), keys[1]!))).toBe(hex(gId));
   });
 
   it('BfRecipient checks P_pub (as pairing does) first, then the identity and the DST', async () => {
-    const { Ppub, ids } = await setup;
+    const { Ppub, ids } = await setup();
     const dst = new TextEncoder().encode(DST);
     const q = await e.hashToG2(ids[0]!, DST);
     const flip = (b: Uint8Array, i: number, x: number) => Uint8Array.from(b, (v, k) => (k === i ? v ^ x : v));
@@ -330,7 +332,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('BfRecipient gives the same verdicts and values whether or not P_pub was just seen (native remembers the last valid one)', async () => {
-    const { Ppub, ids } = await setup;
+    const { Ppub, ids } = await setup();
     const dst = new TextEncoder().encode(DST);
     const q = await e.hashToG2(ids[2]!, DST);
     const other = await e.g1Mul(e.g1Generator(), Uint8Array.from(randomBytes(32), (v, k) => (k === 0 ? v & 0x3f : v)));
@@ -351,7 +353,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('a context makes a new peer\'s entry with one BfRecipient call, encrypts with g_ID, then through its table', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const n = { recipient: 0, plain: 0, table: 0, pairing: 0, hash: 0 };
     const counted: BfCore = {
       ...core,
@@ -395,7 +397,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('BfDecryptRecipient = BfDecrypt and BfRecipient: the same plaintext and entry, the decryption\'s verdict, the recipient\'s own', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const dst = new TextEncoder().encode(DST);
     const fused = core.decryptWithRecipient!;
     expect(fused).toBeTypeOf('function');
@@ -452,7 +454,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('a context decrypting with alsoPrepare makes a new peer\'s entry in the same engine call, and only for a new peer', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const n = { fused: 0, decrypt: 0, recipient: 0, plain: 0 };
     let failFused: EngineError | undefined;
     const counted: BfCore = {
@@ -517,7 +519,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('BfDecryptEncrypt = BfDecrypt, then BfEncrypt (same rho) of the reply with the echoed octets spliced in; the decryption\'s verdict', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const fused = core.decryptEncrypt!;
     expect(fused).toBeTypeOf('function');
     const ctx = new BlsContext(e, Ppub);
@@ -584,7 +586,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('a context decrypts and encrypts the reply in one engine call for a repeat peer only, and falls back without losing the plaintext', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     const n = { fused: 0, decrypt: 0, recipient: 0, withRecipient: 0 };
     let failFused: EngineError | undefined;
     const counted: BfCore = {
@@ -641,7 +643,7 @@ run('fused bls12381-bf core (native) against the reference path', () => {
   });
 
   it('a context does not hold a decryption back for a reply entry still being computed', async () => {
-    const { Ppub, ids, keys } = await setup;
+    const { Ppub, ids, keys } = await setup();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let fused = 0;

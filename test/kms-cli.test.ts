@@ -4,58 +4,19 @@
 // real binary path under tsx, stopped by SIGTERM with exit code 0.
 import { spawn } from 'node:child_process';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { serve } from '../src/cli/cmd-kms-serve.js';
-import { identityFor, verifyPrivateKey, type IbeParams } from '../src/ibe/index.js';
-import { loadParamsFile } from '../src/kms/master.js';
+import { identityFor, verifyPrivateKey } from '../src/ibe/index.js';
 import { requestPrivateKey } from '../src/kms/client.js';
 import { verifyLogChain } from '../src/kms/issuance-log.js';
 import { runCli } from './helpers/cli.js';
+import { ALICE, PSK, captureIo, kmsDirFixture } from './helpers/kms-serve.js';
 
-const PSK = 'feedfacefeedfacefeedfacefeedface';
-const ALICE = 'sip:alice@example.org';
-const root = mkdtempSync(join(tmpdir(), 'kms-cli-'));
-const dir = join(root, 'kms');
-const users = join(root, 'users.json');
-let params: IbeParams;
-
-beforeAll(async () => {
-  const r = await runCli(['kms', 'init', '--dir', dir, '--kms-id', 'urn:ibaked:kms:cli-test']);
-  expect(r.code, r.stderr).toBe(0);
-  writeFileSync(users, JSON.stringify({ [ALICE]: PSK }), { mode: 0o600 });
-  params = await loadParamsFile(join(dir, 'params.json'));
-});
-afterAll(() => rmSync(root, { recursive: true, force: true }));
-
-function io() {
-  const out = { stdout: '', stderr: '' };
-  let onOut: (() => void) | undefined;
-  return {
-    out,
-    waitFor: (re: RegExp) =>
-      new Promise<RegExpExecArray>((resolve) => {
-        const check = () => {
-          const m = re.exec(out.stdout);
-          if (m) resolve(m);
-          else onOut = check;
-        };
-        check();
-      }),
-    io: {
-      stdin: Readable.from([]),
-      stdout: (s: string) => {
-        out.stdout += s;
-        onOut?.();
-      },
-      stdoutBytes: (b: Uint8Array) => (out.stdout += Buffer.from(b).toString('utf8')),
-      stderr: (s: string) => (out.stderr += s),
-    },
-  };
-}
+const fx = kmsDirFixture('kms-cli');
+const { root, dir, users } = fx;
+const io = captureIo;
 
 describe('ibake kms serve', () => {
   it('prints its usage with --help', async () => {
@@ -86,9 +47,9 @@ describe('ibake kms serve', () => {
     const auditPath = join(root, 'audit.log');
     const done = serve(['--dir', dir, '--users', users, '--port', '0', '--skew', '120', '--audit', auditPath], h.io, ac.signal);
     const [, url] = await h.waitFor(/listening on (\S+)/);
-    const got = await requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params });
-    expect(await verifyPrivateKey(params, identityFor(ALICE, Date.now(), params.period).bytes, got.key)).toBe(true);
-    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK.replace('f', 'e'), params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    const got = await requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params: fx.params });
+    expect(await verifyPrivateKey(fx.params, identityFor(ALICE, Date.now(), fx.params.period).bytes, got.key)).toBe(true);
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK.replace('f', 'e'), params: fx.params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
     ac.abort();
     expect(await done).toBe(0);
     expect(h.out.stdout).toContain('ibake kms: stopped');
@@ -122,10 +83,10 @@ describe('ibake kms serve', () => {
     const [, url] = await h.waitFor(/listening on (\S+)/);
     expect(h.out.stdout).toContain('PKE on');
     const got = await requestPrivateKey({
-      url: url!, identity: 'sip:bob@example.org', params,
+      url: url!, identity: 'sip:bob@example.org', params: fx.params,
       pke: { kmsPublicKey: createPublicKey(kmsKey.privateKey).export({ type: 'spki', format: 'pem' }).toString(), signKey: bobKey.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() },
     });
-    expect(await verifyPrivateKey(params, identityFor('sip:bob@example.org', Date.now(), params.period).bytes, got.key)).toBe(true);
+    expect(await verifyPrivateKey(fx.params, identityFor('sip:bob@example.org', Date.now(), fx.params.period).bytes, got.key)).toBe(true);
     ac.abort();
     expect(await done).toBe(0);
   });
@@ -140,16 +101,16 @@ describe('ibake kms serve', () => {
     const reload = new EventTarget();
     const done = serve(['--dir', dir, '--users', usersR, '--port', '0'], h.io, ac.signal, reload);
     const [, url] = await h.waitFor(/listening on (\S+)/);
-    await expect(requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    await expect(requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params: fx.params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
     writeFileSync(usersR, JSON.stringify({ [CAROL]: CAROL_PSK }));
     reload.dispatchEvent(new Event('reload'));
     await h.waitFor(/users reloaded \(1 users\)/);
-    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).key.length).toBe(96);
-    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
+    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params: fx.params })).key.length).toBe(96);
+    await expect(requestPrivateKey({ url: url!, identity: ALICE, psk: PSK, params: fx.params })).rejects.toMatchObject({ code: 'KMS_AUTH_FAILED' });
     writeFileSync(usersR, '{ not json');
     reload.dispatchEvent(new Event('reload'));
     await h.waitFor(/NOT reloaded/);
-    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params })).key.length).toBe(96);
+    expect((await requestPrivateKey({ url: url!, identity: CAROL, psk: CAROL_PSK, params: fx.params })).key.length).toBe(96);
     ac.abort();
     expect(await done).toBe(0);
     expect(h.out.stderr).toContain('"event":"users"');
@@ -169,7 +130,7 @@ describe('ibake kms serve', () => {
       });
       child.on('exit', (c) => reject(new Error(`exited early with ${c}: ${out}`)));
     });
-    const got = await requestPrivateKey({ url, identity: ALICE, psk: PSK, params });
+    const got = await requestPrivateKey({ url, identity: ALICE, psk: PSK, params: fx.params });
     expect(got.key.length).toBe(96);
     child.kill('SIGHUP');
     await new Promise<void>((resolve) => {

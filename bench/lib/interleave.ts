@@ -20,6 +20,8 @@ export interface LatencyRow {
   median_us: number;
   p99_us: number;
   samples: number;
+  /** the pooled samples (ms), with opts.keepSamples */
+  samples_ms?: number[];
 }
 
 /** Linear-interpolated quantile of ascending-sorted values (q in [0, 1]). */
@@ -35,13 +37,14 @@ export function quantile(sorted: readonly number[], q: number): number {
  * Runs the tasks for `rounds` rounds and pools each (group, op)'s samples. Default order per
  * round: op by op, the groups rotated each round. `asListed`: the tasks exactly in the given
  * order every round; a (group, op) may then appear several times (its samples are pooled),
- * e.g. a reference measured right next to each task it is compared with.
+ * e.g. a reference measured right next to each task it is compared with. `onSamples` sees each
+ * task's samples (ms) of each round, for per-round statistics such as paired A/B ratios.
  */
 export async function runInterleaved(
   tasks: readonly InterleavedTask[],
   rounds: number,
   onRound?: (round: number) => void,
-  opts: { asListed?: boolean } = {},
+  opts: { asListed?: boolean; keepSamples?: boolean; onSamples?: (t: InterleavedTask, round: number, samplesMs: readonly number[]) => void } = {},
 ): Promise<LatencyRow[]> {
   const keyOf = (t: InterleavedTask) => `${t.group}\u0000${t.op}`;
   const pooled = new Map<string, number[]>();
@@ -86,6 +89,7 @@ export async function runInterleaved(
       const samples = res.latency?.samples;
       if (!samples || samples.length === 0) throw new Error(`${g}/${op}: no samples`);
       pooled.get(keyOf(t))!.push(...samples);
+      opts.onSamples?.(t, r, samples);
     }
     onRound?.(r + 1);
   }
@@ -97,6 +101,7 @@ export async function runInterleaved(
       median_us: Math.round(quantile(s, 0.5) * 1000 * 10) / 10,
       p99_us: Math.round(quantile(s, 0.99) * 1000 * 10) / 10,
       samples: s.length,
+      ...(opts.keepSamples ? { samples_ms: s } : {}),
     };
   });
 }

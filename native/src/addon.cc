@@ -15,6 +15,7 @@
 #include <cpuid.h>
 #endif
 
+#include "ct.h"
 #include "ops.h"
 #include "p256.h"
 #include "par.h"
@@ -141,6 +142,8 @@ Napi::Value RunSync(const Napi::CallbackInfo &info) {
   if (!read_call(info, 0, &op, &args) || (op != Op::G1Generator && op != Op::G2Generator))
     throw make_error(info.Env(), Reason::Type, "bad native call");
   Result r = run_op(op, args, nullptr);
+  // A misuse (e.g. arguments to a generator) is an error, never an empty result.
+  if (r.reason != Reason::Ok) throw make_error(info.Env(), r.reason, r.message);
   Napi::Uint8Array out = Napi::Uint8Array::New(info.Env(), r.out.size());
   std::memcpy(out.Data(), r.out.data(), r.out.size());
   return out;
@@ -158,7 +161,9 @@ class Handle : public Napi::ObjectWrap<Handle> {
   explicit Handle(const Napi::CallbackInfo &info) : Napi::ObjectWrap<Handle>(info) {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw make_error(info.Env(), Reason::Type, "NativeHandle is created by the engine only");
-    data_ = *info[0].As<Napi::External<std::shared_ptr<HandleData>>>().Data();
+    // Take the reference out of the External (left empty): this Handle is then the only owner
+    // besides in-flight work, so free() releases (and wipes) the data at once, not at GC.
+    data_ = std::move(*info[0].As<Napi::External<std::shared_ptr<HandleData>>>().Data());
     if (!data_) throw make_error(info.Env(), Reason::Type, "empty handle");
     key_ = data_->key;
     kind_ = (int)data_->kind;
@@ -166,7 +171,10 @@ class Handle : public Napi::ObjectWrap<Handle> {
     Napi::MemoryManagement::AdjustExternalMemory(info.Env(), accounted_);
   }
 
-  ~Handle() override { data_.reset(); }
+  ~Handle() override {
+    data_.reset();
+    wipe(key_.data(), key_.size());
+  }
 
   void Finalize(Napi::Env env) override {
     if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env, -accounted_);
@@ -200,7 +208,11 @@ class Handle : public Napi::ObjectWrap<Handle> {
   }
 
   Napi::Value Free(const Napi::CallbackInfo &info) {
-    data_.reset();  // in-flight work keeps its own reference; memory goes when it finishes
+    // The last owner wipes (~HandleData: the key and the G2 lines); in-flight work keeps its
+    // own reference, and the data goes (wiped) when it finishes.
+    data_.reset();
+    wipe(key_.data(), key_.size());
+    key_.clear();
     if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -accounted_);
     accounted_ = 0;
     return info.Env().Undefined();
@@ -244,6 +256,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("p256", Napi::Boolean::New(env, p256_available()));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
+  }));
+  // The parallel sections on or off, process-wide (every worker thread's engine shares the
+  // helper): the daemon turns them off while it has more concurrent work than cores to spare.
+  exports.Set("setParEnabled", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "setParEnabled(boolean)").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    par::set_enabled(info[0].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
   }));
   // Parallel-section counters (native/src/par.h), for tests: which path ran, never timing.
   exports.Set("parInfo", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {

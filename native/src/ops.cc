@@ -240,6 +240,7 @@ HandleData::HandleData() { g_live_handles++; }
 
 HandleData::~HandleData() {
   if (lines) wipe(lines->data(), sizeof(*lines));
+  wipe(key.data(), key.size());  // for G2 lines: the private key the lines were built from
   g_live_handles--;
 }
 

@@ -12,13 +12,21 @@ import { startKmsServer } from '../kms/server.js';
 import { requestPrivateKey } from '../kms/client.js';
 import { runScenario, SCENARIOS, derivedUri, type ScenarioName, type ScenarioResult } from '../ibake/scenario.js';
 import type { CryptoSessionKeys } from '../ibake/output.js';
+import { stackKeys } from '../srtp/stack.js';
 import { parseFlags, UsageError, type Command } from './command.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const ms = (v: number) => Math.round(v * 1000) / 1000;
 
+/** Key entries with their SRTP-stack forms (docs/keys.md §8); octet strings in hex. */
 function keysJson(k: CryptoSessionKeys[]) {
-  return k.map((c) => ({ csId: c.csId, ssrc: c.ssrc, profile: c.profile, masterKey: hex(c.masterKey), masterSalt: hex(c.masterSalt), keySource: c.keySource }));
+  return k.map((c) => {
+    const st = stackKeys(c);
+    return {
+      csId: c.csId, ssrc: st.ssrc, roc: st.roc, profile: c.profile, masterKey: hex(c.masterKey), masterSalt: hex(c.masterSalt), keySource: c.keySource,
+      keySalt: hex(st.keySalt), inline: st.inline, sender: st.sender, libsrtp: st.libsrtp, gst: { ...st.gst, 'srtp-key': hex(st.keySalt) },
+    };
+  });
 }
 
 export function resultJson(engine: string, r: ScenarioResult): Record<string, unknown> {
@@ -128,8 +136,10 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
                     same result (engine = the daemon's)
   --engine NAME     pairing engine (default: native, else wasm, else ts; IBAKED_ENGINE overrides)
   --json            {"engine","scenario","ok","messages":[{"name","from","to","base64"}],
-                     "initiator":{"identity","keys":[{"csId","ssrc","profile","masterKey",
-                     "masterSalt","keySource"}]},"responder":{…},"timingsMs":{"total",…}}
+                     "initiator":{"identity","keys":[{"csId","ssrc","roc","profile","masterKey",
+                     "masterSalt","keySource","keySalt","inline","sender","libsrtp":{"profile",
+                     "rtp","rtcp"},"gst":{"srtp-key","srtp-cipher","srtp-auth","srtcp-cipher",
+                     "srtcp-auth","roc","ssrc"}}]},"responder":{…},"timingsMs":{"total",…}}
                     (master keys are printed in JSON: it is a test tool with throw-away keys)
   --reveal-secrets  DANGEROUS: also print "secrets":{"kSession","point","nc","idi","idr","rand",
                     "csbId","mpk","tgk"} (hex; point, nc and the identities' UTF-8 octets idi/idr

@@ -6,7 +6,7 @@ import { IbakedError } from '../util/errors.js';
 import { packageVersion } from '../util/version.js';
 import { UsageError, type CliIO, type Command } from './command.js';
 
-/** command name -> module (relative to this file) exporting `command: Command`. */
+/** command name -> module (relative to this file) exporting `command: Command` (or `#name`: that export). */
 const COMMANDS: Record<string, string> = {
   selftest: './cmd-selftest.js',
   'kms init': './cmd-kms-init.js',
@@ -18,15 +18,19 @@ const COMMANDS: Record<string, string> = {
   'ibs verify': './cmd-ibs-verify.js',
   decode: './cmd-decode.js',
   call: './cmd-call.js',
+  'sdp offer': './cmd-sdp.js#offer',
+  'sdp answer': './cmd-sdp.js#answer',
+  'sdp extract': './cmd-sdp.js#extract',
   ipc: './cmd-ipc.js',
 };
 
 async function loadCommand(name: string): Promise<Command | undefined> {
-  const path = COMMANDS[name];
-  if (!path) return undefined;
+  const entry = COMMANDS[name];
+  if (!entry) return undefined;
+  const [path, exported = 'command'] = entry.split('#') as [string, string?];
   try {
-    const mod = (await import(new URL(path, import.meta.url).href)) as { command: Command };
-    return mod.command;
+    const mod = (await import(new URL(path, import.meta.url).href)) as Record<string, Command>;
+    return mod[exported];
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && String((e as Error).message).includes(path.slice(2))) {
       return undefined;

@@ -49,6 +49,8 @@ export class IbakedClient {
 
   request<T = unknown>(method: string, params: Record<string, unknown> = {}): Promise<T> {
     const id = this.nextId++;
+    // after the connection closed nothing would ever answer: fail now instead of waiting forever
+    if (this.sock.destroyed || !this.sock.writable) return Promise.reject(new IpcError('IPC_CLOSED', 'connection to ibaked closed'));
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.sock.write(encodeFrame({ id, method, params }));

@@ -78,7 +78,7 @@ async function writeUsers(path: string, users: Map<string, string>): Promise<voi
 }
 
 /** Opens (or on first use creates) the development KMS store under varDir and serves it. */
-export async function startDevKms(o: { varDir: string; engine: Engine; log: (line: string) => void }): Promise<DevKms> {
+export async function startDevKms(o: { varDir: string; engine: Engine; log: (line: string) => void; audit?: (event: Record<string, unknown>) => void }): Promise<DevKms> {
   ensurePrivateDir(o.varDir);
   const kmsDir = join(o.varDir, 'kms');
   const fresh = !existsSync(join(kmsDir, MASTER_FILE)) && !existsSync(join(kmsDir, PARAMS_FILE));
@@ -108,7 +108,7 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       // every local client shares 127.0.0.1: only the per-user limit applies
       rateLimit: { perAddress: false },
       // audit events carry identities and key ids (hashes), never keys
-      log: (e) => o.log(`kms ${JSON.stringify(e)}`),
+      log: (e) => (o.audit ? o.audit(e as unknown as Record<string, unknown>) : o.log(`kms ${JSON.stringify(e)}`)),
     });
   } catch (e) {
     store.destroy();
@@ -144,8 +144,8 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       const have = users.get(uri);
       if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
       const psk = pskHex ?? randomBytes(32).toString('hex');
+      store.upsert(uri, psk); // validates first: a user the KMS refuses is never stored
       users.set(uri, psk);
-      store.upsert(uri, psk);
       try {
         await persist();
       } catch (e) {

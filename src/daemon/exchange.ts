@@ -1,67 +1,130 @@
 // IPC methods of the key exchange itself (DESIGN §6, docs/daemon.md): exchange.initiate,
 // exchange.receive, exchange.rekey and exchange.close, on the IbakeEndpoint of a registered
-// local identity. The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
+// local identity, as one exchange shard serves them (shard.ts; the router in shards.ts picks
+// the shard and a new exchange's CSB ID). The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
 // leave only in the reply to the app that completed the exchange; the daemon's copies are
 // zeroed once that reply is written (AFTER_SEND). Failures are typed (IBAKE_*); when the
 // protocol answers a failure with an RFC 3830 Error message, it comes back as error.reply.
 import { performance } from 'node:perf_hooks';
 import { IbakeEndpoint, type CryptoSessionKeys, type ReceiveResult } from '../ibake/index.js';
 import { wipeCsKeys } from '../ibake/output.js';
-import { bytesParam } from './methods.js';
-import type { Identities } from './identities.js';
-import type { DaemonMetrics } from './metrics.js';
-import { AFTER_SEND, type Handler } from './server.js';
+import { stackKeys } from '../srtp/stack.js';
+import { Reader } from '../mikey/bytes.js';
+import { decodeHeader } from '../mikey/header.js';
+import { bytesParam, ParamError } from './methods.js';
+import { formatKeyMgmtLine } from '../srtp/sdp.js';
+import { MAX_SIGNALLING_TEXT, findMikey } from '../srtp/sdp-body.js';
+import type { ExchangeMetrics } from './metrics.js';
+import { AFTER_SEND } from './server.js';
 import { onlyFields, optionalUriParam, ssrcsParam, u32Param, uriParam } from './validate.js';
 
+/** Where a shard's exchange metrics go: the daemon's metrics in process, the main thread from a worker. */
+export interface ExchangeMetricsSink {
+  readonly exchanges: ExchangeMetrics;
+  /** One MIKEY message processed by exchange.receive. */
+  observeMessage(name: string, seconds: number, outcome: string): void;
+}
+
 export interface ExchangeDeps {
-  identities: Identities;
-  metrics: DaemonMetrics;
+  /** The endpoint of a local identity, or IDENTITY_UNKNOWN. */
+  endpoint: (uri: string) => IbakeEndpoint;
+  metrics: ExchangeMetricsSink;
   log: (line: string) => void;
+}
+
+/** What the router decided for a request: the CSB ID a new exchange must use (exchange.initiate). */
+export interface Route {
+  csbId?: number;
+}
+
+export type ExchangeHandler = (params: Record<string, unknown>, route: Route) => Promise<unknown>;
+
+/** The IPC methods an exchange shard serves (the rest are the main thread's). */
+export const EXCHANGE_METHODS = ['exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close'] as const;
+
+/** Zeroes the SRTP keys an exchange.receive result carries (any copy of one, e.g. relayed from a shard worker). */
+export function wipeResultKeys(result: unknown): void {
+  const keys = (result as { established?: { keys?: Array<Record<string, unknown>> } } | undefined)?.established?.keys;
+  if (!Array.isArray(keys)) return;
+  for (const k of keys) for (const v of Object.values(k ?? {})) if (v instanceof Uint8Array) v.fill(0);
 }
 
 const csb = (n: number) => n.toString(16).padStart(8, '0');
 
-function keysOut(keys: CryptoSessionKeys[]) {
-  return keys.map((k) => ({ csId: k.csId, ssrc: k.ssrc, profile: k.profile, masterKey: k.masterKey, masterSalt: k.masterSalt, keySource: k.keySource }));
+/** Key entries with their SRTP-stack forms; `held` collects the new key buffers so they can be wiped. */
+function keysOut(keys: CryptoSessionKeys[], held: Uint8Array[]) {
+  return keys.map((k) => {
+    const st = stackKeys(k);
+    held.push(st.keySalt); // gst['srtp-key'] is the same buffer
+    return { csId: k.csId, profile: k.profile, masterKey: k.masterKey, masterSalt: k.masterSalt, keySource: k.keySource, ...st };
+  });
 }
 
-function receiveOut(r: ReceiveResult): Record<string, unknown> {
-  const out: Record<string, unknown> = { csbId: r.csbId, peer: r.peer };
+/**
+ * The SRTP-ID map of an accepted message, as {csId, ssrc, roc}: on R_MESSAGE_1 this is where the
+ * initiator learns the SSRCs the responder chose (its offer had 0 there), before any key exists.
+ */
+function csMapOf(message: Uint8Array): Array<{ csId: number; ssrc: number; roc: number }> {
+  const { header } = decodeHeader(new Reader(message));
+  return header.csMap.type === 0 ? header.csMap.entries.map((e, i) => ({ csId: i + 1, ssrc: e.ssrc, roc: e.roc })) : [];
+}
+
+function receiveOut(r: ReceiveResult, message: Uint8Array): Record<string, unknown> {
+  const out: Record<string, unknown> = { csbId: r.csbId, peer: r.peer, csMap: csMapOf(message) };
   if (r.reply) {
     out.reply = r.reply;
     out.replyName = r.replyName ?? IbakeEndpoint.messageName(r.reply);
+    out.replyKeyMgmt = formatKeyMgmtLine(r.reply);
   }
+  const held: Uint8Array[] = [];
   if (r.established) {
     const e = r.established;
-    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, ...(e.escrowed ? { escrowed: true } : {}), keys: keysOut(e.keys) };
+    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, ...(e.escrowed ? { escrowed: true } : {}), keys: keysOut(e.keys, held) };
   }
   if (r.stored) out.stored = { forUser: r.stored.forUser, from: r.stored.from, message: r.stored.message };
   // The reply frame holds the only copy the app needs: zero ours once it is written.
-  Object.defineProperty(out, AFTER_SEND, { value: () => wipeCsKeys(r.established?.keys), enumerable: false });
+  Object.defineProperty(out, AFTER_SEND, { value: () => {
+      wipeCsKeys(r.established?.keys);
+      for (const b of held) b.fill(0);
+    },
+    enumerable: false });
   return out;
 }
 
-export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
-  const { identities, log } = d;
+/**
+ * The MIKEY message of exchange.receive: `message` (bin), or `sdp` (text: an a=key-mgmt line, an
+ * SDP body or a whole SIP message; the one MIKEY message in it is found here). Exactly one.
+ */
+function messageOrSdpParam(p: Record<string, unknown>): Uint8Array {
+  if ((p.message === undefined) === (p.sdp === undefined)) throw new ParamError('give exactly one of message (bin) and sdp (text)');
+  if (p.message !== undefined) return bytesParam(p, 'message');
+  if (typeof p.sdp !== 'string' || p.sdp.length === 0 || p.sdp.length > MAX_SIGNALLING_TEXT) {
+    throw new ParamError(`sdp must be a string of 1..${MAX_SIGNALLING_TEXT} characters`);
+  }
+  return findMikey(p.sdp).message;
+}
+
+export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandler> {
+  const { log } = d;
   const metrics = d.metrics.exchanges;
   return {
-    'exchange.initiate': async (p) => {
+    'exchange.initiate': async (p, route) => {
       onlyFields(p, ['from', 'to', 'ssrcs']);
       const from = uriParam(p, 'from');
       const to = uriParam(p, 'to');
       const ssrcs = ssrcsParam(p, 'ssrcs');
-      const ep = identities.get(from).endpoint;
-      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}) });
+      const ep = d.endpoint(from);
+      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}), ...(route.csbId !== undefined ? { csbId: route.csbId } : {}) });
       metrics.initiated++;
       log(`exchange ${csb(r.csbId)}: ${from} initiated to ${to}`);
-      return { csbId: r.csbId, message: r.message, messageName: 'I_MESSAGE_1' };
+      return { csbId: r.csbId, message: r.message, messageName: 'I_MESSAGE_1', keyMgmt: formatKeyMgmtLine(r.message) };
     },
 
     'exchange.receive': async (p) => {
-      onlyFields(p, ['identity', 'message']);
+      onlyFields(p, ['identity', 'message', 'sdp']);
       const identity = uriParam(p, 'identity');
-      const message = bytesParam(p, 'message');
-      const ep = identities.get(identity).endpoint;
+      const message = messageOrSdpParam(p);
+      const ep = d.endpoint(identity);
       metrics.received++;
       const name = IbakeEndpoint.messageName(message);
       const t0 = performance.now();
@@ -80,7 +143,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
         metrics.established++;
         log(`exchange ${csb(r.csbId)}: ${identity} established with ${r.established.peer} (${r.established.keys.length} crypto sessions)`);
       }
-      return receiveOut(r);
+      return receiveOut(r, message);
     },
 
     'exchange.rekey': async (p) => {
@@ -88,10 +151,10 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = uriParam(p, 'peer');
-      const message = await identities.get(identity).endpoint.rekey(csbId, peer);
+      const message = await d.endpoint(identity).rekey(csbId, peer);
       metrics.rekeyed++;
       log(`exchange ${csb(csbId)}: ${identity} started a CSB update with ${peer}`);
-      return { csbId, message, messageName: 'I_MESSAGE_1' };
+      return { csbId, message, messageName: 'I_MESSAGE_1', keyMgmt: formatKeyMgmtLine(message) };
     },
 
     'exchange.close': async (p) => {
@@ -99,7 +162,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = optionalUriParam(p, 'peer');
-      const ep = identities.get(identity).endpoint;
+      const ep = d.endpoint(identity);
       let closed = 0;
       let offerClosed = false;
       for (const store of [ep.initiated, ep.responded, ep.offers] as Array<{ byCsb(c: number): Array<{ peer: string }>; delete(c: number, p: string): void }>) {

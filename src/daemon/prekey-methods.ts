@@ -29,6 +29,8 @@ export const MAX_GENERATE = 200;
 export const DEFAULT_GENERATE = 100;
 export const PREKEY_STORE_FILE = 'prekeys.bin';
 export const MAILBOX_FILE = 'mailbox-prekeys.json';
+/** The IPC methods below (for the daemon's per-method metrics). */
+export const PREKEY_METHODS = ['prekeys.generate', 'prekeys.status', 'mailbox.prekeys.add', 'mailbox.prekeys.status'] as const;
 
 export interface PrekeyMethodsOptions {
   engine: Engine;

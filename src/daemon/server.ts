@@ -198,6 +198,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     if (c.sock.writableLength > MAX_WRITE_BACKLOG && !c.backlogged) {
       c.backlogged = true; // resumed on 'drain'
       c.sock.pause();
+      log.debug({ conn: c.id, backlog: c.sock.writableLength, partial: c.dec.partial }, 'replies wait for the client: reading paused');
     }
   };
 

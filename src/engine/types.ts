@@ -174,6 +174,11 @@ export interface Engine {
    * (test/ibe-ibs.test.ts).
    */
   readonly ibsVerify?: (Ppub: Bytes, qSig: Bytes, h: Scalar, u: Bytes, v: Bytes) => Promise<boolean>;
+  /**
+   * Native only: lets an operation use a second core (the helper thread of its parallel
+   * sections) or not, process-wide. Results are the same either way; only timing changes.
+   */
+  readonly setParallel?: (on: boolean) => void;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

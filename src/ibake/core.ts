@@ -120,6 +120,11 @@ export interface InitiateOptions {
   to: string;
   /** SSRCs of the crypto sessions (0 = let the responder choose). Default: [random, 0]. */
   ssrcs?: number[];
+  /**
+   * The CSB ID to use (1..2^32-1) instead of a random one: the daemon's router chooses it so it
+   * can route the exchange's later messages by (identity, CSB ID). Refused if already in use.
+   */
+  csbId?: number;
 }
 
 export type VPayloadFields = { authAlg: number; mac: Uint8Array; offset: number };
@@ -236,7 +241,16 @@ export class EndpointCore {
     const job = this.ahead.get(key);
     this.ahead.delete(key);
     const got = await job?.take();
-    if (got instanceof Uint8Array) return keysFromPoint(input(), got);
+    if (got instanceof Uint8Array) {
+      let x: ExchangeInput;
+      try {
+        x = input();
+      } catch (e) {
+        got.fill(0);
+        throw e;
+      }
+      return keysFromPoint(x, got); // wipes the point
+    }
     return got ?? computeExchangeKeys(input());
   }
 

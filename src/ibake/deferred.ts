@@ -65,12 +65,12 @@ export async function openDeferred(
     plain.fill(0);
     throw e;
   }
-  const ssrcs = srtpMap(msg).map((e) => e.ssrc);
+  const csMap = srtpMap(msg);
   const csbId = msg.header.csbId;
   const rand = randP!.rand;
   try {
     if (esk.v === 1) {
-      const keys = deriveCsKeys(msg.header.prf, esk.sk, csbId, rand, ssrcs, profile, 'deferred-sk');
+      const keys = deriveCsKeys(msg.header.prf, esk.sk, csbId, rand, csMap, profile, 'deferred-sk');
       return { csbId, from, mailbox: uriOf(idrP!), keys, escrowed: true };
     }
     if (!opts.prekeys) throw new IbakeError('IBAKE_NO_PREKEY', 'a v2 deferred message needs the prekey store (opts.prekeys)');
@@ -79,7 +79,7 @@ export async function openDeferred(
     let sk: Uint8Array | undefined;
     try {
       sk = await deriveDeferredSkWith(opts.p256, { secret, peer: esk.ei, idi: from, idr: user, csbId, rand, prekeyId: esk.prekeyId, ei: esk.ei, prekey: record.publicKey });
-      const keys = deriveCsKeys(msg.header.prf, sk, csbId, rand, ssrcs, profile, 'deferred-sk');
+      const keys = deriveCsKeys(msg.header.prf, sk, csbId, rand, csMap, profile, 'deferred-sk');
       return { csbId, from, mailbox: uriOf(idrP!), keys, prekeyId: esk.prekeyId };
     } finally {
       secret.fill(0);

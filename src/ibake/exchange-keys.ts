@@ -21,7 +21,7 @@ export interface ExchangeInput {
   /** auth key length of the V payload (our profile: 32) */
   authLen: number;
   /** derive the SRTP keys from the TGK for these crypto sessions */
-  cs?: { ssrcs: number[]; profile: string };
+  cs?: { map: ReadonlyArray<{ ssrc: number; roc: number }>; profile: string };
   /**
    * The profile-v2 binding (identities and N_c). Absent only for the internal v1 derivation
    * (K_SESSION = the point) that bench/call.ts measures against; never reachable from the
@@ -57,7 +57,7 @@ export function keysFromPoint(x: ExchangeInput, point: Uint8Array): ExchangeKeys
     k = x.binding ? bindKSession(point, x.binding) : point;
     const sess = deriveSessionKeys(x.prf, k, x.csbId, x.rand, { auth: x.authLen }, x.binding ? 'v2' : 'point');
     const out: ExchangeKeys = { sess };
-    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.ssrcs, x.cs.profile, 'ibake');
+    if (x.cs) out.cs = deriveCsKeys(x.prf, sess.tgk, x.csbId, x.rand, x.cs.map, x.cs.profile, 'ibake');
     if (x.reveal) {
       out.kSession = k.slice();
       out.point = point.slice();

@@ -32,7 +32,7 @@ function initiatorInput(c: EndpointCore, s: InitiatorState, secret: Uint8Array |
   return {
     secret, peerPoint: s.yP, ownPoint: s.xP, prf: PROFILE.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
     ...(s.nc ? c.binding({ idi: c.identity, idr: s.peer, nc: s.nc }) : {}),
-    reveal: !!c.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    reveal: !!c.opts.revealSecrets, ...(s.mode !== 'deferred' ? { cs: { map: s.csMap, profile: s.profile } } : {}),
   };
 }
 
@@ -43,8 +43,15 @@ export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ m
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
   }
-  let csbId = nonZeroU32();
-  while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  let csbId: number;
+  if (o.csbId !== undefined) {
+    if (!Number.isInteger(o.csbId) || o.csbId < 1 || o.csbId > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'csbId must be an integer in 1..4294967295');
+    if (c.offerIndex.has(o.csbId) || c.initiated.byCsb(o.csbId).length > 0) throw new IbakeError('IBAKE_STATE', 'CSB ID already in use');
+    csbId = o.csbId;
+  } else {
+    csbId = nonZeroU32();
+    while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  }
   const nowMs = c.now();
   // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
   c.ibe.prepare?.(to, nowMs);
@@ -281,9 +288,9 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     if (kemacPs[0]) {
       keys = readPreEncoded(c, msg, s, kemacPs[0], ek.sess.mpk);
     } else if (s.mode === 'deferred') {
-      keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'deferred-sk');
+      keys = deriveCsKeys(PROFILE.prf, s.sk!, csbId, s.rand, s.csMap, s.profile, 'deferred-sk');
     } else {
-      keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+      keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
     }
     if (keys !== ek.cs) wipeCsKeys(ek.cs);
     if (ek.kSession && ek.point) {
@@ -328,7 +335,7 @@ function readPreEncoded(c: EndpointCore, msg: DecodedMessage, s: InitiatorState,
     if (chain.length !== s.csMap.length) throw authFailure('inner-format');
     return chain.map((ch, i) => {
       if (ch.kind !== 'KEY' || ch.keyType !== 3 || !ch.salt || ch.key.length !== lens.key || ch.salt.length !== lens.salt || ch.kv.type !== 0) throw authFailure('inner-format');
-      return { csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: ch.key.slice(), masterSalt: ch.salt.slice(), keySource: 'preencoded' as const };
+      return { csId: i + 1, ssrc: s.csMap[i]!.ssrc, roc: s.csMap[i]!.roc, profile: s.profile, masterKey: ch.key.slice(), masterSalt: ch.salt.slice(), keySource: 'preencoded' as const };
     });
   } catch (e) {
     c.fail(msg, e);

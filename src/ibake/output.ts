@@ -1,8 +1,9 @@
 // What a finished exchange hands to the media layer: per crypto session (cs_id = 1..#CS in
 // CS-map order, RFC 3830 §4.1.3) the SRTP master key and salt, the SSRC, the SRTP profile and
 // where the key came from (the IBAKE TGK, the deferred-delivery SK used as TGK, or a
-// pre-encoded content key carried in R_MESSAGE_2's KEMAC).
+// pre-encoded content key carried in R_MESSAGE_2's KEMAC). SSRC and ROC are the CS map's.
 import { deriveSrtpMasterKeys } from '../mikey/keys.js';
+import type { StackKeyInput } from '../srtp/stack.js';
 import { DEFAULT_PROFILE as SRTP_DEFAULT_PROFILE, SRTP_PROFILES as SRTP_PROFILE_TABLE, type SrtpProfileName } from '../srtp/policy.js';
 
 export type KeySource = 'ibake' | 'deferred-sk' | 'preencoded';
@@ -20,12 +21,8 @@ export const SRTP_PROFILES: Readonly<Record<string, { readonly key: number; read
 );
 export const DEFAULT_PROFILE: SrtpProfileName = SRTP_DEFAULT_PROFILE.name;
 
-export interface CryptoSessionKeys {
-  csId: number;
-  ssrc: number;
-  profile: string;
-  masterKey: Uint8Array;
-  masterSalt: Uint8Array;
+/** One crypto session's keys: csId, ssrc, roc (the SRTP-ID map's), profile, master key and salt, and their source. */
+export interface CryptoSessionKeys extends StackKeyInput {
   keySource: KeySource;
 }
 
@@ -34,14 +31,14 @@ export function deriveCsKeys(
   tgk: Uint8Array,
   csbId: number,
   rand: Uint8Array,
-  ssrcs: number[],
+  map: ReadonlyArray<{ ssrc: number; roc: number }>,
   profile: string,
   keySource: KeySource,
 ): CryptoSessionKeys[] {
   const lens = SRTP_PROFILES[profile]!;
-  return ssrcs.map((ssrc, i) => {
+  return map.map(({ ssrc, roc }, i) => {
     const k = deriveSrtpMasterKeys(prf, tgk, i + 1, csbId, rand, lens);
-    return { csId: i + 1, ssrc, profile, masterKey: k.masterKey, masterSalt: k.masterSalt, keySource };
+    return { csId: i + 1, ssrc, roc, profile, masterKey: k.masterKey, masterSalt: k.masterSalt, keySource };
   });
 }
 

@@ -28,7 +28,7 @@ function responderInput(c: EndpointCore, s: ResponderState, xP: Uint8Array, nc?:
   return {
     secret: s.y, peerPoint: xP, ownPoint: s.yP, prf: s.prf, csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
     ...(nc ? c.binding({ idi: s.peer, idr: s.self, nc }) : {}),
-    ...(tgkKeys ? { cs: { ssrcs: s.csMap.map((e) => e.ssrc), profile: s.profile } } : {}),
+    ...(tgkKeys ? { cs: { map: s.csMap, profile: s.profile } } : {}),
   };
 }
 
@@ -199,10 +199,10 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
       chain.fill(0);
       wipeKeys(mk);
       payloads.push({ kind: 'KEMAC', encrAlg: 1, encrData: enc, macAlg: 0, mac: new Uint8Array(0) });
-      keys = pre.map((k, i) => ({ csId: i + 1, ssrc: s.csMap[i]!.ssrc, profile: s.profile, masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice(), keySource: 'preencoded' as const }));
+      keys = pre.map((k, i) => ({ csId: i + 1, ssrc: s.csMap[i]!.ssrc, roc: s.csMap[i]!.roc, profile: s.profile, masterKey: k.masterKey.slice(), masterSalt: k.masterSalt.slice(), keySource: 'preencoded' as const }));
       keySource = 'preencoded';
     } else if (!c.opts.mailbox) {
-      keys = ek.cs ?? deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap.map((e) => e.ssrc), s.profile, 'ibake');
+      keys = ek.cs ?? deriveCsKeys(s.prf, sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
       keySource = 'ibake';
     }
     if (keys !== ek.cs) wipeCsKeys(ek.cs);

@@ -50,6 +50,8 @@ export interface ScenarioOptions {
    * PREKEY_BATCH prekeys serves that many calls (as in a deployment), instead of one bundle per call.
    */
   prekeyPools?: Map<string, { store: PrekeyStore; mailbox: MailboxPrekeys }>;
+  /** Internal (bench/call.ts A/B only, never set by the CLI): extra options of every endpoint. */
+  endpointExtra?: object;
 }
 
 /** Prekeys per bundle when a pool is reused across runs. */
@@ -119,6 +121,7 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
       ...(o.engine.p256Mul ? { p256: o.engine.p256Mul } : {}),
       alsoAnswerFor: also,
       ...(o.revealSecrets ? { revealSecrets: (s: (typeof secrets)[number]) => secrets.push(s) } : {}),
+      ...o.endpointExtra,
       ...extra,
     }) as IbakeEndpoint & { ring: IbeKeyring };
     ep.ring = ring;

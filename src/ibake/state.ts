@@ -75,6 +75,7 @@ export interface UpdatePending {
   authKey: Uint8Array;
   keys: CryptoSessionKeys[];
   peerPoint: Uint8Array;
+  ownPoint: Uint8Array;
 }
 
 /** Responder, keyed by (CSB ID, IDRi). */

@@ -38,12 +38,14 @@ function updateInput(c: EndpointCore, s: Exchange, secret: Uint8Array, own: Uint
   return {
     secret, peerPoint, ownPoint: own, prf: prfOf(s), csbId: s.csbId, rand: s.rand, authLen: PROFILE.vMacLen,
     ...(nc ? c.binding({ idi, idr, nc }) : {}),
-    cs: { ssrcs: map.map((e) => e.ssrc), profile: s.profile },
+    cs: { map, profile: s.profile },
   };
 }
 
-/** Replaces the exchange's keys by new ones (the old ones are wiped). */
-function switchKeys(s: Exchange, tgk: Uint8Array, keys: CryptoSessionKeys[], map: SrtpIdEntry[], t: Uint8Array): void {
+/** Replaces the exchange's keys (the old ones are wiped) and DH values by new ones. */
+function switchKeys(s: Exchange, tgk: Uint8Array, keys: CryptoSessionKeys[], map: SrtpIdEntry[], t: Uint8Array, points: { own: Uint8Array; peer: Uint8Array }): void {
+  if (s.kind === 'initiator') [s.xP, s.yP] = [points.own, points.peer];
+  else [s.yP, s.xP] = [points.own, points.peer];
   wipeKeyList(s.keys);
   s.tgk?.fill(0);
   s.tgk = tgk;
@@ -162,7 +164,7 @@ export async function onUpdateI1(c: EndpointCore, msg: DecodedMessage): Promise<
     c.signV(reply, ek.sess.authKey, idi, idrUri);
     // Not switched yet: the old keys stay in use until U3 proves the sender read this reply.
     if (s.pending) wipePending(s.pending);
-    s.pending = { t: tNtp, csMap: map, tgk: ek.sess.tgk, authKey: ek.sess.authKey, keys: ek.cs!, peerPoint };
+    s.pending = { t: tNtp, csMap: map, tgk: ek.sess.tgk, authKey: ek.sess.authKey, keys: ek.cs!, peerPoint, ownPoint: eph.publicPoint };
     ek.sess.mpk.fill(0);
     return { reply, replyName: 'R_MESSAGE_1', csbId, peer: s.peer };
   } catch (e) {
@@ -190,12 +192,14 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
   const map = srtpMap(msg);
   const plain = await c.decryptAs(msg, c.identity, ntpToMs(u.t, c.now()), ibakeP!.encrData);
   let ek: ExchangeKeys;
+  let newPeer: Uint8Array;
   try {
     const f = readInner(plain, { i: 'yes', r: 'yes' });
     if (f.idi !== idi || f.idr !== idrUri) throw authFailure('identity-mismatch');
     const [echo, peerPoint] = asResponder ? [f.eccptr!, f.eccpti!] : [f.eccpti!, f.eccptr!];
     if (!eq(echo, u.xP)) throw authFailure('echo-mismatch');
     ek = computeExchangeKeys(updateInput(c, s, u.x, u.xP, peerPoint, map, c.v2 ? u.nc : undefined, idi, idrUri));
+    newPeer = peerPoint.slice();
   } catch (e) {
     c.fail(msg, e);
   } finally {
@@ -220,7 +224,7 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
     idi,
     idrUri,
   );
-  switchKeys(s, ek.sess.tgk, ek.cs!, map, u.t);
+  switchKeys(s, ek.sess.tgk, ek.cs!, map, u.t, { own: u.xP, peer: newPeer });
   ek.sess.mpk.fill(0);
   ek.sess.authKey.fill(0);
   wipeUpdate(u as UpdateSent);
@@ -247,9 +251,7 @@ export async function onUpdateConfirm(c: EndpointCore, msg: DecodedMessage): Pro
   if (!eq(randP!.rand, s.rand)) throw malformed('RAND differs from the exchange\'s');
   // A forged confirmation changes nothing: the old keys stay, the pending ones wait.
   if (!c.checkV(msg, vP!, p.authKey, idi, idrUri)) throw c.authFail(msg, 'bad-mac');
-  switchKeys(s, p.tgk, p.keys, p.csMap, p.t);
-  if (s.kind === 'responder') s.xP = p.peerPoint;
-  else s.yP = p.peerPoint;
+  switchKeys(s, p.tgk, p.keys, p.csMap, p.t, { own: p.ownPoint, peer: p.peerPoint });
   p.authKey.fill(0);
   delete s.pending;
   (asInitiator ? c.initiated : c.responded).touch(s as never);

@@ -2,8 +2,9 @@
 // Content-Type application/mikey, the binary MIKEY message as the body, answered with
 // application/mikey (a REQUEST_KEY_RESP or an RFC 3830 Error message). This module knows
 // nothing of MIKEY: it enforces method, path, media type, a body size cap (checked against
-// Content-Length before reading, and while streaming), header/request/idle timeouts and a
-// connection cap, calls `admit` (cheap pre-body checks such as a per-address rate limit) and
+// Content-Length before reading, and while streaming), header/request/idle timeouts, a
+// connection cap and a per-address connection cap (idle sockets from one address cannot lock
+// others out), calls `admit` (cheap pre-body checks such as a per-address rate limit) and
 // then hands the body to `handle`.
 import * as http from 'node:http';
 import * as https from 'node:https';
@@ -38,6 +39,8 @@ export interface MikeyHttpServerOptions {
   /** Idle socket timeout, ms (default 15 s). */
   idleTimeoutMs?: number;
   maxConnections?: number;
+  /** Open connections per client address (default 16): one address cannot take the whole `maxConnections`. */
+  maxConnectionsPerAddress?: number;
   /** Called before the body is read; an answer here ends the request. */
   admit?: (client: string) => MikeyHttpAnswer | undefined;
   handle: (req: MikeyHttpRequest) => Promise<MikeyHttpAnswer>;
@@ -148,6 +151,24 @@ export async function startMikeyHttpServer(opts: MikeyHttpServerOptions): Promis
     : http.createServer(common, listener);
   server.setTimeout(opts.idleTimeoutMs ?? 15_000, (sock: Socket) => sock.destroy());
   server.maxConnections = opts.maxConnections ?? 1024;
+  const perAddressCap = opts.maxConnectionsPerAddress ?? 16;
+  if (!Number.isInteger(perAddressCap) || perAddressCap < 1) throw new RangeError('maxConnectionsPerAddress must be an integer >= 1');
+  const open = new Map<string, number>();
+  // 'connection' is the TCP socket (before any TLS handshake): refused ones cost nothing more.
+  server.on('connection', (sock: Socket) => {
+    const a = clientAddress(sock);
+    const n = (open.get(a) ?? 0) + 1;
+    if (n > perAddressCap) {
+      sock.destroy();
+      return;
+    }
+    open.set(a, n);
+    sock.once('close', () => {
+      const m = (open.get(a) ?? 1) - 1;
+      if (m > 0) open.set(a, m);
+      else open.delete(a);
+    });
+  });
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -18,6 +18,7 @@ import { checkMaster, isSuiteName, setup, type IbeParams, type IbeSuiteName, typ
 import { buildParams, paramsToJson, parseParams } from '../ibe/params.js';
 import type { Rfc5091Level } from '../ibe/rfc5091/setup.js';
 import { KmsError } from './errors.js';
+import { requireNotOthersWritable } from './file-modes.js';
 
 export const MASTER_FILE = 'master.key';
 export const PARAMS_FILE = 'params.json';
@@ -161,10 +162,13 @@ export async function loadParamsFile(path: string, engine?: Engine): Promise<Ibe
 }
 
 /**
- * Loads a KMS directory: params (validated), master secret (checked: file mode 0600 or
- * stricter, checksum, suite and fingerprint match, P_pub = [s]P). Zero `master` after use.
+ * Loads a KMS directory: directory and params not writable by group/others, params
+ * (validated), master secret (checked: file mode 0600 or stricter, checksum, suite and fingerprint match, P_pub = [s]P). Zero `master` after use.
  */
 export async function loadKmsDir(dir: string, engine?: Engine): Promise<{ params: IbeParams; master: Uint8Array }> {
+  // Whoever may write the directory or the params could swap the KMS's identity under it.
+  await requireNotOthersWritable(dir, 'KMS directory');
+  await requireNotOthersWritable(join(dir, PARAMS_FILE), 'KMS params');
   const params = await loadParamsFile(join(dir, PARAMS_FILE), engine);
   const mpath = join(dir, MASTER_FILE);
   let st;

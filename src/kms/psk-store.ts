@@ -9,6 +9,8 @@
 // sharing a common identity). PSK bytes never leave this module except to the MAC/KEMAC key
 // derivation, and are zeroed by destroy().
 import { readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { requireNotOthersWritable } from './file-modes.js';
 import { inspect } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import { KmsError } from './errors.js';
@@ -116,7 +118,10 @@ export class PskStore {
       throw new KmsError('KMS_CONFIG', `cannot read users file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
     if (!st.isFile()) throw new KmsError('KMS_CONFIG', `users file ${path} is not a regular file`);
-    if ((st.mode & 0o007) !== 0) throw new KmsError('KMS_CONFIG', `users file ${path} is accessible to other users (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
+    // 0600 or 0400 only: group-writable would let a group member grant itself identities.
+    const mode = st.mode & 0o777;
+    if (mode !== 0o600 && mode !== 0o400) throw new KmsError('KMS_CONFIG', `users file ${path} is accessible to other users (mode ${mode.toString(8)}; must be 600 or 400): chmod 600 it`);
+    await requireNotOthersWritable(dirname(path), 'users file directory');
     if (st.size > MAX_USERS_FILE_BYTES) throw new KmsError('KMS_CONFIG', `users file ${path} is too large`);
     const raw = await readFile(path);
     let table: unknown;

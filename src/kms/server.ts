@@ -41,6 +41,9 @@ export interface KmsServerOptions {
   /** Allowed clock skew for T, ms (default 5 min). */
   skewMs?: number;
   maxBodyBytes?: number;
+  /** Open connections per client address (default 16) and idle socket timeout (ms, default 15 s). */
+  maxConnectionsPerAddress?: number;
+  idleTimeoutMs?: number;
   /** KEMAC Encr alg of responses (default 1 = AES-CM-128). */
   encrAlg?: number;
   /** Key extractions running at once (default 2) and waiting (default 64); beyond that 503. */
@@ -108,6 +111,8 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
       port: opts.port ?? 0,
       ...(opts.tls ? { tls: opts.tls } : {}),
       ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+      ...(opts.maxConnectionsPerAddress !== undefined ? { maxConnectionsPerAddress: opts.maxConnectionsPerAddress } : {}),
+      ...(opts.idleTimeoutMs !== undefined ? { idleTimeoutMs: opts.idleTimeoutMs } : {}),
       admit: perAddress
         ? (client) => {
             const r = perAddress.take(client);
@@ -123,7 +128,15 @@ export async function startKmsServer(opts: KmsServerOptions): Promise<KmsServer>
     if (ownUsers) users.destroy();
     throw new KmsError('KMS_CONFIG', `cannot listen: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  log({ event: 'listening', time: new Date(now()).toISOString(), url: http.url });
+  try {
+    log({ event: 'listening', time: new Date(now()).toISOString(), url: http.url });
+  } catch (e) {
+    // The audit sink is broken before the first request: do not serve without it.
+    await http.close();
+    service.close();
+    if (ownUsers) users.destroy();
+    throw new KmsError('KMS_CONFIG', `audit log: ${(e as Error).message}`);
+  }
   let closed: Promise<void> | undefined;
   const retired = new Map<PskStore, NodeJS.Timeout>();
   return {

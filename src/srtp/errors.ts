@@ -8,7 +8,8 @@ export type SrtpErrorCode =
   | 'SRTP_POLICY_UNSUPPORTED' // well-formed policy that maps to none of our profiles
   | 'SDP_SYNTAX' // malformed SDP body or a=key-mgmt line
   | 'SDP_BASE64' // keymgmt-data is not canonical base64
-  | 'SDP_DUPLICATE'; // the same key-management protocol twice at one level
+  | 'SDP_DUPLICATE' // the same key-management protocol twice at one level, or two different MIKEY messages
+  | 'SDP_NO_MIKEY'; // an SDP body / SIP message without an a=key-mgmt:mikey line
 
 export class SrtpError extends IbakedError {
   constructor(code: SrtpErrorCode, message: string) {

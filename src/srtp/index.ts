@@ -4,3 +4,5 @@ export * from './errors.js';
 export * from './kdf.js';
 export * from './policy.js';
 export * from './sdp.js';
+export * from './sdp-body.js';
+export * from './stack.js';

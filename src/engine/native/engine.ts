@@ -115,6 +115,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
     name: 'native',
     bfCore,
     ibsVerify: (Ppub, qSig, h, u, v) => call<Bytes>(() => addon.run(Op.IbsVerify, [Ppub, qSig, h, u, v])).then((out) => out[0] === 1),
+    ...(addon.setParEnabled ? { setParallel: (on: boolean) => addon.setParEnabled!(on) } : {}),
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => addon.run(Op.P256Mul, [k, q])) } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
@@ -155,6 +156,8 @@ export function createNativeEngine(addon: NativeAddon): Engine {
         point: h.key,
         pairing: (p1: Bytes) => handleOp(h, Op.PreparedPairing, p1),
         millerLoop: (p1: Bytes) => handleOp(h, Op.PreparedMiller, p1),
+        // Released and wiped at once in native memory (the lines and the point they came
+        // from); `point` stays readable (the engine contract; a context falls back on it).
         free: () => h.free(),
       };
       handles.set(prepared, h);
