@@ -78,8 +78,8 @@ async function kmsAttack(w: { engine: typeof engine; s: Uint8Array; Ppub: Uint8A
   const rec = r1inner.find((p) => p.kind === 'EXT' && p.extType === PREKEY_EXT) as { data: Uint8Array } | undefined;
   const esk = readEsk(await ring.decrypt(B, now, ct(t.stored, 'ESK')!));
   const rand = payloads(t.i1).find((p) => p.kind === 'RAND')!.rand!;
-  const ssrcs = decodeMessage(t.stored).header.csMap.entries?.map((e: { ssrc: number }) => e.ssrc) ?? [];
-  const derive = (sk: Uint8Array) => deriveCsKeys(1, sk, t.csbId, rand, ssrcs as number[], 'AES_CM_128_HMAC_SHA1_80', 'deferred-sk').map((k) => hex(k.masterKey));
+  const map = (decodeMessage(t.stored).header.csMap as { entries: { ssrc: number; roc: number }[] }).entries;
+  const derive = (sk: Uint8Array) => deriveCsKeys(1, sk, t.csbId, rand, map, 'AES_CM_128_HMAC_SHA1_80', 'deferred-sk').map((k) => hex(k.masterKey));
   const got: string[] = [];
   if (esk.v === 1) got.push(...derive(esk.sk)); // v1: SK is right there
   if (esk.v === 2) {
@@ -118,8 +118,8 @@ describe(`deferred delivery v2 (engine ${engine.name})`, () => {
     const rand = payloads(call.i1).find((p) => p.kind === 'RAND')!.rand!;
     const dh = p256.getSharedSecret(secret, esk.ei, false);
     const sk = new Uint8Array(hkdfSync('sha256', dh, rand, deferredSkInfo({ idi: A, idr: B, csbId: call.csbId, prekeyId: 1, ei: esk.ei, prekey: record.publicKey }), 32));
-    const ssrcs = call.keys.map((k) => k.ssrc);
-    expect(deriveCsKeys(1, sk, call.csbId, rand, ssrcs, 'AES_CM_128_HMAC_SHA1_80', 'deferred-sk').map((k) => hex(k.masterKey))).toEqual(real);
+    const map = (decodeMessage(call.stored).header.csMap as { entries: { ssrc: number; roc: number }[] }).entries;
+    expect(deriveCsKeys(1, sk, call.csbId, rand, map, 'AES_CM_128_HMAC_SHA1_80', 'deferred-sk').map((k) => hex(k.masterKey))).toEqual(real);
 
     // The same attacker against the escrowed v1 flow (policy allows it, the mailbox has no prekey): it reads the keys.
     const lax = await w.party(A, { policy: { mailboxes: { [B]: [M] }, escrowedDeferred: 'allow' }, ibs: kit.verifier });
