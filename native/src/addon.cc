@@ -51,7 +51,7 @@ bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector
   *op = (Op)code;
   Napi::Array arr = info[first + 1].As<Napi::Array>();
   uint32_t n = arr.Length();
-  if (n > 8) return false;
+  if (n > kMaxArgs) return false;
   args->reserve(n);
   for (uint32_t i = 0; i < n; i++) args->push_back(to_arg(arr.Get(i)));
   return true;

@@ -16,7 +16,9 @@ import { IbakedError } from '../util/errors.js';
 import { ConfigError, DEFAULTS, defaultWorkers, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
-import { Identities, IdentityError } from './identities.js';
+import { Identities, IdentityError, type LocalIdentity } from './identities.js';
+import { prekeyMethods, PREKEY_METHODS, type PrekeyMethods } from './prekey-methods.js';
+import { requestPrivateKey } from '../kms/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
 import { DaemonMetrics } from './metrics.js';
@@ -90,10 +92,12 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
   let server: RunningDaemon | undefined;
   let metricsHttp: { url: string; close(): Promise<void> } | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let prekeys: PrekeyMethods | undefined;
   const cleanup = async () => {
     if (timer) clearInterval(timer);
     timer = undefined;
     await server?.close();
+    prekeys?.close();
     await metricsHttp?.close();
     identities?.close();
     await shards?.close();
@@ -128,7 +132,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       logger.warn('development mode (embedded KMS): not for production use');
     }
     if (params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
-    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, 'metrics']);
+    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, ...PREKEY_METHODS, 'metrics']);
     const shardOpts = {
       Ppub: (params.suite as { Ppub: Uint8Array }).Ppub,
       period: params.period,
@@ -184,6 +188,17 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     for (const id of cfg.identities) await addConfigured(id);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
+    // Deferred delivery v2 (prekey-methods.ts): a local identity's signing key comes from the
+    // KMS with the identity's own PSK, in one REQUEST_KEY exchange, pairing-checked.
+    prekeys = prekeyMethods({
+      engine, params, stateDir: cfg.varDir, isLocal: (uri) => ids.has(uri),
+      fetchSigningKey: async (uri, atMs) => {
+        const { psk } = ids.get(uri) as LocalIdentity & { psk: Uint8Array };
+        const k = await requestPrivateKey({ url: kmsUrl, identity: uri, psk, params, engine, date: atMs, signing: true, ...(ca ? { ca } : {}) });
+        k.key.fill(0);
+        return { period: k.period, key: k.signingKey! };
+      },
+    });
     const owners = new ExchangeOwners(cfg.exchangeOwner);
     const exchangesByState = () => sh.byState();
     // The native engine's second core only while cores are to spare (par-policy.ts).
@@ -213,6 +228,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         return { identities: ids.list() };
       },
       ...exchange,
+      ...prekeys.handlers,
       metrics: async (p) => {
         onlyFields(p, []);
         await sh.refresh();

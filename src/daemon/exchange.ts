@@ -79,7 +79,7 @@ function receiveOut(r: ReceiveResult, message: Uint8Array): Record<string, unkno
   const held: Uint8Array[] = [];
   if (r.established) {
     const e = r.established;
-    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, keys: keysOut(e.keys, held) };
+    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, ...(e.escrowed ? { escrowed: true } : {}), keys: keysOut(e.keys, held) };
   }
   if (r.stored) out.stored = { forUser: r.stored.forUser, from: r.stored.from, message: r.stored.message };
   // The reply frame holds the only copy the app needs: zero ours once it is written.

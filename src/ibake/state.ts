@@ -47,6 +47,10 @@ export interface InitiatorState {
   nc?: Uint8Array;
   tgk?: Uint8Array;
   sk?: Uint8Array; // deferred delivery: the SK keying the media
+  /** deferred delivery: v2 (a signed prekey was used: no IBAKE echo in R_MESSAGE_2) or v1 escrowed */
+  deferred?: 'v2' | 'escrowed';
+  /** deferred v2: the prekey record used (its signature check must have passed before the keys are released) */
+  prekey?: Uint8Array;
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
   /** CSB update we sent (re-keying), until the peer's R_MESSAGE_1 */
@@ -101,6 +105,8 @@ export interface ResponderState {
   pending?: UpdatePending;
   /** mailbox: the I_MESSAGE_2 to hand to the addressed user later */
   stored?: Uint8Array;
+  /** mailbox, deferred v2: the prekey id handed out in R_MESSAGE_1 (R_MESSAGE_2 then has no IBAKE) */
+  prekeyId?: number;
   tgk?: Uint8Array;
 }
 

@@ -48,6 +48,10 @@ export enum NativeOp {
   BfDecryptEncrypt = 29,
   /** No handle; [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65): P-256 through the process's OpenSSL. */
   P256Mul = 30,
+  /** No handle; [P_1, Q_1, …, P_n, Q_n], 1 <= n <= 16 -> Π e(P_i, Q_i) (576), one final exponentiation. */
+  MultiPairing = 31,
+  /** No handle; [P_pub, Q_sig, h, U, V] -> 1 octet (1: e(P, V) = e(P_pub, U + [h]Q_sig)). */
+  IbsVerify = 32,
 }
 
 export interface NativeHandle {
