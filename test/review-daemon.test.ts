@@ -1,0 +1,46 @@
+// Adversarial review (round after issues 13/15/16): a hostile local client against a real
+// ibaked process over its socket. Each test is an attack that must be refused.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IbakedClient } from '../src/client/ipc.js';
+import { formatKeyMgmtLine } from '../src/srtp/sdp.js';
+import { BUILT, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
+
+const A = 'sip:alice@example.org';
+const B = 'sip:bob@example.org';
+interface Recv { csbId: number; reply?: Uint8Array; established?: { keys: Array<{ masterKey: Uint8Array }> } }
+
+describe.runIf(BUILT)('exchange ownership cannot be bypassed', () => {
+  let d: DaemonProc;
+  let owner: IbakedClient;
+  let other: IbakedClient;
+  beforeAll(async () => {
+    d = await startDaemonProc({ exchangeOwner: 'connection' });
+    [owner, other] = await Promise.all([IbakedClient.connect(d.sock), IbakedClient.connect(d.sock)]);
+    await owner.request('identity.add', { uri: A });
+    await owner.request('identity.add', { uri: B });
+  });
+  afterAll(async () => {
+    owner?.close();
+    other?.close();
+    await d?.stop();
+  });
+
+  it('by handing the message of an owned exchange as `sdp` text instead of `message` bin', async () => {
+    // the owner runs the call up to I_MESSAGE_2 (B's exchange is owned by `owner` from I_MESSAGE_1 on)
+    const i1 = await owner.request<{ csbId: number; message: Uint8Array }>('exchange.initiate', { from: A, to: B });
+    const r1 = await owner.request<Recv>('exchange.receive', { identity: B, message: i1.message });
+    const i2 = await owner.request<Recv>('exchange.receive', { identity: A, message: r1.reply! });
+    // as bin, another connection is refused...
+    await expect(other.request('exchange.receive', { identity: B, message: i2.reply! })).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
+    // ...and the same octets as an a=key-mgmt line must be refused too (no keys to a non-owner)
+    const viaSdp = other.request<Recv>('exchange.receive', { identity: B, sdp: formatKeyMgmtLine(i2.reply!) });
+    await expect(viaSdp).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
+    // a forged I_MESSAGE_2 with the owned CSB ID, as sdp, must not abort the owner's exchange either
+    const forged = Uint8Array.from(i2.reply!);
+    forged[forged.length - 40] ^= 1;
+    await expect(other.request('exchange.receive', { identity: B, sdp: formatKeyMgmtLine(forged) })).rejects.toMatchObject({ code: 'IBAKE_NO_SESSION' });
+    // the owner still completes it
+    const r2 = await owner.request<Recv>('exchange.receive', { identity: B, message: i2.reply! });
+    expect(r2.established?.keys.length).toBe(2);
+  });
+});
