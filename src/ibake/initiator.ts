@@ -37,6 +37,8 @@ function initiatorInput(c: EndpointCore, s: InitiatorState, secret: Uint8Array |
 /** Starts an exchange: returns I_MESSAGE_1 and the CSB ID. */
 export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ message: Uint8Array; csbId: number }> {
   const to = checkUri(o.to, 'to');
+  // The responder refuses IDRi = IDRr (reflection, security.md §1.4): say so here, not after a dead offer.
+  if (to === c.identity) throw new IbakeError('IBAKE_BAD_INPUT', 'cannot call our own identity (IDRi = IDRr is refused by every responder)');
   const ssrcs = o.ssrcs ?? [nonZeroU32(), 0];
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');

@@ -1,0 +1,93 @@
+// Adversarial review (round after issues 13/15/16): protocol-level attacks on in-process
+// endpoints, on every available engine. Each must be refused without changing live state.
+import { describe, expect, it } from 'vitest';
+import { availableEngines } from './helpers/engines.js';
+import { hex, makeWorld } from './helpers/ibake-world.js';
+import { decodeCiphertext, encodeCiphertext } from '../src/ibe/ciphertext.js';
+import { decodeMessage, encodeMessage, type MikeyMessage } from '../src/mikey/index.js';
+
+const engines = await availableEngines();
+const A = 'sip:alice@example.org';
+const B = 'sip:bob@example.org';
+/** BLS12-381 base field modulus. */
+const P = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eabfffeb153ffffb9feffffffffaaabn;
+
+const codeOf = async (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code?: string }) => e.code ?? String(e));
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine', (_n, engine) => {
+  it('a replayed I_MESSAGE_1 whose ciphertext has U written non-canonically (coordinate + p) is refused and leaves the genuine exchange intact', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1 } = await alice.initiate({ to: B });
+    const r1 = await bob.receive(i1); // genuine delivery
+    const m = decodeMessage(i1) as MikeyMessage;
+    const ib = m.payloads.find((p) => p.kind === 'IBAKE') as { encrData: Uint8Array };
+    const ct = decodeCiphertext(ib.encrData);
+    for (const alt of [{ ...ct, ux: ct.ux + P }, { ...ct, uy: ct.uy + P }]) {
+      ib.encrData = encodeCiphertext(alt);
+      expect(await codeOf(bob.receive(encodeMessage(m)))).not.toBe('accepted');
+    }
+    // the genuine call still completes with equal keys
+    const i2 = await alice.receive(r1.reply!);
+    const r2 = await bob.receive(i2.reply!);
+    const done = await alice.receive(r2.reply!);
+    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+  });
+});
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: reflection and self-calls', (_n, engine) => {
+  it('Alice calling herself is refused; each message of A→B reflected to its sender or fed to the wrong role is refused; the call then completes', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    // a self-call is refused at once with a typed error (it could never complete: every responder refuses IDRi = IDRr)
+    expect(await codeOf(alice.initiate({ to: A }))).toBe('IBAKE_BAD_INPUT');
+    expect(alice.offers.size).toBe(0);
+    // the real messages of one call, each reflected back to its sender
+    const { message: i1 } = await alice.initiate({ to: B });
+    expect(await codeOf(alice.receive(i1))).not.toBe('accepted');
+    const r1 = await bob.receive(i1);
+    expect(await codeOf(bob.receive(r1.reply!))).not.toBe('accepted');
+    const i2 = await alice.receive(r1.reply!);
+    expect(await codeOf(alice.receive(i2.reply!))).not.toBe('accepted');
+    expect(await codeOf(alice.receive(i1))).not.toBe('accepted');
+    const r2 = await bob.receive(i2.reply!);
+    expect(await codeOf(bob.receive(r2.reply!))).not.toBe('accepted');
+    // duplicates after completion
+    expect(await codeOf(bob.receive(i2.reply!))).not.toBe('accepted');
+    const done = await alice.receive(r2.reply!);
+    expect(await codeOf(alice.receive(r2.reply!))).not.toBe('accepted');
+    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+  });
+
+  it('CSB update: U1, U2, U3 reflected, duplicated or out of order change no keys; the genuine update then completes', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    const r1 = await bob.receive(i1);
+    const i2 = await alice.receive(r1.reply!);
+    const r2 = await bob.receive(i2.reply!);
+    const done = await alice.receive(r2.reply!);
+    const oldKey = hex(done.established!.keys[0]!.masterKey);
+    const bobKey = () => hex(bob.responded.get(csbId, A).keys![0]!.masterKey);
+    const aliceKey = () => hex(alice.initiated.get(csbId, B).keys![0]!.masterKey);
+    const u1 = await alice.rekey(csbId, B);
+    expect(await codeOf(alice.receive(u1))).not.toBe('accepted'); // reflected U1
+    const u2 = await bob.receive(u1);
+    expect(await codeOf(bob.receive(u1))).not.toBe('accepted'); // duplicate U1
+    expect(await codeOf(bob.receive(u2.reply!))).not.toBe('accepted'); // reflected U2
+    expect(bobKey()).toBe(oldKey);
+    const u3 = await alice.receive(u2.reply!);
+    expect(await codeOf(alice.receive(u2.reply!))).not.toBe('accepted'); // duplicate U2
+    expect(await codeOf(alice.receive(u3.reply!))).not.toBe('accepted'); // reflected U3
+    expect(bobKey()).toBe(oldKey); // still old until U3
+    const fin = await bob.receive(u3.reply!);
+    expect(await codeOf(bob.receive(u3.reply!))).not.toBe('accepted'); // duplicate U3
+    expect(await codeOf(bob.receive(u1))).not.toBe('accepted'); // stale U1 after the switch
+    expect(bobKey()).toBe(aliceKey());
+    expect(bobKey()).not.toBe(oldKey);
+    expect(hex(fin.established!.keys[0]!.masterKey)).toBe(aliceKey());
+  });
+});
