@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { formatKeyMgmtLine } from '../src/srtp/sdp.js';
-import { BUILT, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
+import { BUILT, frame, rawFrames, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
 
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
@@ -42,5 +42,24 @@ describe.runIf(BUILT)('exchange ownership cannot be bypassed', () => {
     // the owner still completes it
     const r2 = await owner.request<Recv>('exchange.receive', { identity: B, message: i2.reply! });
     expect(r2.established?.keys.length).toBe(2);
+  });
+});
+
+describe.runIf(BUILT)('logs cannot be forged by a client', () => {
+  it('--log-format pretty: a request id with a line break and terminal escapes stays inside one escaped line', async () => {
+    const d = await startDaemonProc({}, { args: ['--log-format', 'pretty'], wait: true });
+    try {
+      const forged = 'x\n00:00:00.000 FATAL forged record\u001b[2J';
+      // exchange.close on an unknown identity fails: logged at info with its reqId
+      const r = await rawFrames(d.sock, frame({ id: forged, method: 'exchange.close', params: { identity: 'sip:nobody@example.org', csbId: 1 } }), { halfClose: true });
+      expect(r.frames[0]).toMatchObject({ id: forged, ok: false });
+      await new Promise((res) => setTimeout(res, 300));
+      const lines = d.err().split('\n');
+      expect(lines.some((l) => l.includes('forged record'))).toBe(true); // the request was logged
+      expect(lines.some((l) => l.startsWith('00:00:00.000 FATAL'))).toBe(false);
+      expect(d.err()).not.toContain('\u001b');
+    } finally {
+      await d.stop();
+    }
   });
 });
