@@ -91,3 +91,49 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: reflection a
     expect(hex(fin.established!.keys[0]!.masterKey)).toBe(aliceKey());
   });
 });
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: concurrent duplicates', (_n, engine) => {
+  it('the same I_MESSAGE_1 delivered several times at once (SIP retransmission, or an attacker racing the genuine copy) is answered once; the others are replays, and the call completes', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1 } = await alice.initiate({ to: B });
+    const results = await Promise.allSettled([1, 2, 3, 4, 5].map(() => bob.receive(i1)));
+    const ok = results.filter((r): r is PromiseFulfilledResult<Awaited<ReturnType<typeof bob.receive>>> => r.status === 'fulfilled');
+    const codes = results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code?: string }).code);
+    expect(ok).toHaveLength(1);
+    expect(codes).toEqual(['IBAKE_REPLAY', 'IBAKE_REPLAY', 'IBAKE_REPLAY', 'IBAKE_REPLAY']);
+    const i2 = await alice.receive(ok[0]!.value.reply!);
+    const r2 = await bob.receive(i2.reply!);
+    const done = await alice.receive(r2.reply!);
+    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+  });
+});
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: concurrent duplicates of later messages', (_n, engine) => {
+  it('I_MESSAGE_2, R_MESSAGE_2, and the CSB update U1/U2/U3 delivered three times at once release keys once, and each copy is refused as a duplicate', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const once = async <T,>(f: () => Promise<T>, step = "") => {
+      const rs = await Promise.allSettled([f(), f(), f()]);
+      const ok = rs.filter((r): r is PromiseFulfilledResult<Awaited<T>> => r.status === 'fulfilled');
+      expect({ step, n: ok.length, codes: rs.filter((r) => r.status === "rejected").map((r) => ((r as PromiseRejectedResult).reason as { code?: string }).code) }).toMatchObject({ step, n: 1 });
+      // the copies are refused as what they are (a duplicate), not as an authentication failure
+      for (const r of rs) if (r.status === 'rejected') expect([step, (r.reason as { code?: string }).code]).toEqual([step, expect.stringMatching(/^IBAKE_(STATE|REPLAY)$/)]);
+      return ok[0]!.value;
+    };
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    const r1 = await bob.receive(i1);
+    const i2 = await once(() => alice.receive(r1.reply!), 'R_MESSAGE_1');
+    const r2 = await once(() => bob.receive(i2.reply!), 'I_MESSAGE_2');
+    const done = await once(() => alice.receive(r2.reply!), 'R_MESSAGE_2');
+    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+    const u1 = await alice.rekey(csbId, B);
+    const u2 = await once(() => bob.receive(u1), 'U1');
+    const u3 = await once(() => alice.receive(u2.reply!), 'U2');
+    const fin = await once(() => bob.receive(u3.reply!), 'U3');
+    expect(hex(fin.established!.keys[0]!.masterKey)).toBe(hex(u3.established!.keys[0]!.masterKey));
+    expect(hex(fin.established!.keys[0]!.masterKey)).not.toBe(hex(done.established!.keys[0]!.masterKey));
+  });
+});

@@ -191,6 +191,11 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
   if (!eq(bigToNtp(tP!.value), u.t)) throw malformed('T not copied from the update I_MESSAGE_1');
   const map = srtpMap(msg);
   const plain = await c.decryptAs(msg, c.identity, ntpToMs(u.t, c.now()), ibakeP!.encrData);
+  // One-shot: a concurrent copy of this U2 may have switched keys (and wiped x') meanwhile.
+  if (s.update !== u) {
+    plain.fill(0);
+    throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
+  }
   let ek: ExchangeKeys;
   let newPeer: Uint8Array;
   try {
