@@ -137,3 +137,45 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: concurrent d
     expect(hex(fin.established!.keys[0]!.masterKey)).not.toBe(hex(done.established!.keys[0]!.masterKey));
   });
 });
+
+/**
+ * An I_MESSAGE_1 anyone can write (no private key: the IBE encryption is public): IDRi = `from`,
+ * to `to`, under the given clear CSB ID, with a fresh P-256 point and a correct clear-field binding.
+ */
+async function forgeIMessage1(ibe: { encrypt(uri: string, tMs: number, plain: Uint8Array): Promise<Uint8Array> }, from: string, to: string, csbId: number): Promise<Uint8Array> {
+  const { p256 } = await import('@noble/curves/nist.js');
+  const { clearBinding } = await import('../src/ibake/binding.js');
+  const { writeInner } = await import('../src/ibake/inner.js');
+  const { msToNtp } = await import('../src/ibake/freshness.js');
+  const { DT, PROFILE, ROLE, encode, idr, ntpToBig } = await import('../src/ibake/wire.js');
+  const now = Date.now();
+  const t = msToNtp(now);
+  const rand = new Uint8Array(16).map(() => (Math.random() * 256) | 0);
+  const point = p256.getPublicKey(p256.utils.randomSecretKey(), false);
+  const ct = await ibe.encrypt(to, now, writeInner({ idi: from, eccpti: point, idr: to, bind: clearBinding(csbId, t, rand) }));
+  return encode({
+    header: { dataType: DT.I_MESSAGE_1, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: [{ policyNo: 0, ssrc: 1234, roc: 0 }, { policyNo: 0, ssrc: 0, roc: 0 }] } },
+    payloads: [{ kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t) }, { kind: 'RAND', rand }, idr(ROLE.I, from), idr(ROLE.R, to), { kind: 'IBAKE', encrData: ct }],
+  });
+}
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: a forged I_MESSAGE_1 racing the genuine one', (_n, engine) => {
+  it('under the same CSB ID and claimed caller, delivered at the same time, is refused or wins, never both: no R_MESSAGE_1 is answered whose state was replaced', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    const forged = await forgeIMessage1(alice.keyring, A, B, csbId); // written without Alice's key
+    const [g, f] = await Promise.allSettled([bob.receive(i1), bob.receive(forged)]);
+    // whichever finished first holds the state; the other is refused, never answered as well
+    expect([g.status, f.status].sort()).toEqual(['fulfilled', 'rejected']);
+    const loser = (g.status === 'rejected' ? g : f) as PromiseRejectedResult;
+    expect((loser.reason as { code?: string }).code).toBe('IBAKE_STATE');
+    if (g.status === 'rejected') return; // the forgery won the race (pre-play: docs/security.md)
+    const r1 = (g as PromiseFulfilledResult<Awaited<ReturnType<typeof bob.receive>>>).value;
+    const i2 = await alice.receive(r1.reply!);
+    const r2 = await bob.receive(i2.reply!);
+    const done = await alice.receive(r2.reply!);
+    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+  });
+});

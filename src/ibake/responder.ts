@@ -101,6 +101,9 @@ export async function onIMessage1(c: EndpointCore, msg: DecodedMessage): Promise
       ],
     });
     if (xP && eq(xP, eph.publicPoint)) throw authFailure('bad-point');
+    // Another I_MESSAGE_1 for this CSB ID and caller (a forged one needs no key) was answered
+    // during our awaits: never replace the state its R_MESSAGE_1 was made from.
+    if (c.responded.has(csbId, peer)) throw new IbakeError('IBAKE_STATE', 'exchange already exists for this CSB ID and peer');
     const st: ResponderState = {
       kind: 'responder', csbId, peer, self: c.identity, addressed,
       deadline: c.now() + c.hsTimeout, state: 'sent-r1', blind: !xP, rand: randP!.rand.slice(),
