@@ -14,6 +14,15 @@ const P = 0x1a0111ea397fe69a4b1ba7b6434bacd764774b84f38512bf6730d2a0f6b0f6241eab
 
 const codeOf = async (p: Promise<unknown>) => p.then(() => 'accepted', (e: { code?: string }) => e.code ?? String(e));
 
+type Party = Awaited<ReturnType<Awaited<ReturnType<typeof makeWorld>>['party']>>;
+/** The rest of a call from R_MESSAGE_1 on; both ends must hold the same keys. */
+async function finishCall(alice: Party, bob: Party, r1: Uint8Array) {
+  const i2 = await alice.receive(r1);
+  const r2 = await bob.receive(i2.reply!);
+  const done = await alice.receive(r2.reply!);
+  expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+}
+
 describe.each(engines.map((e) => [e.name, e] as const))('%s engine', (_n, engine) => {
   it('a replayed I_MESSAGE_1 whose ciphertext has U written non-canonically (coordinate + p) is refused and leaves the genuine exchange intact', async () => {
     const w = await makeWorld(engine);
@@ -29,10 +38,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine', (_n, engine
       expect(await codeOf(bob.receive(encodeMessage(m)))).not.toBe('accepted');
     }
     // the genuine call still completes with equal keys
-    const i2 = await alice.receive(r1.reply!);
-    const r2 = await bob.receive(i2.reply!);
-    const done = await alice.receive(r2.reply!);
-    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+    await finishCall(alice, bob, r1.reply!);
   });
 });
 
@@ -103,10 +109,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: concurrent d
     const codes = results.filter((r) => r.status === 'rejected').map((r) => ((r as PromiseRejectedResult).reason as { code?: string }).code);
     expect(ok).toHaveLength(1);
     expect(codes).toEqual(['IBAKE_REPLAY', 'IBAKE_REPLAY', 'IBAKE_REPLAY', 'IBAKE_REPLAY']);
-    const i2 = await alice.receive(ok[0]!.value.reply!);
-    const r2 = await bob.receive(i2.reply!);
-    const done = await alice.receive(r2.reply!);
-    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+    await finishCall(alice, bob, ok[0]!.value.reply!);
   });
 });
 
@@ -173,9 +176,6 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: a forged I_M
     expect((loser.reason as { code?: string }).code).toBe('IBAKE_STATE');
     if (g.status === 'rejected') return; // the forgery won the race (pre-play: docs/security.md)
     const r1 = (g as PromiseFulfilledResult<Awaited<ReturnType<typeof bob.receive>>>).value;
-    const i2 = await alice.receive(r1.reply!);
-    const r2 = await bob.receive(i2.reply!);
-    const done = await alice.receive(r2.reply!);
-    expect(hex(done.established!.keys[0]!.masterKey)).toBe(hex(r2.established!.keys[0]!.masterKey));
+    await finishCall(alice, bob, r1.reply!);
   });
 });
