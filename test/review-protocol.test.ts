@@ -179,3 +179,63 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: a forged I_M
     await finishCall(alice, bob, r1.reply!);
   });
 });
+
+/** A CSB update U1 anyone can write (the IBE encryption is public): "from" the initiator `from` to `to`. */
+async function forgeUpdateU1(ibe: { encrypt(uri: string, tMs: number, plain: Uint8Array): Promise<Uint8Array> }, from: string, to: string, csbId: number, csMap: Array<{ policyNo: number; ssrc: number; roc: number }>): Promise<Uint8Array> {
+  const { p256 } = await import('@noble/curves/nist.js');
+  const { writeInner } = await import('../src/ibake/inner.js');
+  const { msToNtp } = await import('../src/ibake/freshness.js');
+  const { DT, PROFILE, ROLE, encode, idr, ntpToBig } = await import('../src/ibake/wire.js');
+  const now = Date.now() + 1000; // newer than the genuine update's T
+  const point = p256.getPublicKey(p256.utils.randomSecretKey(), false);
+  const nc = new Uint8Array(32).fill(7);
+  const ct = await ibe.encrypt(to, now, writeInner({ idi: from, eccpti: point, idr: to, nc, ncRole: ROLE.I }));
+  return encode({
+    header: { dataType: DT.I_MESSAGE_1, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: csMap } },
+    payloads: [{ kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(msToNtp(now)) }, idr(ROLE.I, from), idr(ROLE.R, to), { kind: 'IBAKE', encrData: ct }],
+  });
+}
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: a forged CSB update between U1 and U3', (_n, engine) => {
+  it('cannot desynchronise the two ends: after the genuine update both hold the same keys', async () => {
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const mallory = await w.party('sip:mallory@example.org'); // holds no key of Alice's
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    await finishCall(alice, bob, (await bob.receive(i1)).reply!);
+    const u1 = await alice.rekey(csbId, B);
+    const u2 = await bob.receive(u1);
+    // the attacker's U1 arrives before Alice's U3
+    const forged = await forgeUpdateU1(mallory.keyring, A, B, csbId, bob.responded.get(csbId, A).csMap);
+    await codeOf(bob.receive(forged));
+    const u3 = await alice.receive(u2.reply!); // Alice switches to the new keys here
+    await codeOf(bob.receive(u3.reply!));
+    const aliceKey = hex(alice.initiated.get(csbId, B).keys![0]!.masterKey);
+    const bobKey = hex(bob.responded.get(csbId, A).keys![0]!.masterKey);
+    expect(bobKey).toBe(aliceKey);
+  });
+
+  it('forged U1s before the genuine one: up to the bound the genuine update still completes; beyond it the genuine U1 is refused and both ends keep their old keys', async () => {
+    const { MAX_PENDING_UPDATES } = await import('../src/ibake/update.js');
+    const w = await makeWorld(engine);
+    const alice = await w.party(A);
+    const bob = await w.party(B);
+    const mallory = await w.party('sip:mallory@example.org');
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    await finishCall(alice, bob, (await bob.receive(i1)).reply!);
+    const keyOf = () => [hex(alice.initiated.get(csbId, B).keys![0]!.masterKey), hex(bob.responded.get(csbId, A).keys![0]!.masterKey)];
+    const forge = async () => bob.receive(await forgeUpdateU1(mallory.keyring, A, B, csbId, bob.responded.get(csbId, A).csMap));
+    await forge();
+    const u2 = await bob.receive(await alice.rekey(csbId, B));
+    const u3 = await alice.receive(u2.reply!);
+    await bob.receive(u3.reply!);
+    const [a1, b1] = keyOf();
+    expect(b1).toBe(a1);
+    for (let k = 0; k < MAX_PENDING_UPDATES; k++) await forge();
+    expect(await codeOf(forge())).toBe('IBAKE_BUSY');
+    const refused = await codeOf(bob.receive(await alice.rekey(csbId, B)));
+    expect(refused).toBe('IBAKE_BUSY');
+    expect(keyOf()).toEqual([a1, a1]);
+  });
+});
