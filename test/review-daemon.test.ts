@@ -63,3 +63,25 @@ describe.runIf(BUILT)('logs cannot be forged by a client', () => {
     }
   });
 });
+
+describe.runIf(BUILT)('metrics cannot be inflated by a client', () => {
+  it('client-chosen method names and request ids never become label values', async () => {
+    const d = await startDaemonProc({ metricsListen: '127.0.0.1:0', logLevel: 'info' });
+    try {
+      const rec = await d.waitFor((r) => typeof r.url === 'string' && String(r.url).endsWith('/metrics'), 'metrics url');
+      const names = Array.from({ length: 300 }, (_, i) => `evil_method_${i}`);
+      const frames = names.map((m, i) => frame({ id: `evil_id_${i}`, method: m }));
+      // also a known method with hostile params, and `constructor`/`__proto__`-style names
+      frames.push(frame({ id: 'p', method: 'constructor' }), frame({ id: 'q', method: '__proto__' }), frame({ id: 'r', method: 'exchange.close', params: { identity: 'sip:evil_label@x', csbId: 1 } }));
+      const r = await rawFrames(d.sock, frames, { halfClose: true });
+      expect(r.frames.length).toBe(frames.length);
+      const text = await (await fetch(String(rec.url))).text();
+      expect(text).not.toMatch(/evil_/);
+      expect(text).not.toMatch(/constructor|__proto__/);
+      const methods = new Set([...text.matchAll(/ibaked_ipc_request_duration_seconds_count\{method="([^"]*)"/g)].map((m) => m[1]));
+      expect(methods.size).toBeLessThan(40); // the handler names only
+    } finally {
+      await d.stop();
+    }
+  });
+});
