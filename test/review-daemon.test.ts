@@ -1,5 +1,8 @@
 // Adversarial review (round after issues 13/15/16): a hostile local client against a real
 // ibaked process over its socket. Each test is an attack that must be refused.
+import { spawnSync } from 'node:child_process';
+import { connect, type Socket } from 'node:net';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { formatKeyMgmtLine } from '../src/srtp/sdp.js';
@@ -81,6 +84,30 @@ describe.runIf(BUILT)('metrics cannot be inflated by a client', () => {
       const methods = new Set([...text.matchAll(/ibaked_ipc_request_duration_seconds_count\{method="([^"]*)"/g)].map((m) => m[1]));
       expect(methods.size).toBeLessThan(40); // the handler names only
     } finally {
+      await d.stop();
+    }
+  });
+});
+
+describe.runIf(BUILT)('one uid cannot take every connection', () => {
+  const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(process.cwd(), 'dist', 'client', 'ipc.js'))})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
+  it.runIf(asNobody)('a uid holding maxConnectionsPerUid idle connections is refused more; another uid still connects', async () => {
+    const d = await startDaemonProc({ maxConnections: 8, maxConnectionsPerUid: 6 });
+    const held: Socket[] = [];
+    try {
+      for (let i = 0; i < 6; i++) held.push(await new Promise<Socket>((res, rej) => { const s = connect(d.sock, () => res(s)); s.on('error', rej); }));
+      const seventh = await rawFrames(d.sock, frame({ id: 1, method: 'ping' }), { halfClose: true });
+      expect(seventh.frames[0]).toMatchObject({ ok: false, error: { code: 'TOO_MANY_CONNECTIONS' } });
+      // uid 65534 (group 0 reaches the 0660 socket) still gets served
+      const script = `import('${join(process.cwd(), 'dist', 'client', 'ipc.js')}').then(async ({ IbakedClient }) => {
+        const c = await IbakedClient.connect(${JSON.stringify(d.sock)});
+        const r = await c.request('ping').then((x) => String(x.pong), (e) => e.code);
+        process.stdout.write(r); c.close();
+      })`;
+      const out = spawnSync(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 0, cwd: '/', encoding: 'utf8' });
+      expect(out.stdout + out.stderr).toBe('true');
+    } finally {
+      for (const s of held) s.destroy();
       await d.stop();
     }
   });
