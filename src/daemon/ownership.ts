@@ -5,11 +5,10 @@
 //
 // This lives on the routing side (main thread), keyed by (local identity, CSB ID), and wraps the
 // exchange.* handlers without knowing what they do: it reads `identity`/`from` and the CSB ID
-// from the params (exchange.receive: from the MIKEY header, octets 4..7, of the message given as
-// bin or found in the sdp text) or from the result.
+// from the params (exchange.receive: from the MIKEY header, octets 4..7) or from the result.
 import { IbakeError } from '../ibake/errors.js';
-import { findMikey } from '../srtp/sdp-body.js';
 import type { Handler, RequestContext } from './server.js';
+import { receivedMessage } from './shards.js';
 
 export type OwnerMode = 'uid' | 'connection';
 
@@ -24,21 +23,6 @@ const key = (identity: string, csbId: number) => `${identity} ${csbId >>> 0}`;
 export function peekCsbId(message: unknown): number | undefined {
   if (!(message instanceof Uint8Array) || message.length < 8) return undefined;
   return new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4);
-}
-
-/**
- * The CSB ID of exchange.receive's message, whichever way it came: `message` (bin) or `sdp`
- * (an a=key-mgmt line, SDP body or SIP message, read as the handler reads it). Undefined only
- * when there is no MIKEY message to find, and then the handler refuses the request too.
- */
-export function receivedCsbId(p: Record<string, unknown>): number | undefined {
-  if (p.message !== undefined) return peekCsbId(p.message);
-  if (typeof p.sdp !== 'string') return undefined;
-  try {
-    return peekCsbId(findMikey(p.sdp).message);
-  } catch {
-    return undefined;
-  }
 }
 
 export class ExchangeOwners {
@@ -108,7 +92,7 @@ export class ExchangeOwners {
       'exchange.receive',
       (p, ctx) => {
         const id = str(p.identity);
-        const c = receivedCsbId(p);
+        const c = peekCsbId(receivedMessage(p)); // `message`, or the one inside `sdp`
         if (id !== undefined && c !== undefined) this.check(id, c, ctx);
       },
       (p, r, ctx) => {

@@ -162,6 +162,11 @@ export interface Engine {
    * a prefix other than 0x04, 'not-on-curve', 'scalar-range'.
    */
   readonly p256Mul?: (k: Bytes, q: Bytes) => Promise<Bytes>;
+  /**
+   * Native only: lets an operation use a second core (the helper thread of its parallel
+   * sections) or not, process-wide. Results are the same either way; only timing changes.
+   */
+  readonly setParallel?: (on: boolean) => void;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

@@ -102,6 +102,11 @@ export interface InitiateOptions {
   to: string;
   /** SSRCs of the crypto sessions (0 = let the responder choose). Default: [random, 0]. */
   ssrcs?: number[];
+  /**
+   * The CSB ID to use (1..2^32-1) instead of a random one: the daemon's router chooses it so it
+   * can route the exchange's later messages by (identity, CSB ID). Refused if already in use.
+   */
+  csbId?: number;
 }
 
 export type VPayloadFields = { authAlg: number; mac: Uint8Array; offset: number };

@@ -43,8 +43,15 @@ export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ m
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
   }
-  let csbId = nonZeroU32();
-  while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  let csbId: number;
+  if (o.csbId !== undefined) {
+    if (!Number.isInteger(o.csbId) || o.csbId < 1 || o.csbId > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'csbId must be an integer in 1..4294967295');
+    if (c.offerIndex.has(o.csbId) || c.initiated.byCsb(o.csbId).length > 0) throw new IbakeError('IBAKE_STATE', 'CSB ID already in use');
+    csbId = o.csbId;
+  } else {
+    csbId = nonZeroU32();
+    while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  }
   const nowMs = c.now();
   // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
   c.ibe.prepare?.(to, nowMs);

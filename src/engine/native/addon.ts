@@ -66,6 +66,8 @@ export interface NativeAddon {
   liveHandles(): number;
   /** Counters of the parallel sections (native/src/par.h): which path ran, for tests. */
   parInfo?(): { available: boolean; parallel: number; inline: number; stolen: number };
+  /** Turns the parallel sections (the helper thread inside an operation) on or off, process-wide. */
+  setParEnabled?(on: boolean): void;
   /** True when the process's OpenSSL was found for P256Mul (native/src/p256.h). */
   readonly p256?: boolean;
   readonly variant: 'adx' | 'portable';

@@ -114,6 +114,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
   const engine: Engine = {
     name: 'native',
     bfCore,
+    ...(addon.setParEnabled ? { setParallel: (on: boolean) => addon.setParEnabled!(on) } : {}),
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => addon.run(Op.P256Mul, [k, q])) } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
