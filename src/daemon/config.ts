@@ -62,6 +62,8 @@ export interface DaemonConfig {
   expireIntervalMs: number;
   /** Open IPC connections accepted at once. */
   maxConnections: number;
+  /** Open IPC connections of one uid (when SO_PEERCRED is available). */
+  maxConnectionsPerUid: number;
   /** An IPC connection with nothing in flight and no byte received for this long is closed. */
   idleTimeoutMs: number;
   /** A frame must be complete this long after its first octet. */
@@ -103,6 +105,7 @@ export const DEFAULTS = {
   maxHalfOpenPerPeer: 16,
   expireIntervalMs: 10_000,
   maxConnections: 1024,
+  maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 10_000,
   drainTimeoutMs: 10_000,
@@ -161,7 +164,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -186,6 +189,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.maxHalfOpenPerPeer !== undefined) out.maxHalfOpenPerPeer = int(raw.maxHalfOpenPerPeer, 'maxHalfOpenPerPeer', 1, 100_000);
   if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
   if (raw.maxConnections !== undefined) out.maxConnections = int(raw.maxConnections, 'maxConnections', 1, 100_000);
+  if (raw.maxConnectionsPerUid !== undefined) out.maxConnectionsPerUid = int(raw.maxConnectionsPerUid, 'maxConnectionsPerUid', 1, 100_000);
   if (raw.idleTimeoutMs !== undefined) out.idleTimeoutMs = int(raw.idleTimeoutMs, 'idleTimeoutMs', 100, 86400_000);
   if (raw.frameTimeoutMs !== undefined) out.frameTimeoutMs = int(raw.frameTimeoutMs, 'frameTimeoutMs', 100, 600_000);
   if (raw.drainTimeoutMs !== undefined) out.drainTimeoutMs = int(raw.drainTimeoutMs, 'drainTimeoutMs', 0, 600_000);
@@ -256,6 +260,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     maxHalfOpenPerPeer: file.maxHalfOpenPerPeer ?? DEFAULTS.maxHalfOpenPerPeer,
     expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
     maxConnections: file.maxConnections ?? DEFAULTS.maxConnections,
+    maxConnectionsPerUid: file.maxConnectionsPerUid ?? DEFAULTS.maxConnectionsPerUid,
     idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     frameTimeoutMs: file.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs,
     drainTimeoutMs: file.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,

@@ -248,7 +248,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         };
       },
     });
-    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
     server = await startDaemon({
       socketPath: cfg.socket,
       handlers,

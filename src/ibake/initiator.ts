@@ -39,6 +39,8 @@ function initiatorInput(c: EndpointCore, s: InitiatorState, secret: Uint8Array |
 /** Starts an exchange: returns I_MESSAGE_1 and the CSB ID. */
 export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ message: Uint8Array; csbId: number }> {
   const to = checkUri(o.to, 'to');
+  // The responder refuses IDRi = IDRr (reflection, security.md §1.4): say so here, not after a dead offer.
+  if (to === c.identity) throw new IbakeError('IBAKE_BAD_INPUT', 'cannot call our own identity (IDRi = IDRr is refused by every responder)');
   const ssrcs = o.ssrcs ?? [nonZeroU32(), 0];
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
@@ -179,6 +181,9 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     // RFC 6267 §4.2.2.5: ESK mandatory when ECCPTi was missing; to the addressed user (OPEN-13).
     if (eskCt) payloads.push({ kind: 'ESK', encrData: eskCt });
     const reply = encode({ header: { dataType: DT.I_MESSAGE_2, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } }, payloads });
+    // A copy of this R_MESSAGE_1 processed concurrently (it passed the check above during our
+    // awaits) got there first: keep its state (and N_c), never replace it with a second one.
+    if (c.initiated.has(csbId, answering)) throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_1 already processed for this responder');
     const st: InitiatorState = {
       kind: 'initiator', csbId, peer: answering, addressed, self: c.identity,
       deadline: nowMs + c.hsTimeout, state: 'sent-i2', mode, rand: offer.rand.slice(), t2, lastT: t2,
@@ -258,9 +263,12 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
   try {
     ek = await c.keysFor(s, () => initiatorInput(c, s, s.x));
   } catch (e) {
+    // A concurrent copy completed meanwhile (and wiped x): this one is a duplicate, not a forgery.
+    if (s.state !== 'sent-i2') throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
     c.fail(msg, e);
   }
   try {
+    if (s.state !== 'sent-i2') throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
     // Key confirmation: only a responder that read I_MESSAGE_2 (N_c) has this auth key.
     if (!c.checkV(msg, vP!, ek.sess.authKey, c.identity, peer)) throw c.authFail(msg, 'bad-mac');
     // A blind answer echoes ECCPTi in R_MESSAGE_2, except a v2 mailbox (its V MAC is the proof).
@@ -293,6 +301,11 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
       keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
     }
     if (keys !== ek.cs) wipeCsKeys(ek.cs);
+    // One-shot: a concurrent copy of this R_MESSAGE_2 may have completed during our awaits.
+    if (s.state !== 'sent-i2') {
+      if (keys !== ek.cs) wipeCsKeys(keys);
+      throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
+    }
     if (ek.kSession && ek.point) {
       c.opts.revealSecrets?.({
         csbId, peer, kSession: ek.kSession.slice(), point: ek.point.slice(), nc: s.nc?.slice() ?? new Uint8Array(0),

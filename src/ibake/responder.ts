@@ -107,6 +107,9 @@ export async function onIMessage1(c: EndpointCore, msg: DecodedMessage): Promise
       ],
     });
     if (xP && eq(xP, eph.publicPoint)) throw authFailure('bad-point');
+    // Another I_MESSAGE_1 for this CSB ID and caller (a forged one needs no key) was answered
+    // during our awaits: never replace the state its R_MESSAGE_1 was made from.
+    if (c.responded.has(csbId, peer)) throw new IbakeError('IBAKE_STATE', 'exchange already exists for this CSB ID and peer');
     const st: ResponderState = {
       kind: 'responder', csbId, peer, self: c.identity, addressed,
       deadline: c.now() + c.hsTimeout, state: 'sent-r1', blind: !xP, rand: randP!.rand.slice(),
@@ -162,6 +165,8 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     const nc = f.nc;
     ek = await c.keysFor(s, () => responderInput(c, s, xP, nc));
   } catch (e) {
+    // A concurrent copy completed meanwhile (and wiped y): this one is a duplicate, not a forgery.
+    if (s.state !== 'sent-r1') throw new IbakeError('IBAKE_STATE', 'I_MESSAGE_2 already processed');
     c.fail(msg, e);
   } finally {
     plain.fill(0);
@@ -209,6 +214,11 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     payloads.push({ kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) });
     const reply = c.signV(encode({ header: { dataType: DT.R_MESSAGE_2, v: false, prf: s.prf, csbId, csMap: { type: 0, entries: s.csMap } }, payloads }), sess.authKey, peer, self);
 
+    // One-shot: a concurrent copy of this I_MESSAGE_2 may have completed during our awaits.
+    if (s.state !== 'sent-r1') {
+      wipeCsKeys(keys);
+      throw new IbakeError('IBAKE_STATE', 'I_MESSAGE_2 already processed');
+    }
     wipeEphemeral({ secret: s.y });
     s.state = 'established';
     s.deadline = c.now() + c.lifetime;
