@@ -52,7 +52,7 @@ describe('configuration', () => {
     expect(f.kms?.url).toBe('https://kms.example.org/mikey');
     // no file, no flags: development defaults
     const dflt = resolveConfig({}, {}, '/d.sock');
-    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, identities: [], maxSessions: 4096, maxHalfOpenPerPeer: 16 });
+    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, identities: [], maxSessions: 4096, maxHalfOpenPerPeer: 256 });
     const lim = resolveConfig({ config: writeConfig('lim.json', { maxSessions: 100, maxHalfOpenPerPeer: 3 }) }, {}, '/d');
     expect(lim).toMatchObject({ maxSessions: 100, maxHalfOpenPerPeer: 3 });
     expect(dflt.kms).toBeUndefined();

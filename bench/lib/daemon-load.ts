@@ -40,8 +40,8 @@ export async function startDaemonProc(o: { engine: EngineName; workers: number; 
   }
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
   const socket = join(dir, 'ibaked.sock');
-  // Every call of the load is between the same two identities: N half-open exchanges per peer
-  // at once, above the default maxHalfOpenPerPeer (16), which would evict in-flight calls.
+  // Every call of the load is between the same two identities, so all N half-open exchanges
+  // belong to one peer; the limit is lifted so that no N (or a wider --n) is cut by it.
   const cfgFile = join(dir, 'ibaked.json');
   writeFileSync(cfgFile, JSON.stringify({ maxHalfOpenPerPeer: 100_000 }));
   const args = [...loader, ...(o.nodeArgs ?? []), main, '--config', cfgFile, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];

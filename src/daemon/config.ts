@@ -102,7 +102,7 @@ export const DEFAULTS = {
   handshakeTimeoutMs: 60_000,
   establishedLifetimeMs: 12 * 3600_000,
   maxSessions: 4096,
-  maxHalfOpenPerPeer: 16,
+  maxHalfOpenPerPeer: 256,
   expireIntervalMs: 10_000,
   maxConnections: 1024,
   maxConnectionsPerUid: 256,

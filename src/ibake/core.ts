@@ -202,7 +202,7 @@ export class EndpointCore {
     const storeOpts = {
       now: this.now,
       maxSessions: opts.maxSessions ?? 4096,
-      maxHalfOpenPerPeer: opts.maxHalfOpenPerPeer ?? 16,
+      maxHalfOpenPerPeer: opts.maxHalfOpenPerPeer ?? 256,
       onRemove: (s: object) => {
         this.dropAhead(s as AnyState);
         wipeState(s as AnyState);
