@@ -7,6 +7,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
+import { SRTP_PROFILES } from '../srtp/policy.js';
 import { IbakedError } from '../util/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
@@ -155,7 +156,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.skipSelftest = raw.skipSelftest;
   }
   if (raw.varDir !== undefined) out.varDir = path(raw.varDir, 'varDir');
-  if (raw.profile !== undefined) out.profile = str(raw.profile, 'profile');
+  if (raw.profile !== undefined) out.profile = oneOf(raw.profile, 'profile', Object.keys(SRTP_PROFILES));
   if (raw.handshakeTimeoutMs !== undefined) out.handshakeTimeoutMs = int(raw.handshakeTimeoutMs, 'handshakeTimeoutMs', 1000, 3600_000);
   if (raw.establishedLifetimeMs !== undefined) out.establishedLifetimeMs = int(raw.establishedLifetimeMs, 'establishedLifetimeMs', 1000, 7 * 86400_000);
   if (raw.maxSessions !== undefined) out.maxSessions = int(raw.maxSessions, 'maxSessions', 1, 10_000_000);
