@@ -253,6 +253,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     cfg.engine = engine as EngineName;
   }
   if (flags.kmsUrl !== undefined || flags.kmsParams !== undefined || flags.kmsCa !== undefined) {
+    if ((flags.kmsUrl ?? cfg.kms?.url) === undefined) throw new ConfigError('--kms-params/--kms-ca need --kms-url URL (or "kms" in --config)');
+    if ((flags.kmsParams ?? cfg.kms?.params) === undefined) throw new ConfigError('--kms-url needs --kms-params FILE, the KMS public parameters (or "kms" in --config)');
     const merged = parseConfigObject({ kms: { url: flags.kmsUrl ?? cfg.kms?.url, params: flags.kmsParams ?? cfg.kms?.params, ...((flags.kmsCa ?? cfg.kms?.ca) ? { ca: flags.kmsCa ?? cfg.kms?.ca } : {}) } }, process.cwd());
     cfg.kms = merged.kms!;
   }
