@@ -33,4 +33,11 @@ describe.runIf(BUILT)('ibaked --config: values it cannot use are refused at star
     expect(b.status).toBe(2);
     expect(b.stderr).toMatch(/--kms-params\/--kms-ca need --kms-url URL/);
   });
+
+  it('a socket path longer than a Unix socket allows is CONFIG, exit 2, saying so', () => {
+    const long = join(newDir('ibaked-long-'), 'x'.repeat(120), 'd.sock');
+    const r = runIbaked({}, ['--socket', long]); // the later --socket wins
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/socket path is \d+ octets; a Unix socket path may have at most 107/);
+  });
 });

@@ -92,6 +92,8 @@ export const DEFAULTS = {
 } as const;
 
 const ENGINES = ['native', 'wasm', 'ts'];
+/** Longest Unix-domain socket path on Linux (sun_path is 108 octets including the NUL). */
+const MAX_SOCKET_PATH = 107;
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
 
 type Obj = Record<string, unknown>;
@@ -243,6 +245,9 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     ...(file.profile ? { profile: file.profile } : {}),
     ...(file.kms ? { kms: file.kms } : {}),
   };
+  // sun_path holds 108 octets with the NUL: a longer path fails at listen with a misleading ENOENT
+  const sockLen = Buffer.byteLength(cfg.socket);
+  if (sockLen > MAX_SOCKET_PATH) throw new ConfigError(`socket path is ${sockLen} octets; a Unix socket path may have at most ${MAX_SOCKET_PATH}: ${cfg.socket.slice(0, 60)}…`);
   if (flags.maxInFlight !== undefined) {
     const n = Number(flags.maxInFlight);
     cfg.maxInFlight = int(n, '--max-in-flight', 1, 100_000);
