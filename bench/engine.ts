@@ -91,6 +91,7 @@ for (const e of engines) {
   add('pairing', () => e.pairing(P, Q));
   add('pairing (prepared G2)', () => prep.pairing(P));
   add('miller loop', () => e.millerLoop(P, Q));
+  add('multi-pairing (2 pairs)', () => e.multiPairing([[P, Q], [P, Q]]));
   add('final exp', () => e.finalExp(ml));
   add('G1 mul', () => e.g1Mul(P, nextK()));
   add('G2 mul', () => e.g2Mul(Q, nextK()));
@@ -107,6 +108,15 @@ for (const e of engines) {
     cleanups.push(() => ctx.close());
     add('IBE encrypt (cached recipient)', () => ctx.encryptTo(ID, pt));
     add('IBE decrypt', () => ctx.decryptWith(key, ct));
+    const api = ibe as unknown as {
+      extractSigningKey(m: Uint8Array, p: unknown, id: Uint8Array, e?: Engine): Promise<Uint8Array>;
+      sign(p: unknown, id: Uint8Array, k: Uint8Array, m: Uint8Array, e?: Engine): Promise<Uint8Array>;
+      verify(p: unknown, id: Uint8Array, m: Uint8Array, s: Uint8Array, e?: Engine): Promise<boolean>;
+    };
+    const d = await api.extractSigningKey(ibeSetup.master, ibeSetup.params, ID, e);
+    const sig = await api.sign(ibeSetup.params, ID, d, pt, e);
+    add('IBS sign (uncached Q_sig)', () => api.sign(ibeSetup.params, ID, d, pt, e));
+    add('IBS verify (uncached Q_sig)', () => api.verify(ibeSetup.params, ID, pt, sig, e));
   }
 }
 

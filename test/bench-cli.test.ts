@@ -1,5 +1,6 @@
 // The benches' shared command-line parser (bench/lib/cli.ts): defaults, every accepted flag,
 // and a usage error for every malformed command line instead of a silently ignored flag.
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { BenchUsageError, benchUsage, parseBenchArgs, type BenchSpec } from '../bench/lib/cli.js';
 
@@ -13,7 +14,7 @@ const SPEC: BenchSpec = {
 
 describe('bench command line', () => {
   it('defaults: all engines, the bench defaults, no JSON, default results directory', () => {
-    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400 });
+    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400, n: [1], workers: [0], duration: 3000, noBudgets: false });
   });
 
   it('reads every flag', () => {
@@ -23,7 +24,39 @@ describe('bench command line', () => {
       rounds: 3,
       time: 1000,
       out: '/tmp/x',
+      n: [1],
+      workers: [0],
+      duration: 3000,
+      noBudgets: false,
     });
+  });
+
+  it('reads the daemon benches\' flags: --n, --workers (with "cores"), --duration, --no-budgets, and their defaults', () => {
+    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'no-budgets', 'engines'], defaults: { n: [1, 64], workers: [2], duration: 900, engines: ['native'] } };
+    expect(parseBenchArgs(spec, [])).toMatchObject({ n: [1, 64], workers: [2], duration: 900, noBudgets: false, engines: ['native'] });
+    expect(parseBenchArgs(spec, ['--n', '1,2,8', '--workers', '0,cores', '--duration', '100', '--no-budgets'])).toMatchObject({
+      n: [1, 2, 8],
+      workers: [0, availableParallelism()],
+      duration: 100,
+      noBudgets: true,
+    });
+    const u = benchUsage(spec);
+    expect(u).toMatch(/--n LIST .*default 1,64/);
+    expect(u).toMatch(/--duration MS .*default 900/);
+    expect(u).toContain('--no-budgets');
+  });
+
+  it.each([
+    [['--n', '0'], /--n must be an integer from 1 to 4096/],
+    [['--n', '1,,2'], /--n must be an integer/],
+    [['--n', '2,2'], /--n: a value is given twice/],
+    [['--workers', '257'], /--workers must be an integer from 0 to 256/],
+    [['--workers', 'all'], /--workers must be an integer/],
+    [['--duration', '99'], /--duration must be an integer from 100 to 600000/],
+    [['--no-budgets', 'x'], /unknown argument "x"/],
+  ])('daemon flags: %j is a usage error', (argv, msg) => {
+    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'no-budgets'] };
+    expect(() => parseBenchArgs(spec, argv)).toThrow(msg);
   });
 
   it('--help and -h ask for the usage, which lists exactly the accepted flags with their defaults', () => {

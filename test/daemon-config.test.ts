@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
-import { resolveConfig } from '../src/daemon/config.js';
+import { defaultWorkers, resolveConfig, SHARD_FROM_CORES } from '../src/daemon/config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import { selectEngine } from '../src/engine/select.js';
 import { initKmsDir, loadKmsDir } from '../src/kms/master.js';
@@ -59,12 +59,26 @@ describe('configuration', () => {
     expect(resolveConfig({}, { IBAKED_ENGINE: 'ts' }, '/d').engine).toBe('ts');
   });
 
+  it('workers: config key and --workers flag (flag wins), default one per core from SHARD_FROM_CORES cores', () => {
+    expect(resolveConfig({ config: writeConfig('w.json', { workers: 3 }) }, {}, '/d').workers).toBe(3);
+    expect(resolveConfig({ config: writeConfig('w0.json', { workers: 3 }), workers: '0' }, {}, '/d').workers).toBe(0);
+    expect(resolveConfig({}, {}, '/d').workers).toBe(defaultWorkers());
+    expect(defaultWorkers(1)).toBe(0);
+    expect(defaultWorkers(SHARD_FROM_CORES - 1)).toBe(0);
+    expect(defaultWorkers(SHARD_FROM_CORES)).toBe(SHARD_FROM_CORES);
+    expect(defaultWorkers(16)).toBe(16);
+    for (const w of ['-1', '1.5', 'x', '257', '']) expect(() => resolveConfig({ workers: w }, {}, '/d'), w).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+  });
+
   it('refuses bad configuration with CONFIG errors', () => {
     const bad: unknown[] = [
       [],
       { sockett: '/x' },
       { engine: 'gpu' },
       { maxInFlight: 0 },
+      { workers: -1 },
+      { workers: 257 },
+      { workers: '2' },
       { kms: { url: 'ftp://x', params: 'p' } },
       { kms: { url: 'http://x/mikey' } },
       { kms: { url: 'http://x/mikey', params: 'p', extra: 1 } },

@@ -127,6 +127,29 @@ run('native parallel sections give the serial results', () => {
     if (availableParallelism() >= 2 && process.env.IBAKED_NATIVE_PAR !== '0') expect(info.available).toBe(true);
   });
 
+  it('Engine.setParallel(false) runs every section inline (counters) with the same bytes; true turns the helper back on', async () => {
+    const { loadAddon } = await import('../src/engine/native/addon.js');
+    const { addon } = loadAddon();
+    const q = await e.hashToG2(new Uint8Array([9]), 'PAR-TEST');
+    const prep = await e.g2Prepare(q);
+    const us = await Promise.all([1, 2, 3, 4].map(async () => e.g1Encode(await e.g1Mul(e.g1Generator(), randomScalar()), 'uncompressed')));
+    const want = await Promise.all(us.map((u) => e.pairing(u, q)));
+    expect(typeof e.setParallel).toBe('function');
+    try {
+      e.setParallel!(false);
+      const before = addon.parInfo!();
+      for (let i = 0; i < us.length; i++) expect(hex(await prep.pairing(us[i]!))).toBe(hex(want[i]!));
+      const after = addon.parInfo!();
+      expect(after.parallel).toBe(before.parallel);
+      expect(after.inline - before.inline).toBeGreaterThanOrEqual(us.length);
+    } finally {
+      e.setParallel!(true);
+    }
+    for (let i = 0; i < us.length; i++) expect(hex(await prep.pairing(us[i]!))).toBe(hex(want[i]!));
+    expect(() => (addon.setParEnabled as unknown as (x: unknown) => void)('yes')).toThrow(/setParEnabled\(boolean\)/);
+    prep.free();
+  });
+
   it('with the helper switched off (IBAKED_NATIVE_PAR=0) the same bytes come out', async () => {
     const q = await e.hashToG2(new Uint8Array([3]), 'PAR-TEST');
     const u = await e.g1Encode(await e.g1Mul(e.g1Generator(), randomScalar()), 'uncompressed');

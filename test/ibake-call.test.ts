@@ -154,3 +154,32 @@ describe('ibake call (engine-independent)', () => {
     expect((await runCli(['call', '--help'])).stdout).toMatch(/--reveal-secrets/);
   });
 });
+
+// Deferred delivery: v2 by default on every engine (signed prekey, not escrowed, the prekey
+// secret deleted once the user opened it); no prekey → exit 1 unless --allow-escrowed, whose
+// JSON then says escrowed.
+const allEngines = (await (await import('./helpers/engines.js')).availableEngines()).map((e) => e.name);
+describe('ibake call --scenario deferred', () => {
+  it.each(allEngines)('%s: v2 by default, and the JSON says so', async (engine) => {
+    const j = (await call(engine, 'deferred')) as CallJson & { deferred?: unknown; escrowed?: unknown };
+    expect(j).toMatchObject({ ok: true, deferred: { version: 2, prekeyId: 1, prekeyDeleted: true }, escrowed: false });
+    expect(j.responder.keys).toEqual(j.initiator.keys);
+    expect(j.responder.mailbox).toMatchObject({ stored: true, keys: [] });
+    // R_MESSAGE_1 carries the signed prekey inside its IBAKE ciphertext, R_MESSAGE_2 has no IBAKE
+    const r2 = decodeMessage(new Uint8Array(Buffer.from(j.messages[3]!.base64, 'base64')));
+    expect(r2.payloads.some((p) => p.kind === 'IBAKE')).toBe(false);
+    expect(Object.keys(j.timingsMs)).toContain('open');
+  });
+
+  it('no prekey: refused (exit 1, IBAKE_NO_PREKEY); --allow-escrowed: v1, marked escrowed', async () => {
+    const refused = await runCli(['call', '--from', A, '--to', B, '--scenario', 'deferred', '--no-prekeys', '--json']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/IBAKE_NO_PREKEY/);
+    const j = (await call(fastest, 'deferred', ['--no-prekeys', '--allow-escrowed'])) as CallJson & { deferred?: unknown; escrowed?: unknown };
+    expect(j).toMatchObject({ ok: true, deferred: { version: 1 }, escrowed: true });
+    const human = await runCli(['call', '--from', A, '--to', B, '--scenario', 'deferred', '--no-prekeys', '--allow-escrowed']);
+    expect(human.stdout).toMatch(/ESCROWED/);
+    expect((await runCli(['call', '--from', A, '--to', B, '--allow-escrowed'])).code).toBe(2);
+  });
+});

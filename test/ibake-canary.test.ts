@@ -63,6 +63,11 @@ describe(`canary (engine ${engine.name})`, () => {
             secrets.push(k.key.slice());
             return { period: k.period, key: k.key };
           },
+          provisionSigning: async (identity) => {
+            const k = await requestPrivateKey({ url: kms.url, identity, psk: users[identity]!.psk, params, engine, signing: true });
+            secrets.push(k.key.slice(), k.signingKey!.slice());
+            return { period: k.period, key: k.signingKey! };
+          },
         });
         expect(r.ok).toBe(true);
         for (const s of r.secrets ?? []) secrets.push(s.kSession, s.mpk, s.tgk);

@@ -13,6 +13,7 @@ import { identityBytes, periodStart } from '../src/ibe/identity.js';
 import { ECHOED, echoes, innerPointAt, readInner, writeInner } from '../src/ibake/inner.js';
 import { IbeKeyring } from '../src/ibake/keyring.js';
 import { runScenario, SCENARIOS, type ScenarioName } from '../src/ibake/scenario.js';
+import { extractSigningKey } from '../src/ibe/bls12381/ibs.js';
 import { loadEngine } from './helpers/engines.js';
 
 const point = () => Uint8Array.from([4, ...randomBytes(64)]);
@@ -76,7 +77,8 @@ describe.runIf(!!native?.bfCore?.decryptEncrypt)('early replies end to end (nati
       return { period, key: keys.get(id)!.slice() };
     };
     try {
-      const run = () => runScenario({ scenario, from: 'sip:alice@example.org', to: 'sip:bob@example.org', engine, Ppub, provision, keyrings });
+      const provisionSigning = async (id: string) => ({ period, key: await extractSigningKey(engine, s, identityBytes(id, Date.now(), 'month')) });
+      const run = () => runScenario({ scenario, from: 'sip:alice@example.org', to: 'sip:bob@example.org', engine, Ppub, provision, provisionSigning, keyrings });
       for (let i = 0; i < 4; i++) {
         const r = await run();
         expect(r.problems).toEqual([]);

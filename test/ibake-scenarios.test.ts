@@ -7,7 +7,9 @@
 // caller); pre-encoded content (responder's own keys in R_MESSAGE_2's KEMAC); CSB update.
 import { describe, expect, it } from 'vitest';
 import { availableEngines } from './helpers/engines.js';
-import { hex, makeWorld } from './helpers/ibake-world.js';
+import { hex, makeWorld, prekeyKit } from './helpers/ibake-world.js';
+import { IbsKeyring } from '../src/ibake/ibs-port.js';
+import { MailboxPrekeys } from '../src/ibake/prekey/mailbox.js';
 import { openDeferred } from '../src/ibake/deferred.js';
 import type { IbakeEndpoint } from '../src/ibake/endpoint.js';
 import { decodeMessage } from '../src/mikey/index.js';
@@ -101,30 +103,56 @@ describe.each(engines.map((e) => [e.name, e] as const))('scenarios on %s', (_n, 
     expect(f.done.established!.mode).toBe('direct');
   });
 
-  it('deferred delivery: the mailbox stores what it cannot read; B opens it later', async () => {
+  it('deferred delivery v2: a signed prekey; the mailbox stores what it cannot read; B opens it later', async () => {
     const w = await makeWorld(engine);
     const M = 'sip:voicemail@example.org';
-    const alice = await w.party(A, { policy: { mailboxes: { [B]: [M] } } });
-    const mbox = await w.party(M, { answerUndecryptable: true, mailbox: true });
+    const kit = await prekeyKit(w, B, 2);
+    const alice = await w.party(A, { policy: { mailboxes: { [B]: [M] } }, ibs: kit.verifier });
+    const mbox = await w.party(M, { answerUndecryptable: true, mailbox: true, mailboxPrekeys: kit.mailbox });
     const bob = await w.party(B);
     const { message: i1 } = await alice.initiate({ to: B });
     const r1 = await mbox.receive(i1);
     const f = await finish(alice, mbox, r1.reply!);
     expect(f.done.established!.mode).toBe('deferred');
+    expect(f.done.established!.escrowed).toBeUndefined();
     expect(f.done.established!.keys.every((k) => k.keySource === 'deferred-sk')).toBe(true);
     expect(f.r2.established).toBeUndefined(); // the mailbox has no media keys
     expect(f.r2.stored!.forUser).toBe(B);
-    // Later: B opens the stored message.
-    const opened = await openDeferred(bob.keyring, B, f.r2.stored!.message);
-    expect(opened.from).toBe(A);
-    expect(opened.mailbox).toBe(M);
+    expect(decodeMessage(f.r2.reply!).payloads.some((p) => p.kind === 'IBAKE')).toBe(false); // v2: the V MAC proves it read I_MESSAGE_2
+    expect(kit.mailbox.status(B, Date.now())).toMatchObject({ available: 1, used: 1 });
+    // Later: B opens the stored message with its key and the prekey's private half, which goes.
+    expect(kit.store.holds(B, 1)).toBe(true);
+    const opened = await openDeferred(bob.keyring, B, f.r2.stored!.message, { prekeys: kit.store });
+    expect(opened).toMatchObject({ from: A, mailbox: M, prekeyId: 1 });
+    expect(opened.escrowed).toBeUndefined();
     expect(keysHex(opened.keys)).toEqual(keysHex(f.done.established!.keys));
+    expect(kit.store.holds(B, 1)).toBe(false);
+    // A second opening fails: the prekey secret is gone.
+    await expect(openDeferred(bob.keyring, B, f.r2.stored!.message, { prekeys: kit.store })).rejects.toMatchObject({ code: 'IBAKE_NO_PREKEY' });
     // The mailbox itself cannot open it (no key for B).
-    await expect(openDeferred(mbox.keyring, B, f.r2.stored!.message)).rejects.toMatchObject({ code: 'IBAKE_NO_KEY' });
+    await expect(openDeferred(mbox.keyring, B, f.r2.stored!.message, { prekeys: kit.store })).rejects.toMatchObject({ code: 'IBAKE_NO_KEY' });
     // An unlisted mailbox is refused.
-    const other = await w.party('sip:other-vm@example.org', { answerUndecryptable: true, mailbox: true });
+    const other = await w.party('sip:other-vm@example.org', { answerUndecryptable: true, mailbox: true, mailboxPrekeys: kit.mailbox });
     const { message: j1 } = await alice.initiate({ to: B });
     await expect(alice.receive((await other.receive(j1)).reply!)).rejects.toMatchObject({ code: 'IBAKE_POLICY' });
+  });
+
+  it('deferred delivery without a prekey: refused by default; escrowed v1 only if the policy allows it, and marked', async () => {
+    const w = await makeWorld(engine);
+    const M = 'sip:voicemail@example.org';
+    const verifier = new IbsKeyring(w.engine, w.Ppub);
+    const mbox = await w.party(M, { answerUndecryptable: true, mailbox: true, mailboxPrekeys: MailboxPrekeys.memory() });
+    const strict = await w.party(A, { policy: { mailboxes: { [B]: [M] } }, ibs: verifier });
+    const { message: i1 } = await strict.initiate({ to: B });
+    await expect(strict.receive((await mbox.receive(i1)).reply!)).rejects.toMatchObject({ code: 'IBAKE_NO_PREKEY' });
+    const lax = await w.party(A, { policy: { mailboxes: { [B]: [M] }, escrowedDeferred: 'allow' }, ibs: verifier });
+    const bob = await w.party(B);
+    const { message: j1 } = await lax.initiate({ to: B });
+    const f = await finish(lax, mbox, (await mbox.receive(j1)).reply!);
+    expect(f.done.established).toMatchObject({ mode: 'deferred', escrowed: true });
+    const opened = await openDeferred(bob.keyring, B, f.r2.stored!.message);
+    expect(opened.escrowed).toBe(true);
+    expect(keysHex(opened.keys)).toEqual(keysHex(f.done.established!.keys));
   });
 
   it('pre-encoded content: the responder\'s keys travel in R_MESSAGE_2\'s KEMAC', async () => {

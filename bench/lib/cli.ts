@@ -1,14 +1,16 @@
 // Command-line flags and tinybench result reading shared by the benches in bench/: one parser
 // for the flags every bench understands (--json, --engines a,b,c, --rounds N, --time MS,
-// --out DIR, --help), so each bench validates its command line alike: an unknown flag, a
+// --out DIR, --help; the daemon benches also --n LIST, --workers LIST, --duration MS,
+// --no-budgets), so each bench validates its command line alike: an unknown flag, a
 // missing or malformed value or an unknown engine is a usage error (exit 2) instead of being
 // ignored, and --help prints the bench's usage. Also a task's median latency and sample count.
+import { availableParallelism } from 'node:os';
 import type { Task } from 'tinybench';
 import { ENGINE_NAMES } from '../../src/engine/select.js';
 import type { EngineName } from '../../src/engine/types.js';
 
 /** Flags a bench may accept (each bench lists its own). */
-export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out';
+export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out' | 'n' | 'workers' | 'duration' | 'no-budgets';
 
 export interface BenchSpec {
   /** the bench's name, e.g. "call" (prefixes error messages) */
@@ -18,8 +20,8 @@ export interface BenchSpec {
   /** one line on what the bench measures */
   summary: string;
   flags: readonly BenchFlag[];
-  /** defaults for --rounds and --time (shown in the usage) */
-  defaults?: { rounds?: number; time?: number };
+  /** defaults (shown in the usage) */
+  defaults?: { rounds?: number; time?: number; n?: number[]; workers?: number[]; duration?: number; engines?: EngineName[] };
 }
 
 export interface BenchArgs {
@@ -31,11 +33,19 @@ export interface BenchArgs {
   time: number;
   /** results directory (--out), else bench/results */
   out?: string;
+  /** --n: concurrency levels */
+  n: number[];
+  /** --workers: shard worker settings ('cores' resolved to this machine's core count) */
+  workers: number[];
+  /** --duration: timed window per load point, ms */
+  duration: number;
+  /** --no-budgets: measure and report, never fail */
+  noBudgets: boolean;
 }
 
 export class BenchUsageError extends Error {}
 
-const LIMITS = { rounds: [1, 1000], time: [10, 600_000] } as const;
+const LIMITS = { rounds: [1, 1000], time: [10, 600_000], duration: [100, 600_000], n: [1, 4096], workers: [0, 256] } as const;
 
 const FLAG_HELP: Record<BenchFlag, string> = {
   json: '--json            print the result rows as one JSON line on stdout',
@@ -43,6 +53,10 @@ const FLAG_HELP: Record<BenchFlag, string> = {
   rounds: '--rounds N        interleaved rounds (1..1000)',
   time: '--time MS         time budget per task and round in ms (10..600000)',
   out: '--out DIR         write the results files to DIR instead of bench/results',
+  n: '--n LIST          concurrent calls, comma-separated (each 1..4096)',
+  workers: `--workers LIST    shard worker settings, comma-separated (each 0..256 or "cores" = ${availableParallelism()} here)`,
+  duration: '--duration MS     timed window per load point in ms (100..600000)',
+  'no-budgets': '--no-budgets      measure and report only: no budget can fail the run',
 };
 
 /** The usage text of a bench. */
@@ -50,20 +64,26 @@ export function benchUsage(spec: BenchSpec): string {
   const lines = [`usage: ${spec.command} [options]`, '', spec.summary, '', 'options:'];
   for (const f of spec.flags) {
     let h = FLAG_HELP[f];
-    const d = f === 'rounds' ? spec.defaults?.rounds : f === 'time' ? spec.defaults?.time : undefined;
-    if (d !== undefined) h += `; default ${d}`;
+    const d = f === 'json' || f === 'out' || f === 'no-budgets' ? undefined : spec.defaults?.[f];
+    if (d !== undefined) h += `; default ${Array.isArray(d) ? d.join(',') : d}`;
     lines.push('  ' + h);
   }
   lines.push('  --help            this text');
   return lines.join('\n') + '\n';
 }
 
-function intValue(flag: 'rounds' | 'time', v: string): number {
+function intValue(flag: keyof typeof LIMITS, v: string): number {
   const [lo, hi] = LIMITS[flag];
   if (!/^[0-9]+$/.test(v) || Number(v) < lo || Number(v) > hi) {
     throw new BenchUsageError(`--${flag} must be an integer from ${lo} to ${hi}, not ${JSON.stringify(v)}`);
   }
   return Number(v);
+}
+
+function listValue(flag: 'n' | 'workers', v: string): number[] {
+  const out = v.split(',').map((x) => (flag === 'workers' && x === 'cores' ? availableParallelism() : intValue(flag, x)));
+  if (new Set(out).size !== out.length) throw new BenchUsageError(`--${flag}: a value is given twice`);
+  return out;
 }
 
 function enginesValue(v: string): EngineName[] {
@@ -83,9 +103,13 @@ function enginesValue(v: string): EngineName[] {
 export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchArgs | 'help' {
   const out: BenchArgs = {
     json: false,
-    engines: [...ENGINE_NAMES],
+    engines: [...(spec.defaults?.engines ?? ENGINE_NAMES)],
     rounds: spec.defaults?.rounds ?? 1,
     time: spec.defaults?.time ?? 500,
+    n: [...(spec.defaults?.n ?? [1])],
+    workers: [...(spec.defaults?.workers ?? [0])],
+    duration: spec.defaults?.duration ?? 3000,
+    noBudgets: false,
   };
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -95,14 +119,16 @@ export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchA
     if (!name || !spec.flags.includes(name)) throw new BenchUsageError(`unknown argument ${JSON.stringify(a)}`);
     if (seen.has(name)) throw new BenchUsageError(`${a} given twice`);
     seen.add(name);
-    if (name === 'json') {
-      out.json = true;
+    if (name === 'json' || name === 'no-budgets') {
+      if (name === 'json') out.json = true;
+      else out.noBudgets = true;
       continue;
     }
     const v = argv[++i];
     if (v === undefined || v.startsWith('--')) throw new BenchUsageError(`${a} needs a value`);
     if (name === 'engines') out.engines = enginesValue(v);
-    else if (name === 'rounds' || name === 'time') out[name] = intValue(name, v);
+    else if (name === 'rounds' || name === 'time' || name === 'duration') out[name] = intValue(name, v);
+    else if (name === 'n' || name === 'workers') out[name] = listValue(name, v);
     else if (name === 'out') {
       if (v === '') throw new BenchUsageError('--out needs a directory');
       out.out = v;

@@ -20,6 +20,8 @@ export interface LatencyRow {
   median_us: number;
   p99_us: number;
   samples: number;
+  /** the pooled samples (ms), with opts.keepSamples */
+  samples_ms?: number[];
 }
 
 /** Linear-interpolated quantile of ascending-sorted values (q in [0, 1]). */
@@ -42,7 +44,7 @@ export async function runInterleaved(
   tasks: readonly InterleavedTask[],
   rounds: number,
   onRound?: (round: number) => void,
-  opts: { asListed?: boolean; onSamples?: (t: InterleavedTask, round: number, samplesMs: readonly number[]) => void } = {},
+  opts: { asListed?: boolean; keepSamples?: boolean; onSamples?: (t: InterleavedTask, round: number, samplesMs: readonly number[]) => void } = {},
 ): Promise<LatencyRow[]> {
   const keyOf = (t: InterleavedTask) => `${t.group}\u0000${t.op}`;
   const pooled = new Map<string, number[]>();
@@ -77,7 +79,11 @@ export async function runInterleaved(
         retainSamples: true,
         throws: true,
       });
-      bench.add(`${g}/${op}`, t.fn);
+      // async: true — without it tinybench finds out whether the function is async by calling it
+      // once and not awaiting the result, so one extra task ran in the background beside the
+      // first measured iterations of every task in every round (seen as two deferred calls racing
+      // for the mailbox's last prekey).
+      bench.add(`${g}/${op}`, t.fn, { async: true });
       await bench.run();
       const res = bench.tasks[0]!.result as { latency?: { samples?: readonly number[] } };
       const samples = res.latency?.samples;
@@ -95,6 +101,7 @@ export async function runInterleaved(
       median_us: Math.round(quantile(s, 0.5) * 1000 * 10) / 10,
       p99_us: Math.round(quantile(s, 0.99) * 1000 * 10) / 10,
       samples: s.length,
+      ...(opts.keepSamples ? { samples_ms: s } : {}),
     };
   });
 }

@@ -18,7 +18,7 @@ export interface MachineInfo {
 
 /** The repository root: the nearest directory above this file that holds package.json (so the
  * compiled benches under build-bench/ write to the same place as the sources would). */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, 'package.json'))) {
     const up = path.dirname(dir);
@@ -79,7 +79,7 @@ export function today(d = new Date()): string {
  */
 export function writeResults(
   name: string,
-  rows: readonly object[],
+  rows: readonly object[] | object,
   markdown: string,
   opts: { dir?: string; date?: string } = {},
 ): { json: string; md: string } {

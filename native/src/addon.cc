@@ -51,7 +51,7 @@ bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector
   *op = (Op)code;
   Napi::Array arr = info[first + 1].As<Napi::Array>();
   uint32_t n = arr.Length();
-  if (n > 8) return false;
+  if (n > kMaxArgs) return false;
   args->reserve(n);
   for (uint32_t i = 0; i < n; i++) args->push_back(to_arg(arr.Get(i)));
   return true;
@@ -256,6 +256,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("p256", Napi::Boolean::New(env, p256_available()));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
+  }));
+  // The parallel sections on or off, process-wide (every worker thread's engine shares the
+  // helper): the daemon turns them off while it has more concurrent work than cores to spare.
+  exports.Set("setParEnabled", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
+    if (info.Length() != 1 || !info[0].IsBoolean()) {
+      Napi::TypeError::New(info.Env(), "setParEnabled(boolean)").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    par::set_enabled(info[0].As<Napi::Boolean>().Value());
+    return info.Env().Undefined();
   }));
   // Parallel-section counters (native/src/par.h), for tests: which path ran, never timing.
   exports.Set("parInfo", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {

@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "miller.h"
 #include "p256.h"
+#include "par.h"
 
 namespace ibaked {
 namespace {
@@ -75,7 +76,110 @@ Reason dst_arg(const Arg &a) {
   return Reason::Ok;
 }
 
+/** Decodes pairs [from, to) of MultiPairing's arguments and multiplies their Miller loops into
+ *  *acc (nothing when from == to: *acc stays one). Stops at the first bad point. */
+struct PairsPart {
+  size_t from = 0, to = 0;
+  Reason reason = Reason::Ok;
+  const char *message = "";
+  blst_fp12 acc;
+  void run(const std::vector<Arg> &args) {
+    acc = *blst_fp12_one();
+    blst_p1_affine p;
+    blst_p2_affine q;
+    blst_fp12 ml;
+    for (size_t i = from; i < to; i++) {
+      if ((reason = g1_arg(&p, args[2 * i])) != Reason::Ok) { message = "G1 point rejected"; return; }
+      if ((reason = g2_arg(&q, args[2 * i + 1])) != Reason::Ok) { message = "G2 point rejected"; return; }
+      blst_miller_loop(&ml, &q, &p);
+      blst_fp12_mul(&acc, &acc, &ml);
+    }
+  }
+};
+
+/** Π e(P_i, Q_i): the caller takes the first half of the pairs, the par:: helper the second
+ *  (decoding with its subgroup checks, and the Miller loops), then one multiplication and one
+ *  final exponentiation. The first failing check in argument order names the error: a bad
+ *  point in the first half wins over one in the second. Public inputs only. */
+Result multi_pairing(const std::vector<Arg> &args) {
+  const size_t n = args.size() / 2;
+  alignas(64) PairsPart head, tail;
+  head.from = 0;
+  head.to = tail.from = (n + 1) / 2;
+  tail.to = n;
+  if (n > 1) {
+    par::run2([&] { tail.run(args); }, [&] { head.run(args); });
+  } else {
+    head.run(args);
+    tail.run(args);
+  }
+  if (head.reason != Reason::Ok) return fail(head.reason, head.message);
+  if (tail.reason != Reason::Ok) return fail(tail.reason, tail.message);
+  blst_fp12_mul(&head.acc, &head.acc, &tail.acc);
+  blst_final_exp(&head.acc, &head.acc);
+  return gt_out(&head.acc);
+}
+
 constexpr size_t kScalarBits = 255;  // k < r < 2^255: a fixed bit length keeps blst on its CT GLV path
+
+/**
+ * The Cha–Cheon verification of src/ibe/bls12381/ibs.ts in one call (public inputs only):
+ * P_pub (G1), Q_sig (G2), h (scalar), U, V (G2) validated in that order; W = U + [h]Q_sig;
+ * accept iff e(-P, V) · e(P_pub, W) = 1, one final exponentiation. The par:: helper decodes V
+ * (decompression, subgroup check) and runs its Miller loop while the caller decodes the rest,
+ * forms W and runs the other Miller loop. W = 0 is "not valid" (0), never an error. A bad V is
+ * reported only when everything before it is good (argument order).
+ */
+Result ibs_verify(const std::vector<Arg> &args) {
+  static const blst_p1_affine neg_p = [] {
+    blst_p1 p = *blst_p1_generator();
+    blst_p1_cneg(&p, true);
+    blst_p1_affine a;
+    blst_p1_to_affine(&a, &p);
+    return a;
+  }();
+  struct alignas(64) Side {
+    Reason reason = Reason::Ok;
+    blst_fp12 ml;
+  } helper;
+  blst_p1_affine ppub;
+  blst_p2_affine q, u, w_aff;
+  blst_p2 w, hq;
+  blst_fp12 f;
+  uint64_t h[4] = {0, 0, 0, 0};
+  uint8_t hle[32];
+  Reason mine = Reason::Ok;
+  const char *what = "";
+  bool w_inf = false;
+  auto tail = [&] {
+    blst_p2_affine v;
+    if ((helper.reason = g2_arg(&v, args[4])) != Reason::Ok) return;
+    blst_miller_loop(&helper.ml, &v, &neg_p);
+  };
+  auto head = [&] {
+    if ((mine = g1_arg(&ppub, args[0])) != Reason::Ok) { what = "P_pub rejected"; return; }
+    if ((mine = g2_arg(&q, args[1])) != Reason::Ok) { what = "Q_sig rejected"; return; }
+    if ((mine = scalar_arg(h, args[2])) != Reason::Ok) { what = "h rejected"; return; }
+    if ((mine = g2_arg(&u, args[3])) != Reason::Ok) { what = "signature U rejected"; return; }
+    scalar_le(hle, h);
+    blst_p2_from_affine(&hq, &q);
+    blst_p2_mult(&hq, &hq, hle, kScalarBits);
+    blst_p2_add_or_double_affine(&w, &hq, &u);
+    if (blst_p2_is_inf(&w)) { w_inf = true; return; }
+    blst_p2_to_affine(&w_aff, &w);
+    blst_miller_loop(&f, &w_aff, &ppub);
+  };
+  par::run2(tail, head);
+  if (mine != Reason::Ok) return fail(mine, what);
+  if (helper.reason != Reason::Ok) return fail(helper.reason, "signature V rejected");
+  Result r;
+  r.out.assign(1, 0);
+  if (w_inf) return r;
+  blst_fp12_mul(&f, &f, &helper.ml);
+  blst_final_exp(&f, &f);
+  r.out[0] = blst_fp12_is_one(&f) ? 1 : 0;
+  return r;
+}
 
 }  // namespace
 
@@ -98,8 +202,15 @@ int op_arity(Op op) {
     case Op::BfRecipient: return 3;
     case Op::BfDecryptRecipient:
     case Op::BfDecryptEncrypt: return 6;
+    case Op::IbsVerify: return 5;
+    case Op::MultiPairing: return -1;
     default: return 2;
   }
+}
+
+bool arity_ok(Op op, size_t n) {
+  if (op == Op::MultiPairing) return n >= 2 && n <= kMaxArgs && n % 2 == 0;
+  return (int)n == op_arity(op);
 }
 
 bool op_makes_handle(Op op) {
@@ -135,7 +246,7 @@ HandleData::~HandleData() {
 
 Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleData> &handle,
               const std::shared_ptr<HandleData> &second) {
-  if ((int)args.size() != op_arity(op)) return fail(Reason::Type, "wrong number of arguments");
+  if (!arity_ok(op, args.size())) return fail(Reason::Type, "wrong number of arguments");
   if (op_uses_handle(op) && !handle) return fail(Reason::Freed, "handle used after free()");
   if (op_uses_second_handle(op) && !second) return fail(Reason::Freed, "handle used after free()");
   blst_p1_affine a1, b1;
@@ -215,6 +326,8 @@ Result run_op(Op op, const std::vector<Arg> &args, const std::shared_ptr<HandleD
       if (op == Op::Pairing) blst_final_exp(&f, &f);
       return gt_out(&f);
     }
+    case Op::MultiPairing: return multi_pairing(args);
+    case Op::IbsVerify: return ibs_verify(args);
     case Op::FinalExp: {
       TRY(typed(args[0]), "Fp12 value must be a Uint8Array");
       TRY(decode_fp12(&f, args[0].data.data(), args[0].data.size(), false), "Fp12 value rejected");

@@ -48,11 +48,21 @@ enum class Op : int {
   BfDecryptRecipient = 28,  // G2-lines handle, [U, V, W, P_pub, id, DST] -> status ‖ Q_ID ‖ g_ID ‖ M
   BfDecryptEncrypt = 29,    // G2-lines handle + GT-table handle, [U, V, W, rho, reply, splice] -> M [‖ U' ‖ V' ‖ W']
   P256Mul = 30,             // no handle, [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65); p256.h
-  Count = 31,
+  MultiPairing = 31,        // no handle, [P_1, Q_1, …, P_n, Q_n] (1 <= n <= kMaxPairs) -> Π e(P_i, Q_i), one final exp
+  IbsVerify = 32,           // no handle, [P_pub, Q_sig, h, U, V] -> 1 octet: 1 iff e(P, V) = e(P_pub, U + [h]Q_sig)
+  Count = 33,
 };
 
-/** Number of arguments each op takes (handle ops: not counting the handle). */
+/** Most pairs MultiPairing takes (src/engine/types.ts MULTI_PAIRING_MAX). */
+constexpr size_t kMaxPairs = 16;
+/** Most arguments any op takes (MultiPairing's 2 · kMaxPairs); the addon refuses longer lists. */
+constexpr size_t kMaxArgs = 2 * kMaxPairs;
+
+/** Number of arguments each op takes (handle ops: not counting the handle); -1: variable
+ *  (MultiPairing: an even number 2..kMaxArgs, see arity_ok). */
 int op_arity(Op op);
+/** Whether n arguments suit op. */
+bool arity_ok(Op op, size_t n);
 /** Ops whose first argument may legitimately be a string converted to bytes by JS, etc. */
 bool op_makes_handle(Op op);
 bool op_uses_handle(Op op);

@@ -48,6 +48,7 @@ export function resultJson(engine: string, r: ScenarioResult): Record<string, un
       ...(r.responder.devices ? { devices: r.responder.devices.map((f) => ({ identity: f.identity, keys: keysJson(f.keys) })) } : {}),
       ...(r.responder.mailbox ? { mailbox: { identity: r.responder.mailbox.identity, stored: r.responder.mailbox.stored, keys: keysJson(r.responder.mailbox.keys) } } : {}),
     },
+    ...(r.deferred ? { deferred: r.deferred, escrowed: r.escrowed === true } : {}),
     timingsMs: Object.fromEntries(Object.entries(r.timingsMs).map(([k, v]) => [k, ms(v)])),
   };
   if (r.secrets) {
@@ -77,6 +78,8 @@ const fp = (b: Uint8Array) => 'sha256:' + createHash('sha256').update(b).digest(
 function human(engine: string, r: ScenarioResult, reveal: boolean): string {
   const L: string[] = [];
   L.push(`ibake call: scenario ${r.scenario} on engine ${engine}: ${r.ok ? 'OK — both sides agree' : 'FAILED'}`);
+  if (r.deferred?.version === 2) L.push(`deferred delivery v2: signed prekey ${r.deferred.prekeyId}, not escrowed (the KMS cannot read it); prekey secret ${r.deferred.prekeyDeleted ? 'deleted' : 'STILL STORED'} after opening`);
+  if (r.deferred?.version === 1) L.push('deferred delivery v1: ESCROWED — the KMS can read this content (allowed by --allow-escrowed)');
   for (const p of r.problems) L.push(`  problem: ${p}`);
   L.push('messages:');
   for (const m of r.messages) L.push(`  ${m.name.padEnd(12)} ${m.from} -> ${m.to}  (${m.bytes.length} octets)`);
@@ -105,6 +108,7 @@ export const command: Command = {
   summary: 'run a complete MIKEY-IBAKE call (with a loopback KMS) and check both sides agree',
   usage: `usage: ibake call --from URI --to URI [--scenario basic|forking|retarget|deferred|preencoded]
                   [--engine native|wasm|ts] [--json] [--reveal-secrets]
+                  [--no-prekeys] [--allow-escrowed]
        ibake call --via SOCKET --from URI --to URI [--json]
 
 Starts a KMS on 127.0.0.1 (ephemeral port, fresh master key), provisions every party through it
@@ -117,8 +121,14 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
               caller completes with each separately (keys listed per device)
   retarget    a proxy silently retargets to <to>-retarget, which cannot decrypt and answers with
               its own identity; the caller's policy allows it (answeredBy names it)
-  deferred    mailbox <to>-voicemail answers, stores I_MESSAGE_2 without learning keys; the user
-              (--to) later opens it with its own key (mailbox view + user's keys)
+  deferred    v2: the user (--to) signs one-time prekeys, its mailbox <to>-voicemail hands one to
+              the caller in R_MESSAGE_1 and stores I_MESSAGE_2 without learning keys; the user
+              later opens it with its key and the prekey's private half, which is then deleted.
+              Neither the mailbox nor the KMS can read the content (JSON: "deferred":{"version":2,
+              "prekeyId","prekeyDeleted"}, "escrowed":false)
+  --no-prekeys      deferred: the mailbox has no prekey; the caller refuses (exit 1) unless
+  --allow-escrowed  lets it fall back to the escrowed v1 flow (ESK = IBE(user, IDRi ‖ SK): the KMS
+                    can read the content; JSON "deferred":{"version":1}, "escrowed":true)
   preencoded  the responder returns its pre-encoded content keys in R_MESSAGE_2's KEMAC
 
   --via SOCKET      run the basic call's messages through a running ibaked instead, between two
@@ -147,6 +157,8 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
       engine: { type: 'string' },
       json: { type: 'boolean' },
       'reveal-secrets': { type: 'boolean' },
+      'no-prekeys': { type: 'boolean' },
+      'allow-escrowed': { type: 'boolean' },
       via: { type: 'string' },
     });
     const from = values.from as string | undefined;
@@ -159,6 +171,7 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
     const name = values.engine as string | undefined;
     if (name !== undefined && !ENGINE_NAMES.includes(name as EngineName)) throw new UsageError(`--engine must be one of ${ENGINE_NAMES.join(', ')}`);
     const reveal = values['reveal-secrets'] === true;
+    if ((values['no-prekeys'] || values['allow-escrowed']) && scenario !== 'deferred') throw new UsageError('--no-prekeys and --allow-escrowed apply to --scenario deferred');
     if (values.via !== undefined) {
       if (values.scenario !== undefined && scenario !== 'basic') throw new UsageError('--via runs the basic scenario only');
       if (name !== undefined) throw new UsageError('--via uses the daemon\'s engine; --engine does not apply');
@@ -195,6 +208,14 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
           const k = await requestPrivateKey({ url: kms.url, identity, psk: users[asUser]!.psk, ...(asUser !== identity ? { pskName: asUser } : {}), params, engine });
           return { period: k.period, key: k.key };
         },
+        // Deferred v2: the user's signing key comes with its decryption key (docs/kms.md §2.5).
+        provisionSigning: async (identity) => {
+          const k = await requestPrivateKey({ url: kms.url, identity, psk: users[identity]!.psk, params, engine, signing: true });
+          k.key.fill(0);
+          return { period: k.period, key: k.signingKey! };
+        },
+        ...(values['no-prekeys'] ? { noPrekeys: true } : {}),
+        ...(values['allow-escrowed'] ? { escrowedDeferred: true } : {}),
       });
       if (values.json) io.stdout(JSON.stringify(resultJson(engine.name, result)) + '\n');
       else io.stdout(human(engine.name, result, reveal));

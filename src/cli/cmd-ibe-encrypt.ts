@@ -1,9 +1,9 @@
 // `ibake ibe encrypt`: Boneh–Franklin encryption of stdin to an identity (for the key period
 // containing --date) under a KMS's public parameters; prints the DER ciphertext as base64.
-import { encrypt, identityFor } from '../ibe/index.js';
+import { encrypt } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { parseFlags, readAll, UsageError, type Command } from './command.js';
-import { engineFlag, required, timeFlag, toBase64 } from './ibe-cli-util.js';
+import { engineFlag, identityFlag, required, timeFlag, toBase64 } from './ibe-cli-util.js';
 
 export const command: Command = {
   name: 'ibe encrypt',
@@ -26,12 +26,7 @@ base64. The recipient identity is URI ‖ 0x00 ‖ start of the params' key peri
     const time = timeFlag(values.date);
     const engine = await engineFlag(values.engine);
     const params = await loadParamsFile(file, engine);
-    let id;
-    try {
-      id = identityFor(uri, time, params.period).bytes;
-    } catch (e) {
-      throw new UsageError(`--id: ${(e as Error).message}`);
-    }
+    const id = identityFlag(uri, time, params);
     const pt = new Uint8Array(await readAll(io.stdin));
     if (pt.length === 0) throw new UsageError('empty plaintext on stdin');
     try {

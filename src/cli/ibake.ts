@@ -14,6 +14,8 @@ const COMMANDS: Record<string, string> = {
   'kms serve': './cmd-kms-serve.js',
   'ibe encrypt': './cmd-ibe-encrypt.js',
   'ibe decrypt': './cmd-ibe-decrypt.js',
+  'ibs sign': './cmd-ibs-sign.js',
+  'ibs verify': './cmd-ibs-verify.js',
   decode: './cmd-decode.js',
   call: './cmd-call.js',
   'sdp offer': './cmd-sdp.js#offer',

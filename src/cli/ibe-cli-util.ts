@@ -2,7 +2,7 @@
 // engine flag, date flag, loading a params file with the chosen engine.
 import type { Engine, EngineName } from '../engine/types.js';
 import { resolveEngine } from '../ibe/engine-choice.js';
-import { parseDate } from '../ibe/index.js';
+import { identityFor, parseDate, type IbeParams } from '../ibe/index.js';
 import { decodeStrictBase64, encodeBase64 } from '../util/base64.js';
 import { UsageError } from './command.js';
 
@@ -43,4 +43,13 @@ export function timeFlag(v: string | undefined): Date {
 
 export async function engineFlag(v: string | undefined): Promise<Engine> {
   return resolveEngine(undefined, oneOf(v, ENGINE_CHOICES, 'engine'));
+}
+
+/** The identity octets of --id for the params' key period containing `time` (usage error if bad). */
+export function identityFlag(uri: string, time: Date, params: IbeParams): Uint8Array {
+  try {
+    return identityFor(uri, time, params.period).bytes;
+  } catch (e) {
+    throw new UsageError(`--id: ${(e as Error).message}`);
+  }
 }

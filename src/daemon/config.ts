@@ -5,6 +5,7 @@
 // its identities' keys from that KMS with per-identity PSKs. See docs/daemon.md.
 import { readFileSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
 import { SRTP_PROFILES } from '../srtp/policy.js';
@@ -39,6 +40,11 @@ export interface DaemonConfig {
   socket: string;
   engine?: EngineName;
   maxInFlight: number;
+  /**
+   * Exchange worker threads (DESIGN §6): 0 = exchanges on the main thread; N = N shard workers,
+   * each with its own engine handle, keyrings and endpoints. Default: defaultWorkers().
+   */
+  workers: number;
   skipSelftest: boolean;
   /** Development mode state: varDir/kms (KMS dir) and varDir/dev-users.json. Default ./var */
   varDir: string;
@@ -57,6 +63,8 @@ export interface DaemonConfig {
   expireIntervalMs: number;
   /** Open IPC connections accepted at once. */
   maxConnections: number;
+  /** Open IPC connections of one uid (when SO_PEERCRED is available). */
+  maxConnectionsPerUid: number;
   /** An IPC connection with nothing in flight and no byte received for this long is closed. */
   idleTimeoutMs: number;
   /** A frame must be complete this long after its first octet. */
@@ -73,6 +81,22 @@ export interface DaemonConfig {
   metricsListen?: string;
 }
 
+/** From this many cores up, the default is one shard worker per core. */
+export const SHARD_FROM_CORES = 5;
+
+/**
+ * One worker per core on hosts with SHARD_FROM_CORES cores or more; below, none. Measured
+ * (docs/performance.md, bench:daemon): the main thread spends about 0.7 ms per call when it
+ * runs the exchanges itself and a call needs about 3.3 ms of CPU in all, so the main thread
+ * is the limit only from about 5 cores; below that a worker hop adds latency (two thread
+ * wake-ups per request) and CPU per call without adding throughput.
+ */
+export function defaultWorkers(cores = availableParallelism()): number {
+  return cores >= SHARD_FROM_CORES ? cores : 0;
+}
+
+export const MAX_WORKERS = 256;
+
 export const DEFAULTS = {
   maxInFlight: 256,
   varDir: './var',
@@ -82,6 +106,7 @@ export const DEFAULTS = {
   maxHalfOpenPerPeer: 16,
   expireIntervalMs: 10_000,
   maxConnections: 1024,
+  maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 10_000,
   drainTimeoutMs: 10_000,
@@ -128,6 +153,7 @@ export interface ConfigFlags {
   socket?: string;
   engine?: string;
   maxInFlight?: string;
+  workers?: string;
   skipSelftest?: boolean;
   varDir?: string;
   kmsUrl?: string;
@@ -141,7 +167,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -153,6 +179,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.engine = raw.engine as EngineName;
   }
   if (raw.maxInFlight !== undefined) out.maxInFlight = int(raw.maxInFlight, 'maxInFlight', 1, 100_000);
+  if (raw.workers !== undefined) out.workers = int(raw.workers, 'workers', 0, MAX_WORKERS);
   if (raw.skipSelftest !== undefined) {
     if (typeof raw.skipSelftest !== 'boolean') throw new ConfigError('skipSelftest must be a boolean');
     out.skipSelftest = raw.skipSelftest;
@@ -165,6 +192,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.maxHalfOpenPerPeer !== undefined) out.maxHalfOpenPerPeer = int(raw.maxHalfOpenPerPeer, 'maxHalfOpenPerPeer', 1, 100_000);
   if (raw.expireIntervalMs !== undefined) out.expireIntervalMs = int(raw.expireIntervalMs, 'expireIntervalMs', 100, 3600_000);
   if (raw.maxConnections !== undefined) out.maxConnections = int(raw.maxConnections, 'maxConnections', 1, 100_000);
+  if (raw.maxConnectionsPerUid !== undefined) out.maxConnectionsPerUid = int(raw.maxConnectionsPerUid, 'maxConnectionsPerUid', 1, 100_000);
   if (raw.idleTimeoutMs !== undefined) out.idleTimeoutMs = int(raw.idleTimeoutMs, 'idleTimeoutMs', 100, 86400_000);
   if (raw.frameTimeoutMs !== undefined) out.frameTimeoutMs = int(raw.frameTimeoutMs, 'frameTimeoutMs', 100, 600_000);
   if (raw.drainTimeoutMs !== undefined) out.drainTimeoutMs = int(raw.drainTimeoutMs, 'drainTimeoutMs', 0, 600_000);
@@ -225,6 +253,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   const cfg: DaemonConfig = {
     socket: flags.socket ?? file.socket ?? defaultSocket,
     maxInFlight: file.maxInFlight ?? DEFAULTS.maxInFlight,
+    workers: file.workers ?? defaultWorkers(),
     skipSelftest: flags.skipSelftest ?? file.skipSelftest ?? false,
     varDir: flags.varDir ?? file.varDir ?? DEFAULTS.varDir,
     identities: file.identities ?? [],
@@ -234,6 +263,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     maxHalfOpenPerPeer: file.maxHalfOpenPerPeer ?? DEFAULTS.maxHalfOpenPerPeer,
     expireIntervalMs: file.expireIntervalMs ?? DEFAULTS.expireIntervalMs,
     maxConnections: file.maxConnections ?? DEFAULTS.maxConnections,
+    maxConnectionsPerUid: file.maxConnectionsPerUid ?? DEFAULTS.maxConnectionsPerUid,
     idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     frameTimeoutMs: file.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs,
     drainTimeoutMs: file.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
@@ -251,6 +281,9 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   if (flags.maxInFlight !== undefined) {
     const n = Number(flags.maxInFlight);
     cfg.maxInFlight = int(n, '--max-in-flight', 1, 100_000);
+  }
+  if (flags.workers !== undefined) {
+    cfg.workers = int(/^[0-9]+$/.test(flags.workers) ? Number(flags.workers) : NaN, '--workers', 0, MAX_WORKERS);
   }
   const engine = flags.engine ?? env.IBAKED_ENGINE ?? file.engine;
   if (engine !== undefined) {

@@ -1,30 +1,38 @@
 // Composition of a running ibaked (DESIGN §6): engine + power-on self-test, the KMS side
-// (embedded development KMS, or a production KMS's pinned params), the local identities and
-// their endpoints, the IPC server (server.ts) with every method behind the exchange-ownership
-// guard (ownership.ts), the session-expiry timer, metrics (and their optional HTTP listener).
+// (embedded development KMS, or a production KMS's pinned params), the exchange shards (in
+// process, or one worker thread per core: shards.ts, shard-pool.ts) holding the endpoints, the
+// local identities whose keys feed them, the IPC server (server.ts) with every method behind the
+// exchange-ownership guard (ownership.ts), the session-expiry timer, metrics (and their optional
+// HTTP listener).
 // startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
 // a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
 // time; close() stops everything and wipes all secrets.
 import { readFileSync } from 'node:fs';
-import type { Engine } from '../engine/types.js';
+import { availableParallelism } from 'node:os';
+import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
-import { ConfigError, DEFAULTS, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
+import { ConfigError, DEFAULTS, defaultWorkers, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
-import { exchangeHandlers } from './exchange.js';
-import { Identities } from './identities.js';
+import { EXCHANGE_METHODS } from './exchange.js';
+import { Identities, IdentityError, type LocalIdentity } from './identities.js';
+import { prekeyMethods, PREKEY_METHODS, type PrekeyMethods } from './prekey-methods.js';
+import { requestPrivateKey } from '../kms/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
 import { DaemonMetrics } from './metrics.js';
 import { startMetricsServer } from './metrics-http.js';
 import { ExchangeOwners } from './ownership.js';
+import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
+import { startShardPool, type ShardPool } from './shard-pool.js';
+import { inProcessShards, type Shards } from './shards.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
 
-/** The configuration startIbaked needs; keys added later fall back to DEFAULTS. */
-export type StartConfig = Omit<DaemonConfig, keyof typeof DEFAULTS> & Partial<DaemonConfig>;
+/** The configuration startIbaked needs; keys added later fall back to DEFAULTS (workers: defaultWorkers()). */
+export type StartConfig = Omit<DaemonConfig, keyof typeof DEFAULTS | 'workers'> & Partial<DaemonConfig>;
 
 export interface ReloadReport {
   added: string[];
@@ -40,6 +48,8 @@ export interface Ibaked {
   readonly params: IbeParams;
   readonly engine: Engine;
   readonly identities: Identities;
+  /** Where exchanges run: 1 shard in process (workers = 0) or one per worker thread. */
+  readonly shards: Shards;
   readonly metrics: DaemonMetrics;
   readonly owners: ExchangeOwners;
   readonly server: RunningDaemon;
@@ -53,7 +63,7 @@ export interface Ibaked {
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
-const RESTART_KEYS = ['socket', 'engine', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
+const RESTART_KEYS = ['socket', 'engine', 'workers', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
 
 /** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
 function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
@@ -78,15 +88,19 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
+  let shards: Shards | undefined;
   let server: RunningDaemon | undefined;
   let metricsHttp: { url: string; close(): Promise<void> } | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let prekeys: PrekeyMethods | undefined;
   const cleanup = async () => {
     if (timer) clearInterval(timer);
     timer = undefined;
     await server?.close();
+    prekeys?.close();
     await metricsHttp?.close();
     identities?.close();
+    await shards?.close();
     await dev?.close();
   };
 
@@ -117,11 +131,32 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       kmsUrl = dev.url;
       logger.warn('development mode (embedded KMS): not for production use');
     }
-    const ids = new Identities({
-      engine, params, kmsUrl, ...(ca ? { ca } : {}), ...(cfg.profile ? { profile: cfg.profile } : {}),
-      handshakeTimeoutMs: cfg.handshakeTimeoutMs, establishedLifetimeMs: cfg.establishedLifetimeMs,
-      maxSessions: cfg.maxSessions, maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer, log,
-    });
+    if (params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
+    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, ...PREKEY_METHODS, 'metrics']);
+    const shardOpts = {
+      Ppub: (params.suite as { Ppub: Uint8Array }).Ppub,
+      period: params.period,
+      ...(cfg.profile ? { profile: cfg.profile } : {}),
+      handshakeTimeoutMs: cfg.handshakeTimeoutMs,
+      establishedLifetimeMs: cfg.establishedLifetimeMs,
+      maxSessions: cfg.maxSessions,
+      maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer,
+      metrics,
+    };
+    const workers = cfg.workers ?? defaultWorkers();
+    const sh = workers > 0
+      ? await startShardPool({
+          ...shardOpts,
+          engine: engine.name as EngineName,
+          workers,
+          // Workers log straight to stderr when the daemon's logger does (the binary), else through it.
+          logTo: logArg !== undefined && typeof logArg !== 'function' ? { level: cfg.logLevel, format: cfg.logFormat } : logArg === undefined ? { level: 'silent', format: cfg.logFormat } : 'forward',
+          log,
+        })
+      : inProcessShards({ ...shardOpts, engine, log });
+    shards = sh;
+    logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
+    const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
     identities = ids;
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
@@ -153,16 +188,22 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     for (const id of cfg.identities) await addConfigured(id);
     if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
 
-    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', 'exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close', 'metrics']);
+    // Deferred delivery v2 (prekey-methods.ts): a local identity's signing key comes from the
+    // KMS with the identity's own PSK, in one REQUEST_KEY exchange, pairing-checked.
+    prekeys = prekeyMethods({
+      engine, params, stateDir: cfg.varDir, isLocal: (uri) => ids.has(uri),
+      fetchSigningKey: async (uri, atMs) => {
+        const { psk } = ids.get(uri) as LocalIdentity & { psk: Uint8Array };
+        const k = await requestPrivateKey({ url: kmsUrl, identity: uri, psk, params, engine, date: atMs, signing: true, ...(ca ? { ca } : {}) });
+        k.key.fill(0);
+        return { period: k.period, key: k.signingKey! };
+      },
+    });
     const owners = new ExchangeOwners(cfg.exchangeOwner);
-    const exchangesByState = () => {
-      const out: Record<string, number> = {};
-      for (const i of ids.all()) {
-        out.offered = (out.offered ?? 0) + i.endpoint.offers.size;
-        for (const s of [...i.endpoint.initiated.values(), ...i.endpoint.responded.values()]) out[s.state] = (out[s.state] ?? 0) + 1;
-      }
-      return out;
-    };
+    const exchangesByState = () => sh.byState();
+    // The native engine's second core only while cores are to spare (par-policy.ts).
+    const par = parPolicy(engine, availableParallelism());
+    const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = owners.guard({
       ...built.handlers,
       info: async (p, ctx) => ({
@@ -186,9 +227,11 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         onlyFields(p, []);
         return { identities: ids.list() };
       },
-      ...exchangeHandlers({ identities: ids, metrics, log }),
+      ...exchange,
+      ...prekeys.handlers,
       metrics: async (p) => {
         onlyFields(p, []);
+        await sh.refresh();
         const s = server!.stats;
         return {
           requests: s.requests,
@@ -199,12 +242,13 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           connectionsRefused: s.connectionsRefused,
           timeouts: s.timeouts,
           identities: ids.list().length,
+          workers,
           exchanges: { ...metrics.exchanges, byState: exchangesByState() },
           latency: await metrics.histograms(),
         };
       },
     });
-    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
     server = await startDaemon({
       socketPath: cfg.socket,
       handlers,
@@ -221,16 +265,17 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     const armTimer = () => {
       if (timer) clearInterval(timer);
       timer = setInterval(() => {
-        const n = ids.expire();
-        if (n > 0) {
-          metrics.exchanges.expired += n;
-          log(`expired ${n} exchange state(s)`);
-        }
-        owners.prune((identity, csb) => {
-          if (!ids.has(identity)) return false;
-          const ep = ids.get(identity).endpoint;
-          return ep.initiated.byCsb(csb).length + ep.responded.byCsb(csb).length + ep.offers.byCsb(csb).length > 0;
-        });
+        ids.dropEnded();
+        sh.expire().then(
+          (n) => {
+            if (n > 0) {
+              metrics.exchanges.expired += n;
+              log(`expired ${n} exchange state(s)`);
+            }
+            owners.prune((identity, csb) => ids.has(identity) && sh.exists(identity, csb));
+          },
+          (e) => logger.error({ code: (e as IbakedError).code ?? 'INTERNAL' }, `expiry failed: ${(e as Error)?.message}`),
+        );
       }, cfg.expireIntervalMs);
       timer.unref();
     };
@@ -260,6 +305,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         }
       }
       logger.level = cfg.logLevel;
+      (sh as Partial<ShardPool>).setLogLevel?.(cfg.logLevel);
       running.setLimits(limitsOf(cfg));
       owners.mode = cfg.exchangeOwner;
       if (next.expireIntervalMs !== prev.expireIntervalMs) armTimer();
@@ -277,6 +323,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       params,
       engine,
       identities: ids,
+      shards: sh,
       metrics,
       owners,
       server: running,

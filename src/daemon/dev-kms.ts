@@ -9,7 +9,8 @@
 // The daemon fetches keys from it over HTTP exactly like a production endpoint.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import { replaceFileAtomic } from '../util/atomic-file.js';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
@@ -71,20 +72,9 @@ async function readUsers(path: string): Promise<Map<string, string>> {
   return users;
 }
 
-/** Atomic replace: temp file 0600, fsync, rename over the old file. */
+/** Atomic replace (temp file 0600, fsync, rename over the old file, fsync of the directory). */
 async function writeUsers(path: string, users: Map<string, string>): Promise<void> {
-  const tmp = `${path}.tmp-${randomBytes(6).toString('hex')}`;
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(JSON.stringify({ version: 1, users: Object.fromEntries(users) }, null, 1) + '\n');
-    await fh.sync();
-    await fh.close();
-    await rename(tmp, path);
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
+  await replaceFileAtomic(path, new TextEncoder().encode(JSON.stringify({ version: 1, users: Object.fromEntries(users) }, null, 1) + '\n'), 0o600);
 }
 
 /** Opens (or on first use creates) the development KMS store under varDir and serves it. */

@@ -1,6 +1,7 @@
 // IPC methods of the key exchange itself (DESIGN §6, docs/daemon.md): exchange.initiate,
 // exchange.receive, exchange.rekey and exchange.close, on the IbakeEndpoint of a registered
-// local identity. The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
+// local identity, as one exchange shard serves them (shard.ts; the router in shards.ts picks
+// the shard and a new exchange's CSB ID). The app carries the bytes (SIP/SDP); the daemon keeps the state. SRTP keys
 // leave only in the reply to the app that completed the exchange; the daemon's copies are
 // zeroed once that reply is written (AFTER_SEND). Failures are typed (IBAKE_*); when the
 // protocol answers a failure with an RFC 3830 Error message, it comes back as error.reply.
@@ -13,15 +14,39 @@ import { decodeHeader } from '../mikey/header.js';
 import { bytesParam, ParamError } from './methods.js';
 import { formatKeyMgmtLine } from '../srtp/sdp.js';
 import { MAX_SIGNALLING_TEXT, findMikey } from '../srtp/sdp-body.js';
-import type { Identities } from './identities.js';
-import type { DaemonMetrics } from './metrics.js';
-import { AFTER_SEND, type Handler } from './server.js';
+import type { ExchangeMetrics } from './metrics.js';
+import { AFTER_SEND } from './server.js';
 import { onlyFields, optionalUriParam, ssrcsParam, u32Param, uriParam } from './validate.js';
 
+/** Where a shard's exchange metrics go: the daemon's metrics in process, the main thread from a worker. */
+export interface ExchangeMetricsSink {
+  readonly exchanges: ExchangeMetrics;
+  /** One MIKEY message processed by exchange.receive. */
+  observeMessage(name: string, seconds: number, outcome: string): void;
+}
+
 export interface ExchangeDeps {
-  identities: Identities;
-  metrics: DaemonMetrics;
+  /** The endpoint of a local identity, or IDENTITY_UNKNOWN. */
+  endpoint: (uri: string) => IbakeEndpoint;
+  metrics: ExchangeMetricsSink;
   log: (line: string) => void;
+}
+
+/** What the router decided for a request: the CSB ID a new exchange must use (exchange.initiate). */
+export interface Route {
+  csbId?: number;
+}
+
+export type ExchangeHandler = (params: Record<string, unknown>, route: Route) => Promise<unknown>;
+
+/** The IPC methods an exchange shard serves (the rest are the main thread's). */
+export const EXCHANGE_METHODS = ['exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close'] as const;
+
+/** Zeroes the SRTP keys an exchange.receive result carries (any copy of one, e.g. relayed from a shard worker). */
+export function wipeResultKeys(result: unknown): void {
+  const keys = (result as { established?: { keys?: Array<Record<string, unknown>> } } | undefined)?.established?.keys;
+  if (!Array.isArray(keys)) return;
+  for (const k of keys) for (const v of Object.values(k ?? {})) if (v instanceof Uint8Array) v.fill(0);
 }
 
 const csb = (n: number) => n.toString(16).padStart(8, '0');
@@ -54,7 +79,7 @@ function receiveOut(r: ReceiveResult, message: Uint8Array): Record<string, unkno
   const held: Uint8Array[] = [];
   if (r.established) {
     const e = r.established;
-    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, keys: keysOut(e.keys, held) };
+    out.established = { csbId: e.csbId, peer: e.peer, self: e.self, role: e.role, mode: e.mode, ...(e.escrowed ? { escrowed: true } : {}), keys: keysOut(e.keys, held) };
   }
   if (r.stored) out.stored = { forUser: r.stored.forUser, from: r.stored.from, message: r.stored.message };
   // The reply frame holds the only copy the app needs: zero ours once it is written.
@@ -79,17 +104,17 @@ function messageOrSdpParam(p: Record<string, unknown>): Uint8Array {
   return findMikey(p.sdp).message;
 }
 
-export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
-  const { identities, log } = d;
+export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandler> {
+  const { log } = d;
   const metrics = d.metrics.exchanges;
   return {
-    'exchange.initiate': async (p) => {
+    'exchange.initiate': async (p, route) => {
       onlyFields(p, ['from', 'to', 'ssrcs']);
       const from = uriParam(p, 'from');
       const to = uriParam(p, 'to');
       const ssrcs = ssrcsParam(p, 'ssrcs');
-      const ep = identities.get(from).endpoint;
-      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}) });
+      const ep = d.endpoint(from);
+      const r = await ep.initiate({ to, ...(ssrcs ? { ssrcs } : {}), ...(route.csbId !== undefined ? { csbId: route.csbId } : {}) });
       metrics.initiated++;
       log(`exchange ${csb(r.csbId)}: ${from} initiated to ${to}`);
       return { csbId: r.csbId, message: r.message, messageName: 'I_MESSAGE_1', keyMgmt: formatKeyMgmtLine(r.message) };
@@ -99,7 +124,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       onlyFields(p, ['identity', 'message', 'sdp']);
       const identity = uriParam(p, 'identity');
       const message = messageOrSdpParam(p);
-      const ep = identities.get(identity).endpoint;
+      const ep = d.endpoint(identity);
       metrics.received++;
       const name = IbakeEndpoint.messageName(message);
       const t0 = performance.now();
@@ -126,7 +151,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = uriParam(p, 'peer');
-      const message = await identities.get(identity).endpoint.rekey(csbId, peer);
+      const message = await d.endpoint(identity).rekey(csbId, peer);
       metrics.rekeyed++;
       log(`exchange ${csb(csbId)}: ${identity} started a CSB update with ${peer}`);
       return { csbId, message, messageName: 'I_MESSAGE_1', keyMgmt: formatKeyMgmtLine(message) };
@@ -137,7 +162,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, Handler> {
       const identity = uriParam(p, 'identity');
       const csbId = u32Param(p, 'csbId');
       const peer = optionalUriParam(p, 'peer');
-      const ep = identities.get(identity).endpoint;
+      const ep = d.endpoint(identity);
       let closed = 0;
       let offerClosed = false;
       for (const store of [ep.initiated, ep.responded, ep.offers] as Array<{ byCsb(c: number): Array<{ peer: string }>; delete(c: number, p: string): void }>) {

@@ -3,8 +3,9 @@
 // clone off, maps as plain objects, binary as Uint8Array (copied out of the socket buffer), and
 // only plain msgpack types accepted (an extension type — Date, Set, Error, … — is refused).
 // Frames over 64 KiB are refused from the length prefix alone, before any decoding, so a client
-// cannot make the daemon buffer or parse unbounded input.
-import { Packr, Unpackr } from 'msgpackr';
+// cannot make the daemon buffer or parse unbounded input. The no-eval build of msgpackr is used
+// (security.md top-10 #8): no code is generated at run time from what a client sends.
+import { Packr, Unpackr } from 'msgpackr/index-no-eval';
 import { IbakedError } from '../util/errors.js';
 
 export const MAX_FRAME = 64 * 1024;

@@ -1,20 +1,26 @@
-// The daemon's local identities: for each URI one IbeKeyring (its private keys), one
-// IbakeEndpoint (its MIKEY-IBAKE sessions) and one KeyRenewer that fetches the key of the
-// current period from the KMS (REQUEST_KEY_PSK, key verified with the pairing) and the next
-// one before the boundary. close() stops every renewer (no timer left), wipes the held keys,
-// the sessions' secrets and the PSK copies.
+// The daemon's local identities, on the main thread: for each URI one KeyRenewer that fetches
+// the key of the current period from the KMS (REQUEST_KEY_PSK, key verified with the pairing)
+// and the next one before the boundary. Each verified key is handed to the exchange shards
+// (KeySink: the in-process shard or every worker, shard.ts), which hold the keyrings and
+// endpoints; a period the renewer no longer holds is dropped there too. close() stops every
+// renewer (no timer left) and wipes the PSK copies.
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
-import { IbakeEndpoint, IbeKeyring } from '../ibake/index.js';
 import { createKeyRenewer, type KeyRenewer } from '../kms/index.js';
 import { IbakedError } from '../util/errors.js';
 
 export class IdentityError extends IbakedError {}
 
+/** Where verified keys go: the exchange shards. */
+export interface KeySink {
+  addKey(uri: string, period: string, key: Uint8Array): void;
+  dropPeriod(uri: string, period: string): void;
+  /** Forgets the identity (wipes its keys and exchanges). */
+  remove(uri: string): void;
+}
+
 export interface LocalIdentity {
   readonly uri: string;
-  readonly endpoint: IbakeEndpoint;
-  readonly ring: IbeKeyring;
   readonly renewer: KeyRenewer;
   /** Period labels (YYYY-MM-DD) whose keys are held. */
   periods: Set<string>;
@@ -25,23 +31,17 @@ export interface IdentitiesOptions {
   params: IbeParams;
   kmsUrl: string;
   ca?: string;
-  profile?: string;
-  handshakeTimeoutMs: number;
-  establishedLifetimeMs: number;
-  maxSessions?: number;
-  maxHalfOpenPerPeer?: number;
+  keys: KeySink;
   log: (line: string) => void;
 }
 
 export class Identities {
   private readonly map = new Map<string, LocalIdentity>();
   private readonly adding = new Map<string, Promise<LocalIdentity>>();
-  private readonly Ppub: Uint8Array;
   private closed = false;
 
   constructor(private readonly o: IdentitiesOptions) {
     if (o.params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${o.params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
-    this.Ppub = (o.params.suite as { Ppub: Uint8Array }).Ppub;
   }
 
   has(uri: string): boolean {
@@ -84,7 +84,6 @@ export class Identities {
   }
 
   private async create(uri: string, psk: Uint8Array, pskName?: string): Promise<LocalIdentity> {
-    const ring = new IbeKeyring(this.o.engine, this.Ppub, this.o.params.period);
     const periods = new Set<string>();
     const renewer = createKeyRenewer({
       url: this.o.kmsUrl,
@@ -95,7 +94,7 @@ export class Identities {
       ...(pskName ? { pskName } : {}),
       ...(this.o.ca ? { ca: this.o.ca } : {}),
       onKey: (k) => {
-        ring.addKey(uri, k.period.label, k.key);
+        this.o.keys.addKey(uri, k.period.label, k.key);
         periods.add(k.period.label);
         this.o.log(`identity ${uri}: key for period ${k.period.label} obtained`);
       },
@@ -106,53 +105,36 @@ export class Identities {
       if (this.closed) throw new IdentityError('SHUTTING_DOWN', 'daemon is shutting down');
     } catch (e) {
       renewer.stop(true);
-      ring.close();
+      this.o.keys.remove(uri);
       psk.fill(0);
       throw e;
     }
-    const endpoint = new IbakeEndpoint({
-      identity: uri,
-      ibe: ring,
-      ...(ring.engine.p256Mul ? { p256: ring.engine.p256Mul } : {}),
-      handshakeTimeoutMs: this.o.handshakeTimeoutMs,
-      establishedLifetimeMs: this.o.establishedLifetimeMs,
-      ...(this.o.maxSessions ? { maxSessions: this.o.maxSessions } : {}),
-      ...(this.o.maxHalfOpenPerPeer ? { maxHalfOpenPerPeer: this.o.maxHalfOpenPerPeer } : {}),
-      ...(this.o.profile ? { profile: this.o.profile } : {}),
-    });
-    const id: LocalIdentity & { psk: Uint8Array } = { uri, endpoint, ring, renewer, periods, psk };
+    const id: LocalIdentity & { psk: Uint8Array } = { uri, renewer, periods, psk };
     this.map.set(uri, id);
     return id;
   }
 
-  /**
-   * Purges expired exchange states of every endpoint (returns how many) and drops from the
-   * keyrings (wiping them) the keys of periods the renewer no longer holds (past their grace time).
-   */
-  expire(): number {
-    let n = 0;
+  /** Drops from the shards (which wipe them) the keys of periods the renewer no longer holds (past their grace time). */
+  dropEnded(): void {
     for (const i of this.map.values()) {
-      n += i.endpoint.expire();
       const live = new Set(i.renewer.held().map((k) => k.period.label));
       for (const p of i.periods) {
         if (live.has(p)) continue;
-        i.ring.dropPeriod(p);
+        this.o.keys.dropPeriod(i.uri, p);
         i.periods.delete(p);
         this.o.log(`identity ${i.uri}: key for period ${p} dropped`);
       }
     }
-    return n;
   }
 
-  /** Unregisters one identity: stops its renewer, wipes its keys and its exchanges' secrets. */
+  /** Unregisters one identity: stops its renewer, wipes its PSK, and the shards forget it (keys, exchanges). */
   remove(uri: string): boolean {
     const i = this.map.get(uri) as (LocalIdentity & { psk: Uint8Array }) | undefined;
     if (!i) return false;
     this.map.delete(uri);
     i.renewer.stop(true);
-    i.endpoint.clear();
-    i.ring.close();
     i.psk.fill(0);
+    this.o.keys.remove(uri);
     return true;
   }
 
@@ -165,8 +147,6 @@ export class Identities {
     this.closed = true;
     for (const i of this.map.values() as Iterable<LocalIdentity & { psk: Uint8Array }>) {
       i.renewer.stop(true);
-      i.endpoint.clear();
-      i.ring.close();
       i.psk.fill(0);
     }
     this.map.clear();

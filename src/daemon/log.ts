@@ -17,6 +17,13 @@ export interface LineSink {
 }
 
 const RESERVED = new Set(['level', 'time', 'msg', 'pid', 'hostname']);
+// C0/C1 controls, DEL and the Unicode line/paragraph separators: a client-chosen value (a request
+// id, text from a SIP message in an error) must never start a line of its own or drive a terminal.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+/** A string shown as is, or JSON-escaped when it holds a control character (then quoted). */
+const escapeRest = (json: string) => json.replace(CONTROLS, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const shown = (s: string): string => (CONTROL.test(s) ? escapeRest(JSON.stringify(s)) : s);
 
 /** One JSON log record as a terminal line: `12:00:01.234 INFO  msg  key=value …`. */
 export function prettyLine(json: string): string {
@@ -30,9 +37,9 @@ export function prettyLine(json: string): string {
   const lvl = String(r.level ?? '').toUpperCase().padEnd(5);
   const extra = Object.entries(r)
     .filter(([k]) => !RESERVED.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .map(([k, v]) => `${shown(k)}=${typeof v === 'string' ? shown(v) : escapeRest(JSON.stringify(v) ?? String(v))}`)
     .join(' ');
-  return `${t} ${lvl} ${String(r.msg ?? '')}${extra ? '  ' + extra : ''}\n`;
+  return `${t} ${lvl} ${shown(String(r.msg ?? ''))}${extra ? '  ' + extra : ''}\n`;
 }
 
 export function createLogger(o: { level?: LogLevel; format?: LogFormat; sink?: LineSink } = {}): Logger {

@@ -13,7 +13,7 @@ import { createLogger } from './log.js';
 import { defaultSocketPath } from './paths.js';
 
 const USAGE = `usage: ibaked [--config FILE] [--socket PATH] [--engine native|wasm|ts] [--max-in-flight N]
-              [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
+              [--workers N] [--var-dir DIR] [--kms-url URL --kms-params FILE [--kms-ca FILE]] [--skip-selftest]
               [--log-level LEVEL] [--log-format json|pretty] [--metrics-listen HOST:PORT]
 
 Serves MIKEY-IBAKE key exchanges to local media apps over a Unix-domain socket
@@ -25,6 +25,8 @@ store under --var-dir (default ./var). See docs/daemon.md.
   --socket PATH       socket path (default $XDG_RUNTIME_DIR/ibaked.sock, else /run/ibaked/ibaked.sock)
   --engine NAME       force a pairing engine (default: native, else wasm, else ts; env IBAKED_ENGINE)
   --max-in-flight N   requests admitted at once before replying OVERLOADED (default 256)
+  --workers N         exchange worker threads (0 = on the main thread; default: one per
+                      core on 5+ cores, else 0)
   --var-dir DIR       development-mode state directory (default ./var, created 0700)
   --kms-url URL       production: the KMS endpoint (e.g. https://kms.example.org/mikey)
   --kms-params FILE   production: the KMS public parameters (params.json), pinned
@@ -51,6 +53,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
         socket: { type: 'string' },
         engine: { type: 'string' },
         'max-in-flight': { type: 'string' },
+        workers: { type: 'string' },
         'var-dir': { type: 'string' },
         'kms-url': { type: 'string' },
         'kms-params': { type: 'string' },
@@ -81,6 +84,7 @@ export async function runDaemon(argv: string[]): Promise<number> {
     ...(values.socket !== undefined ? { socket: values.socket } : {}),
     ...(values.engine !== undefined ? { engine: values.engine } : {}),
     ...(values['max-in-flight'] !== undefined ? { maxInFlight: values['max-in-flight'] } : {}),
+    ...(values.workers !== undefined ? { workers: values.workers } : {}),
     ...(values['var-dir'] !== undefined ? { varDir: values['var-dir'] } : {}),
     ...(values['kms-url'] !== undefined ? { kmsUrl: values['kms-url'] } : {}),
     ...(values['kms-params'] !== undefined ? { kmsParams: values['kms-params'] } : {}),

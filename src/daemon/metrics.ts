@@ -22,6 +22,16 @@ export class ExchangeMetrics {
   expired = 0;
 }
 
+/** The counter names of ExchangeMetrics. */
+export const EXCHANGE_EVENTS = ['initiated', 'received', 'established', 'failed', 'rekeyed', 'closed', 'expired'] as const;
+
+/** Sums exchange counters (e.g. of every shard worker). */
+export function sumExchangeCounts(all: readonly ExchangeMetrics[]): ExchangeMetrics {
+  const out = new ExchangeMetrics();
+  for (const m of all) for (const k of EXCHANGE_EVENTS) out[k] += m[k];
+  return out;
+}
+
 export interface MetricsSources {
   server: () => { connections: number; connectionsTotal: number; connectionsRefused: number; overloaded: number; inFlight: number; requests: number; errors: number; timeouts: number };
   /** Exchange states by state name (offered, sent-r1, sent-i2, established). */

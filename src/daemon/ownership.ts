@@ -8,6 +8,7 @@
 // from the params (exchange.receive: from the MIKEY header, octets 4..7) or from the result.
 import { IbakeError } from '../ibake/errors.js';
 import type { Handler, RequestContext } from './server.js';
+import { receivedMessage } from './shards.js';
 
 export type OwnerMode = 'uid' | 'connection';
 
@@ -91,7 +92,7 @@ export class ExchangeOwners {
       'exchange.receive',
       (p, ctx) => {
         const id = str(p.identity);
-        const c = peekCsbId(p.message);
+        const c = peekCsbId(receivedMessage(p)); // `message`, or the one inside `sdp`
         if (id !== undefined && c !== undefined) this.check(id, c, ctx);
       },
       (p, r, ctx) => {

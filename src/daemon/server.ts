@@ -43,6 +43,8 @@ export interface ServerLimits {
   maxInFlight: number;
   /** Open connections; one more is answered TOO_MANY_CONNECTIONS and closed. */
   maxConnections: number;
+  /** Open connections of one peer uid (SO_PEERCRED), so one client cannot take them all. */
+  maxConnectionsPerUid: number;
   /** A connection with no request in flight and no byte received for this long is closed. */
   idleTimeoutMs: number;
   /** A frame whose first octet arrived must be complete within this time. */
@@ -52,6 +54,7 @@ export interface ServerLimits {
 export const SERVER_DEFAULTS: ServerLimits = {
   maxInFlight: 256,
   maxConnections: 1024,
+  maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 10_000,
 };
@@ -296,6 +299,15 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnections} connections; retry later`);
     }
     const cred = peerCredOf(sock);
+    if (cred) {
+      let mine = 0;
+      for (const o of conns.values()) if (o.uid === cred.uid) mine++;
+      if (mine >= limits.maxConnectionsPerUid) {
+        stats.connectionsRefused++;
+        log.warn({ code: 'TOO_MANY_CONNECTIONS', uid: cred.uid, limit: limits.maxConnectionsPerUid }, 'connection refused: per-uid connection cap reached');
+        return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnectionsPerUid} connections of this uid; retry later`);
+      }
+    }
     const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
     conns.set(c.id, c);
     stats.connections = conns.size;

@@ -17,6 +17,7 @@ import {
   G2_COMPRESSED,
   G2_UNCOMPRESSED,
   GT_BYTES,
+  MULTI_PAIRING_MAX,
   type Bytes,
 } from './types.js';
 
@@ -222,6 +223,21 @@ export function gtOneEncoding(): Bytes {
   const out = new Uint8Array(GT_BYTES);
   out[FP_BYTES - 1] = 1;
   return out;
+}
+
+/**
+ * The shape of a multiPairing argument (types.ts): an array of 1..MULTI_PAIRING_MAX two-element
+ * arrays, else EngineError 'type' / 'length'. The points themselves are the backend's to check.
+ */
+export function checkPairs(pairs: unknown): ReadonlyArray<readonly [unknown, unknown]> {
+  if (!Array.isArray(pairs)) throw new EngineError('type', 'pairs must be an array of [G1, G2] pairs');
+  if (pairs.length < 1 || pairs.length > MULTI_PAIRING_MAX) {
+    throw new EngineError('length', `multiPairing takes 1..${MULTI_PAIRING_MAX} pairs`);
+  }
+  for (const pair of pairs) {
+    if (!Array.isArray(pair) || pair.length !== 2) throw new EngineError('type', 'each pair must be [G1, G2]');
+  }
+  return pairs as ReadonlyArray<readonly [unknown, unknown]>;
 }
 
 /** Checks a hash-to-curve domain separation tag (1..255 octets); strings are UTF-8 encoded. */

@@ -48,6 +48,9 @@ export const G2_COMPRESSED = 96;
 export const G2_UNCOMPRESSED = 192;
 export const GT_BYTES = 576;
 export const SCALAR_BYTES = 32;
+/** Most pairs one multiPairing call takes (a verification needs 2; the bound keeps one call's
+ * work and the native argument list small). */
+export const MULTI_PAIRING_MAX = 16;
 
 /** Fixed-base table for [k]B with a fixed G1 point B (e.g. the generator P). */
 export interface G1Table {
@@ -162,6 +165,20 @@ export interface Engine {
    * a prefix other than 0x04, 'not-on-curve', 'scalar-range'.
    */
   readonly p256Mul?: (k: Bytes, q: Bytes) => Promise<Bytes>;
+  /**
+   * Optional accelerator (native): the Cha–Cheon verification of src/ibe/bls12381/ibs.ts in one
+   * call, true iff e(P, V) = e(P_pub, U + [h]Q_sig), as the two-pairing product with one final
+   * exponentiation. P_pub (G1), qSig, u, v (G2) and h (scalar, [1, r-1]) are validated in that
+   * order (P_pub, qSig, h, u, v) with the usual reasons; U + [h]Q_sig = 0 gives false. Must
+   * agree with the general path (g2Mul, g2Add, multiPairing) on every input
+   * (test/ibe-ibs.test.ts).
+   */
+  readonly ibsVerify?: (Ppub: Bytes, qSig: Bytes, h: Scalar, u: Bytes, v: Bytes) => Promise<boolean>;
+  /**
+   * Native only: lets an operation use a second core (the helper thread of its parallel
+   * sections) or not, process-wide. Results are the same either way; only timing changes.
+   */
+  readonly setParallel?: (on: boolean) => void;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */
@@ -181,6 +198,16 @@ export interface Engine {
   /** Optimal ate pairing with final exponentiation: the reduced value in GT. */
   pairing(p1: Bytes, p2: Bytes): Promise<Bytes>;
   millerLoop(p1: Bytes, p2: Bytes): Promise<Bytes>;
+  /**
+   * Π e(P_i, Q_i) over 1..MULTI_PAIRING_MAX pairs [P_i (G1), Q_i (G2)], with one final
+   * exponentiation of the product of the Miller loops (a signature check e(P, V) = e(P_pub, W)
+   * as e(-P, V)·e(P_pub, W) = 1 costs two Miller loops and one final exponentiation, not two
+   * pairings). Equals gtMul of the single pairings bit for bit; the product may be the GT
+   * identity. Every point is validated as pairing's arguments, in order (P_1, Q_1, P_2, …); a
+   * `pairs` that is not an array of two-element arrays is 'type', 0 or more than
+   * MULTI_PAIRING_MAX pairs 'length' (checked before any point).
+   */
+  multiPairing(pairs: ReadonlyArray<readonly [Bytes, Bytes]>): Promise<Bytes>;
   /** Final exponentiation of any non-zero canonical Fp12 value (576 octets). */
   finalExp(f: Bytes): Promise<Bytes>;
   gtMul(a: Bytes, b: Bytes): Promise<Bytes>;

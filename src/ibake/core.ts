@@ -13,6 +13,10 @@ import { IbakeError, authFailure } from './errors.js';
 import { computeExchangeKeys, keysFromPoint, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, type FreshnessOptions } from './freshness.js';
 import type { IbePort } from './ibe-port.js';
+import type { IbsPort } from './ibs-port.js';
+import type { MailboxPrekeys } from './prekey/mailbox.js';
+import { PrekeySeen } from './prekey/sk.js';
+import { verifierFor, type PrekeyVerifier } from './prekey/record.js';
 import { writeInner, type InnerFields } from './inner.js';
 import { DEFAULT_PROFILE, SRTP_PROFILES, type CryptoSessionKeys } from './output.js';
 import type { AnswerKind, InitiatorPolicy } from './policy.js';
@@ -35,6 +39,18 @@ export interface EndpointOptions {
   answerUndecryptable?: boolean;
   /** Mailbox (deferred delivery): store I_MESSAGE_2's ESK for the user; we get no media keys. */
   mailbox?: boolean;
+  /**
+   * Mailbox, deferred delivery v2: the users' signed prekeys (bundles added with
+   * MailboxPrekeys.add); each R_MESSAGE_1 for a user carries one unused prekey of that user.
+   * Without one (none configured, or none left) the answer carries no prekey and the caller
+   * refuses it unless its policy allows the escrowed v1 flow.
+   */
+  mailboxPrekeys?: MailboxPrekeys;
+  /**
+   * Initiator, deferred delivery v2: checks a mailbox's signed prekey against the ADDRESSED
+   * user's signing identity (Cha–Cheon, IbsKeyring). Without it no v2 deferred call is possible.
+   */
+  ibs?: IbsPort;
   /** Pre-encoded content: SRTP master key/salt per crypto session returned in R_MESSAGE_2's KEMAC. */
   preEncoded?: (csMap: SrtpIdEntry[]) => Array<{ masterKey: Uint8Array; masterSalt: Uint8Array }>;
   profile?: string;
@@ -83,6 +99,8 @@ export interface Established {
   self: string;
   mode: AnswerKind | 'responder';
   keys: CryptoSessionKeys[];
+  /** Deferred delivery by the v1 flow (only when the policy allows it): the KMS can read the content. */
+  escrowed?: true;
 }
 
 export interface ReceiveResult {
@@ -102,6 +120,11 @@ export interface InitiateOptions {
   to: string;
   /** SSRCs of the crypto sessions (0 = let the responder choose). Default: [random, 0]. */
   ssrcs?: number[];
+  /**
+   * The CSB ID to use (1..2^32-1) instead of a random one: the daemon's router chooses it so it
+   * can route the exchange's later messages by (identity, CSB ID). Refused if already in use.
+   */
+  csbId?: number;
 }
 
 export type VPayloadFields = { authAlg: number; mac: Uint8Array; offset: number };
@@ -146,6 +169,13 @@ export class EndpointCore {
   readonly initiated: SessionStore<InitiatorState>;
   readonly responded: SessionStore<ResponderState>;
   readonly offerIndex = new Map<number, string>();
+  /** Deferred v2: (user, prekey id) pairs this initiator has used, until their expiry. */
+  readonly prekeysSeen = new PrekeySeen();
+  /** Deferred v2: prekey signature checks in flight, by aheadKey of the initiator state (a cache:
+   *  a state restored elsewhere re-runs its check from the record it holds). */
+  readonly prekeyChecks = new Map<string, Promise<void>>();
+  /** Deferred v2: checks prekey records (and remembers the bundle headers it has verified). */
+  readonly prekeyVerifier: PrekeyVerifier | undefined;
   readonly profile: string;
   readonly hsTimeout: number;
   readonly lifetime: number;
@@ -167,6 +197,7 @@ export class EndpointCore {
     this.hsTimeout = opts.handshakeTimeoutMs ?? 60_000;
     this.lifetime = opts.establishedLifetimeMs ?? 12 * 3600_000;
     this.v2 = (opts as V1Option)[V1_DERIVATION] !== true;
+    this.prekeyVerifier = opts.ibs ? verifierFor(opts.ibs) : undefined;
     this.freshness = new FreshnessGuard({ now: this.now, ...opts.freshness });
     const storeOpts = {
       now: this.now,
@@ -223,7 +254,21 @@ export class EndpointCore {
     return got ?? computeExchangeKeys(input());
   }
 
+  /** The in-flight prekey check of `state`, removed from the table (undefined: none there). */
+  takePrekeyCheck(state: { kind: string; csbId: number; peer: string }): Promise<void> | undefined {
+    const key = aheadKey(state);
+    const p = this.prekeyChecks.get(key);
+    this.prekeyChecks.delete(key);
+    return p;
+  }
+
+  setPrekeyCheck(state: { kind: string; csbId: number; peer: string }, p: Promise<void>): void {
+    p.catch(() => {}); // awaited at R_MESSAGE_2; an early failure must not be unhandled meanwhile
+    this.prekeyChecks.set(aheadKey(state), p);
+  }
+
   dropAhead(state: AnyState): void {
+    this.prekeyChecks.delete(aheadKey(state));
     const key = aheadKey(state);
     this.ahead.get(key)?.drop();
     this.ahead.delete(key);

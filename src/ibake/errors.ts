@@ -15,6 +15,8 @@ export type IbakeErrorCode =
   | 'IBAKE_STATE' // message not expected in the session's current state (e.g. replayed I_MESSAGE_2)
   | 'IBAKE_BUSY' // session table or replay cache full: fail closed
   | 'IBAKE_NO_KEY' // we hold no private key for the identity/period needed
+  | 'IBAKE_PREKEY_INVALID' // deferred v2: a signed prekey that fails its checks (signature, user, expiry, reused id, format)
+  | 'IBAKE_NO_PREKEY' // deferred v2: no unused prekey (mailbox) / no stored private half (user)
   | 'IBAKE_BAD_INPUT'; // caller error (bad URI, bad option)
 
 export type AuthFailureReason =

@@ -17,7 +17,9 @@ import { assertP256Point, wipeEphemeral } from './ecdh.js';
 import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
 import { msToNtp, ntpToMs } from './freshness.js';
-import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeInner } from './inner.js';
+import { ECHOED, echoes, innerPointAt, readInner, readInnerEcho, writeEskPlain, writeEskPlainV2, writeInner } from './inner.js';
+import { decodeRecord, type PrekeyRecord } from './prekey/record.js';
+import { deriveDeferredSkWith } from './prekey/sk.js';
 import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys } from './output.js';
 import { classifyAnswer } from './policy.js';
 import { KEY_CHAIN } from './responder.js';
@@ -37,12 +39,21 @@ function initiatorInput(c: EndpointCore, s: InitiatorState, secret: Uint8Array |
 /** Starts an exchange: returns I_MESSAGE_1 and the CSB ID. */
 export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ message: Uint8Array; csbId: number }> {
   const to = checkUri(o.to, 'to');
+  // The responder refuses IDRi = IDRr (reflection, security.md §1.4): say so here, not after a dead offer.
+  if (to === c.identity) throw new IbakeError('IBAKE_BAD_INPUT', 'cannot call our own identity (IDRi = IDRr is refused by every responder)');
   const ssrcs = o.ssrcs ?? [nonZeroU32(), 0];
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
   }
-  let csbId = nonZeroU32();
-  while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  let csbId: number;
+  if (o.csbId !== undefined) {
+    if (!Number.isInteger(o.csbId) || o.csbId < 1 || o.csbId > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'csbId must be an integer in 1..4294967295');
+    if (c.offerIndex.has(o.csbId) || c.initiated.byCsb(o.csbId).length > 0) throw new IbakeError('IBAKE_STATE', 'CSB ID already in use');
+    csbId = o.csbId;
+  } else {
+    csbId = nonZeroU32();
+    while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+  }
   const nowMs = c.now();
   // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.
   c.ibe.prepare?.(to, nowMs);
@@ -110,19 +121,22 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
   const nowMs = c.now();
   const bind = c.v2 ? clearBinding(csbId, offer.t, offer.rand) : undefined;
   const nc = c.v2 ? freshNc() : undefined;
-  const echo = { idi: c.identity, idr: answering, eccptr: ECHOED, ...(nc ? { nc } : {}) };
-  const at = innerPointAt({ idi: c.identity, eccpti: offer.xP, idr: answering }, 'r');
+  // A mailbox listed for the addressed user cannot decrypt I_MESSAGE_1: its R_MESSAGE_1 has no
+  // ECCPTi and our I_MESSAGE_2 carries ECCPTi again, so the early reply uses that layout.
+  const blind = answering !== addressed && !!c.policy.mailboxes?.[addressed]?.includes(answering);
+  const echo = { idi: c.identity, ...(blind ? { eccpti: offer.xP } : {}), idr: answering, eccptr: ECHOED, ...(nc ? { nc } : {}) };
+  const at = innerPointAt({ idi: c.identity, ...(blind ? {} : { eccpti: offer.xP }), idr: answering }, 'r');
   const got = await c.decryptReplying(msg, c.identity, tMs, ibakeP!.encrData, answering, nowMs, echo, at, innerPointAt(echo, 'r'));
   let f;
   let early: Uint8Array | undefined;
   try {
-    f = readInner(got.plain, { i: 'maybe', r: 'yes', bind: !!bind });
+    f = readInner(got.plain, { i: 'maybe', r: 'yes', bind: !!bind, prekey: true });
     if (f.idi !== c.identity || f.idr !== answering) throw authFailure('identity-mismatch');
     if (bind && !eq(f.bind!, bind)) throw authFailure('clear-binding');
     if (f.eccpti && !eq(f.eccpti, offer.xP)) throw authFailure('echo-mismatch');
     assertP256Point(f.eccptr!);
     if (eq(f.eccptr!, offer.xP)) throw authFailure('bad-point'); // reflection of our own point
-    if (got.early && f.eccpti && echoes(got.plain, at, f.eccptr!)) early = got.early;
+    if (got.early && !f.eccpti === blind && echoes(got.plain, at, f.eccptr!)) early = got.early;
   } catch (e) {
     nc?.fill(0);
     c.fail(msg, e);
@@ -136,14 +150,27 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     throw new IbakeError('IBAKE_POLICY', `answer from ${answering} (addressed ${addressed}) refused by policy`);
   }
 
-  const sk = mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
-  const t2 = msToNtp(nowMs);
-  const eskPlain = sk ? writeEskPlain(c.identity, sk) : undefined;
+  // Deferred delivery: v2 with the mailbox's signed prekey of the addressed user, or (only if
+  // the policy allows it) the escrowed v1 flow. A prekey in any other answer is malformed.
+  let deferred: DeferredPlan | undefined;
   try {
-    const [ct, eskCt] = await Promise.all([
+    if (f.prekey && mode !== 'deferred') throw authFailure('inner-format');
+    if (mode === 'deferred') deferred = planDeferred(c, addressed, f.prekey, csbId, offer.rand, nowMs);
+  } catch (e) {
+    nc?.fill(0);
+    c.fail(msg, e);
+  }
+  let sk: Uint8Array | undefined = mode === 'deferred' && deferred ? undefined : mode === 'deferred' || !echoed ? new Uint8Array(randomBytes(PROFILE.skLen)) : undefined;
+  const t2 = msToNtp(nowMs);
+  const eskPlain = deferred?.eskPlain ?? (sk ? writeEskPlain(c.identity, sk) : undefined);
+  try {
+    const [ct, eskCt, sk2] = await Promise.all([
       early ?? c.ibe.encrypt(answering, nowMs, writeInner({ idi: c.identity, eccpti: echoed ? undefined : offer.xP, idr: answering, eccptr: f.eccptr, ...(nc ? { nc } : {}) })),
       eskPlain ? c.ibe.encrypt(addressed, nowMs, eskPlain) : Promise.resolve(undefined),
+      // v2: SK's ECDH runs beside the two encryptions (the ESK does not contain SK)
+      deferred?.sk,
     ]);
+    if (sk2) sk = sk2;
     const payloads: Payload[] = [
       { kind: 'T', tsType: PROFILE.tsType, value: ntpToBig(t2) },
       { kind: 'RAND', rand: offer.rand },
@@ -154,13 +181,21 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     // RFC 6267 §4.2.2.5: ESK mandatory when ECCPTi was missing; to the addressed user (OPEN-13).
     if (eskCt) payloads.push({ kind: 'ESK', encrData: eskCt });
     const reply = encode({ header: { dataType: DT.I_MESSAGE_2, v: true, prf: PROFILE.prf, csbId, csMap: { type: 0, entries: map } }, payloads });
+    // A copy of this R_MESSAGE_1 processed concurrently (it passed the check above during our
+    // awaits) got there first: keep its state (and N_c), never replace it with a second one.
+    if (c.initiated.has(csbId, answering)) throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_1 already processed for this responder');
     const st: InitiatorState = {
       kind: 'initiator', csbId, peer: answering, addressed, self: c.identity,
       deadline: nowMs + c.hsTimeout, state: 'sent-i2', mode, rand: offer.rand.slice(), t2, lastT: t2,
       csMap: map, profile: offer.profile, xP: offer.xP.slice(), yP: f.eccptr!.slice(), echoedInR1: echoed,
       x: offer.x.slice(), ...(nc ? { nc } : {}), ...(mode === 'deferred' && sk ? { sk } : {}),
+      ...(mode === 'deferred' ? { deferred: deferred ? ('v2' as const) : ('escrowed' as const) } : {}),
+      ...(deferred ? { prekey: f.prekey!.slice() } : {}),
     };
     c.initiated.put(st);
+    // v2: the prekey's signature check runs while I_MESSAGE_2 travels and the mailbox works;
+    // R_MESSAGE_2 releases no key before it has passed (onRMessage2).
+    if (deferred) c.setPrekeyCheck(st, deferred.verify());
     if (sk && mode !== 'deferred') sk.fill(0);
     // K_SESSION is needed only for R_MESSAGE_2: compute it while the responder decrypts. The
     // job uses the offer's x (its node:crypto object is still live); st.x is the fallback.
@@ -168,11 +203,43 @@ export async function onRMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     return { reply, replyName: 'I_MESSAGE_2', csbId, peer: answering };
   } catch (e) {
     sk?.fill(0);
+    void deferred?.sk.then((k) => k.fill(0), () => {});
     nc?.fill(0);
-    throw e;
+    return c.fail(msg, e);
   } finally {
     eskPlain?.fill(0);
   }
+}
+
+interface DeferredPlan {
+  sk: Promise<Uint8Array>;
+  eskPlain: Uint8Array;
+  /** Starts the check of the prekey's signature, expiry and period, and notes its id. */
+  verify: () => Promise<void>;
+}
+
+/**
+ * Deferred delivery v2 (docs/profile.md §6.4): the prekey record from R_MESSAGE_1, a fresh e_i,
+ * SK = HKDF(ECDH(e_i, prekey), IDRi, addressed user, CSB ID, RAND, prekey), ESK plaintext
+ * IDRi ‖ e_i·P ‖ prekey id. The signature check runs in the background (`verified`); e_i is
+ * wiped here. No prekey: IBAKE_NO_PREKEY unless the policy allows the escrowed v1 flow
+ * (undefined is returned and the caller builds the v1 ESK).
+ */
+function planDeferred(c: EndpointCore, addressed: string, prekey: Uint8Array | undefined, csbId: number, rand: Uint8Array, nowMs: number): DeferredPlan | undefined {
+  if (!prekey) {
+    if (c.policy.escrowedDeferred === 'allow') return undefined;
+    throw new IbakeError('IBAKE_NO_PREKEY', `the mailbox offered no signed prekey of ${addressed}; deferred delivery refused (escrowed v1 not allowed by policy)`);
+  }
+  const verifier = c.prekeyVerifier;
+  if (!verifier) throw new IbakeError('IBAKE_NO_PREKEY', 'deferred delivery v2 needs an identity-based signature verifier (EndpointOptions.ibs)');
+  const record: PrekeyRecord = decodeRecord(prekey);
+  const verify = () => verifier.record(addressed, record, nowMs).then(() => c.prekeysSeen.note(addressed, record.id, record.header.expiry, nowMs));
+  const ei = takeEphemeral();
+  const sk = deriveDeferredSkWith(c.opts.p256, {
+    secret: ei.secret, peer: record.publicKey, idi: c.identity, idr: addressed, csbId, rand, prekeyId: record.id, ei: ei.publicPoint, prekey: record.publicKey,
+  }).finally(() => wipeEphemeral(ei));
+  sk.catch(() => {}); // awaited by the caller
+  return { sk, eskPlain: writeEskPlainV2(c.identity, ei.publicPoint, record.id), verify };
 }
 
 /** R_MESSAGE_2: key confirmation (V under the MPK-derived auth key), then the keys. */
@@ -196,12 +263,23 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
   try {
     ek = await c.keysFor(s, () => initiatorInput(c, s, s.x));
   } catch (e) {
+    // A concurrent copy completed meanwhile (and wiped x): this one is a duplicate, not a forgery.
+    if (s.state !== 'sent-i2') throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
     c.fail(msg, e);
   }
   try {
+    if (s.state !== 'sent-i2') throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
     // Key confirmation: only a responder that read I_MESSAGE_2 (N_c) has this auth key.
     if (!c.checkV(msg, vP!, ek.sess.authKey, c.identity, peer)) throw c.authFail(msg, 'bad-mac');
-    if (s.echoedInR1 === (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
+    // A blind answer echoes ECCPTi in R_MESSAGE_2, except a v2 mailbox (its V MAC is the proof).
+    const wantEcho = !s.echoedInR1 && !(s.deferred === 'v2' && c.v2);
+    if (wantEcho !== (ibakePs.length === 1)) throw c.authFail(msg, 'inner-format');
+    // v2: no key before the prekey's signature (by the addressed user) has been checked.
+    if (s.deferred === 'v2') {
+      const verifier = c.prekeyVerifier;
+      if (!verifier || !s.prekey) throw new IbakeError('IBAKE_STATE', 'no prekey to check for this deferred exchange');
+      await (c.takePrekeyCheck(s) ?? verifier.record(s.addressed, decodeRecord(s.prekey), ntpToMs(s.t2, c.now())));
+    }
     if (ibakePs[0]) {
       const plain = await c.decryptAs(msg, c.identity, ntpToMs(s.t2, c.now()), ibakePs[0].encrData);
       try {
@@ -223,6 +301,11 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
       keys = ek.cs ?? deriveCsKeys(PROFILE.prf, ek.sess.tgk, csbId, s.rand, s.csMap, s.profile, 'ibake');
     }
     if (keys !== ek.cs) wipeCsKeys(ek.cs);
+    // One-shot: a concurrent copy of this R_MESSAGE_2 may have completed during our awaits.
+    if (s.state !== 'sent-i2') {
+      if (keys !== ek.cs) wipeCsKeys(keys);
+      throw new IbakeError('IBAKE_STATE', 'R_MESSAGE_2 already processed');
+    }
     if (ek.kSession && ek.point) {
       c.opts.revealSecrets?.({
         csbId, peer, kSession: ek.kSession.slice(), point: ek.point.slice(), nc: s.nc?.slice() ?? new Uint8Array(0),
@@ -244,7 +327,10 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     delete s.nc;
     s.sk?.fill(0);
     c.initiated.touch(s);
-    return { csbId, peer, established: { csbId, role: 'initiator', peer, self: c.identity, mode: s.mode, keys: copyKeys(keys) } };
+    return {
+      csbId, peer,
+      established: { csbId, role: 'initiator', peer, self: c.identity, mode: s.mode, keys: copyKeys(keys), ...(s.deferred === 'escrowed' ? { escrowed: true as const } : {}) },
+    };
   } catch (e) {
     wipeExchangeKeys(ek);
     throw e;

@@ -20,15 +20,23 @@ export interface InnerFields {
   /** N_c (RANDR, 32 octets) and the role of its sender (ROLE.I, or ROLE.R for a responder's update) */
   nc?: Uint8Array;
   ncRole?: number;
+  /** deferred delivery v2: the signed prekey record a mailbox hands out (EXT type PREKEY_EXT, R_MESSAGE_1) */
+  prekey?: Uint8Array;
 }
 
-/** IDRi ‖ [ECCPTi] ‖ IDRr ‖ [ECCPTr] ‖ [EXT binding] ‖ [RANDR N_c] (I_MESSAGE_1: ECCPTi and the binding). */
+/** General Extension types of deferred delivery v2 (RFC 3830 private-use range, after 241):
+ *  the signed prekey record in R_MESSAGE_1's IBAKE plaintext, and the prekey id in the ESK. */
+export const PREKEY_EXT = 242;
+export const PREKEY_ID_EXT = 243;
+
+/** IDRi ‖ [ECCPTi] ‖ IDRr ‖ [ECCPTr] ‖ [EXT binding] ‖ [EXT prekey] ‖ [RANDR N_c] (I_MESSAGE_1: ECCPTi and the binding). */
 export function writeInner(f: InnerFields): Uint8Array {
   const chain: InnerPayload[] = [idr(ROLE.I, f.idi)];
   if (f.eccpti) chain.push(eccpt(f.eccpti));
   chain.push(idr(ROLE.R, f.idr));
   if (f.eccptr) chain.push(eccpt(f.eccptr));
   if (f.bind) chain.push({ kind: 'EXT', extType: CLEAR_BINDING_EXT, data: f.bind });
+  if (f.prekey) chain.push({ kind: 'EXT', extType: PREKEY_EXT, data: f.prekey });
   if (f.nc) chain.push({ kind: 'RANDR', role: f.ncRole ?? ROLE.I, rand: f.nc });
   return encodeInnerChain(chain);
 }
@@ -94,7 +102,7 @@ function chain(plain: Uint8Array): InnerPayload[] {
  * `want` says which ECCPTs must / may be there ('yes' / 'no' / 'maybe'), whether the binding
  * must be there, and the role N_c must carry (absent: no N_c). Roles disambiguate (OPEN-4).
  */
-export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; r: 'yes' | 'no'; bind?: boolean; nc?: number }): InnerFields {
+export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; r: 'yes' | 'no'; bind?: boolean; nc?: number; prekey?: boolean }): InnerFields {
   const c = chain(plain);
   let k = 0;
   const f: InnerFields = { idi: uri(c[k++]!, ROLE.I), idr: '' };
@@ -109,6 +117,11 @@ export function readInner(plain: Uint8Array, want: { i: 'yes' | 'no' | 'maybe'; 
     const b = c[k++];
     if (b?.kind !== 'EXT' || b.extType !== CLEAR_BINDING_EXT || b.data.length !== BINDING_LEN) throw authFailure('inner-format');
     f.bind = b.data;
+  }
+  const pk = c[k];
+  if (want.prekey && pk?.kind === 'EXT' && pk.extType === PREKEY_EXT) {
+    f.prekey = pk.data;
+    k++;
   }
   if (want.nc !== undefined) {
     const n = c[k++];
@@ -125,6 +138,40 @@ export function readInnerEcho(plain: Uint8Array): { idi: string; eccpti: Uint8Ar
   const c = chain(plain);
   if (c.length !== 2) throw authFailure('inner-format');
   return { idi: uri(c[0]!, ROLE.I), eccpti: point(c[1]) };
+}
+
+/**
+ * Deferred delivery v2's ESK plaintext (docs/profile.md §6.4): IDRi ‖ ECCPT(e_i·P) ‖
+ * EXT(PREKEY_ID_EXT, prekey id as 4 octets big-endian). No SK travels: the user derives it from
+ * its prekey's private half (prekey/sk.ts).
+ */
+export function writeEskPlainV2(idi: string, ei: Uint8Array, prekeyId: number): Uint8Array {
+  const id = new Uint8Array(4);
+  new DataView(id.buffer).setUint32(0, prekeyId >>> 0);
+  return encodeInnerChain([idr(ROLE.I, idi), eccpt(ei), { kind: 'EXT', extType: PREKEY_ID_EXT, data: id }]);
+}
+
+export type EskContents = { v: 1; idi: string; sk: Uint8Array } | { v: 2; idi: string; ei: Uint8Array; prekeyId: number };
+
+/** Either ESK plaintext: v1 (IDRi ‖ SK: escrowed) or v2 (IDRi ‖ ECCPT ‖ EXT prekey id). */
+export function readEsk(plain: Uint8Array): EskContents {
+  const c = chain(plain);
+  if (c.length === 3) {
+    const [i, p, x] = c as [InnerPayload, InnerPayload, InnerPayload];
+    if (x.kind !== 'EXT' || x.extType !== PREKEY_ID_EXT || x.data.length !== 4) throw authFailure('esk');
+    const prekeyId = new DataView(x.data.buffer, x.data.byteOffset, 4).getUint32(0);
+    let idi: string;
+    let ei: Uint8Array;
+    try {
+      idi = uri(i, ROLE.I);
+      ei = point(p);
+    } catch {
+      throw authFailure('esk');
+    }
+    if (prekeyId === 0) throw authFailure('esk');
+    return { v: 2, idi, ei, prekeyId };
+  }
+  return { v: 1, ...readEskPlain(plain) };
 }
 
 /** ESK plaintext: IDRi ‖ SK. */

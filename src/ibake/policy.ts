@@ -15,6 +15,12 @@ export interface InitiatorPolicy {
   retarget?: Rule;
   /** Deferred delivery: addressed user -> allowed mailbox identities. */
   mailboxes?: Record<string, string[]>;
+  /**
+   * Deferred delivery when the mailbox has no signed prekey of the user: 'allow' falls back to
+   * the escrowed v1 flow (ESK = IBE(K_PUB_B, IDRi ‖ SK): the KMS can read the content; every
+   * output says escrowed), 'deny' (default) refuses the call (IBAKE_NO_PREKEY).
+   */
+  escrowedDeferred?: Decision;
 }
 
 export type AnswerKind = 'direct' | 'forked' | 'retargeted' | 'deferred';

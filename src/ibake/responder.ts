@@ -15,6 +15,7 @@ import { assertP256Point, wipeEphemeral } from './ecdh.js';
 import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
 import { ECHOED, echoes, innerPointAt, readInner, writeInner, writeInnerEcho } from './inner.js';
+import { encodeRecord } from './prekey/record.js';
 import { SRTP_PROFILES, deriveCsKeys, wipeCsKeys, type CryptoSessionKeys, type KeySource } from './output.js';
 import type { ResponderState } from './state.js';
 import { DT, ERR, PROFILE, ROLE, bigToNtp, encode, idr, malformed, shape, srtpMap, uriOf } from './wire.js';
@@ -90,7 +91,12 @@ export async function onIMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     c.rememberCiphertext(replayId, tMs);
     // Fill SSRC 0 entries with our own (CS ID map info is not among the copied fields).
     const map = csMap.map((e) => ({ ...e, ssrc: e.ssrc === 0 ? nonZeroU32() : e.ssrc }));
-    const ct = early ?? (await c.ibe.encrypt(peer, tMs, writeInner({ idi: peer, eccpti: xP, idr: c.identity, eccptr: eph.publicPoint, ...(bind ? { bind } : {}) })));
+    // Deferred delivery v2: a mailbox hands out one unused signed prekey of the addressed user
+    // (marked used before it leaves), inside the reply's ciphertext to the caller.
+    const prekey = !ours && c.opts.mailbox && c.opts.mailboxPrekeys ? await c.opts.mailboxPrekeys.take(addressed, c.now()) : undefined;
+    const ct = early ?? (await c.ibe.encrypt(peer, tMs, writeInner({
+      idi: peer, eccpti: xP, idr: c.identity, eccptr: eph.publicPoint, ...(bind ? { bind } : {}), ...(prekey ? { prekey: encodeRecord(prekey) } : {}),
+    })));
     const reply = encode({
       header: { dataType: DT.R_MESSAGE_1, v: true, prf: msg.header.prf, csbId, csMap: { type: 0, entries: map } },
       payloads: [
@@ -101,11 +107,14 @@ export async function onIMessage1(c: EndpointCore, msg: DecodedMessage): Promise
       ],
     });
     if (xP && eq(xP, eph.publicPoint)) throw authFailure('bad-point');
+    // Another I_MESSAGE_1 for this CSB ID and caller (a forged one needs no key) was answered
+    // during our awaits: never replace the state its R_MESSAGE_1 was made from.
+    if (c.responded.has(csbId, peer)) throw new IbakeError('IBAKE_STATE', 'exchange already exists for this CSB ID and peer');
     const st: ResponderState = {
       kind: 'responder', csbId, peer, self: c.identity, addressed,
       deadline: c.now() + c.hsTimeout, state: 'sent-r1', blind: !xP, rand: randP!.rand.slice(),
       t: tNtp, lastT: tNtp, prf: msg.header.prf, csMap: map, profile: c.profile,
-      y: eph.secret, yP: eph.publicPoint, ...(xP ? { xP: xP.slice() } : {}),
+      y: eph.secret, yP: eph.publicPoint, ...(xP ? { xP: xP.slice() } : {}), ...(prekey ? { prekeyId: prekey.id } : {}),
     };
     c.responded.put(st);
     // K_SESSION is needed only for R_MESSAGE_2: compute its point while the initiator works.
@@ -156,6 +165,8 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     const nc = f.nc;
     ek = await c.keysFor(s, () => responderInput(c, s, xP, nc));
   } catch (e) {
+    // A concurrent copy completed meanwhile (and wiped y): this one is a duplicate, not a forgery.
+    if (s.state !== 'sent-r1') throw new IbakeError('IBAKE_STATE', 'I_MESSAGE_2 already processed');
     c.fail(msg, e);
   } finally {
     plain.fill(0);
@@ -171,7 +182,10 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     idr(ROLE.R, self),
   ];
   try {
-    if (s.blind) {
+    // A blind answer proves it read I_MESSAGE_2 by echoing ECCPTi (RFC 6267 §4.2.2.5) — except in
+    // deferred v2, where the V MAC already does (K_SESSION binds the N_c inside I_MESSAGE_2) and
+    // the caller's keys do not depend on us (docs/profile.md §6.4).
+    if (s.blind && (s.prekeyId === undefined || !c.v2)) {
       payloads.push({ kind: 'IBAKE', encrData: await c.ibe.encrypt(peer, tMs, writeInnerEcho(peer, xP)) });
     }
     if (c.opts.preEncoded && !c.opts.mailbox) {
@@ -200,6 +214,11 @@ export async function onIMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     payloads.push({ kind: 'V', authAlg: PROFILE.vAuthAlg, mac: new Uint8Array(PROFILE.vMacLen) });
     const reply = c.signV(encode({ header: { dataType: DT.R_MESSAGE_2, v: false, prf: s.prf, csbId, csMap: { type: 0, entries: s.csMap } }, payloads }), sess.authKey, peer, self);
 
+    // One-shot: a concurrent copy of this I_MESSAGE_2 may have completed during our awaits.
+    if (s.state !== 'sent-r1') {
+      wipeCsKeys(keys);
+      throw new IbakeError('IBAKE_STATE', 'I_MESSAGE_2 already processed');
+    }
     wipeEphemeral({ secret: s.y });
     s.state = 'established';
     s.deadline = c.now() + c.lifetime;

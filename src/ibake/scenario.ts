@@ -11,6 +11,10 @@ import { openDeferred } from './deferred.js';
 import { IbakeEndpoint, type EndpointOptions, type RevealedSecrets } from './endpoint.js';
 import { IbakeError } from './errors.js';
 import { IbeKeyring } from './keyring.js';
+import { IbsKeyring } from './ibs-port.js';
+import { MailboxPrekeys } from './prekey/mailbox.js';
+import { PrekeyStore } from './prekey/store.js';
+import { verifierFor } from './prekey/record.js';
 import type { CryptoSessionKeys } from './output.js';
 import { MESSAGE_NAMES } from './wire.js';
 
@@ -30,9 +34,28 @@ export interface ScenarioOptions {
   /** Reuse keyrings (and so IBE caches) across runs: warm caches for repeat peers. */
   keyrings?: Map<string, IbeKeyring>;
   revealSecrets?: boolean;
+  /**
+   * Deferred delivery v2: the user's Cha–Cheon signing key (same shape as `provision`), to sign
+   * its prekeys. Without it the deferred scenario can only run the escrowed v1 flow.
+   */
+  provisionSigning?: Provisioner;
+  /** Deferred: let the caller fall back to the escrowed v1 flow (policy escrowedDeferred). */
+  escrowedDeferred?: boolean;
+  /** Deferred: no prekeys at all (to show the v1 fallback or the refusal). */
+  noPrekeys?: boolean;
+  /** Reuse signature keyrings (Q_sig caches, the user's signing key) across runs, by identity. */
+  ibsRings?: Map<string, IbsKeyring>;
+  /**
+   * Reuse the user's prekey store and its mailbox's table across runs (by user URI): a bundle of
+   * PREKEY_BATCH prekeys serves that many calls (as in a deployment), instead of one bundle per call.
+   */
+  prekeyPools?: Map<string, { store: PrekeyStore; mailbox: MailboxPrekeys }>;
   /** Internal (bench/call.ts A/B only, never set by the CLI): extra options of every endpoint. */
   endpointExtra?: object;
 }
+
+/** Prekeys per bundle when a pool is reused across runs. */
+export const PREKEY_BATCH = 64;
 
 export interface RecordedMessage {
   name: string;
@@ -53,6 +76,10 @@ export interface ScenarioResult {
   messages: RecordedMessage[];
   initiator: PartyKeys & { forks?: PartyKeys[] };
   responder: PartyKeys & { devices?: PartyKeys[]; answeredBy?: string; mailbox?: { identity: string; keys: CryptoSessionKeys[]; stored: boolean } };
+  /** Deferred delivery: v2 (signed prekey, no escrow) or the escrowed v1 fallback. */
+  deferred?: { version: 2; prekeyId: number; prekeyDeleted: boolean } | { version: 1 };
+  /** True when the call's content keys are readable by the KMS (deferred v1 only). */
+  escrowed?: boolean;
   timingsMs: Record<string, number>;
   secrets?: RevealedSecrets[];
 }
@@ -188,9 +215,35 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         break;
       }
       case 'deferred': {
+        // Before the call (not timed): B signs one-time prekeys and hands the bundle to its mailbox.
         const M = derivedUri(B, 'voicemail');
-        const alice = await party(A, { policy: { mailboxes: { [B]: [M] } } });
-        const mbox = await party(M, { answerUndecryptable: true, mailbox: true });
+        const ibsRing = (uri: string) => {
+          let r = o.ibsRings?.get(uri);
+          if (!r) {
+            r = new IbsKeyring(o.engine, o.Ppub);
+            o.ibsRings?.set(uri, r);
+          }
+          return r;
+        };
+        const pool = o.prekeyPools?.get(B) ?? { store: PrekeyStore.memory(), mailbox: MailboxPrekeys.memory() };
+        if (o.prekeyPools && !o.noPrekeys) o.prekeyPools.set(B, pool);
+        const bobPrekeys = pool.store;
+        const mailboxPrekeys = pool.mailbox;
+        if (!o.noPrekeys && mailboxPrekeys.status(B, Date.now()).available === 0) {
+          if (!o.provisionSigning) throw new IbakeError('IBAKE_BAD_INPUT', 'deferred delivery v2 needs the user\'s signing key (provisionSigning)');
+          const signer = ibsRing(B);
+          const k = await o.provisionSigning(B, B);
+          if (!signer.hasKey(B, k.period)) await signer.addKey(B, k.period, k.key);
+          k.key.fill(0);
+          const expiry = Math.floor(Date.now() / 1000) + 3600;
+          const n = o.prekeyPools ? PREKEY_BATCH : 1;
+          await mailboxPrekeys.add(verifierFor(ibsRing(M)), await bobPrekeys.generate(signer, B, n, k.period, expiry), Date.now());
+        }
+        const alice = await party(A, {
+          policy: { mailboxes: { [B]: [M] }, ...(o.escrowedDeferred ? { escrowedDeferred: 'allow' as const } : {}) },
+          ibs: ibsRing(A),
+        });
+        const mbox = await party(M, { answerUndecryptable: true, mailbox: true, mailboxPrekeys });
         const { message: i1 } = await step('I_MESSAGE_1', () => alice.initiate({ to: B }));
         record(i1, A, B);
         const { r2, done } = await complete(alice, mbox, i1);
@@ -198,10 +251,20 @@ export async function runScenario(o: ScenarioOptions): Promise<ScenarioResult> {
         result.responder.mailbox = { identity: M, keys: r2.established?.keys ?? [], stored: !!r2.stored };
         if (r2.established) problems.push('the mailbox obtained media keys');
         if (!r2.stored) problems.push('the mailbox stored nothing');
-        // Later: B fetches its key and opens the stored message.
+        // Later: B fetches its key and opens the stored message (v2: with its prekey store).
         const bobRing = (await party(B)).ring;
-        const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message));
+        const opened = await step('open', () => openDeferred(bobRing, B, r2.stored!.message, { prekeys: bobPrekeys, ...(o.engine.p256Mul ? { p256: o.engine.p256Mul } : {}) }));
         result.responder.keys = opened.keys;
+        result.escrowed = opened.escrowed === true;
+        if ((done.established!.escrowed === true) !== result.escrowed) problems.push('caller and user disagree on escrow');
+        if (opened.prekeyId !== undefined) {
+          const deleted = !bobPrekeys.holds(B, opened.prekeyId);
+          result.deferred = { version: 2, prekeyId: opened.prekeyId, prekeyDeleted: deleted };
+          if (!deleted) problems.push('the prekey secret is still stored after opening');
+        } else {
+          result.deferred = { version: 1 };
+        }
+        if (!o.prekeyPools) bobPrekeys.close();
         if (!sameKeys(result.initiator.keys, opened.keys)) problems.push('user keys differ from the caller\'s');
         break;
       }

@@ -47,12 +47,19 @@ export interface InitiatorState {
   nc?: Uint8Array;
   tgk?: Uint8Array;
   sk?: Uint8Array; // deferred delivery: the SK keying the media
+  /** deferred delivery: v2 (a signed prekey was used: no IBAKE echo in R_MESSAGE_2) or v1 escrowed */
+  deferred?: 'v2' | 'escrowed';
+  /** deferred v2: the prekey record used (its signature check must have passed before the keys are released) */
+  prekey?: Uint8Array;
   keys?: CryptoSessionKeys[];
   keySource?: KeySource;
   /** CSB update we sent (re-keying), until the peer's R_MESSAGE_1 */
   update?: UpdateSent;
-  /** CSB update we answered, until the peer confirms it (then its keys replace ours) */
-  pending?: UpdatePending;
+  /**
+   * CSB updates we answered, until the peer confirms one (then its keys replace ours). Several:
+   * a U1 is unauthenticated, so a forged one must not displace the genuine (update.ts).
+   */
+  pending?: UpdatePending[];
 }
 
 /** A CSB update we sent: our new ephemeral, its T and the N_c it carries. */
@@ -97,10 +104,12 @@ export interface ResponderState {
   keySource?: KeySource;
   /** responder-initiated CSB update we sent: our new y' (field names shared with the initiator's) */
   update?: UpdateSent;
-  /** CSB update we answered, until the peer confirms it */
-  pending?: UpdatePending;
+  /** CSB updates we answered, until the peer confirms one */
+  pending?: UpdatePending[];
   /** mailbox: the I_MESSAGE_2 to hand to the addressed user later */
   stored?: Uint8Array;
+  /** mailbox, deferred v2: the prekey id handed out in R_MESSAGE_1 (R_MESSAGE_2 then has no IBAKE) */
+  prekeyId?: number;
   tgk?: Uint8Array;
 }
 
@@ -115,8 +124,7 @@ export function wipeState(s: AnyState): void {
   }
   const u = (s as InitiatorState).update;
   if (u) wipeUpdate(u);
-  const p = (s as InitiatorState).pending;
-  if (p) wipePending(p);
+  for (const p of (s as InitiatorState).pending ?? []) wipePending(p);
 }
 
 export function wipeUpdate(u: UpdateSent): void {

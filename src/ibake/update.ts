@@ -18,7 +18,7 @@ import { computeExchangeKeys, wipeExchangeKeys, type ExchangeInput, type Exchang
 import { msToNtp, ntpToMs } from './freshness.js';
 import { readInner, writeInner } from './inner.js';
 import type { CryptoSessionKeys } from './output.js';
-import { type InitiatorState, type ResponderState, type UpdateSent, wipePending, wipeUpdate } from './state.js';
+import { type InitiatorState, type ResponderState, type UpdatePending, type UpdateSent, wipePending, wipeUpdate } from './state.js';
 import { DT, PROFILE, ROLE, bigToNtp, encode, idr, malformed, ntpToBig, shape, srtpMap, uriOf } from './wire.js';
 
 type Exchange = InitiatorState | ResponderState;
@@ -92,6 +92,27 @@ export async function rekey(c: EndpointCore, csbId: number, peer: string): Promi
 
 // ------------------------------------------------------------------ U1 received: answer, keys pending
 
+/** Updates answered and awaiting confirmation, per exchange (beyond: IBAKE_BUSY). */
+export const MAX_PENDING_UPDATES = 4;
+
+/**
+ * Drops the pending updates older than the handshake timeout; IBAKE_BUSY when the others fill
+ * the bound. A U1 is unauthenticated, so a new one never displaces a live pending one: its sender
+ * may already have switched on our U2, and dropping those keys would leave the two ends on
+ * different keys. A refused sender gets no U2, so it keeps its old keys too.
+ */
+function roomForPending(c: EndpointCore, s: Exchange): void {
+  const now = c.now();
+  const live: UpdatePending[] = [];
+  for (const p of s.pending ?? []) {
+    if (ntpToMs(p.t, now) + c.hsTimeout > now) live.push(p);
+    else wipePending(p);
+  }
+  if (live.length > 0) s.pending = live;
+  else delete s.pending;
+  if (live.length >= MAX_PENDING_UPDATES) throw new IbakeError('IBAKE_BUSY', 'too many CSB updates of this exchange await confirmation; retry later');
+}
+
 /** U1 from the original initiator (IDRi first) or responder (IDRr first): answer with U2. */
 export async function onUpdateI1(c: EndpointCore, msg: DecodedMessage): Promise<ReceiveResult> {
   const [[tP], [firstP], [secondP], [ibakeP]] = shape(msg, ['T', 'IDR', 'IDR', 'IBAKE']) as [[TPayload], [IdrPayload], [IdrPayload], [IbakePayload]];
@@ -118,6 +139,7 @@ export async function onUpdateI1(c: EndpointCore, msg: DecodedMessage): Promise<
   const tNtp = bigToNtp(tP!.value);
   // No rollback: the update's T must be strictly newer than anything accepted for this CSB.
   if (ntpToBig(tNtp) <= ntpToBig(s.lastT)) throw new IbakeError('IBAKE_REPLAY', 'CSB update not newer than the last accepted message');
+  roomForPending(c, s); // before any pairing
   const replayId = c.checkCiphertext(ibakeP!.encrData);
   const map = srtpMap(msg);
   const peerRole = fromResponder ? 'r' : 'i';
@@ -163,8 +185,8 @@ export async function onUpdateI1(c: EndpointCore, msg: DecodedMessage): Promise<
     });
     c.signV(reply, ek.sess.authKey, idi, idrUri);
     // Not switched yet: the old keys stay in use until U3 proves the sender read this reply.
-    if (s.pending) wipePending(s.pending);
-    s.pending = { t: tNtp, csMap: map, tgk: ek.sess.tgk, authKey: ek.sess.authKey, keys: ek.cs!, peerPoint, ownPoint: eph.publicPoint };
+    roomForPending(c, s); // again: other U1s may have been answered during our awaits
+    (s.pending ??= []).push({ t: tNtp, csMap: map, tgk: ek.sess.tgk, authKey: ek.sess.authKey, keys: ek.cs!, peerPoint, ownPoint: eph.publicPoint });
     ek.sess.mpk.fill(0);
     return { reply, replyName: 'R_MESSAGE_1', csbId, peer: s.peer };
   } catch (e) {
@@ -191,6 +213,11 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
   if (!eq(bigToNtp(tP!.value), u.t)) throw malformed('T not copied from the update I_MESSAGE_1');
   const map = srtpMap(msg);
   const plain = await c.decryptAs(msg, c.identity, ntpToMs(u.t, c.now()), ibakeP!.encrData);
+  // One-shot: a concurrent copy of this U2 may have switched keys (and wiped x') meanwhile.
+  if (s.update !== u) {
+    plain.fill(0);
+    throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
+  }
   let ek: ExchangeKeys;
   let newPeer: Uint8Array;
   try {
@@ -245,14 +272,18 @@ export async function onUpdateConfirm(c: EndpointCore, msg: DecodedMessage): Pro
   const asInitiator = idi === c.identity;
   const s: Exchange = asInitiator ? c.initiated.get(msg.header.csbId, idrUri) : c.responded.get(msg.header.csbId, idi);
   if (!asInitiator && idrUri !== s.self) throw c.authFail(msg, 'identity-mismatch');
-  const p = s.pending;
-  if (!p || s.state !== 'established') throw new IbakeError('IBAKE_STATE', 'no CSB update awaiting confirmation');
-  if (!eq(bigToNtp(tP!.value), p.t)) throw malformed('T not copied from the update I_MESSAGE_1');
+  if (!s.pending?.length || s.state !== 'established') throw new IbakeError('IBAKE_STATE', 'no CSB update awaiting confirmation');
+  const t = bigToNtp(tP!.value);
+  const withT = s.pending.filter((x) => eq(t, x.t));
+  if (withT.length === 0) throw malformed('T not copied from the update I_MESSAGE_1');
   if (!eq(randP!.rand, s.rand)) throw malformed('RAND differs from the exchange\'s');
-  // A forged confirmation changes nothing: the old keys stay, the pending ones wait.
-  if (!c.checkV(msg, vP!, p.authKey, idi, idrUri)) throw c.authFail(msg, 'bad-mac');
+  // A forged confirmation changes nothing: the old keys stay, the pending ones wait. (Two
+  // pending updates may share a T when one is forged: the V MAC tells which one is confirmed.)
+  const p = withT.find((x) => c.checkV(msg, vP!, x.authKey, idi, idrUri));
+  if (!p) throw c.authFail(msg, 'bad-mac');
   switchKeys(s, p.tgk, p.keys, p.csMap, p.t, { own: p.ownPoint, peer: p.peerPoint });
   p.authKey.fill(0);
+  for (const other of s.pending) if (other !== p) wipePending(other);
   delete s.pending;
   (asInitiator ? c.initiated : c.responded).touch(s as never);
   return { csbId: s.csbId, peer: s.peer, established: established(c, s, asInitiator ? 'initiator' : 'responder', s.keys!) };

@@ -11,6 +11,8 @@ export type IbeErrorCode =
   | 'IBE_BAD_MASTER' // master secret malformed or inconsistent with the parameters
   | 'IBE_BAD_IDENTITY' // URI / date / period rejected
   | 'IBE_BAD_INPUT' // plaintext or other argument outside the accepted range
+  | 'IBE_SIGNATURE_INVALID' // a well-formed identity-based signature that does not verify
+  | 'IBE_BAD_SIGNATURE' // an identity-based signature that is malformed (length, U or V not a valid G2 point)
   | 'IBE_DER'; // strict DER codec rejected an encoding
 
 export class IbeError extends IbakedError {

@@ -11,6 +11,7 @@ import { resolveEngine } from './engine-choice.js';
 import { IbeError } from './errors.js';
 import * as bls from './bls12381/bf.js';
 import { BlsContext, type BlsCacheOptions } from './bls12381/context.js';
+import * as ibsBls from './bls12381/ibs.js';
 import {
   decodeRfc5091Key,
   encodeRfc5091Key,
@@ -47,6 +48,7 @@ export {
   type Rfc5091SuiteParams,
 } from './types.js';
 export { DST as BLS12381_DST } from './bls12381/bf.js';
+export * as ibs from './bls12381/ibs.js';
 
 export interface SetupOptions {
   /** rfc5091-bf security parameter n of RFC 5091 §5.1.2 (default 2048: |p| = 1024, |q| = 224, SHA-224) */
@@ -112,6 +114,41 @@ export async function extract(master: Uint8Array, params: ParamsLike, id: Uint8A
   checkId(id);
   if (sp.suite === 'bls12381-bf') return bls.extractBls(await resolveEngine(engine), blsMaster(master), id);
   return encodeRfc5091Key(extractPoint(sp.curve, rfcMaster(master, sp.curve.q), id));
+}
+
+/** Signing keys exist for bls12381-bf only (Cha–Cheon on its groups). */
+function blsParamsForSigning(params: ParamsLike): Uint8Array {
+  const sp = suiteParamsOf(params);
+  if (sp.suite !== 'bls12381-bf') throw new IbeError('IBE_BAD_PARAMS', `identity-based signatures need the bls12381-bf suite, not ${sp.suite}`);
+  return sp.Ppub;
+}
+
+/** KMS: the Cha–Cheon signing key d = [s]Q_sig of identity `id` (identity.ts octets; ibs.ts). */
+export async function extractSigningKey(master: Uint8Array, params: ParamsLike, id: Uint8Array, engine?: Engine): Promise<Uint8Array> {
+  blsParamsForSigning(params);
+  checkId(id);
+  return ibsBls.extractSigningKey(await resolveEngine(engine), blsMaster(master), id);
+}
+
+/** Client check of a signing key: e(P, d) == e(P_pub, Q_sig). Malformed keys throw IBE_BAD_KEY. */
+export async function verifySigningKey(params: ParamsLike, id: Uint8Array, key: Uint8Array, engine?: Engine): Promise<boolean> {
+  const Ppub = blsParamsForSigning(params);
+  checkId(id);
+  return ibsBls.verifySigningKey(await resolveEngine(engine), Ppub, id, key);
+}
+
+/** Signs `message` with the signing key of `id` (fresh randomness per call). */
+export async function sign(params: ParamsLike, id: Uint8Array, key: Uint8Array, message: Uint8Array, engine?: Engine): Promise<Uint8Array> {
+  blsParamsForSigning(params);
+  checkId(id);
+  return ibsBls.sign(await resolveEngine(engine), id, key, message);
+}
+
+/** Verifies a signature of `message` by `id`: false when it does not verify, IBE_BAD_SIGNATURE when malformed. */
+export async function verify(params: ParamsLike, id: Uint8Array, message: Uint8Array, signature: Uint8Array, engine?: Engine): Promise<boolean> {
+  const Ppub = blsParamsForSigning(params);
+  checkId(id);
+  return ibsBls.verify(await resolveEngine(engine), Ppub, id, message, signature);
 }
 
 /** One-shot encryption (no caches). Use IbeContext on the hot path. */

@@ -6,7 +6,7 @@
 // KeyRenewer that keeps an identity's keys current.
 import { randomBytes, X509Certificate } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
-import { identityFor, parseDate, validateUri, verifyPrivateKey, type IbeParams, type Identity } from '../ibe/index.js';
+import { identityFor, parseDate, validateUri, verifyPrivateKey, verifySigningKey, type IbeParams, type Identity } from '../ibe/index.js';
 import { KmsError, type KmsErrorCode } from './errors.js';
 import { postMikey, type PostOptions } from './http-client.js';
 import { MIKEY_MEDIA_TYPE } from './http-server.js';
@@ -44,6 +44,12 @@ export interface RequestKeyOptions {
   /** PRF func (0 MIKEY-1, default; 1 HMAC-SHA-256) and V auth alg (1 HMAC-SHA-1, default; 2 HMAC-SHA-256). */
   prf?: 0 | 1;
   authAlg?: 1 | 2;
+  /**
+   * Also ask for the identity's Cha–Cheon signing key (deferred delivery v2: prekey bundles),
+   * in the same exchange; it is checked with e(P, d) = e(P_pub, Q_sig) like the decryption key.
+   * Default false (the request and the response are then exactly as before).
+   */
+  signing?: boolean;
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -56,6 +62,8 @@ export interface ObtainedKey {
   identity: Identity;
   /** Verified private key S_ID (bls12381-bf: 96-octet compressed G2). Zero it when done. */
   key: Uint8Array;
+  /** With `signing`: the verified signing key d (96-octet compressed G2). Zero it when done. */
+  signingKey?: Uint8Array;
 }
 
 function pskBytes(psk: Uint8Array | string): Uint8Array {
@@ -149,7 +157,8 @@ export async function requestPrivateKey(o: RequestKeyOptions): Promise<ObtainedK
   const tNtp = msToNtp64(now);
   const prf = o.prf ?? 0;
   let authAlg: number = o.authAlg ?? 1;
-  const wanted = [{ identity: o.identity, ...interval }];
+  if (o.signing === true && o.params.suite?.suite !== 'bls12381-bf') throw new KmsError('KMS_CONFIG', 'signing keys need the bls12381-bf suite');
+  const wanted = [{ identity: o.identity, ...interval }, ...(o.signing === true ? [{ identity: o.identity, use: 'sign' as const, ...interval }] : [])];
   let body: Uint8Array;
   let secret: Uint8Array;
   let ownSecret = true;
@@ -195,21 +204,36 @@ export async function requestPrivateKey(o: RequestKeyOptions): Promise<ObtainedK
     r.body.fill(0);
     if (ownSecret) psk.fill(0);
   }
-  const mine = issued.find((k) => k.identity === o.identity && k.fromNtp === interval.fromNtp && k.toNtp === interval.toNtp);
-  for (const k of issued) if (k !== mine) k.key.fill(0);
-  if (!mine) throw new KmsError('KMS_BAD_RESPONSE', `KMS response has no key for ${o.identity} in period ${window.label}`);
+  const ours = (use: 'decrypt' | 'sign') =>
+    issued.find((k) => k.identity === o.identity && (k.use ?? 'decrypt') === use && k.fromNtp === interval.fromNtp && k.toNtp === interval.toNtp);
+  const mine = ours('decrypt');
+  const sig = o.signing === true ? ours('sign') : undefined;
+  for (const k of issued) if (k !== mine && k !== sig) k.key.fill(0);
+  const wipe = () => {
+    mine?.key.fill(0);
+    sig?.key.fill(0);
+  };
+  if (!mine || (o.signing === true && !sig)) {
+    wipe();
+    throw new KmsError('KMS_BAD_RESPONSE', `KMS response has no ${mine ? 'signing ' : ''}key for ${o.identity} in period ${window.label}`);
+  }
   const identity = identityFor(o.identity, window.startMs, o.params.period);
-  let ok = false;
-  try {
-    ok = await verifyPrivateKey(o.params, identity.bytes, mine.key, o.engine);
-  } catch {
-    ok = false;
+  // Both keys pass the pairing check against the pinned parameters before either is returned.
+  const check = async (f: typeof verifyPrivateKey, key: Uint8Array): Promise<boolean> => {
+    try {
+      return await f(o.params, identity.bytes, key, o.engine);
+    } catch {
+      return false;
+    }
+  };
+  const [okKey, okSig] = await Promise.all([check(verifyPrivateKey, mine.key), sig ? check(verifySigningKey, sig.key) : true]);
+  if (!okKey || !okSig) {
+    wipe();
+    const which = okKey ? 'signing key' : 'key';
+    const eq = okKey ? 'e(P, d) = e(P_pub, Q_sig)' : 'e(P, S) = e(P_pub, Q)';
+    throw new KmsError('KMS_KEY_INVALID', `the ${which} issued for ${o.identity} (${window.label}) fails the pairing check ${eq}`);
   }
-  if (!ok) {
-    mine.key.fill(0);
-    throw new KmsError('KMS_KEY_INVALID', `the key issued for ${o.identity} (${window.label}) fails the pairing check e(P, S) = e(P_pub, Q)`);
-  }
-  return { period: window.label, window, identity, key: mine.key };
+  return { period: window.label, window, identity, key: mine.key, ...(sig ? { signingKey: sig.key } : {}) };
 }
 
 export interface RenewerClientOptions extends Omit<RequestKeyOptions, 'date'>, Omit<KeyRenewerOptions, 'fetch' | 'periodOf' | 'now'> {}

@@ -32,8 +32,14 @@ export const Err = { AUTH: 0, TS: 1, PRF: 2, MAC: 3, EA: 4, ID: 7, DT: 11, UNSPE
 const utf8 = new TextEncoder();
 const fromUtf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** What an issued key is for: the IBE decryption key S_ID (default) or, for deferred delivery
+ * v2, the Cha–Cheon signing key d of the signing identity (src/ibe/bls12381/ibs.ts). */
+export type KeyUse = 'decrypt' | 'sign';
+
 export interface WantedKey {
   identity: string;
+  /** Default 'decrypt'. A 'sign' key travels as IDR(type 2, URI ‖ 0x00 ‖ "sign") ‖ K_PR. */
+  use?: KeyUse;
   /** Interval [from, to) as 64-bit NTP-UTC values. */
   fromNtp: bigint;
   toNtp: bigint;
@@ -88,6 +94,30 @@ function idText(data: Uint8Array, what: string): string {
 
 const idr = (role: number, id: string): IdrPayload => ({ kind: 'IDR', role, idType: IdType.URI, data: utf8.encode(id) });
 
+/** 0x00 ‖ "sign": the suffix of a signing key's IDR in a KEMAC (docs/kms.md §2.5). */
+const SIGN_SUFFIX = Uint8Array.of(0x00, 0x73, 0x69, 0x67, 0x6e);
+
+/** The KEMAC IDR of a wanted key: the URI (decryption key), or URI ‖ 0x00 ‖ "sign" as a byte string. */
+function kemacIdr(w: WantedKey): IdrPayload {
+  if ((w.use ?? 'decrypt') === 'decrypt') return idr(IdRole.IDRi, w.identity);
+  const u = utf8.encode(w.identity);
+  const data = new Uint8Array(u.length + SIGN_SUFFIX.length);
+  data.set(u, 0);
+  data.set(SIGN_SUFFIX, u.length);
+  return { kind: 'IDR', role: IdRole.IDRi, idType: IdType.BYTE_STRING, data };
+}
+
+/** Identity and use of a KEMAC IDR (kemacIdr's inverse; `use` only for a signing key, so a
+ * decryption key's entry has the shape it always had); anything else is refused. */
+function parseKemacIdr(p: IdrPayload, code: 'KMS_BAD_REQUEST' | 'KMS_BAD_RESPONSE'): { identity: string; use?: 'sign' } {
+  if (p.idType === IdType.URI) return { identity: idText(p.data, 'KEMAC identity') };
+  const n = p.data.length - SIGN_SUFFIX.length;
+  if (p.idType === IdType.BYTE_STRING && n > 0 && SIGN_SUFFIX.every((b, i) => p.data[n + i] === b)) {
+    return { identity: idText(p.data.subarray(0, n), 'KEMAC identity'), use: 'sign' };
+  }
+  throw new KmsError(code, 'KEMAC identity is neither a URI nor URI ‖ 0x00 ‖ "sign"', { mikeyError: Err.ID });
+}
+
 /** PSK -> (auth key, encr key, salt key) for the given algorithms (RFC 3830 §4.1.4). */
 export function messageKeys(prf: number, psk: Uint8Array, csbId: number, rand: Uint8Array, authAlg: number, encrAlg?: number) {
   const authKey = deriveMessageKey(prf, psk, KeyConst.MSG_AUTH, csbId, rand, macKeyLength(authAlg));
@@ -125,13 +155,13 @@ function tValue(tNtp: bigint): Uint8Array {
 function wantedChain(wanted: readonly WantedKey[], withKeys?: readonly Uint8Array[]): Uint8Array {
   const chain: InnerPayload[] = [];
   wanted.forEach((w, i) => {
-    chain.push(idr(IdRole.IDRi, w.identity));
+    chain.push(kemacIdr(w));
     chain.push({ kind: 'KEY', keyType: KeyType.K_PR, key: withKeys ? withKeys[i]! : new Uint8Array(0), kv: { type: 2, from: u64Bytes(w.fromNtp), to: u64Bytes(w.toNtp) } });
   });
   return encodeInnerChain(chain, { first: 'IDR', allowed: ['IDR', 'KEY'] });
 }
 
-function parseWantedChain(plain: Uint8Array, what: 'request' | 'response'): { identity: string; fromNtp: bigint; toNtp: bigint; key: Uint8Array }[] {
+function parseWantedChain(plain: Uint8Array, what: 'request' | 'response'): { identity: string; use?: KeyUse; fromNtp: bigint; toNtp: bigint; key: Uint8Array }[] {
   const code = what === 'request' ? 'KMS_BAD_REQUEST' : 'KMS_BAD_RESPONSE';
   let chain;
   try {
@@ -153,7 +183,7 @@ function parseWantedChain(plain: Uint8Array, what: 'request' | 'response'): { id
     const fromNtp = bytesU64(k.kv.from);
     const toNtp = bytesU64(k.kv.to);
     if (toNtp <= fromNtp) throw new KmsError(code, `KEMAC entry ${i / 2}: empty validity interval`);
-    out.push({ identity: idText(id.data, 'KEMAC identity'), fromNtp, toNtp, key: k.key });
+    out.push({ ...parseKemacIdr(id, code), fromNtp, toNtp, key: k.key });
   }
   return out;
 }
@@ -263,7 +293,7 @@ export function decodeKeyRequest(bytes: Uint8Array): ParsedKeyRequest {
     if (kemac.encrAlg !== 0 || kemac.macAlg !== 0) {
       throw new KmsError('KMS_UNSUPPORTED', 'the request KEMAC must use Encr alg NULL and MAC alg NULL', { mikeyError: Err.EA });
     }
-    wanted = parseWantedChain(kemac.encrData, 'request').map(({ identity, fromNtp, toNtp }) => ({ identity, fromNtp, toNtp }));
+    wanted = parseWantedChain(kemac.encrData, 'request').map(({ identity, use, fromNtp, toNtp }) => ({ identity, ...(use ? { use } : {}), fromNtp, toNtp }));
   }
   const auth: ParsedKeyRequest['auth'] = pke ? { kind: 'pke', sType: sig!.sType, signature: sig!.signature, envelope: envelope!, certs } : { kind: 'psk' };
   return { message: m, csbId: h.csbId, prf: h.prf, tsType, tNtp: t, rand, identities, kmsId, pskName: pskName ?? identities[0]!, ...(wanted ? { wanted } : {}), authAlg, auth };

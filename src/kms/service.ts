@@ -10,7 +10,7 @@
 // Nothing secret reaches the log; private keys and derived keys are zeroed after encoding.
 import { createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { Engine } from '../engine/types.js';
-import { extract, identityFor, type IbeParams } from '../ibe/index.js';
+import { extract, extractSigningKey, identityFor, type IbeParams } from '../ibe/index.js';
 import { KmsError, type KmsErrorCode } from './errors.js';
 import type { MikeyHttpAnswer } from './http-server.js';
 import { keyId, type KmsLogger } from './issuance-log.js';
@@ -191,6 +191,9 @@ export class KmsService {
       const wanted = this.#wanted(req);
       for (const w of wanted) {
         if (!entry.identities.has(w.identity)) throw new KmsError('KMS_AUTH_FAILED', 'identity not authorised for this PSK', { mikeyError: Err.ID });
+        if (w.use === 'sign' && this.#o.params.suite.suite !== 'bls12381-bf') {
+          throw new KmsError('KMS_UNSUPPORTED', 'signing keys need the bls12381-bf suite', { mikeyError: Err.DT });
+        }
       }
       const periods = wanted.map((w) => this.#period(w));
       const issued: IssuedKey[] = [];
@@ -199,14 +202,17 @@ export class KmsService {
           for (let i = 0; i < wanted.length; i++) {
             const w = wanted[i]!;
             const id = identityFor(w.identity, periods[i]!.startMs, this.#o.params.period);
-            issued.push({ ...w, key: await extract(this.#master, this.#o.params, id.bytes, this.#o.engine) });
+            const issue = w.use === 'sign' ? extractSigningKey : extract;
+            issued.push({ ...w, key: await issue(this.#master, this.#o.params, id.bytes, this.#o.engine) });
           }
         });
         const resp = encodeKeyResponse(req, issued, secret, this.#o.encrAlg ?? 1);
         const time = new Date(this.#now()).toISOString();
         issued.forEach((k, i) => {
           const period = periods[i]!.label;
-          this.#o.log({ event: 'issue', time, client, user: entry.name, identity: k.identity, period, keyId: keyId(this.#o.params.fingerprint, k.identity, period) });
+          const use = k.use === 'sign' ? { use: 'sign' as const } : {};
+          const id = k.use === 'sign' ? `${k.identity}\u0000sign` : k.identity;
+          this.#o.log({ event: 'issue', time, client, user: entry.name, identity: k.identity, period, ...use, keyId: keyId(this.#o.params.fingerprint, id, period) });
         });
         return { status: 200, body: resp };
       } finally {

@@ -7,6 +7,11 @@ import { extractBls, setupBls } from '../../src/ibe/bls12381/bf.js';
 import { identityBytes, periodStart } from '../../src/ibe/identity.js';
 import { IbeKeyring } from '../../src/ibake/keyring.js';
 import { IbakeEndpoint, type EndpointOptions } from '../../src/ibake/endpoint.js';
+import { extractSigningKey } from '../../src/ibe/bls12381/ibs.js';
+import { IbsKeyring } from '../../src/ibake/ibs-port.js';
+import { MailboxPrekeys } from '../../src/ibake/prekey/mailbox.js';
+import { PrekeyStore } from '../../src/ibake/prekey/store.js';
+import { verifierFor } from '../../src/ibake/prekey/record.js';
 
 export interface World {
   engine: Engine;
@@ -34,6 +39,22 @@ export async function makeWorld(engine: Engine): Promise<World> {
     },
   };
   return w;
+}
+
+/** Deferred delivery v2 for `user`: its signing key, prekey store (memory) with `count` signed
+ * prekeys delivered to a mailbox table, and a verifier keyring for callers / the mailbox. */
+export async function prekeyKit(w: World, user: string, count = 3, opts: { expiryS?: number } = {}) {
+  const now = Date.now();
+  const period = periodStart(now, 'month');
+  const signer = new IbsKeyring(w.engine, w.Ppub);
+  await signer.addKey(user, period, await extractSigningKey(w.engine, w.s, identityBytes(user, now, 'month')));
+  const store = PrekeyStore.memory();
+  const mailbox = MailboxPrekeys.memory();
+  const verifier = new IbsKeyring(w.engine, w.Ppub);
+  const expiry = opts.expiryS ?? Math.floor(now / 1000) + 3600;
+  const bundle = await store.generate(signer, user, count, period, expiry);
+  await mailbox.add(verifierFor(verifier), bundle, now);
+  return { signer, store, mailbox, verifier, period, bundle };
 }
 
 export interface Sent {

@@ -48,6 +48,10 @@ export enum NativeOp {
   BfDecryptEncrypt = 29,
   /** No handle; [k (32), Q (65, SEC1 uncompressed)] -> [k]Q (65): P-256 through the process's OpenSSL. */
   P256Mul = 30,
+  /** No handle; [P_1, Q_1, …, P_n, Q_n], 1 <= n <= 16 -> Π e(P_i, Q_i) (576), one final exponentiation. */
+  MultiPairing = 31,
+  /** No handle; [P_pub, Q_sig, h, U, V] -> 1 octet (1: e(P, V) = e(P_pub, U + [h]Q_sig)). */
+  IbsVerify = 32,
 }
 
 export interface NativeHandle {
@@ -66,6 +70,8 @@ export interface NativeAddon {
   liveHandles(): number;
   /** Counters of the parallel sections (native/src/par.h): which path ran, for tests. */
   parInfo?(): { available: boolean; parallel: number; inline: number; stolen: number };
+  /** Turns the parallel sections (the helper thread inside an operation) on or off, process-wide. */
+  setParEnabled?(on: boolean): void;
   /** True when the process's OpenSSL was found for P256Mul (native/src/p256.h). */
   readonly p256?: boolean;
   readonly variant: 'adx' | 'portable';

@@ -3,7 +3,7 @@
 // the JavaScript thread; this file only adapts arguments (DST strings, output form), maps
 // native rejections to EngineError, and wraps precompute handles. It also offers the optional
 // bfCore accelerator (fused bls12381-bf encryption/decryption, native/src/bf_core.h).
-import { checkForm } from '../encoding.js';
+import { checkForm, checkPairs } from '../encoding.js';
 import { EngineError, type EngineErrorReason } from '../errors.js';
 import type { BfCore, BfCoreCiphertext, Bytes, EchoSplice, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
@@ -114,6 +114,8 @@ export function createNativeEngine(addon: NativeAddon): Engine {
   const engine: Engine = {
     name: 'native',
     bfCore,
+    ibsVerify: (Ppub, qSig, h, u, v) => call<Bytes>(() => addon.run(Op.IbsVerify, [Ppub, qSig, h, u, v])).then((out) => out[0] === 1),
+    ...(addon.setParEnabled ? { setParallel: (on: boolean) => addon.setParEnabled!(on) } : {}),
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => addon.run(Op.P256Mul, [k, q])) } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
@@ -130,6 +132,7 @@ export function createNativeEngine(addon: NativeAddon): Engine {
     g2Add: (a, b) => op(Op.G2Add, a, b),
     pairing: (p1, p2) => op(Op.Pairing, p1, p2),
     millerLoop: (p1, p2) => op(Op.MillerLoop, p1, p2),
+    multiPairing: (pairs) => call(() => addon.run(Op.MultiPairing, checkPairs(pairs).flat())),
     finalExp: (f) => op(Op.FinalExp, f),
     gtMul: (a, b) => op(Op.GtMul, a, b),
     gtPow: (a, k) => op(Op.GtPow, a, k),

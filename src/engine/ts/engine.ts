@@ -11,7 +11,7 @@
 // contract (errors surface as rejected promises).
 import { bls12_381 } from '@noble/curves/bls12-381.js';
 import { EngineError } from '../errors.js';
-import { checkDst, checkForm, checkMessage } from '../encoding.js';
+import { checkDst, checkForm, checkMessage, checkPairs } from '../encoding.js';
 import { checkScalar } from '../scalar.js';
 import type { Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import {
@@ -112,6 +112,17 @@ export function createTsEngine(): Engine {
         const a = decodeG1(p1);
         const b = decodeG2(p2);
         return encodeGt(miller(a, utils.calcPairingPrecomputes(b)));
+      }),
+    multiPairing: (pairs) =>
+      run(() => {
+        // All points first (in order, so the first bad one names the error), then one batch
+        // Miller loop (noble multiplies the pairs' lines into one accumulator) and one final
+        // exponentiation.
+        const batch = checkPairs(pairs).map(([p1, p2]) => {
+          const { x, y } = decodeG1(p1).toAffine();
+          return [utils.calcPairingPrecomputes(decodeG2(p2)), x, y] as Parameters<typeof millerLoopBatch>[0][number];
+        });
+        return encodeGt(F12.finalExponentiate(millerLoopBatch(batch)));
       }),
     finalExp: (f) => run(() => encodeGt(F12.finalExponentiate(decodeFp12(f)))),
     gtMul: (a, b) =>

@@ -8,7 +8,7 @@
 // G1/G2 multiplications use mcl's mulCT (fixed operation sequence); GT pow uses mcl's GLV pow
 // (variable time). The wasm tier is not side-channel hardened; see tables.ts.
 import { EngineError } from '../errors.js';
-import { checkDst, checkForm, checkMessage } from '../encoding.js';
+import { checkDst, checkForm, checkMessage, checkPairs } from '../encoding.js';
 import { checkScalar } from '../scalar.js';
 import type { Bytes, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { G1_SIZE, G2_SIZE, GT_SIZE, withFrame, type Frame, type McLRaw } from './mcl.js';
@@ -128,6 +128,19 @@ export function createWasmEngine(m: McLRaw): Engine {
         const out = f.alloc(GT_SIZE);
         m._mclBn_millerLoop(out, a, b);
         return storeGt(m, f, out);
+      }),
+    multiPairing: (pairs) =>
+      frame((f) => {
+        // Every point is loaded (validated) before any Miller loop, in argument order.
+        const pts = checkPairs(pairs).map(([p1, p2]) => [loadG1(m, f, p1), loadG2(m, f, p2)] as const);
+        const acc = f.alloc(GT_SIZE);
+        const ml = f.alloc(GT_SIZE);
+        pts.forEach(([a, b], i) => {
+          m._mclBn_millerLoop(i === 0 ? acc : ml, a, b);
+          if (i > 0) m._mclBnGT_mul(acc, acc, ml);
+        });
+        m._mclBn_finalExp(acc, acc);
+        return storeGt(m, f, acc);
       }),
     finalExp: (x) =>
       frame((f) => {

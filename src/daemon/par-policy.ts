@@ -1,0 +1,45 @@
+// When the native engine's parallel sections may use a second core (DESIGN §6; docs/daemon.md
+// "Cores"). Inside one operation the native engine can hand part of the work to its helper
+// thread: that lowers one call's latency when cores are idle, but when every core already runs
+// an operation of another call, the helper only competes with them (and its hand-over costs
+// CPU). So the daemon counts the exchange requests in flight and lets operations use the helper
+// only while fewer than `cores` are in flight; the switch is process-wide (every shard worker's
+// engine shares the one helper) and never changes a result. IBAKED_NATIVE_PAR=0 still turns
+// the helper off for good. Engines without parallel sections ignore all this.
+import type { Engine } from '../engine/types.js';
+
+export interface ParPolicy {
+  /** Wraps one exchange request: counts it in flight while it runs. */
+  track<T>(work: () => Promise<T>): Promise<T>;
+  /** Whether operations may use the helper now. */
+  readonly parallel: boolean;
+}
+
+export function parPolicy(engine: Engine, cores: number): ParPolicy {
+  const set = engine.setParallel;
+  let inFlight = 0;
+  let on = true;
+  const update = () => {
+    const want = inFlight < cores;
+    if (want !== on) {
+      on = want;
+      set?.(on);
+    }
+  };
+  set?.(true);
+  return {
+    get parallel() {
+      return on;
+    },
+    track: async (work) => {
+      inFlight++;
+      update();
+      try {
+        return await work();
+      } finally {
+        inFlight--;
+        update();
+      }
+    },
+  };
+}

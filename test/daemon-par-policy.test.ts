@@ -1,0 +1,46 @@
+// The daemon's policy for the native engine's second core (src/daemon/par-policy.ts): operations
+// may use the helper only while fewer exchange requests than cores are in flight; the switch is
+// flipped only on a change, and a failing request still leaves the count.
+import { describe, expect, it } from 'vitest';
+import type { Engine } from '../src/engine/types.js';
+import { parPolicy } from '../src/daemon/par-policy.js';
+
+function fakeEngine() {
+  const calls: boolean[] = [];
+  return { calls, engine: { name: 'native', setParallel: (on: boolean) => calls.push(on) } as unknown as Engine };
+}
+
+describe('par policy', () => {
+  it('turns the helper off at `cores` requests in flight and on again below', async () => {
+    const { calls, engine } = fakeEngine();
+    const p = parPolicy(engine, 2);
+    expect(calls).toEqual([true]);
+    const gates: Array<() => void> = [];
+    const work = () => p.track(() => new Promise<void>((r) => gates.push(r)));
+    const a = work();
+    expect(p.parallel).toBe(true); // 1 in flight on 2 cores
+    const b = work();
+    expect(p.parallel).toBe(false); // 2 in flight
+    const c = work();
+    expect(calls).toEqual([true, false]); // no repeated calls
+    gates.shift()!();
+    await a;
+    expect(p.parallel).toBe(false); // still 2
+    gates.shift()!();
+    await b;
+    expect(p.parallel).toBe(true);
+    gates.shift()!();
+    await c;
+    expect(calls).toEqual([true, false, true]);
+  });
+
+  it('a failing request leaves the count; engines without the switch are fine', async () => {
+    const { calls, engine } = fakeEngine();
+    const p = parPolicy(engine, 1);
+    await expect(p.track(() => Promise.reject(new Error('x')))).rejects.toThrow('x');
+    expect(p.parallel).toBe(true);
+    expect(calls).toEqual([true, false, true]);
+    const q = parPolicy({ name: 'ts' } as unknown as Engine, 1);
+    await expect(q.track(async () => 5)).resolves.toBe(5);
+  });
+});
