@@ -116,6 +116,20 @@ describe.skipIf(!!missing)('contrib/c ibaked-client', () => {
     }
   });
 
+  it('example-call --help prints its usage and exits 0; a wrong argument count is usage, exit 2', () => {
+    const prog = build('example-call');
+    const help = execFileSync(prog, ['--help'], { encoding: 'utf8', timeout: 10_000 });
+    expect(help).toMatch(/^usage: \S*example-call SOCKET \[FROM TO\]/);
+    expect(help).toMatch(/Exit status: 0 .*, 1 .*, 2 usage/);
+    let code: number | undefined;
+    try {
+      execFileSync(prog, [], { stdio: 'pipe', timeout: 10_000 });
+    } catch (e) {
+      code = (e as { status?: number }).status;
+    }
+    expect(code).toBe(2);
+  });
+
   it('turns every misbehaviour of a fake daemon into its typed status, valgrind-clean', async () => {
     const bin = build('client-errors');
     // one behaviour per connection, in order

@@ -2,6 +2,10 @@
 // reply as JSON (octet strings as {"$base64"}, usable as the next call's params); `ibake call
 // --via SOCKET` runs the four messages between two identities registered in the daemon and
 // prints the same JSON as the in-process `ibake call` (shape compared key by key).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from './helpers/cli.js';
 import { BUILT, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
@@ -78,5 +82,27 @@ describe.runIf(BUILT)('ibake ipc and ibake call --via against a running ibaked',
     expect(unk.code).toBe(1);
     expect(unk.stderr).toMatch(/IDENTITY_UNKNOWN.*identity\.add/);
     expect((await runCli(['call', '--via', d.sock, '--from', A, '--to', B, '--reveal-secrets'])).code).toBe(2);
+  });
+});
+
+describe('ibake ipc against a socket that never answers', () => {
+  it('gives up after --timeout with IPC_TIMEOUT (exit 1) instead of hanging; a bad --timeout is usage', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ibake-silent-'));
+    const sock = join(dir, 'silent.sock');
+    const held: Socket[] = [];
+    const srv = createServer((s) => void held.push(s)); // accepts, reads nothing, answers nothing
+    await new Promise<void>((r) => srv.listen(sock, r));
+    try {
+      const r = await runCli(['ipc', '--socket', sock, '--timeout', '0.5', 'ping']);
+      expect(r.code).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: false, error: { code: 'IPC_TIMEOUT' } });
+      expect((await runCli(['ipc', '--socket', sock, '--timeout', 'soon', 'ping'])).code).toBe(2);
+      expect((await runCli(['ipc', '--socket', sock, '--timeout', '0', 'ping'])).code).toBe(2);
+      expect((await runCli(['ipc', '--help'])).stdout).toMatch(/--timeout S .*default 30/);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((r) => srv.close(r));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -179,9 +179,13 @@ describe('ibake sdp', () => {
     expect((await runCli(['sdp', 'offer', b64, '--sdp', '/nonexistent'])).code).toBe(2);
     expect((await runCli(['sdp', 'offer', b64, '--sdp', '/dev/null', '--port', '1'])).code).toBe(2);
     expect((await runCli(['sdp', 'offer', b64, '--bogus'])).code).toBe(2);
+    // a bad flag value is usage (exit 2) whichever flag it is, as --help says
     const bad = await runCli(['sdp', 'offer', b64, '--addr', 'example.org']);
-    expect(bad.code).toBe(1);
-    expect(bad.stderr).toMatch(/SRTP_INPUT/);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/addr must be an IPv4 or IPv6 address/);
+    const enc = await runCli(['sdp', 'answer', b64, '--encoding', 'L16']);
+    expect(enc.code).toBe(2);
+    expect(enc.stderr).toMatch(/encoding must look like NAME\/RATE/);
     const notMikey = await runCli(['sdp', 'offer', 'AAAA']);
     expect(notMikey.code).toBe(1);
     expect(notMikey.stderr).toMatch(/MIKEY_/);

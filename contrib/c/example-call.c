@@ -183,8 +183,18 @@ static int pump(ibaked_client *c, const char *from, const char *to, const ibaked
 }
 
 int main(int argc, char **argv) {
+  if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+    printf("usage: %s SOCKET [FROM TO]\n\n"
+           "Runs a MIKEY-IBAKE call between FROM and TO (default sip:alice@example.org and\n"
+           "sip:bob@example.org) through the ibaked daemon at SOCKET, registering both with\n"
+           "identity.add (a development-mode daemon provisions them itself), then a CSB update,\n"
+           "a tampered message and caller errors; with -DHAVE_LIBSRTP2 also SRTP/SRTCP through\n"
+           "libsrtp2 from both sides' key entries. See docs/integration.md section 6.\n"
+           "Exit status: 0 every check passed, 1 a check or the daemon failed, 2 usage.\n", argv[0]);
+    return 0;
+  }
   if (argc != 2 && argc != 4) {
-    fprintf(stderr, "usage: %s SOCKET [FROM TO]\n", argv[0]);
+    fprintf(stderr, "usage: %s SOCKET [FROM TO]   (--help for details)\n", argv[0]);
     return 2;
   }
   const char *alice = argc == 4 ? argv[2] : "sip:alice@example.org";

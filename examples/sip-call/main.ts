@@ -15,9 +15,17 @@ mid-stream moves both sides to new keys; the SIP capture must dissect in tshark.
 
   --profile P    AES_CM_128_HMAC_SHA1_80 (default), AES_CM_128_HMAC_SHA1_32,
                  AES_256_CM_HMAC_SHA1_80 or AEAD_AES_128_GCM
-  --packets N    RTP packets per direction (default 200)
+  --packets N    RTP packets per direction, 10..20000 (default 200; with the CSB update,
+                 half before it and half after)
+  --no-rekey     skip the CSB update in mid-stream
+  --no-wrong-key skip the decoder keyed from another call
+  --no-pcap      skip the SIP capture and its tshark check
+  --engine E     pairing engine of both daemons: native, wasm or ts (default: their own choice)
   --keep         keep the temporary directory (pcap, configurations) and print its path
-  --json         print the whole report as JSON`;
+  --json         print the whole report as JSON
+
+Every step (daemon start, SIP transaction, media drain) has a 20 s timeout and a 90 s watchdog
+stops every child process. Exit status: 0 every check passed, 1 a check failed, 2 usage.`;
 
 const PROFILES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const;
 

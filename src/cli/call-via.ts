@@ -10,6 +10,9 @@ import type { ScenarioResult } from '../ibake/scenario.js';
 import { MESSAGE_NAMES } from '../ibake/wire.js';
 import { IbakedError } from '../util/errors.js';
 
+/** No step of a call may hang on a daemon that does not answer (IPC_TIMEOUT, exit status 1). */
+const VIA_TIMEOUT_MS = 30_000;
+
 interface Est {
   keys: CryptoSessionKeys[];
 }
@@ -23,7 +26,7 @@ const same = (a: CryptoSessionKeys[], b: CryptoSessionKeys[]) =>
 
 /** Runs I_MESSAGE_1 … R_MESSAGE_2 and the confirmation through the daemon at `socket`. */
 export async function callVia(socket: string, from: string, to: string): Promise<{ engine: string; result: ScenarioResult }> {
-  const c = await IbakedClient.connect(socket);
+  const c = await IbakedClient.connect(socket, { timeoutMs: VIA_TIMEOUT_MS });
   try {
     const info = await c.request<{ engine: string }>('info');
     const have = new Set((await c.request<{ identities: Array<{ uri: string }> }>('identity.list')).identities.map((i) => i.uri));

@@ -133,7 +133,8 @@ Scenarios (helper identities are derived from --to, e.g. sip:bob-dev1@host):
 
   --via SOCKET      run the basic call's messages through a running ibaked instead, between two
                     identities registered in it (identity.add or its configuration); prints the
-                    same result (engine = the daemon's)
+                    same result (engine = the daemon's); a step with no answer within
+                    30 s fails (IPC_TIMEOUT, exit status 1)
   --engine NAME     pairing engine (default: native, else wasm, else ts; IBAKED_ENGINE overrides)
   --json            {"engine","scenario","ok","messages":[{"name","from","to","base64"}],
                      "initiator":{"identity","keys":[{"csId","ssrc","roc","profile","masterKey",

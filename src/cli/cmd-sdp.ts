@@ -8,6 +8,7 @@ import { UsageError, parseFlags, readAll, type CliIO, type Command } from './com
 import { decodeMessage, parseMessageText } from '../mikey/index.js';
 import { addMikeyToSdp, buildSdpBody, findMikey, type SdpBodyOptions } from '../srtp/sdp-body.js';
 import { encodeBase64 } from '../util/base64.js';
+import { SrtpError } from '../srtp/errors.js';
 
 const MAX_FILE = 65536;
 
@@ -100,7 +101,15 @@ Exit status: 0 printed, 1 the message or SDP is invalid, 2 usage.
       if (pt !== undefined) o.payloadType = pt;
       if (values.encoding !== undefined) o.encoding = values.encoding as string;
       if (media !== undefined) o.media = media;
-      io.stdout(buildSdpBody(bytes, o));
+      let body: string;
+      try {
+        body = buildSdpBody(bytes, o);
+      } catch (e) {
+        // the message is already checked: SRTP_INPUT here is a flag value (--addr, --encoding)
+        if (e instanceof SrtpError && e.code === 'SRTP_INPUT') throw new UsageError(e.message);
+        throw e;
+      }
+      io.stdout(body);
       return 0;
     },
   };

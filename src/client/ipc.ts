@@ -9,8 +9,18 @@ export class IpcError extends IbakedError {
   reply?: Uint8Array;
 }
 
+export interface IbakedClientOptions {
+  /**
+   * Give up on a connect or a request after this many milliseconds with no answer: the promise
+   * rejects with IPC_TIMEOUT and the connection is closed (every other pending request then
+   * rejects with IPC_CLOSED). Default: no limit.
+   */
+  timeoutMs?: number;
+}
+
 export class IbakedClient {
   private nextId = 1;
+  private timeoutMs: number | undefined;
   private pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private dec = new FrameDecoder();
 
@@ -39,11 +49,25 @@ export class IbakedClient {
     sock.on('error', () => {});
   }
 
-  static connect(path: string): Promise<IbakedClient> {
+  static connect(path: string, o: IbakedClientOptions = {}): Promise<IbakedClient> {
+    const ms = o.timeoutMs;
+    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new RangeError('timeoutMs must be a positive number');
     return new Promise((resolve, reject) => {
       const s = connect(path);
-      s.once('connect', () => resolve(new IbakedClient(s)));
-      s.once('error', (e) => reject(new IpcError('IPC_CONNECT', `cannot connect to ${path}: ${e.message}`)));
+      const t = ms === undefined ? undefined : setTimeout(() => {
+        s.destroy();
+        reject(new IpcError('IPC_TIMEOUT', `no connection to ${path} within ${ms} ms`));
+      }, ms);
+      s.once('connect', () => {
+        clearTimeout(t);
+        const c = new IbakedClient(s);
+        c.timeoutMs = ms;
+        resolve(c);
+      });
+      s.once('error', (e) => {
+        clearTimeout(t);
+        reject(new IpcError('IPC_CONNECT', `cannot connect to ${path}: ${e.message}`));
+      });
     });
   }
 
@@ -52,7 +76,17 @@ export class IbakedClient {
     // after the connection closed nothing would ever answer: fail now instead of waiting forever
     if (this.sock.destroyed || !this.sock.writable) return Promise.reject(new IpcError('IPC_CLOSED', 'connection to ibaked closed'));
     return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      const ms = this.timeoutMs;
+      // no answer in time: fail this request and close, as a late reply could not be told apart from a hang
+      const t = ms === undefined ? undefined : setTimeout(() => {
+        if (!this.pending.delete(id)) return;
+        reject(new IpcError('IPC_TIMEOUT', `no reply to ${method.slice(0, 64)} within ${ms} ms`));
+        this.sock.destroy();
+      }, ms);
+      this.pending.set(id, {
+        resolve: (v) => (clearTimeout(t), resolve(v as T)),
+        reject: (e) => (clearTimeout(t), reject(e)),
+      });
       this.sock.write(encodeFrame({ id, method, params }));
     });
   }

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
+import { SRTP_PROFILES } from '../srtp/policy.js';
 import { IbakedError } from '../util/errors.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
@@ -116,6 +117,8 @@ export const DEFAULTS = {
 } as const;
 
 const ENGINES = ['native', 'wasm', 'ts'];
+/** Longest Unix-domain socket path on Linux (sun_path is 108 octets including the NUL). */
+const MAX_SOCKET_PATH = 107;
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
 
 type Obj = Record<string, unknown>;
@@ -182,7 +185,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.skipSelftest = raw.skipSelftest;
   }
   if (raw.varDir !== undefined) out.varDir = path(raw.varDir, 'varDir');
-  if (raw.profile !== undefined) out.profile = str(raw.profile, 'profile');
+  if (raw.profile !== undefined) out.profile = oneOf(raw.profile, 'profile', Object.keys(SRTP_PROFILES));
   if (raw.handshakeTimeoutMs !== undefined) out.handshakeTimeoutMs = int(raw.handshakeTimeoutMs, 'handshakeTimeoutMs', 1000, 3600_000);
   if (raw.establishedLifetimeMs !== undefined) out.establishedLifetimeMs = int(raw.establishedLifetimeMs, 'establishedLifetimeMs', 1000, 7 * 86400_000);
   if (raw.maxSessions !== undefined) out.maxSessions = int(raw.maxSessions, 'maxSessions', 1, 10_000_000);
@@ -272,6 +275,9 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     ...(file.profile ? { profile: file.profile } : {}),
     ...(file.kms ? { kms: file.kms } : {}),
   };
+  // sun_path holds 108 octets with the NUL: a longer path fails at listen with a misleading ENOENT
+  const sockLen = Buffer.byteLength(cfg.socket);
+  if (sockLen > MAX_SOCKET_PATH) throw new ConfigError(`socket path is ${sockLen} octets; a Unix socket path may have at most ${MAX_SOCKET_PATH}: ${cfg.socket.slice(0, 60)}…`);
   if (flags.maxInFlight !== undefined) {
     const n = Number(flags.maxInFlight);
     cfg.maxInFlight = int(n, '--max-in-flight', 1, 100_000);
@@ -285,6 +291,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     cfg.engine = engine as EngineName;
   }
   if (flags.kmsUrl !== undefined || flags.kmsParams !== undefined || flags.kmsCa !== undefined) {
+    if ((flags.kmsUrl ?? cfg.kms?.url) === undefined) throw new ConfigError('--kms-params/--kms-ca need --kms-url URL (or "kms" in --config)');
+    if ((flags.kmsParams ?? cfg.kms?.params) === undefined) throw new ConfigError('--kms-url needs --kms-params FILE, the KMS public parameters (or "kms" in --config)');
     const merged = parseConfigObject({ kms: { url: flags.kmsUrl ?? cfg.kms?.url, params: flags.kmsParams ?? cfg.kms?.params, ...((flags.kmsCa ?? cfg.kms?.ca) ? { ca: flags.kmsCa ?? cfg.kms?.ca } : {}) } }, process.cwd());
     cfg.kms = merged.kms!;
   }
