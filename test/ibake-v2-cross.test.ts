@@ -17,6 +17,11 @@ import { IbakeEndpoint, type EndpointOptions } from '../src/ibake/endpoint.js';
 import { IbeKeyring } from '../src/ibake/keyring.js';
 import { openDeferred } from '../src/ibake/deferred.js';
 import { runScenario, SCENARIOS } from '../src/ibake/scenario.js';
+import { extractSigningKey } from '../src/ibe/bls12381/ibs.js';
+import { IbsKeyring } from '../src/ibake/ibs-port.js';
+import { MailboxPrekeys } from '../src/ibake/prekey/mailbox.js';
+import { PrekeyStore } from '../src/ibake/prekey/store.js';
+import { verifierFor } from '../src/ibake/prekey/record.js';
 import { decodeMessage } from '../src/mikey/index.js';
 import { deriveSrtpMasterKeys, deriveTgk } from '../src/mikey/keys.js';
 
@@ -31,13 +36,24 @@ async function domain() {
   const kms = engines[0]!;
   const { s, Ppub } = await setupBls(kms);
   const now = Date.now();
-  return async (uri: string, engine: Engine, opts: Partial<EndpointOptions> & { keysFor?: string[] } = {}) => {
+  const party = async (uri: string, engine: Engine, opts: Partial<EndpointOptions> & { keysFor?: string[] } = {}) => {
     const ring = new IbeKeyring(engine, Ppub, 'month');
     for (const id of [uri, ...(opts.keysFor ?? [])]) ring.addKey(id, periodStart(now, 'month'), await extractBls(kms, s, identityBytes(id, now, 'month')));
     const ep = new IbakeEndpoint({ identity: uri, ibe: ring, ...(engine.p256Mul ? { p256: engine.p256Mul } : {}), ...opts }) as IbakeEndpoint & { ring: IbeKeyring };
     ep.ring = ring;
     return ep;
   };
+  /** Deferred delivery v2: `user`'s prekeys signed on `signerEngine`, delivered to a mailbox table checked on `mailboxEngine`. */
+  const prekeys = async (user: string, signerEngine: Engine, mailboxEngine: Engine) => {
+    const period = periodStart(now, 'month');
+    const signer = new IbsKeyring(signerEngine, Ppub);
+    await signer.addKey(user, period, await extractSigningKey(kms, s, identityBytes(user, now, 'month')));
+    const store = PrekeyStore.memory();
+    const mailbox = MailboxPrekeys.memory();
+    await mailbox.add(verifierFor(new IbsKeyring(mailboxEngine, Ppub)), await store.generate(signer, user, 2, period, Math.floor(now / 1000) + 3600), now);
+    return { store, mailbox };
+  };
+  return Object.assign(party, { prekeys, Ppub });
 }
 
 async function call(alice: IbakeEndpoint, bob: IbakeEndpoint, to = B) {
@@ -79,7 +95,7 @@ describe.each(pairs)('profile v2 across engines: %s', (_n, ea, eb) => {
     const d1 = 'sip:bob-dev1@example.org';
     const d2 = 'sip:bob-dev2@example.org';
     const M = 'sip:bob-voicemail@example.org';
-    const alice = await party(A, ea, { policy: { forking: { [B]: [d1, d2] }, mailboxes: { [B]: [M] } } });
+    const alice = await party(A, ea, { policy: { forking: { [B]: [d1, d2] }, mailboxes: { [B]: [M] } }, ibs: new IbsKeyring(ea, party.Ppub) });
     const dev1 = await party(d1, eb, { keysFor: [B], alsoAnswerFor: [B] });
     const dev2 = await party(d2, eb, { keysFor: [B], alsoAnswerFor: [B] });
     const { message: i1 } = await alice.initiate({ to: B });
@@ -93,11 +109,14 @@ describe.each(pairs)('profile v2 across engines: %s', (_n, ea, eb) => {
       got.push(keysHex(r2.established!.keys));
     }
     expect(got[0]).not.toEqual(got[1]);
-    const mbox = await party(M, eb, { answerUndecryptable: true, mailbox: true });
+    // deferred v2: B's prekeys signed on the first engine, checked by the mailbox on the other
+    const kit = await party.prekeys(B, ea, eb);
+    const mbox = await party(M, eb, { answerUndecryptable: true, mailbox: true, mailboxPrekeys: kit.mailbox });
     const bobLater = await party(B, ea);
     const c = await call(alice, mbox);
     expect(c.r2.established).toBeUndefined();
-    const opened = await openDeferred(bobLater.ring, B, c.r2.stored!.message);
+    const opened = await openDeferred(bobLater.ring, B, c.r2.stored!.message, { prekeys: kit.store });
+    expect(opened.prekeyId).toBe(1);
     expect(keysHex(opened.keys)).toEqual(keysHex(c.done.established!.keys));
   });
 });
@@ -109,6 +128,7 @@ describe.each(engines.map((e) => [e.name, e] as const))('every scenario on %s wi
     const r = await runScenario({
       scenario, from: A, to: B, engine, Ppub, revealSecrets: true,
       provision: async (id) => ({ period: periodStart(now, 'month'), key: await extractBls(engine, s, identityBytes(id, now, 'month')) }),
+      provisionSigning: async (id) => ({ period: periodStart(now, 'month'), key: await extractSigningKey(engine, s, identityBytes(id, now, 'month')) }),
     });
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
