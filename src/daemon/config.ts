@@ -25,6 +25,20 @@ export interface IdentityConfig {
   pskFile?: string;
   /** Name of the PSK in the KMS users table when it is not the identity itself. */
   pskName?: string;
+  /**
+   * Mailbox mode (deferred delivery, docs/profile.md §6.4): this identity answers I_MESSAGE_1s
+   * addressed to others with one of their signed prekeys (mailbox.prekeys.add) and stores the
+   * I_MESSAGE_2; it never gets media keys. Its exchanges run on the main thread.
+   */
+  mailbox?: boolean;
+}
+
+/** The caller's side of deferred delivery: which mailboxes may answer for whom, and the v1 fallback. */
+export interface DeferredConfig {
+  /** Addressed user -> mailbox identities allowed to answer for it. */
+  mailboxes: Record<string, string[]>;
+  /** 'allow': fall back to the escrowed v1 flow when the mailbox has no prekey (the KMS can read the content). Default 'deny'. */
+  escrowed: 'allow' | 'deny';
 }
 
 export interface KmsConfig {
@@ -51,6 +65,8 @@ export interface DaemonConfig {
   /** Absent = embedded development mode. */
   kms?: KmsConfig;
   identities: IdentityConfig[];
+  /** Deferred delivery as a caller (absent: no mailbox answer is accepted). */
+  deferred?: DeferredConfig;
   /** SRTP profile keyed by our exchanges (default AES_CM_128_HMAC_SHA1_80). */
   profile?: string;
   handshakeTimeoutMs: number;
@@ -167,7 +183,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen', 'deferred'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -202,6 +218,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.logFormat !== undefined) out.logFormat = oneOf(raw.logFormat, 'logFormat', LOG_FORMATS);
   if (raw.metricsListen !== undefined) out.metricsListen = str(raw.metricsListen, 'metricsListen');
   if (out.metricsListen !== undefined) parseListen(out.metricsListen);
+  if (raw.deferred !== undefined) out.deferred = deferredConfig(raw.deferred);
   if (raw.kms !== undefined) {
     if (!isObj(raw.kms)) throw new ConfigError('kms must be an object {url, params, ca?}');
     keys(raw.kms, ['url', 'params', 'ca'], 'kms');
@@ -215,7 +232,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.identities = raw.identities.map((e, i) => {
       const where = `identities[${i}]`;
       if (!isObj(e)) throw new ConfigError(`${where} must be an object {uri, psk | pskFile}`);
-      keys(e, ['uri', 'psk', 'pskFile', 'pskName'], where);
+      keys(e, ['uri', 'psk', 'pskFile', 'pskName', 'mailbox'], where);
       const id: IdentityConfig = { uri: uri(e.uri, `${where}.uri`) };
       if (seen.has(id.uri)) throw new ConfigError(`${where}: identity ${id.uri} listed twice`);
       seen.add(id.uri);
@@ -226,10 +243,29 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
       }
       if (e.pskFile !== undefined) id.pskFile = path(e.pskFile, `${where}.pskFile`);
       if (e.pskName !== undefined) id.pskName = uri(e.pskName, `${where}.pskName`);
+      if (e.mailbox !== undefined) {
+        if (typeof e.mailbox !== 'boolean') throw new ConfigError(`${where}.mailbox must be a boolean`);
+        if (e.mailbox) id.mailbox = true;
+      }
       return id;
     });
   }
   return out;
+}
+
+/** The `deferred` section: {mailboxes: {user: [mailbox, ...]}, escrowed?: 'allow' | 'deny'}. */
+function deferredConfig(v: unknown): DeferredConfig {
+  if (!isObj(v)) throw new ConfigError('deferred must be an object {mailboxes, escrowed?}');
+  keys(v, ['mailboxes', 'escrowed'], 'deferred');
+  if (!isObj(v.mailboxes) || Object.keys(v.mailboxes).length > 10_000) throw new ConfigError('deferred.mailboxes must be an object {user URI: [mailbox URI, ...]} (at most 10000 users)');
+  const mailboxes: Record<string, string[]> = {};
+  for (const [user, list] of Object.entries(v.mailboxes)) {
+    const where = `deferred.mailboxes[${JSON.stringify(user.slice(0, 80))}]`;
+    uri(user, where);
+    if (!Array.isArray(list) || list.length < 1 || list.length > 16) throw new ConfigError(`${where} must be an array of 1..16 mailbox URIs`);
+    mailboxes[user] = list.map((m, i) => uri(m, `${where}[${i}]`));
+  }
+  return { mailboxes, escrowed: v.escrowed === undefined ? 'deny' : oneOf(v.escrowed, 'deferred.escrowed', ['allow', 'deny'] as const) };
 }
 
 /** Reads the JSON config file (if any) and applies the flags on top; fills the defaults. */
@@ -274,6 +310,7 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     ...((flags.metricsListen ?? file.metricsListen) && parseListen(flags.metricsListen ?? file.metricsListen!, '--metrics-listen') ? { metricsListen: flags.metricsListen ?? file.metricsListen } : {}),
     ...(file.profile ? { profile: file.profile } : {}),
     ...(file.kms ? { kms: file.kms } : {}),
+    ...(file.deferred ? { deferred: file.deferred } : {}),
   };
   // sun_path holds 108 octets with the NUL: a longer path fails at listen with a misleading ENOENT
   const sockLen = Buffer.byteLength(cfg.socket);

@@ -18,6 +18,7 @@ import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
 import { Identities, IdentityError, type LocalIdentity } from './identities.js';
 import { prekeyMethods, PREKEY_METHODS, type PrekeyMethods } from './prekey-methods.js';
+import { deferredMethods, DEFERRED_METHODS } from './deferred-methods.js';
 import { requestPrivateKey } from '../kms/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
 import { buildHandlers } from './methods.js';
@@ -28,8 +29,9 @@ import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { startShardPool, type ShardPool } from './shard-pool.js';
-import { inProcessShards, type Shards } from './shards.js';
+import { inProcessShards, withMailboxShard, type Shards } from './shards.js';
 import { onlyFields, optionalPskParam, uriParam } from './validate.js';
+import { ParamError } from './methods.js';
 
 /** The configuration startIbaked needs; keys added later fall back to DEFAULTS (workers: defaultWorkers()). */
 export type StartConfig = Omit<DaemonConfig, keyof typeof DEFAULTS | 'workers'> & Partial<DaemonConfig>;
@@ -63,7 +65,7 @@ export interface Ibaked {
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
-const RESTART_KEYS = ['socket', 'engine', 'workers', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen'] as const;
+const RESTART_KEYS = ['socket', 'engine', 'workers', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen', 'deferred'] as const;
 
 /** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
 function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
@@ -132,7 +134,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       logger.warn('development mode (embedded KMS): not for production use');
     }
     if (params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
-    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, ...PREKEY_METHODS, 'metrics']);
+    const metrics = new DaemonMetrics([...Object.keys(built.handlers), 'identity.add', 'identity.list', ...EXCHANGE_METHODS, ...PREKEY_METHODS, ...DEFERRED_METHODS, 'metrics']);
     const shardOpts = {
       Ppub: (params.suite as { Ppub: Uint8Array }).Ppub,
       period: params.period,
@@ -141,10 +143,16 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       establishedLifetimeMs: cfg.establishedLifetimeMs,
       maxSessions: cfg.maxSessions,
       maxHalfOpenPerPeer: cfg.maxHalfOpenPerPeer,
+      ...(cfg.deferred ? { deferred: cfg.deferred } : {}),
       metrics,
     };
+    // Deferred delivery (prekey-methods.ts): the prekey store and the mailbox prekey table are
+    // main-thread state. Mailbox-mode identities (set before their first key arrives) therefore
+    // have their exchanges on a main-thread shard whatever `workers` says (withMailboxShard).
+    const mailboxUris = new Set<string>();
+    const mailboxHook = { is: (uri: string) => mailboxUris.has(uri), prekeys: () => prekeys!.mailbox() };
     const workers = cfg.workers ?? defaultWorkers();
-    const sh = workers > 0
+    const pool = workers > 0
       ? await startShardPool({
           ...shardOpts,
           engine: engine.name as EngineName,
@@ -153,41 +161,14 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           logTo: logArg !== undefined && typeof logArg !== 'function' ? { level: cfg.logLevel, format: cfg.logFormat } : logArg === undefined ? { level: 'silent', format: cfg.logFormat } : 'forward',
           log,
         })
-      : inProcessShards({ ...shardOpts, engine, log });
+      : undefined;
+    const sh = pool
+      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, mailbox: mailboxHook }), mailboxHook.is)
+      : inProcessShards({ ...shardOpts, engine, log, mailbox: mailboxHook });
     shards = sh;
     logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
     const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
     identities = ids;
-
-    /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
-    let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
-    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false) => {
-      if (ids.has(uri)) return { identity: ids.get(uri), added: false };
-      // the cap is on what IPC clients may add; the configuration and the store are the operator's
-      if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
-      adding++;
-      try {
-        const newDevUser = dev !== undefined && dev.pskOf(uri) === undefined;
-        if (dev) pskHex = await dev.addUser(uri, pskHex);
-        else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
-        const psk = hexToBytes(pskHex);
-        try {
-          return await ids.add(uri, psk, pskName);
-        } catch (e) {
-          // nothing stays registered: a development user we just created is forgotten again
-          if (newDevUser && !ids.has(uri)) await dev!.removeUser(uri).catch(() => undefined);
-          throw e;
-        } finally {
-          psk.fill(0);
-        }
-      } finally {
-        adding--;
-      }
-    };
-    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName);
-    for (const id of cfg.identities) await addConfigured(id);
-    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
-
     // Deferred delivery v2 (prekey-methods.ts): a local identity's signing key comes from the
     // KMS with the identity's own PSK, in one REQUEST_KEY exchange, pairing-checked.
     prekeys = prekeyMethods({
@@ -198,6 +179,57 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         k.key.fill(0);
         return { period: k.period, key: k.signingKey! };
       },
+    });
+
+    /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
+    let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
+    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false, mailbox = false) => {
+      if (ids.has(uri)) {
+        if (mailboxUris.has(uri) !== mailbox) throw new ParamError(`identity ${uri} is already registered ${mailbox ? 'without' : 'with'} mailbox mode`);
+        return { identity: ids.get(uri), added: false };
+      }
+      // the cap is on what IPC clients may add; the configuration and the store are the operator's
+      if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
+      adding++;
+      const newMailbox = mailbox && !mailboxUris.has(uri);
+      if (mailbox) mailboxUris.add(uri);
+      try {
+        const newDevUser = dev !== undefined && dev.pskOf(uri) === undefined;
+        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
+        const psk = hexToBytes(pskHex);
+        try {
+          return await ids.add(uri, psk, pskName);
+        } catch (e) {
+          // nothing stays registered: a development user we just created is forgotten again
+          if (newDevUser && !ids.has(uri)) await dev!.removeUser(uri).catch(() => undefined);
+          if (newMailbox && !ids.has(uri)) mailboxUris.delete(uri);
+          throw e;
+        } finally {
+          psk.fill(0);
+        }
+      } finally {
+        adding--;
+      }
+    };
+    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName, false, id.mailbox === true);
+    for (const id of cfg.identities) await addConfigured(id);
+    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
+
+    const deferred = deferredMethods({
+      engine,
+      Ppub: shardOpts.Ppub,
+      period: params.period,
+      ...(cfg.profile ? { profile: cfg.profile } : {}),
+      isLocal: (uri) => ids.has(uri),
+      heldKeys: (uri) => ids.get(uri).renewer.held().map((k) => ({ period: k.period.label, key: k.key })),
+      fetchKey: async (uri, atMs) => {
+        const { psk } = ids.get(uri) as LocalIdentity & { psk: Uint8Array };
+        const k = await requestPrivateKey({ url: kmsUrl, identity: uri, psk, params, engine, date: atMs, ...(ca ? { ca } : {}) });
+        k.signingKey?.fill(0);
+        return { period: k.period, key: k.key };
+      },
+      prekeys: () => prekeys!.store(),
     });
     const owners = new ExchangeOwners(cfg.exchangeOwner);
     const exchangesByState = () => sh.byState();
@@ -216,12 +248,14 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         identities: ids.list().length,
       }),
       'identity.add': async (p) => {
-        onlyFields(p, ['uri', 'psk']);
+        onlyFields(p, ['uri', 'psk', 'mailbox']);
         const uri = uriParam(p, 'uri');
         const psk = optionalPskParam(p, 'psk');
-        const r = await addIdentity(uri, psk, undefined, true);
-        if (r.added) log(`identity ${uri} added`);
-        return { uri, added: r.added, periods: [...r.identity.periods].sort() };
+        if (p.mailbox !== undefined && typeof p.mailbox !== 'boolean') throw new ParamError('mailbox must be a boolean');
+        const mailbox = p.mailbox === true;
+        const r = await addIdentity(uri, psk, undefined, true, mailbox);
+        if (r.added) log(`identity ${uri} added${mailbox ? ' (mailbox mode)' : ''}`);
+        return { uri, added: r.added, ...(mailbox ? { mailbox } : {}), periods: [...r.identity.periods].sort() };
       },
       'identity.list': async (p) => {
         onlyFields(p, []);
@@ -229,6 +263,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       },
       ...exchange,
       ...prekeys.handlers,
+      ...deferred,
       metrics: async (p) => {
         onlyFields(p, []);
         await sh.refresh();
@@ -290,6 +325,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       for (const old of cfg.identities) {
         if (wanted.has(old.uri) || !ids.has(old.uri)) continue;
         ids.remove(old.uri);
+        mailboxUris.delete(old.uri);
         if (dev) await dev.removeUser(old.uri);
         report.removed.push(old.uri);
       }
@@ -305,7 +341,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         }
       }
       logger.level = cfg.logLevel;
-      (sh as Partial<ShardPool>).setLogLevel?.(cfg.logLevel);
+      (pool as Partial<ShardPool> | undefined)?.setLogLevel?.(cfg.logLevel);
       running.setLimits(limitsOf(cfg));
       owners.mode = cfg.exchangeOwner;
       if (next.expireIntervalMs !== prev.expireIntervalMs) armTimer();

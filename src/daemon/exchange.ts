@@ -52,7 +52,7 @@ export function wipeResultKeys(result: unknown): void {
 const csb = (n: number) => n.toString(16).padStart(8, '0');
 
 /** Key entries with their SRTP-stack forms; `held` collects the new key buffers so they can be wiped. */
-function keysOut(keys: CryptoSessionKeys[], held: Uint8Array[]) {
+export function keysOut(keys: CryptoSessionKeys[], held: Uint8Array[]) {
   return keys.map((k) => {
     const st = stackKeys(k);
     held.push(st.keySalt); // gst['srtp-key'] is the same buffer

@@ -4,9 +4,16 @@
 // exchange.* methods. The daemon runs one shard in process (workers = 0) or one per worker
 // thread (shard-worker.ts); keys come from the main thread's renewers (addKey / dropPeriod), so
 // every shard can serve every identity. Nothing here knows about sockets or threads.
+// Deferred delivery v2 (docs/profile.md §6.4): every endpoint checks a mailbox's signed prekey
+// with the shard's IbsKeyring (public values only: P_pub) under the `deferred` policy; an
+// identity in mailbox mode (only on a main-thread shard: `mailbox` below) answers for others
+// from the mailbox prekey table that mailbox.prekeys.add fills.
 import type { Engine } from '../engine/types.js';
 import type { PeriodKind } from '../ibe/identity.js';
 import { IbakeEndpoint, IbeKeyring } from '../ibake/index.js';
+import { IbsKeyring } from '../ibake/ibs-port.js';
+import type { MailboxPrekeys } from '../ibake/prekey/mailbox.js';
+import type { InitiatorPolicy } from '../ibake/policy.js';
 import { exchangeHandlers, type ExchangeHandler, type ExchangeMetricsSink, type Route } from './exchange.js';
 import { IdentityError } from './identities.js';
 import { ParamError } from './methods.js';
@@ -21,6 +28,8 @@ export interface ShardSettings {
   establishedLifetimeMs: number;
   maxSessions?: number;
   maxHalfOpenPerPeer?: number;
+  /** The caller's deferred-delivery policy (config `deferred`): allowed mailboxes, escrowed v1 fallback. */
+  deferred?: { mailboxes: Record<string, string[]>; escrowed: 'allow' | 'deny' };
 }
 
 export interface ShardOptions extends ShardSettings {
@@ -28,6 +37,8 @@ export interface ShardOptions extends ShardSettings {
   /** where the exchange counters and message latencies go */
   metrics: ExchangeMetricsSink;
   log: (line: string) => void;
+  /** Main-thread shards only: which identities are mailboxes, and their prekey table. */
+  mailbox?: { is: (uri: string) => boolean; prekeys: () => MailboxPrekeys };
 }
 
 interface Local {
@@ -41,8 +52,13 @@ export const exchangeKey = (identity: string, csbId: number) => `${identity} ${c
 export class ExchangeShard {
   private readonly locals = new Map<string, Local>();
   private readonly handlers: Record<string, ExchangeHandler>;
+  /** Verifies mailboxes' signed prekeys (no secret in it). */
+  private readonly ibs: IbsKeyring;
+  private readonly policy: InitiatorPolicy;
 
   constructor(private readonly o: ShardOptions) {
+    this.ibs = new IbsKeyring(o.engine, o.Ppub);
+    this.policy = o.deferred ? { mailboxes: o.deferred.mailboxes, escrowedDeferred: o.deferred.escrowed } : {};
     this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, log: o.log });
   }
 
@@ -57,9 +73,13 @@ export class ExchangeShard {
     let l = this.locals.get(uri);
     if (!l) {
       const ring = new IbeKeyring(this.o.engine, this.o.Ppub, this.o.period);
+      const mailbox = this.o.mailbox?.is(uri) ? { mailbox: true, answerUndecryptable: true, mailboxPrekeys: this.o.mailbox.prekeys() } : {};
       const endpoint = new IbakeEndpoint({
         identity: uri,
         ibe: ring,
+        ibs: this.ibs,
+        policy: this.policy,
+        ...mailbox,
         ...(this.o.engine.p256Mul ? { p256: this.o.engine.p256Mul } : {}),
         handshakeTimeoutMs: this.o.handshakeTimeoutMs,
         establishedLifetimeMs: this.o.establishedLifetimeMs,
@@ -129,5 +149,6 @@ export class ExchangeShard {
   /** Wipes every key and exchange secret. */
   close(): void {
     for (const uri of [...this.locals.keys()]) this.remove(uri);
+    this.ibs.close();
   }
 }

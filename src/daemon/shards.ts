@@ -96,3 +96,34 @@ export function inProcessShards(o: ShardOptions): Shards {
     close: async () => shard.close(),
   };
 }
+
+/**
+ * Workers > 0 with mailbox-mode identities: the mailbox prekey table lives on the main thread,
+ * so a mailbox identity's keys and exchanges go to `main` (an in-process shard), every other
+ * identity's to the worker pool. `isMailbox` must answer before the identity's first key arrives.
+ */
+export function withMailboxShard(pool: Shards, main: Shards, isMailbox: (uri: string) => boolean): Shards {
+  const pick = (uri: string) => (isMailbox(uri) ? main : pool);
+  return {
+    count: pool.count,
+    handle: (method, params) => pick(routeOf(method, params).identity).handle(method, params),
+    addKey: (uri, period, key) => pick(uri).addKey(uri, period, key),
+    dropPeriod: (uri, period) => pick(uri).dropPeriod(uri, period),
+    remove: (uri) => {
+      main.remove(uri);
+      pool.remove(uri);
+    },
+    expire: async () => (await pool.expire()) + (await main.expire()),
+    refresh: () => pool.refresh(),
+    byState: () => {
+      const out = { ...pool.byState() };
+      for (const [k, n] of Object.entries(main.byState())) out[k] = (out[k] ?? 0) + n;
+      return out;
+    },
+    exists: (identity, csbId) => pick(identity).exists(identity, csbId),
+    close: async () => {
+      await main.close();
+      await pool.close();
+    },
+  };
+}
