@@ -60,6 +60,10 @@ describe.runIf(BUILT).each([0, 1])('deferred delivery through ibaked (workers %i
     expect(caller.established!.keys.length).toBeGreaterThan(0);
     expect(await c.request('mailbox.prekeys.status', { identity: B })).toMatchObject({ available: 0, used: 1 });
 
+    // a tampered stored message (ESK octet) is refused, and takes nothing: the real one opens after it
+    const bad = mailbox.stored!.message.slice();
+    bad[bad.length - 5]! ^= 1;
+    expect(await code(c.request('deferred.open', { identity: B, message: bad }))).toBe('IBAKE_AUTH_FAILED');
     const opened = await c.request<{ csbId: number; from: string; mailbox: string; prekeyId?: number; escrowed?: boolean; keys: Key[] }>('deferred.open', { identity: B, message: mailbox.stored!.message });
     expect(opened).toMatchObject({ csbId: caller.csbId, from: A, mailbox: M, prekeyId: 1 });
     expect(opened.escrowed).toBeUndefined();
@@ -68,10 +72,6 @@ describe.runIf(BUILT).each([0, 1])('deferred delivery through ibaked (workers %i
 
     // the prekey's private half is gone: the same message cannot be opened twice
     expect(await code(c.request('deferred.open', { identity: B, message: mailbox.stored!.message }))).toBe('IBAKE_NO_PREKEY');
-    // a tampered stored message is refused without taking anything
-    const bad = mailbox.stored!.message.slice();
-    bad[bad.length - 5]! ^= 1;
-    expect(await code(c.request('deferred.open', { identity: B, message: bad }))).not.toBe('ok');
 
     // no prekey left: the caller refuses the mailbox's answer (escrowed v1 is not allowed by the config)
     expect(await code(call())).toBe('IBAKE_NO_PREKEY');
