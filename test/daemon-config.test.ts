@@ -70,6 +70,14 @@ describe('configuration', () => {
     for (const w of ['-1', '1.5', 'x', '257', '']) expect(() => resolveConfig({ workers: w }, {}, '/d'), w).toThrow(expect.objectContaining({ code: 'CONFIG' }));
   });
 
+  it('deferred delivery: identities[].mailbox and the deferred section (escrowed v1 denied by default)', () => {
+    const c = resolveConfig({ config: writeConfig('dv.json', { identities: [{ uri: ALICE, mailbox: true }, { uri: BOB, mailbox: false }], deferred: { mailboxes: { [BOB]: [ALICE] } } }) }, {}, '/d');
+    expect(c.identities).toEqual([{ uri: ALICE, mailbox: true }, { uri: BOB }]);
+    expect(c.deferred).toEqual({ mailboxes: { [BOB]: [ALICE] }, escrowed: 'deny' });
+    expect(resolveConfig({ config: writeConfig('dv2.json', { deferred: { mailboxes: {}, escrowed: 'allow' } }) }, {}, '/d').deferred).toEqual({ mailboxes: {}, escrowed: 'allow' });
+    expect(resolveConfig({}, {}, '/d').deferred).toBeUndefined();
+  });
+
   it('refuses bad configuration with CONFIG errors', () => {
     const bad: unknown[] = [
       [],
@@ -89,6 +97,13 @@ describe('configuration', () => {
       { handshakeTimeoutMs: 5 },
       { maxSessions: 0 },
       { maxHalfOpenPerPeer: 1.5 },
+      { identities: [{ uri: ALICE, mailbox: 'yes' }] },
+      { deferred: [] },
+      { deferred: { mailboxes: { [BOB]: [ALICE] }, escrowed: 'maybe' } },
+      { deferred: { mailboxes: { bob: [ALICE] } } },
+      { deferred: { mailboxes: { [BOB]: [] } } },
+      { deferred: { mailboxes: { [BOB]: ['alice'] } } },
+      { deferred: { mailboxes: { [BOB]: [ALICE] }, extra: 1 } },
     ];
     for (const [i, b] of bad.entries()) {
       expect(() => resolveConfig({ config: writeConfig(`bad${i}.json`, b) }, {}, '/d'), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'CONFIG' }));
