@@ -6,7 +6,9 @@
 // the stored I_MESSAGE_2 with deferred.open and gets exactly A's SRTP keys, v2 (prekey id, not
 // escrowed); opening it again is refused (the prekey's private half is gone); with no prekey
 // left the caller refuses the mailbox's answer (IBAKE_NO_PREKEY: escrowed v1 is off).
-// Also: identity.add's mailbox param, and that a mailbox identity gets no media keys.
+// Also: identity.add's mailbox param, that a mailbox identity gets no media keys, a tampered
+// stored message refused without using the prekey, and (a daemon whose config allows it) the
+// escrowed v1 fallback with `escrowed: true` in the caller's and the user's replies.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { BUILT, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
@@ -85,4 +87,31 @@ describe.runIf(BUILT).each([0, 1])('deferred delivery through ibaked (workers %i
     expect(await code(c.request('identity.add', { uri: A, mailbox: true }))).toBe('BAD_PARAMS');
     expect(await c.request('identity.add', { uri: M, mailbox: true })).toMatchObject({ uri: M, added: false, mailbox: true });
   });
+});
+
+describe.runIf(BUILT)('deferred delivery through ibaked, escrowed v1 allowed by the caller\'s config', () => {
+  it('no prekey: the call completes by the escrowed v1 flow and both the caller\'s and the user\'s replies say escrowed', async () => {
+    const d = await startDaemonProc({
+      workers: 0,
+      engine: 'ts',
+      identities: [{ uri: A }, { uri: B }, { uri: M, mailbox: true }],
+      deferred: { mailboxes: { [B]: [M] }, escrowed: 'allow' },
+    });
+    const c = await IbakedClient.connect(d.sock);
+    try {
+      const i1 = await c.request<{ message: Uint8Array }>('exchange.initiate', { from: A, to: B });
+      const r1 = await c.request<Recv>('exchange.receive', { identity: M, message: i1.message });
+      const i2 = await c.request<Recv>('exchange.receive', { identity: A, message: r1.reply! });
+      const r2 = await c.request<Recv>('exchange.receive', { identity: M, message: i2.reply! });
+      const done = await c.request<Recv>('exchange.receive', { identity: A, message: r2.reply! });
+      expect(done.established).toMatchObject({ mode: 'deferred', escrowed: true });
+      const opened = await c.request<{ escrowed?: boolean; prekeyId?: number; keys: Key[] }>('deferred.open', { identity: B, message: r2.stored!.message });
+      expect(opened.escrowed).toBe(true);
+      expect(opened.prekeyId).toBeUndefined();
+      expect(hex(opened.keys)).toBe(hex(done.established!.keys));
+    } finally {
+      c.close();
+      await d.stop();
+    }
+  }, 120_000);
 });
