@@ -101,10 +101,11 @@ export function inProcessShards(o: ShardOptions): Shards {
  * Workers > 0 with mailbox-mode identities: the mailbox prekey table lives on the main thread,
  * so a mailbox identity's keys and exchanges go to `main` (an in-process shard), every other
  * identity's to the worker pool. `isMailbox` must answer before the identity's first key arrives.
+ * The result keeps the pool's other members (restarts, kill, threadIds, …) through its prototype.
  */
-export function withMailboxShard(pool: Shards, main: Shards, isMailbox: (uri: string) => boolean): Shards {
+export function withMailboxShard<P extends Shards>(pool: P, main: Shards, isMailbox: (uri: string) => boolean): P {
   const pick = (uri: string) => (isMailbox(uri) ? main : pool);
-  return {
+  const own: Shards = {
     count: pool.count,
     handle: (method, params) => pick(routeOf(method, params).identity).handle(method, params),
     addKey: (uri, period, key) => pick(uri).addKey(uri, period, key),
@@ -126,4 +127,5 @@ export function withMailboxShard(pool: Shards, main: Shards, isMailbox: (uri: st
       await pool.close();
     },
   };
+  return Object.assign(Object.create(pool) as P, own);
 }
