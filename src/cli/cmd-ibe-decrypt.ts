@@ -3,10 +3,9 @@
 // (refused only for binary on a terminal, as `age -d` does; --b64 prints base64). Any tampering,
 // wrong key or wrong identity ends in one error line and a non-zero exit; nothing of the
 // plaintext is printed in that case.
-import { decrypt, identityFor } from '../ibe/index.js';
-import { loadParamsFile } from '../kms/master.js';
-import { parseFlags, readAll, UsageError, type Command } from './command.js';
-import { engineFlag, parseBase64, required, timeFlag, toBase64 } from './ibe-cli-util.js';
+import { decrypt } from '../ibe/index.js';
+import { parseFlags, readAll, type Command } from './command.js';
+import { IDENTITY_FLAGS, identityContext, parseBase64, required, toBase64 } from './ibe-cli-util.js';
 import { writeRaw } from './raw-output.js';
 
 export const command: Command = {
@@ -23,28 +22,11 @@ base64 instead, or redirect. Exit 1 with one line
 --id for the key period containing --date (default today, UTC).
 `,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      params: { type: 'string' },
-      id: { type: 'string' },
-      key: { type: 'string' },
-      date: { type: 'string' },
-      engine: { type: 'string' },
-      b64: { type: 'boolean' },
-    });
-    const file = required(values.params, 'params');
-    const uri = required(values.id, 'id');
+    const { values } = parseFlags(argv, { ...IDENTITY_FLAGS, key: { type: 'string' as const }, b64: { type: 'boolean' as const } });
     const key = parseBase64(required(values.key, 'key'), '--key');
-    const time = timeFlag(values.date);
-    const engine = await engineFlag(values.engine);
-    const params = await loadParamsFile(file, engine);
-    let id;
     try {
-      id = identityFor(uri, time, params.period).bytes;
-    } catch (e) {
-      throw new UsageError(`--id: ${(e as Error).message}`);
-    }
-    const ct = parseBase64((await readAll(io.stdin)).toString('utf8'), 'ciphertext on stdin');
-    try {
+      const { engine, params, id } = await identityContext(values);
+      const ct = parseBase64((await readAll(io.stdin)).toString('utf8'), 'ciphertext on stdin');
       const pt = await decrypt(params, id, key, ct, engine);
       try {
         if (values.b64) {

@@ -1,9 +1,8 @@
 // `ibake ibe encrypt`: Boneh–Franklin encryption of stdin to an identity (for the key period
 // containing --date) under a KMS's public parameters; prints the DER ciphertext as base64.
 import { encrypt } from '../ibe/index.js';
-import { loadParamsFile } from '../kms/master.js';
 import { parseFlags, readAll, UsageError, type Command } from './command.js';
-import { engineFlag, identityFlag, required, timeFlag, toBase64 } from './ibe-cli-util.js';
+import { IDENTITY_FLAGS, identityContext, toBase64 } from './ibe-cli-util.js';
 
 export const command: Command = {
   name: 'ibe encrypt',
@@ -15,18 +14,8 @@ base64. The recipient identity is URI ‖ 0x00 ‖ start of the params' key peri
 --date (default today, UTC).
 `,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      params: { type: 'string' },
-      id: { type: 'string' },
-      date: { type: 'string' },
-      engine: { type: 'string' },
-    });
-    const file = required(values.params, 'params');
-    const uri = required(values.id, 'id');
-    const time = timeFlag(values.date);
-    const engine = await engineFlag(values.engine);
-    const params = await loadParamsFile(file, engine);
-    const id = identityFlag(uri, time, params);
+    const { values } = parseFlags(argv, IDENTITY_FLAGS);
+    const { engine, params, id } = await identityContext(values);
     const pt = new Uint8Array(await readAll(io.stdin));
     if (pt.length === 0) throw new UsageError('empty plaintext on stdin');
     try {

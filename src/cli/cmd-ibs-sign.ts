@@ -4,9 +4,8 @@
 // period is IBE_BAD_KEY, exit 1.
 import { sign, verifySigningKey } from '../ibe/index.js';
 import { IbeError } from '../ibe/errors.js';
-import { loadParamsFile } from '../kms/master.js';
 import { parseFlags, readAll, type Command } from './command.js';
-import { engineFlag, identityFlag, parseBase64, required, timeFlag, toBase64 } from './ibe-cli-util.js';
+import { IDENTITY_FLAGS, identityContext, parseBase64, required, toBase64 } from './ibe-cli-util.js';
 
 export const command: Command = {
   name: 'ibs sign',
@@ -22,21 +21,10 @@ Exit 0 signed; 1 the key is not the signing key of --id for that period (IBE_BAD
 params are not bls12381-bf (IBE_BAD_PARAMS); 2 usage.
 `,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      params: { type: 'string' },
-      id: { type: 'string' },
-      key: { type: 'string' },
-      date: { type: 'string' },
-      engine: { type: 'string' },
-    });
-    const file = required(values.params, 'params');
-    const uri = required(values.id, 'id');
+    const { values } = parseFlags(argv, { ...IDENTITY_FLAGS, key: { type: 'string' as const } });
     const key = parseBase64(required(values.key, 'key'), '--key');
     try {
-      const time = timeFlag(values.date);
-      const engine = await engineFlag(values.engine);
-      const params = await loadParamsFile(file, engine);
-      const id = identityFlag(uri, time, params);
+      const { engine, params, id } = await identityContext(values);
       const msg = new Uint8Array(await readAll(io.stdin));
       if (!(await verifySigningKey(params, id, key, engine))) {
         throw new IbeError('IBE_BAD_KEY', 'the key is not the signing key of --id for this key period');

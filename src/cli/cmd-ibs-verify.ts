@@ -3,9 +3,8 @@
 // 1 (IBE_SIGNATURE_INVALID: well-formed but wrong; IBE_BAD_SIGNATURE: malformed U or V).
 import { verify } from '../ibe/index.js';
 import { IbeError } from '../ibe/errors.js';
-import { loadParamsFile } from '../kms/master.js';
 import { parseFlags, readAll, type Command } from './command.js';
-import { engineFlag, identityFlag, parseBase64, required, timeFlag } from './ibe-cli-util.js';
+import { IDENTITY_FLAGS, identityContext, parseBase64, required } from './ibe-cli-util.js';
 
 export const command: Command = {
   name: 'ibs verify',
@@ -21,20 +20,9 @@ period or KMS), IBE_BAD_SIGNATURE (wrong length, U or V not a valid G2 point), I
 (not a bls12381-bf KMS); 2 usage (missing flag, bad base64, bad URI or date).
 `,
   async run(argv, io) {
-    const { values } = parseFlags(argv, {
-      params: { type: 'string' },
-      id: { type: 'string' },
-      sig: { type: 'string' },
-      date: { type: 'string' },
-      engine: { type: 'string' },
-    });
-    const file = required(values.params, 'params');
-    const uri = required(values.id, 'id');
+    const { values } = parseFlags(argv, { ...IDENTITY_FLAGS, sig: { type: 'string' as const } });
     const sig = parseBase64(required(values.sig, 'sig'), '--sig');
-    const time = timeFlag(values.date);
-    const engine = await engineFlag(values.engine);
-    const params = await loadParamsFile(file, engine);
-    const id = identityFlag(uri, time, params);
+    const { engine, params, id } = await identityContext(values);
     const msg = new Uint8Array(await readAll(io.stdin));
     if (!(await verify(params, id, msg, sig, engine))) {
       throw new IbeError('IBE_SIGNATURE_INVALID', 'the signature does not verify for --id in this key period');

@@ -1,8 +1,10 @@
-// Shared helpers of the `kms init|extract` and `ibe encrypt|decrypt` commands: strict base64,
-// engine flag, date flag, loading a params file with the chosen engine.
+// Shared helpers of the `kms init|extract`, `ibe encrypt|decrypt` and `ibs sign|verify` commands:
+// strict base64, engine flag, date flag, and the per-identity context (params file loaded with the
+// chosen engine, identity octets for the key period containing --date).
 import type { Engine, EngineName } from '../engine/types.js';
 import { resolveEngine } from '../ibe/engine-choice.js';
 import { identityFor, parseDate, type IbeParams } from '../ibe/index.js';
+import { loadParamsFile } from '../kms/master.js';
 import { decodeStrictBase64, encodeBase64 } from '../util/base64.js';
 import { UsageError } from './command.js';
 
@@ -52,4 +54,29 @@ export function identityFlag(uri: string, time: Date, params: IbeParams): Uint8A
   } catch (e) {
     throw new UsageError(`--id: ${(e as Error).message}`);
   }
+}
+
+/** The flags of every per-identity command: --params FILE --id URI [--date] [--engine]. */
+export const IDENTITY_FLAGS = {
+  params: { type: 'string' },
+  id: { type: 'string' },
+  date: { type: 'string' },
+  engine: { type: 'string' },
+} as const;
+
+export interface IdentityContext {
+  engine: Engine;
+  params: IbeParams;
+  /** Identity octets of --id for the params' key period containing --date. */
+  id: Uint8Array;
+}
+
+/** Resolves the IDENTITY_FLAGS in order: required flags, date, engine, params file, identity. */
+export async function identityContext(values: { params?: string; id?: string; date?: string; engine?: string }): Promise<IdentityContext> {
+  const file = required(values.params, 'params');
+  const uri = required(values.id, 'id');
+  const time = timeFlag(values.date);
+  const engine = await engineFlag(values.engine);
+  const params = await loadParamsFile(file, engine);
+  return { engine, params, id: identityFlag(uri, time, params) };
 }
