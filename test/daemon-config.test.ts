@@ -52,7 +52,7 @@ describe('configuration', () => {
     expect(f.kms?.url).toBe('https://kms.example.org/mikey');
     // no file, no flags: development defaults
     const dflt = resolveConfig({}, {}, '/d.sock');
-    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, identities: [], maxSessions: 4096, maxHalfOpenPerPeer: 256 });
+    expect(dflt).toMatchObject({ socket: '/d.sock', varDir: './var', maxInFlight: 256, maxInFlightPerConnection: 64, maxQueuedReplyBytes: 64 * 1024 * 1024, identities: [], maxSessions: 4096, maxHalfOpenPerPeer: 256 });
     const lim = resolveConfig({ config: writeConfig('lim.json', { maxSessions: 100, maxHalfOpenPerPeer: 3 }) }, {}, '/d');
     expect(lim).toMatchObject({ maxSessions: 100, maxHalfOpenPerPeer: 3 });
     expect(dflt.kms).toBeUndefined();
@@ -84,6 +84,10 @@ describe('configuration', () => {
       { sockett: '/x' },
       { engine: 'gpu' },
       { maxInFlight: 0 },
+      { maxInFlightPerConnection: 0 },
+      { maxInFlightPerConnection: 100_001 },
+      { maxQueuedReplyBytes: 65_535 },
+      { maxQueuedReplyBytes: 2 ** 34 + 1 },
       { workers: -1 },
       { workers: 257 },
       { workers: '2' },

@@ -41,9 +41,10 @@ export async function startDaemonProc(o: { engine: EngineName; workers: number; 
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-bench-'));
   const socket = join(dir, 'ibaked.sock');
   // Every call of the load is between the same two identities, so all N half-open exchanges
-  // belong to one peer; the limit is lifted so that no N (or a wider --n) is cut by it.
+  // belong to one peer, and each app pipelines all N on its one connection; those limits are
+  // lifted so that no N (or a wider --n) is cut by them.
   const cfgFile = join(dir, 'ibaked.json');
-  writeFileSync(cfgFile, JSON.stringify({ maxHalfOpenPerPeer: 100_000 }));
+  writeFileSync(cfgFile, JSON.stringify({ maxHalfOpenPerPeer: 100_000, maxInFlightPerConnection: 100_000 }));
   const args = [...loader, ...(o.nodeArgs ?? []), main, '--config', cfgFile, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, IBAKED_DAEMON_ENTRY: '1', UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())), ...o.env },

@@ -54,6 +54,10 @@ export interface DaemonConfig {
   socket: string;
   engine?: EngineName;
   maxInFlight: number;
+  /** Requests admitted at once on one IPC connection (OVERLOADED beyond). */
+  maxInFlightPerConnection: number;
+  /** Reply octets queued to clients across connections before backlogged ones stop being read. */
+  maxQueuedReplyBytes: number;
   /**
    * Exchange worker threads (DESIGN §6): 0 = exchanges on the main thread; N = N shard workers,
    * each with its own engine handle, keyrings and endpoints. Default: defaultWorkers().
@@ -115,6 +119,8 @@ export const MAX_WORKERS = 256;
 
 export const DEFAULTS = {
   maxInFlight: 256,
+  maxInFlightPerConnection: 64,
+  maxQueuedReplyBytes: 64 * 1024 * 1024,
   varDir: './var',
   handshakeTimeoutMs: 60_000,
   establishedLifetimeMs: 12 * 3600_000,
@@ -183,7 +189,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen', 'deferred'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'maxInFlightPerConnection', 'maxQueuedReplyBytes', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen', 'deferred'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -195,6 +201,9 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.engine = raw.engine as EngineName;
   }
   if (raw.maxInFlight !== undefined) out.maxInFlight = int(raw.maxInFlight, 'maxInFlight', 1, 100_000);
+  if (raw.maxInFlightPerConnection !== undefined) out.maxInFlightPerConnection = int(raw.maxInFlightPerConnection, 'maxInFlightPerConnection', 1, 100_000);
+  // at least one whole frame; at most 16 GiB
+  if (raw.maxQueuedReplyBytes !== undefined) out.maxQueuedReplyBytes = int(raw.maxQueuedReplyBytes, 'maxQueuedReplyBytes', 65_536, 2 ** 34);
   if (raw.workers !== undefined) out.workers = int(raw.workers, 'workers', 0, MAX_WORKERS);
   if (raw.skipSelftest !== undefined) {
     if (typeof raw.skipSelftest !== 'boolean') throw new ConfigError('skipSelftest must be a boolean');
@@ -289,6 +298,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   const cfg: DaemonConfig = {
     socket: flags.socket ?? file.socket ?? defaultSocket,
     maxInFlight: file.maxInFlight ?? DEFAULTS.maxInFlight,
+    maxInFlightPerConnection: file.maxInFlightPerConnection ?? DEFAULTS.maxInFlightPerConnection,
+    maxQueuedReplyBytes: file.maxQueuedReplyBytes ?? DEFAULTS.maxQueuedReplyBytes,
     workers: file.workers ?? defaultWorkers(),
     skipSelftest: flags.skipSelftest ?? file.skipSelftest ?? false,
     varDir: flags.varDir ?? file.varDir ?? DEFAULTS.varDir,

@@ -273,6 +273,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           errors: s.errors,
           overloaded: s.overloaded,
           inFlight: s.inFlight,
+          queuedReplyBytes: s.queuedReplyBytes,
           connections: s.connections,
           connectionsRefused: s.connectionsRefused,
           timeouts: s.timeouts,
@@ -283,7 +284,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         };
       },
     });
-    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxInFlightPerConnection: c.maxInFlightPerConnection, maxQueuedReplyBytes: c.maxQueuedReplyBytes, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
     server = await startDaemon({
       socketPath: cfg.socket,
       handlers,

@@ -9,7 +9,12 @@
 //  * a live socket is never taken over (probed with connect; a stale one is replaced);
 //  * connections are capped, idle ones and half-sent frames time out, a client that half-closes
 //    after its request still gets the reply, a client that does not read is paused;
-//  * crypto work is admitted through a bounded count (OVERLOADED beyond it);
+//  * crypto work is admitted through a bounded count, globally and per connection (OVERLOADED
+//    beyond either), so one greedy connection cannot take every slot;
+//  * replies queued to clients that do not read are bounded per connection and in total: beyond
+//    either bound the connections holding a backlog are no longer read (never closed, no reply
+//    dropped) until their own queue drains;
+//  * a request id is a string or a safe integer, so the echoed id is exactly the one sent;
 //  * drain(): stop accepting, answer new requests SHUTTING_DOWN, let in-flight ones finish for a
 //    bounded time.
 import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -41,6 +46,10 @@ export const AFTER_SEND: unique symbol = Symbol('ibaked.afterSend');
 export interface ServerLimits {
   /** Requests admitted at once (running + waiting) across all connections; beyond: OVERLOADED. */
   maxInFlight: number;
+  /** Requests admitted at once on one connection, so one client cannot take every slot. */
+  maxInFlightPerConnection: number;
+  /** Reply octets queued (not yet taken by the kernel) across all connections; see write(). */
+  maxQueuedReplyBytes: number;
   /** Open connections; one more is answered TOO_MANY_CONNECTIONS and closed. */
   maxConnections: number;
   /** Open connections of one peer uid (SO_PEERCRED), so one client cannot take them all. */
@@ -53,6 +62,8 @@ export interface ServerLimits {
 
 export const SERVER_DEFAULTS: ServerLimits = {
   maxInFlight: 256,
+  maxInFlightPerConnection: 64,
+  maxQueuedReplyBytes: 64 * 1024 * 1024,
   maxConnections: 1024,
   maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
@@ -89,6 +100,8 @@ export interface DaemonStats {
   connectionsTotal: number;
   connectionsRefused: number;
   timeouts: number;
+  /** Reply octets queued to clients (user space, as last seen: refreshed on write, drain and each sweep). */
+  queuedReplyBytes: number;
 }
 
 export interface RunningDaemon {
@@ -114,8 +127,10 @@ interface Conn {
   readEnded: boolean;
   /** Retired: an error frame was sent and the socket is being closed; nothing more is read. */
   closing: boolean;
-  /** Reading paused because replies wait for the client (MAX_WRITE_BACKLOG). */
+  /** Reading paused because replies wait for the client (MAX_WRITE_BACKLOG or maxQueuedReplyBytes). */
   backlogged: boolean;
+  /** Its socket's queued reply octets as last counted into the total. */
+  queued: number;
   lastActivity: number;
   partialSince: number;
 }
@@ -146,8 +161,13 @@ function safeFrame(reply: Reply): Buffer {
   }
 }
 
+/**
+ * A string, or a number that is a safe integer: msgpackr decodes 64-bit integers as doubles, so
+ * an id beyond 2^53 - 1 (or a fraction, NaN, an infinity) could not be echoed exactly and a
+ * client could take the reply for another request's.
+ */
 const validId = (id: unknown): id is string | number =>
-  (typeof id === 'number' && Number.isFinite(id)) || (typeof id === 'string' && id.length <= MAX_ID_LENGTH);
+  (typeof id === 'number' && Number.isSafeInteger(id)) || (typeof id === 'string' && id.length <= MAX_ID_LENGTH);
 
 /** Is a daemon accepting connections on this socket? (connect; refused/absent = no). */
 function probeSocket(path: string, timeoutMs = 2000): Promise<boolean> {
@@ -188,20 +208,45 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const limits: ServerLimits = { ...SERVER_DEFAULTS, ...opts.limits, ...(opts.maxInFlight !== undefined ? { maxInFlight: opts.maxInFlight } : {}) };
   const log = opts.logger ?? silentLogger();
   const hooks = opts.hooks ?? {};
-  const stats: DaemonStats = { requests: 0, errors: 0, overloaded: 0, inFlight: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0, timeouts: 0 };
+  const stats: DaemonStats = { requests: 0, errors: 0, overloaded: 0, inFlight: 0, connections: 0, connectionsTotal: 0, connectionsRefused: 0, timeouts: 0, queuedReplyBytes: 0 };
+  /** stats.queuedReplyBytes is over maxQueuedReplyBytes (logged once per crossing). */
+  let overQueueBound = false;
   const conns = new Map<number, Conn>();
   let nextConn = 1;
   let draining = false;
   let idleWaiters: Array<() => void> = [];
 
+  /** Brings c's share of the queued-reply total up to date (0 once its socket is gone). */
+  const account = (c: Conn) => {
+    const now = c.sock.destroyed ? 0 : c.sock.writableLength;
+    stats.queuedReplyBytes += now - c.queued;
+    c.queued = now;
+    const over = stats.queuedReplyBytes > limits.maxQueuedReplyBytes;
+    if (over !== overQueueBound) {
+      overQueueBound = over;
+      if (over) log.warn({ code: 'REPLY_QUEUE_FULL', queued: stats.queuedReplyBytes, limit: limits.maxQueuedReplyBytes }, 'replies queued to clients exceed maxQueuedReplyBytes: connections with a backlog are no longer read until they drain');
+      else log.info({ queued: stats.queuedReplyBytes, limit: limits.maxQueuedReplyBytes }, 'replies queued to clients back under maxQueuedReplyBytes');
+    }
+  };
+
+  /**
+   * Writes one reply. Reading from c pauses (resumed on 'drain', once the client has taken its
+   * queue) when its own queue passes MAX_WRITE_BACKLOG, or when the total across connections
+   * passes maxQueuedReplyBytes and c holds a backlog of at least its high-water mark (so a
+   * 'drain' is sure to come). Nothing is dropped and no connection is closed for it: requests
+   * already read still run and are answered, a paused client resumes by reading.
+   */
   const write = (c: Conn, reply: Reply) => {
     if (c.sock.destroyed || !c.sock.writable) return;
     c.sock.write(safeFrame(reply));
     c.lastActivity = Date.now();
-    if (c.sock.writableLength > MAX_WRITE_BACKLOG && !c.backlogged) {
+    account(c);
+    if (c.backlogged) return;
+    const own = c.sock.writableLength > MAX_WRITE_BACKLOG;
+    if (own || (overQueueBound && c.sock.writableNeedDrain)) {
       c.backlogged = true; // resumed on 'drain'
       c.sock.pause();
-      log.debug({ conn: c.id, backlog: c.sock.writableLength, partial: c.dec.partial }, 'replies wait for the client: reading paused');
+      log.debug({ conn: c.id, backlog: c.sock.writableLength, total: stats.queuedReplyBytes, bound: own ? 'connection' : 'total', partial: c.dec.partial }, 'replies wait for the client: reading paused');
     }
   };
 
@@ -239,7 +284,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const handle = async (c: Conn, msg: Record<string, unknown>) => {
     stats.requests++;
     const id = msg.id;
-    if (!validId(id)) return fail(c, null, 'BAD_REQUEST', `a request needs an id: a number or a string of at most ${MAX_ID_LENGTH} characters`);
+    if (!validId(id)) return fail(c, null, 'BAD_REQUEST', `a request needs an id: a safe integer (at most 2^53 - 1 in magnitude) or a string of at most ${MAX_ID_LENGTH} characters`);
     const method = msg.method;
     if (typeof method !== 'string' || method.length > MAX_METHOD_LENGTH || !Object.hasOwn(opts.handlers, method)) {
       const shown = typeof method === 'string' ? JSON.stringify(method.slice(0, MAX_METHOD_LENGTH)) + (method.length > MAX_METHOD_LENGTH ? '…' : '') : typeof method;
@@ -250,10 +295,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       return fail(c, id, 'BAD_REQUEST', 'params must be a map');
     }
     if (draining) return fail(c, id, 'SHUTTING_DOWN', 'the daemon is shutting down');
-    if (stats.inFlight >= limits.maxInFlight) {
+    const overloaded =
+      c.inFlight >= limits.maxInFlightPerConnection ? `more than ${limits.maxInFlightPerConnection} requests in flight on this connection` : stats.inFlight >= limits.maxInFlight ? `more than ${limits.maxInFlight} requests in flight` : undefined;
+    if (overloaded) {
       stats.overloaded++;
       hooks.requestDone?.(method, 0, 'OVERLOADED');
-      return fail(c, id, 'OVERLOADED', `more than ${limits.maxInFlight} requests in flight; retry this request later`);
+      return fail(c, id, 'OVERLOADED', `${overloaded}; retry this request later`);
     }
     const handler = opts.handlers[method]!;
     stats.inFlight++;
@@ -308,7 +355,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnectionsPerUid} connections of this uid; retry later`);
       }
     }
-    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
+    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, queued: 0, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
     conns.set(c.id, c);
     stats.connections = conns.size;
     stats.connectionsTotal++;
@@ -332,6 +379,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       }
     });
     sock.on('drain', () => {
+      account(c);
       if (!c.backlogged || c.closing) return;
       c.backlogged = false;
       // a frame left half-read while we were not reading gets a fresh frame timeout
@@ -345,6 +393,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     });
     sock.on('error', () => {});
     sock.on('close', () => {
+      account(c);
       conns.delete(c.id);
       stats.connections = conns.size;
       hooks.connectionClosed?.(c.id);
@@ -356,6 +405,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   const sweep = () => {
     const now = Date.now();
     for (const c of conns.values()) {
+      account(c); // partial flushes emit no event: refresh the total here
       if (c.sock.destroyed) continue;
       if (c.backlogged) continue; // our own pause: the client is not the one that is late
       if (c.partialSince && now - c.partialSince >= limits.frameTimeoutMs) {
