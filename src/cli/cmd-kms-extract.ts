@@ -17,6 +17,8 @@ key (bls12381-bf: 96-octet compressed G2; rfc5091-bf: DER BFPrivateKeyBlock).
 With --signing (bls12381-bf only) the line also has "signingKey": the Cha–Cheon signing key
 of URI ‖ 0x00 ‖ period ‖ 0x00 ‖ "sign" (96-octet compressed G2, base64; \`ibake ibs sign\`).
 Treat the output as secret.
+Exit 0 printed; 1 with one line if DIR holds no readable KMS (KMS_CONFIG) or --signing is asked
+of an rfc5091-bf KMS; 2 usage (missing flag, bad URI or date).
 `,
   async run(argv, io) {
     const { values } = parseFlags(argv, {

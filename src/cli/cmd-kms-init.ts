@@ -25,6 +25,9 @@ Refuses a DIR that already holds a KMS; never overwrites a master key.
   --level N       rfc5091-bf only: RFC 5091 security parameter (1024: |p|=512 SHA-1,
                   2048 (default): |p|=1024 SHA-224, 3072: |p|=1536 SHA-256)
   --engine E      pairing engine for bls12381-bf (default: best available)
+
+Exit 0 created; 1 with one line if DIR already holds a KMS or cannot be written (KMS_CONFIG);
+2 usage (missing --dir, unknown suite, period or level).
 `,
   async run(argv, io) {
     const { values } = parseFlags(argv, {
