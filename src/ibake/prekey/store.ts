@@ -19,6 +19,14 @@ import { replaceFileAtomic } from '../../util/atomic-file.js';
 import { validateUri } from '../../ibe/index.js';
 import { encodeBundle, MAX_BUNDLE, signBundle } from './record.js';
 import { checkP256Point } from '../ecdh.js';
+import { MAX_PER_USER } from './mailbox.js';
+
+/**
+ * Most prekeys held per identity (private halves, in memory and in the file, which is rewritten
+ * whole on every generate and take): a mailbox keeps at most this many unused prekeys of a user
+ * (mailbox.ts), so more would only grow the store. Past it, generate is IBAKE_BUSY.
+ */
+export const MAX_HELD_PER_IDENTITY = MAX_PER_USER;
 
 const MAGIC = new TextEncoder().encode('IBPS');
 const ENTRY_BYTES = 4 + 10 + 8 + 65 + 32;
@@ -180,14 +188,19 @@ export class PrekeyStore {
    * Makes `count` (1..MAX_BUNDLE) new prekeys for `uri`, signed with its signing key for
    * `period` and valid until `expiryS` (seconds since 1970), stores them with their private
    * halves (file written before anything is returned), purges expired ones, and returns the
-   * bundle octets (public values only) for the user's mailbox.
+   * bundle octets (public values only) for the user's mailbox. IBAKE_BUSY if `uri` would then
+   * hold more than MAX_HELD_PER_IDENTITY prekeys.
    */
   generate(ibs: IbsPort, uri: string, count: number, period: string, expiryS: number): Promise<Uint8Array> {
     return this.#serial(async () => {
       validateUri(uri);
       if (!Number.isInteger(count) || count < 1 || count > MAX_BUNDLE) throw new IbakeError('IBAKE_BAD_INPUT', `count must be 1..${MAX_BUNDLE}`);
       if (!Number.isSafeInteger(expiryS) || expiryS * 1000 <= this.#now()) throw new IbakeError('IBAKE_BAD_INPUT', 'expiry must be in the future');
+      this.#purgeExpired();
       const v = this.#ids.get(uri) ?? { nextId: 1, entries: new Map<number, Entry>() };
+      if (v.entries.size + count > MAX_HELD_PER_IDENTITY) {
+        throw new IbakeError('IBAKE_BUSY', `${uri} would hold more than ${MAX_HELD_PER_IDENTITY} unused prekeys (it holds ${v.entries.size}; let the mailbox use them, or wait for them to expire)`);
+      }
       if (v.nextId + count > 0xffffffff) throw new IbakeError('IBAKE_BAD_INPUT', 'prekey ids exhausted for this identity');
       const fresh: Entry[] = [];
       for (let i = 0; i < count; i++) {
@@ -204,7 +217,6 @@ export class PrekeyStore {
       v.nextId += count;
       for (const f of fresh) v.entries.set(f.record.id, f);
       this.#ids.set(uri, v);
-      this.#purgeExpired();
       await this.#save();
       return encodeBundle(bundle);
     });
