@@ -145,6 +145,22 @@ describe.runIf(BUILT)('review: deferred delivery v2 through ibaked', () => {
     expect((await held())!.nextId).toBe(s!.nextId);
   }, 300_000);
 
+  it('prekeys that expired unused at the mailbox do not block the user\'s next bundle (period rollover with a full table)', async () => {
+    const D = 'sip:dora@example.org';
+    await c.request('identity.add', { uri: D });
+    const expiry = Math.floor(Date.now() / 1000) + 20;
+    for (let i = 0; i < 50; i++) {
+      const g = await c.request<{ bundle: Uint8Array }>('prekeys.generate', { identity: D, count: 200, expiry });
+      await c.request('mailbox.prekeys.add', { bundle: g.bundle });
+    }
+    expect(await c.request('mailbox.prekeys.status', { identity: D })).toMatchObject({ available: 10_000, expired: 0 });
+    while (Date.now() / 1000 <= expiry + 1) await new Promise((r) => setTimeout(r, 500));
+    expect(await c.request('mailbox.prekeys.status', { identity: D })).toMatchObject({ available: 0 });
+    const fresh = await c.request<{ bundle: Uint8Array }>('prekeys.generate', { identity: D, count: 100 });
+    expect(await c.request('mailbox.prekeys.add', { bundle: fresh.bundle })).toMatchObject({ uri: D, added: 100, available: 100 });
+    expect(await c.request('mailbox.prekeys.status', { identity: D })).toMatchObject({ available: 100, expired: 0 });
+  }, 120_000);
+
   it('no prekey private half nor SRTP key reaches the log or the metrics', async () => {
     await supply(c, 2);
     const { stored, keys } = await call(c);

@@ -108,7 +108,8 @@ export class MailboxPrekeys {
   /**
    * Adds a bundle (record.ts octets) after checking it: format, Merkle root over its prekeys,
    * expiry, period, the signature by the bundle's user, and that no id was handed out or is
-   * already stored. All or nothing (IBAKE_PREKEY_INVALID with its reason). Returns the user
+   * already stored. All or nothing (IBAKE_PREKEY_INVALID with its reason). Expired unused prekeys
+   * of the user are dropped first (they do not count against MAX_PER_USER). Returns the user
    * and how many unused prekeys it now has.
    */
   add(verifier: PrekeyVerifier, bundle: Uint8Array, nowMs: number): Promise<{ uri: string; added: number; available: number }> {
@@ -119,6 +120,14 @@ export class MailboxPrekeys {
       for (const p of b.prekeys) {
         if (u.used.has(p.id) || u.unused.has(p.id)) {
           throw new IbakeError('IBAKE_PREKEY_INVALID', `prekey id ${p.id} of ${uri} was already delivered`, { reason: 'reused-id' });
+        }
+      }
+      // prekeys that expired unused are dead weight: drop them (as take does, their ids count as
+      // used) so a full table of last period's prekeys never blocks the user's new bundle
+      for (const [id, { bundle: held }] of u.unused) {
+        if (held.header.expiry * 1000 <= nowMs) {
+          u.unused.delete(id);
+          u.used.add(id);
         }
       }
       if (u.unused.size + b.prekeys.length > MAX_PER_USER) throw new IbakeError('IBAKE_BUSY', `more than ${MAX_PER_USER} unused prekeys for ${uri}`);
