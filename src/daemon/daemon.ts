@@ -7,7 +7,8 @@
 // startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
 // a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
 // time; close() stops everything and wipes all secrets.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
@@ -17,7 +18,7 @@ import { ConfigError, DEFAULTS, defaultWorkers, parseListen, readPskFile, type D
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
 import { Identities, IdentityError, type LocalIdentity } from './identities.js';
-import { prekeyMethods, PREKEY_METHODS, type PrekeyMethods } from './prekey-methods.js';
+import { MAILBOX_FILE, PREKEY_STORE_FILE, prekeyMethods, PREKEY_METHODS, type PrekeyMethods } from './prekey-methods.js';
 import { deferredMethods, DEFERRED_METHODS } from './deferred-methods.js';
 import { requestPrivateKey } from '../kms/index.js';
 import { createLogger, silentLogger, type Logger } from './log.js';
@@ -180,6 +181,10 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         return { period: k.period, key: k.signingKey! };
       },
     });
+    // State files left by an earlier run are read now: a corrupt or loose-mode one stops the start
+    // (never a daemon that runs and fails every deferred request later; never regenerated).
+    if (existsSync(join(cfg.varDir, PREKEY_STORE_FILE))) prekeys.store();
+    if (existsSync(join(cfg.varDir, MAILBOX_FILE))) prekeys.mailbox();
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
     let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap

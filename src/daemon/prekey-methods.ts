@@ -10,7 +10,8 @@
 //       bundle's user, and keeps only public values;
 //   mailbox.prekeys.status {identity}             → {uri, available, expired, used}
 // How a bundle travels from the user to its mailbox is the apps' business. The stores are
-// opened on first use (files under the daemon's varDir); nothing is created otherwise.
+// opened on first use (files under the daemon's varDir); nothing is created otherwise. The
+// daemon opens a file that exists at start, so a corrupt one stops the start (daemon.ts).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
