@@ -161,6 +161,21 @@ describe.runIf(BUILT)('review: deferred delivery v2 through ibaked', () => {
     expect(await c.request('mailbox.prekeys.status', { identity: D })).toMatchObject({ available: 100, expired: 0 });
   }, 120_000);
 
+  it('two concurrent identity.add of one new URI, with and without mailbox: no reply contradicts the mode it got', async () => {
+    for (const mailboxFirst of [false, true]) {
+      const X = `sip:race-${mailboxFirst ? 'm' : 'n'}@example.org`;
+      const reqs = mailboxFirst ? [{ uri: X, mailbox: true }, { uri: X }] : [{ uri: X }, { uri: X, mailbox: true }];
+      const got = await Promise.allSettled(reqs.map((p) => c.request<{ mailbox?: boolean }>('identity.add', p)));
+      // the mode it ended with: a plain identity.add is refused iff X is a mailbox
+      const isMailbox = (await code(c.request('identity.add', { uri: X }))) === 'BAD_PARAMS';
+      got.forEach((r, i) => {
+        if (r.status === 'fulfilled') expect(r.value.mailbox === true).toBe(isMailbox);
+        else expect((r.reason as { code: string }).code).toBe('BAD_PARAMS');
+        if (r.status === 'fulfilled') expect(reqs[i]!.mailbox === true).toBe(isMailbox);
+      });
+    }
+  }, 120_000);
+
   it('no prekey private half nor SRTP key reaches the log or the metrics', async () => {
     await supply(c, 2);
     const { stored, keys } = await call(c);

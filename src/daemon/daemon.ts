@@ -188,14 +188,16 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
     let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
+    const modeOfAdding = new Map<string, boolean>(); // URIs being added → mailbox mode asked first
     const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false, mailbox = false) => {
-      if (ids.has(uri)) {
-        if (mailboxUris.has(uri) !== mailbox) throw new ParamError(`identity ${uri} is already registered ${mailbox ? 'without' : 'with'} mailbox mode`);
-        return { identity: ids.get(uri), added: false };
-      }
+      const mode = ids.has(uri) ? mailboxUris.has(uri) : modeOfAdding.get(uri);
+      if (mode !== undefined && mode !== mailbox) throw new ParamError(`identity ${uri} is already registered ${mailbox ? 'without' : 'with'} mailbox mode`);
+      if (ids.has(uri)) return { identity: ids.get(uri), added: false };
       // the cap is on what IPC clients may add; the configuration and the store are the operator's
       if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
       adding++;
+      const first = !modeOfAdding.has(uri);
+      if (first) modeOfAdding.set(uri, mailbox);
       const newMailbox = mailbox && !mailboxUris.has(uri);
       if (mailbox) mailboxUris.add(uri);
       try {
@@ -215,6 +217,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         }
       } finally {
         adding--;
+        if (first) modeOfAdding.delete(uri);
       }
     };
     const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName, false, id.mailbox === true);
