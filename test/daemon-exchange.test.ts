@@ -31,6 +31,8 @@ function config(over: Partial<DaemonConfig> = {}): DaemonConfig {
     handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
     establishedLifetimeMs: DEFAULTS.establishedLifetimeMs,
     expireIntervalMs: 1000,
+    // debug: the canary below must see the per-request exchange lines too (they are debug level)
+    logLevel: 'debug',
     ...over,
   };
 }
@@ -294,7 +296,8 @@ describe('the ibaked binary with --config (development mode)', () => {
   const bdir = mkdtempSync(join(tmpdir(), 'ibaked-bin-'));
   const sock = join(bdir, 'ibaked.sock');
   const cfgFile = join(bdir, 'ibaked.json');
-  writeFileSync(cfgFile, JSON.stringify({ socket: 'ibaked.sock', engine: 'ts', skipSelftest: true, varDir: 'state' }));
+  // debug: the exchange lines (per request, debug level) are part of what the canary checks
+  writeFileSync(cfgFile, JSON.stringify({ socket: 'ibaked.sock', engine: 'ts', skipSelftest: true, varDir: 'state', logLevel: 'debug' }));
 
   function start() {
     const p = spawn(process.execPath, [bin, '--config', cfgFile]);
