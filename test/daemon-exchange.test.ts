@@ -225,6 +225,10 @@ describe('ibaked exchanges over IPC (development mode)', () => {
   it('log lines never contain key material (canary)', () => {
     const text = logs.join('\n');
     expect(text).toMatch(/established/);
+    // the exchange lines are per request: debug level, never info (docs/daemon.md §5)
+    const exchangeLines = logs.filter((l) => / (initiated to|established with|closed \d+ state)/.test(l));
+    expect(exchangeLines.length).toBeGreaterThan(0);
+    for (const l of exchangeLines) expect((JSON.parse(l) as { level: string }).level).toBe('debug');
     const users = JSON.parse(readFileSync(join(varDir, 'dev-users.json'), 'utf8')).users as Record<string, string>;
     const master = decodeMasterFile(new Uint8Array(readFileSync(join(varDir, 'kms', 'master.key')))).secret;
     const idKeys = d.identities.all().flatMap((i) => i.renewer.held().map((k) => k.key.slice()));
