@@ -14,7 +14,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
-import { runLoad, startDaemonProc, type LoadResult } from './lib/daemon-load.js';
+import { runLoad, startDaemonProc, warmUntilSteady, type LoadResult } from './lib/daemon-load.js';
 import { floorMeter } from './lib/floor.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
@@ -45,6 +45,10 @@ const rows: LoadResult[] = [];
 for (const w of ARGS.workers) {
   const d = await startDaemonProc({ engine: ENGINE, workers: w });
   try {
+    // a fresh daemon tiers up over its first several hundred calls: warm it to steady latency
+    // first, or the first point (N = 1) would carry the warm-up (runLoad's own warm-up is ≤ 1 s)
+    const warm = await warmUntilSteady(d, ARGS.n[0]!, { minMs: 1000, maxMs: 4000, stepMs: 300 });
+    console.error(`workers ${w}: warmed ${(warm.ms / 1000).toFixed(1)} s at N ${ARGS.n[0]} (window p50s ${warm.p50s.map((v) => v.toFixed(2)).join(', ')} ms)`);
     for (const n of ARGS.n) {
       await meter.round();
       const r = await runLoad(d, n, ARGS.duration);

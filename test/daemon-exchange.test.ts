@@ -31,6 +31,8 @@ function config(over: Partial<DaemonConfig> = {}): DaemonConfig {
     handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
     establishedLifetimeMs: DEFAULTS.establishedLifetimeMs,
     expireIntervalMs: 1000,
+    // debug: the canary below must see the per-request exchange lines too (they are debug level)
+    logLevel: 'debug',
     ...over,
   };
 }
@@ -223,6 +225,10 @@ describe('ibaked exchanges over IPC (development mode)', () => {
   it('log lines never contain key material (canary)', () => {
     const text = logs.join('\n');
     expect(text).toMatch(/established/);
+    // the exchange lines are per request: debug level, never info (docs/daemon.md §5)
+    const exchangeLines = logs.filter((l) => / (initiated to|established with|closed \d+ state)/.test(l));
+    expect(exchangeLines.length).toBeGreaterThan(0);
+    for (const l of exchangeLines) expect((JSON.parse(l) as { level: string }).level).toBe('debug');
     const users = JSON.parse(readFileSync(join(varDir, 'dev-users.json'), 'utf8')).users as Record<string, string>;
     const master = decodeMasterFile(new Uint8Array(readFileSync(join(varDir, 'kms', 'master.key')))).secret;
     const idKeys = d.identities.all().flatMap((i) => i.renewer.held().map((k) => k.key.slice()));
@@ -294,7 +300,8 @@ describe('the ibaked binary with --config (development mode)', () => {
   const bdir = mkdtempSync(join(tmpdir(), 'ibaked-bin-'));
   const sock = join(bdir, 'ibaked.sock');
   const cfgFile = join(bdir, 'ibaked.json');
-  writeFileSync(cfgFile, JSON.stringify({ socket: 'ibaked.sock', engine: 'ts', skipSelftest: true, varDir: 'state' }));
+  // debug: the exchange lines (per request, debug level) are part of what the canary checks
+  writeFileSync(cfgFile, JSON.stringify({ socket: 'ibaked.sock', engine: 'ts', skipSelftest: true, varDir: 'state', logLevel: 'debug' }));
 
   function start() {
     const p = spawn(process.execPath, [bin, '--config', cfgFile]);

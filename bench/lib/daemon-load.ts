@@ -258,6 +258,32 @@ export function summarize(ws: readonly LoadWindow[]): LoadResult {
   };
 }
 
+/**
+ * Warms a daemon until its call latency stops falling: windows of `stepMs` at concurrency n,
+ * until (after at least minMs) two windows in a row are not 3 % faster than the best before
+ * them (one such window alone is often noise), or maxMs.
+ * A fresh daemon's JavaScript tiers up over its first several hundred calls (native, N = 1:
+ * p50 about 5.8 ms in the first 0.7 s, 4.3–5.3 ms up to 2 s, steady about 3.0 ms from 3–4 s;
+ * docs/performance.md "N = 1 overhead"), so a fixed short warm-up leaves that in the windows.
+ * Returns the windows' p50s and the time spent.
+ */
+export async function warmUntilSteady(d: DaemonProc, n: number, o: { minMs: number; maxMs: number; stepMs: number }): Promise<{ ms: number; p50s: number[] }> {
+  const t0 = performance.now();
+  const p50s: number[] = [];
+  let flat = 0;
+  for (;;) {
+    const w = await measureWindow(d, n, o.stepMs, 0);
+    const p50 = quantile(w.lat.sort((a, b) => a - b), 0.5);
+    const best = Math.min(...p50s);
+    if (Number.isFinite(p50)) {
+      p50s.push(p50);
+      flat = p50 >= 0.97 * best ? flat + 1 : 0;
+    }
+    const ms = performance.now() - t0;
+    if (ms >= o.maxMs || (ms >= o.minMs && flat >= 2)) return { ms, p50s };
+  }
+}
+
 /** One point: warm-up, one timed window, summarized. */
 export async function runLoad(d: DaemonProc, n: number, ms: number, warmMs = Math.min(1000, ms / 2)): Promise<LoadResult> {
   return summarize([await measureWindow(d, n, ms, warmMs)]);

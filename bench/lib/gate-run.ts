@@ -10,7 +10,7 @@
 // failed attempt once; a budget fails only if it missed both times.
 import type { Engine, EngineName } from '../../src/engine/types.js';
 import { call, prepare, warmUp } from './calls.js';
-import { measureWindow, startDaemonProc, summarize, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
+import { measureWindow, startDaemonProc, summarize, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
 import { floorMeter, type FloorResult } from './floor.js';
 import { quantile, runInterleaved, type InterleavedTask } from './interleave.js';
 
@@ -94,8 +94,11 @@ export async function runAttempt(o: GateOptions): Promise<Attempt> {
   let dHigh: DaemonProc | undefined;
   try {
     dHigh = await startDaemonProc({ engine: o.engineName, workers: o.workersHigh });
-    // Warm both daemons (JIT, caches, spare keys) before any window counts.
-    await measureWindow(dLow, o.nLow, 1, Math.min(500, o.durationMs / 2));
+    // Warm both daemons (JIT, caches, spare keys) before any window counts. The N = low point
+    // is compared with fully warmed in-process calls, so its daemon is warmed until its latency
+    // stops falling (a fixed 0.5 s left a fresh daemon's tier-up in the first windows).
+    const lowWarm = await warmUntilSteady(dLow, o.nLow, { minMs: Math.min(1000, o.durationMs / 4), maxMs: Math.min(3500, o.durationMs), stepMs: Math.min(300, o.durationMs / 2) });
+    log(`daemon workers ${o.workersLow}, N=${o.nLow}: warmed ${(lowWarm.ms / 1000).toFixed(1)} s (window p50s ${lowWarm.p50s.map((v) => v.toFixed(2)).join(', ')} ms)`);
     await measureWindow(dHigh, o.nHigh, 1, Math.min(1000, o.durationMs / 2));
     const samples = new Map<string, number[]>();
     const lows: LoadWindow[] = [];

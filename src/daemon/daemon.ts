@@ -78,6 +78,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
   let cfg: DaemonConfig = { ...DEFAULTS, ...start } as DaemonConfig;
   const logger = toLogger(cfg, logArg);
   const log = (line: string) => logger.info(line);
+  const debug = (line: string) => logger.debug(line);
   const built = await buildHandlers({ ...(cfg.engine ? { engine: cfg.engine } : {}), log });
   const engine = built.engine;
   logger.info({ engine: built.engineInfo.name }, `engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
@@ -161,11 +162,12 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           // Workers log straight to stderr when the daemon's logger does (the binary), else through it.
           logTo: logArg !== undefined && typeof logArg !== 'function' ? { level: cfg.logLevel, format: cfg.logFormat } : logArg === undefined ? { level: 'silent', format: cfg.logFormat } : 'forward',
           log,
+          debug,
         })
       : undefined;
     const sh = pool
-      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, mailbox: mailboxHook }), mailboxHook.is)
-      : inProcessShards({ ...shardOpts, engine, log, mailbox: mailboxHook });
+      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, debug, mailbox: mailboxHook }), mailboxHook.is)
+      : inProcessShards({ ...shardOpts, engine, log, debug, mailbox: mailboxHook });
     shards = sh;
     logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
     const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });

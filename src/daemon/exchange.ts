@@ -29,7 +29,13 @@ export interface ExchangeDeps {
   /** The endpoint of a local identity, or IDENTITY_UNKNOWN. */
   endpoint: (uri: string) => IbakeEndpoint;
   metrics: ExchangeMetricsSink;
-  log: (line: string) => void;
+  /**
+   * Per-request lifecycle lines (initiated, established, rejected, rekeyed, closed): debug level,
+   * as every finished request is (docs/daemon.md §5); failures reach the log at info from the
+   * server. Five such lines per call at info cost the main thread a JSON record and a write
+   * each (docs/performance.md "N = 1 overhead").
+   */
+  debug: (line: string) => void;
 }
 
 /** What the router decided for a request: the CSB ID a new exchange must use (exchange.initiate). */
@@ -105,7 +111,7 @@ function messageOrSdpParam(p: Record<string, unknown>): Uint8Array {
 }
 
 export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandler> {
-  const { log } = d;
+  const log = d.debug;
   const metrics = d.metrics.exchanges;
   return {
     'exchange.initiate': async (p, route) => {

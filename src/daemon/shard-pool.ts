@@ -26,6 +26,8 @@ export interface ShardPoolOptions extends Omit<WorkerInit, 'index'> {
   /** the daemon's metrics: message latencies as they come, counters summed at each refresh */
   metrics: ExchangeMetricsSink;
   log: (line: string) => void;
+  /** Where forwarded debug-level lines go (logTo 'forward'); dropped if absent. */
+  debug?: (line: string) => void;
 }
 
 export interface ShardPool extends Shards {
@@ -74,7 +76,7 @@ function toError(e: WorkerError): Error {
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new ShardError('CONFIG', 'workers must be >= 1 for a shard pool');
   const script = workerScript();
-  const { workers: count, log, metrics, ...rest } = o;
+  const { workers: count, log, debug, metrics, ...rest } = o;
   const shared = { ...rest }; // logTo's level follows setLogLevel for restarted workers
   /** as of the last refresh: states by name, and the exchanges held */
   let byState: Record<string, number> = {};
@@ -104,7 +106,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
             if (m.ok) p.resolve(m.result);
             else p.reject(toError(m.error));
           } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
-          else if (m.t === 'log') log(`shard ${index}: ${m.line}`);
+          else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
           else if (m.t === 'raw') process.stderr.write(m.text);
           else if (m.t === 'ready') {
             isReady = true;

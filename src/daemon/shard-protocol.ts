@@ -47,7 +47,7 @@ export interface WorkerError {
 
 export type FromWorker =
   | { t: 'ready' }
-  | { t: 'log'; line: string }
+  | { t: 'log'; line: string; debug?: true }
   /** a finished log line the worker could not write itself (stderr pipe full) */
   | { t: 'raw'; text: string }
   | { t: 'obs'; name: string; seconds: number; outcome: string }

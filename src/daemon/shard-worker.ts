@@ -32,6 +32,7 @@ const logger =
     ? undefined
     : createLogger({ level: init.logTo.level, format: init.logTo.format, sink: { write: writeStderr } }).child({ shard: init.index });
 const log = logger ? (line: string) => logger.info(line) : (line: string) => out.push({ t: 'log', line });
+const debug = logger ? (line: string) => logger.debug(line) : (line: string) => out.push({ t: 'log', line, debug: true });
 
 // Linux: name this thread (ps, top and the benchmarks tell the shards from the pool threads).
 try {
@@ -54,7 +55,7 @@ const metrics = {
   exchanges: new ExchangeMetrics(),
   observeMessage: (name: string, seconds: number, outcome: string) => out.push({ t: 'obs', name, seconds, outcome }),
 };
-const shard = new ExchangeShard({ ...init, engine: sel.engine, metrics, log });
+const shard = new ExchangeShard({ ...init, engine: sel.engine, metrics, log, debug });
 
 async function serve(m: ToWorker): Promise<void> {
   switch (m.t) {

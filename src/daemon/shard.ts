@@ -37,6 +37,8 @@ export interface ShardOptions extends ShardSettings {
   /** where the exchange counters and message latencies go */
   metrics: ExchangeMetricsSink;
   log: (line: string) => void;
+  /** The exchanges' per-request lines (debug level); none if absent. */
+  debug?: (line: string) => void;
   /** Main-thread shards only: which identities are mailboxes, and their prekey table. */
   mailbox?: { is: (uri: string) => boolean; prekeys: () => MailboxPrekeys };
 }
@@ -59,7 +61,7 @@ export class ExchangeShard {
   constructor(private readonly o: ShardOptions) {
     this.ibs = new IbsKeyring(o.engine, o.Ppub);
     this.policy = o.deferred ? { mailboxes: o.deferred.mailboxes, escrowedDeferred: o.deferred.escrowed } : {};
-    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, log: o.log });
+    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, debug: o.debug ?? (() => {}) });
   }
 
   endpoint(uri: string): IbakeEndpoint {
