@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../src/daemon/frame.js';
-import { DEFAULTS } from '../src/daemon/config.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import { oracleTools } from './helpers/oracle-gate.js';
 
@@ -64,10 +64,7 @@ describe.runIf(have)('contrib/c ibaked-client', () => {
   beforeAll(async () => {
     for (const profile of PROFILES) {
       daemons.set(profile, await startIbaked(
-        {
-          socket: join(dir, `${profile}.sock`), engine: 'native', maxInFlight: 16, skipSelftest: true, varDir: join(dir, `var-${profile}`), identities: [], profile,
-          handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs, establishedLifetimeMs: DEFAULTS.establishedLifetimeMs, expireIntervalMs: 1000,
-        },
+        testDaemonConfig(join(dir, `${profile}.sock`), join(dir, `var-${profile}`), { engine: 'native', maxInFlight: 16, profile }),
         () => {},
       ));
     }

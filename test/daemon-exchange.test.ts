@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient, type IpcError } from '../src/client/ipc.js';
-import { DEFAULTS, type DaemonConfig } from '../src/daemon/config.js';
+import { type DaemonConfig } from '../src/daemon/config.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import { decodeMasterFile } from '../src/kms/master.js';
 
@@ -20,22 +21,9 @@ const varDir = join(dir, 'var');
 const logs: string[] = [];
 const log = (l: string) => logs.push(l);
 
-function config(over: Partial<DaemonConfig> = {}): DaemonConfig {
-  return {
-    socket: join(dir, 'run', 'ibaked.sock'),
-    engine: 'ts',
-    maxInFlight: 64,
-    skipSelftest: true,
-    varDir,
-    identities: [],
-    handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
-    establishedLifetimeMs: DEFAULTS.establishedLifetimeMs,
-    expireIntervalMs: 1000,
-    // debug: the canary below must see the per-request exchange lines too (they are debug level)
-    logLevel: 'debug',
-    ...over,
-  };
-}
+// debug: the canary below must see the per-request exchange lines too (they are debug level)
+const config = (over: Partial<DaemonConfig> = {}): DaemonConfig =>
+  testDaemonConfig(join(dir, 'run', 'ibaked.sock'), varDir, { logLevel: 'debug', ...over });
 
 interface Key { csId: number; ssrc: number; profile: string; masterKey: Uint8Array; masterSalt: Uint8Array; keySource: string }
 interface RecvResult { csbId: number; peer: string; reply?: Uint8Array; replyName?: string; established?: { csbId: number; peer: string; role: string; keys: Key[] } }

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
-import { DEFAULTS, type DaemonConfig } from '../src/daemon/config.js';
+import { type DaemonConfig } from '../src/daemon/config.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import { decodeBundle, encodeBundle, PrekeyVerifier, recordOf } from '../src/ibake/prekey/record.js';
 import { IbsKeyring } from '../src/ibake/ibs-port.js';
@@ -19,20 +20,7 @@ const EVE = 'sip:eve@example.org';
 const dir = mkdtempSync(join(tmpdir(), 'ibaked-pk-'));
 const varDir = join(dir, 'var');
 
-function config(name: string, over: Partial<DaemonConfig> = {}): DaemonConfig {
-  return {
-    socket: join(dir, name, 'ibaked.sock'),
-    engine: 'ts',
-    maxInFlight: 64,
-    skipSelftest: true,
-    varDir,
-    identities: [],
-    handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
-    establishedLifetimeMs: DEFAULTS.establishedLifetimeMs,
-    expireIntervalMs: 1000,
-    ...over,
-  };
-}
+const config = (name: string, over: Partial<DaemonConfig> = {}): DaemonConfig => testDaemonConfig(join(dir, name, 'ibaked.sock'), varDir, over);
 
 let d: Ibaked;
 let c: IbakedClient;

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
-import { DEFAULTS, type DaemonConfig } from '../src/daemon/config.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import type { ShardPool } from '../src/daemon/shard-pool.js';
 import { messageCsbId, shardOf } from '../src/daemon/shards.js';
@@ -54,11 +54,7 @@ async function call() {
 }
 
 beforeAll(async () => {
-  const cfg: DaemonConfig = {
-    socket: join(dir, 'ibaked.sock'), engine: 'ts', maxInFlight: 64, workers: 2, skipSelftest: true, varDir: join(dir, 'var'),
-    identities: [{ uri: ALICE }, { uri: BOB }], handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
-    establishedLifetimeMs: DEFAULTS.establishedLifetimeMs, expireIntervalMs: 60_000,
-  };
+  const cfg = testDaemonConfig(join(dir, 'ibaked.sock'), join(dir, 'var'), { workers: 2, identities: [{ uri: ALICE }, { uri: BOB }], expireIntervalMs: 60_000 });
   d = await startIbaked(cfg, (l) => logs.push(l));
   conns = await Promise.all([0, 1, 2].map(() => IbakedClient.connect(d.socketPath)));
 }, 60_000);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
-import { DEFAULTS } from '../src/daemon/config.js';
+import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import { buildSdpBody, findMikey, sipBody } from '../src/srtp/sdp-body.js';
 import { formatKeyMgmtLine } from '../src/srtp/sdp.js';
@@ -22,10 +22,7 @@ let c: IbakedClient;
 
 beforeAll(async () => {
   d = await startIbaked(
-    {
-      socket: join(dir, 'ibaked.sock'), engine: 'native', maxInFlight: 16, skipSelftest: true, varDir: join(dir, 'var'), identities: [],
-      handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs, establishedLifetimeMs: DEFAULTS.establishedLifetimeMs, expireIntervalMs: 1000,
-    },
+    testDaemonConfig(join(dir, 'ibaked.sock'), join(dir, 'var'), { engine: 'native', maxInFlight: 16 }),
     () => {},
   );
   c = await IbakedClient.connect(d.socketPath);
