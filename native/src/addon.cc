@@ -1,7 +1,8 @@
 // Node-API surface of the native engine (node-addon-api). JavaScript sees:
 //   run(op, args[]) -> Promise<Uint8Array | undefined | Handle>  (work runs on the libuv pool)
+//   runInline(op, args[]) -> the same promise, settled: the work ran on the calling thread
 //   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
-//   Handle#run(op, args[] [, second Handle]) -> Promise, Handle#free(), Handle#key, Handle#kind
+//   Handle#run(op, args[] [, second Handle]) -> Promise, Handle#runInline (same args), Handle#free(), Handle#key, Handle#kind
 //   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable',
 //   p256 -> whether the process's OpenSSL serves op P256Mul (p256.h)
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
@@ -57,6 +58,28 @@ bool read_call(const Napi::CallbackInfo &info, size_t first, Op *op, std::vector
   return true;
 }
 
+/** Resolves (or rejects) an op's promise with its result: a Handle, undefined or the output bytes. */
+void settle(Napi::Env env, Napi::Promise::Deferred &deferred, Op op, Result &result) {
+  if (result.reason != Reason::Ok) {
+    deferred.Reject(make_error(env, result.reason, result.message).Value());
+    return;
+  }
+  if (result.handle) {
+    auto *holder = new std::shared_ptr<HandleData>(std::move(result.handle));
+    Napi::External<std::shared_ptr<HandleData>> ext = Napi::External<std::shared_ptr<HandleData>>::New(
+        env, holder, [](Napi::Env, std::shared_ptr<HandleData> *h) { delete h; });
+    deferred.Resolve(env.GetInstanceData<Napi::FunctionReference>()->New({ext}));
+    return;
+  }
+  if (op == Op::GtValidate) {
+    deferred.Resolve(env.Undefined());
+    return;
+  }
+  Napi::Uint8Array out = Napi::Uint8Array::New(env, result.out.size());
+  std::memcpy(out.Data(), result.out.data(), result.out.size());
+  deferred.Resolve(out);
+}
+
 class OpWorker : public Napi::AsyncWorker {
  public:
   OpWorker(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle,
@@ -81,27 +104,7 @@ class OpWorker : public Napi::AsyncWorker {
     second_.reset();
   }
 
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (result_.reason != Reason::Ok) {
-      deferred_.Reject(make_error(env, result_.reason, result_.message).Value());
-      return;
-    }
-    if (result_.handle) {
-      auto *holder = new std::shared_ptr<HandleData>(std::move(result_.handle));
-      Napi::External<std::shared_ptr<HandleData>> ext = Napi::External<std::shared_ptr<HandleData>>::New(
-          env, holder, [](Napi::Env, std::shared_ptr<HandleData> *h) { delete h; });
-      deferred_.Resolve(env.GetInstanceData<Napi::FunctionReference>()->New({ext}));
-      return;
-    }
-    if (op_ == Op::GtValidate) {
-      deferred_.Resolve(env.Undefined());
-      return;
-    }
-    Napi::Uint8Array out = Napi::Uint8Array::New(env, result_.out.size());
-    std::memcpy(out.Data(), result_.out.data(), result_.out.size());
-    deferred_.Resolve(out);
-  }
+  void OnOK() override { settle(Env(), deferred_, op_, result_); }
 
   void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
 
@@ -122,6 +125,28 @@ Napi::Value queue(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<H
   return p;
 }
 
+/**
+ * The op run now, on the calling thread, as a settled promise (runInline): for a thread whose
+ * only job is this work (a daemon shard worker), where a hop to the libuv pool and back would
+ * cost two thread wake-ups per operation and gain nothing.
+ */
+Napi::Value inline_run(Napi::Env env, Op op, std::vector<Arg> args, std::shared_ptr<HandleData> handle,
+                       std::shared_ptr<HandleData> second = nullptr) {
+  auto deferred = Napi::Promise::Deferred::New(env);
+  Result r;
+  try {
+    r = run_op(op, args, handle, second);
+  } catch (const std::bad_alloc &) {
+    deferred.Reject(Napi::Error::New(env, "out of memory").Value());
+    return deferred.Promise();
+  }
+  args.clear();
+  handle.reset();
+  second.reset();
+  settle(env, deferred, op, r);
+  return deferred.Promise();
+}
+
 Napi::Value rejected(Napi::Env env, Reason r, const char *msg) {
   auto d = Napi::Promise::Deferred::New(env);
   d.Reject(make_error(env, r, msg).Value());
@@ -134,6 +159,14 @@ Napi::Value Run(const Napi::CallbackInfo &info) {
   if (!read_call(info, 0, &op, &args)) return rejected(info.Env(), Reason::Type, "bad native call");
   if (op_uses_handle(op)) return rejected(info.Env(), Reason::Type, "handle op without a handle");
   return queue(info.Env(), op, std::move(args), nullptr);
+}
+
+Napi::Value RunInline(const Napi::CallbackInfo &info) {
+  Op op;
+  std::vector<Arg> args;
+  if (!read_call(info, 0, &op, &args)) return rejected(info.Env(), Reason::Type, "bad native call");
+  if (op_uses_handle(op)) return rejected(info.Env(), Reason::Type, "handle op without a handle");
+  return inline_run(info.Env(), op, std::move(args), nullptr);
 }
 
 Napi::Value RunSync(const Napi::CallbackInfo &info) {
@@ -153,7 +186,8 @@ class Handle : public Napi::ObjectWrap<Handle> {
  public:
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeHandle",
-                       {InstanceMethod("run", &Handle::RunOp), InstanceMethod("free", &Handle::Free),
+                       {InstanceMethod("run", &Handle::RunOp), InstanceMethod("runInline", &Handle::RunOpInline),
+                        InstanceMethod("free", &Handle::Free),
                         InstanceAccessor("key", &Handle::Key, nullptr),
                         InstanceAccessor("kind", &Handle::Kind, nullptr)});
   }
@@ -182,7 +216,10 @@ class Handle : public Napi::ObjectWrap<Handle> {
   }
 
  private:
-  Napi::Value RunOp(const Napi::CallbackInfo &info) {
+  Napi::Value RunOp(const Napi::CallbackInfo &info) { return dispatch(info, false); }
+  Napi::Value RunOpInline(const Napi::CallbackInfo &info) { return dispatch(info, true); }
+
+  Napi::Value dispatch(const Napi::CallbackInfo &info, bool now) {
     Op op;
     std::vector<Arg> args;
     if (!read_call(info, 0, &op, &args) || !op_uses_handle(op))
@@ -196,6 +233,7 @@ class Handle : public Napi::ObjectWrap<Handle> {
       if (!other->data_) return rejected(info.Env(), Reason::Freed, "precompute handle used after free()");
       second = other->data_;
     }
+    if (now) return inline_run(info.Env(), op, std::move(args), data_, std::move(second));
     return queue(info.Env(), op, std::move(args), data_, std::move(second));
   }
 
@@ -252,6 +290,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(ctor)));
   exports.Set("run", Napi::Function::New(env, Run));
   exports.Set("runSync", Napi::Function::New(env, RunSync));
+  exports.Set("runInline", Napi::Function::New(env, RunInline));
   exports.Set("cpu", Napi::Function::New(env, Cpu));
   exports.Set("p256", Napi::Boolean::New(env, p256_available()));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
@@ -291,7 +330,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
 #else
   exports.Set("variant", Napi::String::New(env, "portable"));
 #endif
-  exports.Set("abiVersion", Napi::Number::New(env, 1));
+  exports.Set("abiVersion", Napi::Number::New(env, 2));
   return exports;
 }
 

@@ -50,12 +50,19 @@ function errorOut(e: unknown) {
 }
 
 const sel = await selectEngine({ name: init.engine });
+// This thread does nothing but its shard's work, so the native engine runs each operation here
+// rather than hopping to the libuv pool and back (docs/daemon.md "Cores"). IBAKED_SHARD_INLINE=0
+// keeps the pool (benchmarks compare the two).
+const engine =
+  sel.engine.name === 'native' && process.env.IBAKED_SHARD_INLINE !== '0'
+    ? await (await import('../engine/native/index.js')).loadNativeEngine({ inline: true })
+    : sel.engine;
 // Counters stay here until the main thread asks (report); message latencies go with the replies.
 const metrics = {
   exchanges: new ExchangeMetrics(),
   observeMessage: (name: string, seconds: number, outcome: string) => out.push({ t: 'obs', name, seconds, outcome }),
 };
-const shard = new ExchangeShard({ ...init, engine: sel.engine, metrics, log, debug });
+const shard = new ExchangeShard({ ...init, engine, metrics, log, debug });
 
 async function serve(m: ToWorker): Promise<void> {
   switch (m.t) {

@@ -57,6 +57,8 @@ export enum NativeOp {
 export interface NativeHandle {
   /** `second`: the second handle of ops that take one (BfDecryptEncrypt). */
   run(op: NativeOp, args: unknown[], second?: NativeHandle): Promise<Uint8Array>;
+  /** run, but the work runs now on the calling thread; the promise is already settled. */
+  runInline(op: NativeOp, args: unknown[], second?: NativeHandle): Promise<Uint8Array>;
   free(): void;
   readonly key: Uint8Array;
   readonly kind: number;
@@ -64,6 +66,8 @@ export interface NativeHandle {
 
 export interface NativeAddon {
   run(op: NativeOp, args: unknown[]): Promise<unknown>;
+  /** run, but the work runs now on the calling thread (no libuv pool hop); the promise is already settled. */
+  runInline(op: NativeOp, args: unknown[]): Promise<unknown>;
   runSync(op: NativeOp, args: unknown[]): Uint8Array;
   cpu(): { adx: boolean; bmi2: boolean };
   /** Precompute tables alive in native memory (for leak tests). */
@@ -78,7 +82,7 @@ export interface NativeAddon {
   readonly abiVersion: number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 /** The package root: the nearest directory above this module holding package.json (src/,
  * dist/ and build-bench/src/ all sit at different depths below it). */
 export function packageRoot(): string {

@@ -2,9 +2,9 @@
 // addon, or rejects with EngineError('unavailable', why) when the addon is not built/loadable.
 import type { Engine } from '../types.js';
 import { loadAddon } from './addon.js';
-import { createNativeEngine } from './engine.js';
+import { createNativeEngine, type NativeEngineOptions } from './engine.js';
 
-export { createNativeEngine } from './engine.js';
+export { createNativeEngine, type NativeEngineOptions } from './engine.js';
 
 /** Which compiled variant was loaded ('adx' or 'portable') and from where; for diagnostics. */
 export function nativeBuildInfo(): { variant: 'adx' | 'portable'; path: string } {
@@ -12,7 +12,7 @@ export function nativeBuildInfo(): { variant: 'adx' | 'portable'; path: string }
   return { variant: addon.variant, path };
 }
 
-export async function loadNativeEngine(): Promise<Engine> {
+export async function loadNativeEngine(o: NativeEngineOptions = {}): Promise<Engine> {
   const { addon } = loadAddon();
-  return createNativeEngine(addon);
+  return createNativeEngine(addon, o);
 }
