@@ -15,7 +15,7 @@ import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
 import { runLoad, startDaemonProc, warmUntilSteady, type LoadResult } from './lib/daemon-load.js';
-import { floorMeter } from './lib/floor.js';
+import { floorEngine, floorMeter } from './lib/floor.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
 
@@ -38,7 +38,7 @@ const HOST_CORES = 16;
 const engine = await DEFAULT_LOADERS[ENGINE]();
 // The floor is measured a round at a time between the load points (and --rounds at the start),
 // pooled: the machine's speed drifts over minutes, so it must be sampled across the whole run.
-const meter = await floorMeter(engine, { batch: ENGINE === 'ts' ? 1 : 10 });
+const meter = await floorMeter(await floorEngine(engine), { batch: ENGINE === 'ts' ? 1 : 10 });
 for (let i = 0; i < ARGS.rounds; i++) await meter.round();
 
 const rows: LoadResult[] = [];

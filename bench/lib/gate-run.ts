@@ -11,7 +11,7 @@
 import type { Engine, EngineName } from '../../src/engine/types.js';
 import { call, prepare, warmUp } from './calls.js';
 import { measureWindow, startDaemonProc, summarize, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
-import { floorMeter, type FloorResult } from './floor.js';
+import { floorEngine, floorMeter, type FloorResult } from './floor.js';
 import { quantile, runInterleaved, type InterleavedTask } from './interleave.js';
 
 export interface GateOptions {
@@ -89,7 +89,7 @@ export async function runAttempt(o: GateOptions): Promise<Attempt> {
     { group: o.engineName, op: 'call cold', fn: call(st, 'cold'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
     pairing,
   ];
-  const meter = await floorMeter(o.engine, { batch: o.floorBatch });
+  const meter = await floorMeter(await floorEngine(o.engine), { batch: o.floorBatch });
   const dLow = await startDaemonProc({ engine: o.engineName, workers: o.workersLow });
   let dHigh: DaemonProc | undefined;
   try {

@@ -133,6 +133,8 @@ interface Conn {
   queued: number;
   lastActivity: number;
   partialSince: number;
+  /** Replies written in this turn of the event loop are held (cork) and leave in one writev. */
+  corked: boolean;
 }
 
 type Reply = Record<string, unknown>;
@@ -238,6 +240,13 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
    */
   const write = (c: Conn, reply: Reply) => {
     if (c.sock.destroyed || !c.sock.writable) return;
+    if (!c.corked) {
+      // Under load one shard message settles many requests at once: their replies to this
+      // client go out in one system call, once the promise jobs of this turn have run.
+      c.corked = true;
+      c.sock.cork();
+      process.nextTick(uncork, c);
+    }
     c.sock.write(safeFrame(reply));
     c.lastActivity = Date.now();
     account(c);
@@ -248,6 +257,12 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       c.sock.pause();
       log.debug({ conn: c.id, backlog: c.sock.writableLength, total: stats.queuedReplyBytes, bound: own ? 'connection' : 'total', partial: c.dec.partial }, 'replies wait for the client: reading paused');
     }
+  };
+
+  const uncork = (c: Conn) => {
+    c.corked = false;
+    c.sock.uncork();
+    account(c); // what the socket took at once no longer counts as queued
   };
 
   /** Sends one last error frame and closes the connection. */
@@ -355,7 +370,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
         return refuse(sock, 'TOO_MANY_CONNECTIONS', `more than ${limits.maxConnectionsPerUid} connections of this uid; retry later`);
       }
     }
-    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, queued: 0, lastActivity: Date.now(), partialSince: 0, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
+    const c: Conn = { id: nextConn++, sock, dec: new FrameDecoder(), inFlight: 0, readEnded: false, closing: false, backlogged: false, queued: 0, lastActivity: Date.now(), partialSince: 0, corked: false, ...(cred ? { uid: cred.uid, pid: cred.pid } : {}) };
     conns.set(c.id, c);
     stats.connections = conns.size;
     stats.connectionsTotal++;
