@@ -11,7 +11,7 @@ import path from 'node:path';
 import { defaultWorkers } from '../src/daemon/config.js';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
-import { runAttempt, verdicts, type Attempt } from './lib/gate-run.js';
+import { openGate, verdicts, type Attempt } from './lib/gate-run.js';
 import { describeMachine, RESULTS_DIR, today } from './lib/report.js';
 
 const CORES = availableParallelism();
@@ -49,10 +49,16 @@ const opts = {
   log: (l: string) => process.stderr.write(`gate: ${l}\n`),
 };
 
-const attempts: Attempt[] = [await runAttempt(opts)];
-if (!ARGS.noBudgets && attempts[0]!.budgets.some((b) => !b.pass)) {
-  process.stderr.write('gate: a budget was missed; measuring once more\n');
-  attempts.push(await runAttempt(opts));
+const gate = await openGate(opts);
+const attempts: Attempt[] = [];
+try {
+  attempts.push(await gate.attempt());
+  if (!ARGS.noBudgets && attempts[0]!.budgets.some((b) => !b.pass)) {
+    process.stderr.write('gate: a budget was missed; measuring once more\n');
+    attempts.push(await gate.attempt());
+  }
+} finally {
+  await gate.close();
 }
 const rows = verdicts(attempts);
 const failed = !ARGS.noBudgets && rows.some((r) => !r.pass);

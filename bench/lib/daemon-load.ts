@@ -259,28 +259,31 @@ export function summarize(ws: readonly LoadWindow[]): LoadResult {
 }
 
 /**
- * Warms a daemon until its call latency stops falling: windows of `stepMs` at concurrency n,
- * until (after at least minMs) two windows in a row are not 3 % faster than the best before
- * them (one such window alone is often noise), or maxMs.
- * A fresh daemon's JavaScript tiers up over its first several hundred calls (native, N = 1:
- * p50 about 5.8 ms in the first 0.7 s, 4.3–5.3 ms up to 2 s, steady about 3.0 ms from 3–4 s;
- * docs/performance.md "N = 1 overhead"), so a fixed short warm-up leaves that in the windows.
- * Returns the windows' p50s and the time spent.
+ * Warms a daemon until it stops getting cheaper: windows of `stepMs` at concurrency n, until
+ * (after at least minMs) two windows in a row are not 3 % below the best before them (one such
+ * window alone is often noise), or maxMs. `by`: what must settle — the call latency's p50
+ * (a latency point) or the daemon's CPU time per call (a load point).
+ * A fresh daemon's JavaScript tiers up over its first seconds, and the V8 threads compiling it
+ * take CPU meanwhile (native, 2 cores, N = 64: about 3.6–3.9 ms of CPU per call in the first
+ * 1.5 s, 2.9–3.0 ms after 5 s, a steady 2.7 ms from 8–10 s, the "rest" threads going from
+ * 45 % of a core to 8 %; N = 1: p50 about 5.8 ms in the first 0.7 s, a steady 2.4–2.7 ms after
+ * 5–6 s; docs/performance.md "Warm-up"), so a fixed short warm-up leaves that in the windows.
+ * Returns the windows' values and the time spent.
  */
-export async function warmUntilSteady(d: DaemonProc, n: number, o: { minMs: number; maxMs: number; stepMs: number }): Promise<{ ms: number; p50s: number[] }> {
+export async function warmUntilSteady(d: DaemonProc, n: number, o: { minMs: number; maxMs: number; stepMs: number; by?: 'p50' | 'cpu' }): Promise<{ ms: number; values: number[] }> {
   const t0 = performance.now();
-  const p50s: number[] = [];
+  const values: number[] = [];
   let flat = 0;
   for (;;) {
     const w = await measureWindow(d, n, o.stepMs, 0);
-    const p50 = quantile(w.lat.sort((a, b) => a - b), 0.5);
-    const best = Math.min(...p50s);
-    if (Number.isFinite(p50)) {
-      p50s.push(p50);
-      flat = p50 >= 0.97 * best ? flat + 1 : 0;
+    const v = o.by === 'cpu' ? (w.calls ? w.cpuNs.total / 1e6 / w.calls : NaN) : quantile(w.lat.sort((a, b) => a - b), 0.5);
+    const best = Math.min(...values);
+    if (Number.isFinite(v)) {
+      values.push(v);
+      flat = v >= 0.97 * best ? flat + 1 : 0;
     }
     const ms = performance.now() - t0;
-    if (ms >= o.maxMs || (ms >= o.minMs && flat >= 2)) return { ms, p50s };
+    if (ms >= o.maxMs || (ms >= o.minMs && flat >= 2)) return { ms, values };
   }
 }
 

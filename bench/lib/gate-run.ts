@@ -6,8 +6,9 @@
 //   * a real ibaked (bench/lib/daemon-load.ts) at N = low (latency) and N = high (CPU per call),
 // The N = low point runs the daemon's default worker setting (what an operator gets), the
 // N = high point one shard worker per core (what the main-thread budget is about), and
-// checks every budget as a ratio of figures from that same attempt. The caller reruns a
-// failed attempt once; a budget fails only if it missed both times.
+// checks every budget as a ratio of figures from that same attempt. Both daemons are started
+// and warmed once (openGate); the caller reruns a failed attempt once on them; a budget fails
+// only if it missed both times.
 import type { Engine, EngineName } from '../../src/engine/types.js';
 import { call, prepare, warmUp } from './calls.js';
 import { measureWindow, startDaemonProc, summarize, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
@@ -70,13 +71,22 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
   ];
 }
 
+/** The gate's fixtures, kept across attempts: in-process parties, the floor meter, both daemons. */
+export interface Gate {
+  /** One attempt: every figure measured afresh (the rerun of a miss reuses the warm daemons). */
+  attempt(): Promise<Attempt>;
+  close(): Promise<void>;
+}
+
 /**
- * One attempt. Both daemons are started first; then every round measures, back to back, the
- * in-process calls and pairings, a window of the daemon at N = low, a round of the crypto floor
- * and a window of the daemon at N = high, so that drifts of the machine's speed hit every
- * figure a budget compares alike. Windows and samples are pooled over the rounds.
+ * Prepares the in-process parties (warm caches), the floor meter and both daemons, and warms
+ * each daemon until it stops getting cheaper at its load point (warmUntilSteady: a fresh
+ * daemon's JavaScript takes seconds to tier up, and the V8 threads compiling it take CPU
+ * meanwhile): the N = high daemon until its CPU per call settles, the N = low one until its
+ * latency does. The attempts then measure daemons in their steady state, as a long-running
+ * daemon is.
  */
-export async function runAttempt(o: GateOptions): Promise<Attempt> {
+export async function openGate(o: GateOptions): Promise<Gate> {
   const log = o.log ?? (() => {});
   const st = await prepare(o.engine, o.pool !== undefined ? { pool: o.pool } : {});
   await warmUp(st);
@@ -89,46 +99,76 @@ export async function runAttempt(o: GateOptions): Promise<Attempt> {
     { group: o.engineName, op: 'call cold', fn: call(st, 'cold'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
     pairing,
   ];
-  const meter = await floorMeter(await floorEngine(o.engine), { batch: o.floorBatch });
-  const dLow = await startDaemonProc({ engine: o.engineName, workers: o.workersLow });
+  const fEngine = await floorEngine(o.engine);
+  let dLow: DaemonProc | undefined;
   let dHigh: DaemonProc | undefined;
-  try {
-    dHigh = await startDaemonProc({ engine: o.engineName, workers: o.workersHigh });
-    // Warm both daemons (JIT, caches, spare keys) before any window counts. The N = low point
-    // is compared with fully warmed in-process calls, so its daemon is warmed until its latency
-    // stops falling (a fixed 0.5 s left a fresh daemon's tier-up in the first windows).
-    const lowWarm = await warmUntilSteady(dLow, o.nLow, { minMs: Math.min(1000, o.durationMs / 4), maxMs: Math.min(3500, o.durationMs), stepMs: Math.min(300, o.durationMs / 2) });
-    log(`daemon workers ${o.workersLow}, N=${o.nLow}: warmed ${(lowWarm.ms / 1000).toFixed(1)} s (window p50s ${lowWarm.p50s.map((v) => v.toFixed(2)).join(', ')} ms)`);
-    await measureWindow(dHigh, o.nHigh, 1, Math.min(1000, o.durationMs / 2));
-    const samples = new Map<string, number[]>();
-    const lows: LoadWindow[] = [];
-    const highs: LoadWindow[] = [];
-    const windowMs = Math.max(1, Math.round(o.durationMs / o.rounds));
-    for (let r = 0; r < o.rounds; r++) {
-      for (const row of await runInterleaved(tasks, 1, undefined, { asListed: true, keepSamples: true })) {
-        samples.set(row.op, [...(samples.get(row.op) ?? []), ...row.samples_ms!]);
-      }
-      lows.push(await measureWindow(dLow, o.nLow, windowMs, 50));
-      await meter.round();
-      highs.push(await measureWindow(dHigh, o.nHigh, windowMs, 200));
-    }
-    const med = (op: string) => quantile([...samples.get(op)!].sort((x, y) => x - y), 0.5);
-    const pairingMs = med('pairing');
-    const warmMs = med('call warm');
-    const coldMs = med('call cold');
-    const floor = meter.result();
-    const low = summarize(lows);
-    const high = summarize(highs);
-    log(`in process: pairing ${pairingMs.toFixed(3)} ms, warm ${warmMs.toFixed(3)} ms, cold ${coldMs.toFixed(3)} ms; crypto floor ${floor.floorMs} ms`);
-    log(`daemon workers ${o.workersLow}, N=${o.nLow}: p50 ${low.p50Ms} ms, p99 ${low.p99Ms} ms`);
-    log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: ${high.callsPerSec} calls/s, CPU ${high.cpuPerCallMs} ms/call (main ${high.mainCpuPerCallMs})`);
-    const a = { pairingMs: r3(pairingMs), warmMs: r3(warmMs), coldMs: r3(coldMs), floor, low, high };
-    return { ...a, budgets: budgetsOf(a) };
-  } finally {
-    meter.close();
+  const closeAll = async () => {
     for (const ring of [...st.warm.values(), ...st.cold.values()]) ring.close();
-    await dLow.stop();
+    await dLow?.stop();
     await dHigh?.stop();
+  };
+  try {
+    dLow = await startDaemonProc({ engine: o.engineName, workers: o.workersLow });
+    dHigh = await startDaemonProc({ engine: o.engineName, workers: o.workersHigh });
+    const d = o.durationMs;
+    const hot = await warmUntilSteady(dHigh, o.nHigh, { minMs: Math.min(4000, d), maxMs: Math.min(12_000, 3 * d), stepMs: Math.min(1000, d / 2), by: 'cpu' });
+    log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: warmed ${(hot.ms / 1000).toFixed(1)} s (window CPU/call ${hot.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
+    const warm = await warmUntilSteady(dLow, o.nLow, { minMs: Math.min(3000, d), maxMs: Math.min(8000, 2 * d), stepMs: Math.min(500, d / 2) });
+    log(`daemon workers ${o.workersLow}, N=${o.nLow}: warmed ${(warm.ms / 1000).toFixed(1)} s (window p50s ${warm.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  const low = dLow;
+  const high = dHigh;
+
+  /**
+   * Every round measures, back to back, the in-process calls and pairings, a window of the
+   * daemon at N = low, a round of the crypto floor and a window of the daemon at N = high, so
+   * that drifts of the machine's speed hit every figure a budget compares alike. Windows and
+   * samples are pooled over the rounds.
+   */
+  const attempt = async (): Promise<Attempt> => {
+    const meter = await floorMeter(fEngine, { batch: o.floorBatch });
+    try {
+      const samples = new Map<string, number[]>();
+      const lows: LoadWindow[] = [];
+      const highs: LoadWindow[] = [];
+      const windowMs = Math.max(1, Math.round(o.durationMs / o.rounds));
+      for (let r = 0; r < o.rounds; r++) {
+        for (const row of await runInterleaved(tasks, 1, undefined, { asListed: true, keepSamples: true })) {
+          samples.set(row.op, [...(samples.get(row.op) ?? []), ...row.samples_ms!]);
+        }
+        lows.push(await measureWindow(low, o.nLow, windowMs, 50));
+        await meter.round();
+        highs.push(await measureWindow(high, o.nHigh, windowMs, 200));
+      }
+      const med = (op: string) => quantile([...samples.get(op)!].sort((x, y) => x - y), 0.5);
+      const pairingMs = med('pairing');
+      const warmMs = med('call warm');
+      const coldMs = med('call cold');
+      const floor = meter.result();
+      const lowR = summarize(lows);
+      const highR = summarize(highs);
+      log(`in process: pairing ${pairingMs.toFixed(3)} ms, warm ${warmMs.toFixed(3)} ms, cold ${coldMs.toFixed(3)} ms; crypto floor ${floor.floorMs} ms`);
+      log(`daemon workers ${o.workersLow}, N=${o.nLow}: p50 ${lowR.p50Ms} ms, p99 ${lowR.p99Ms} ms`);
+      log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: ${highR.callsPerSec} calls/s, CPU ${highR.cpuPerCallMs} ms/call (main ${highR.mainCpuPerCallMs})`);
+      const a = { pairingMs: r3(pairingMs), warmMs: r3(warmMs), coldMs: r3(coldMs), floor, low: lowR, high: highR };
+      return { ...a, budgets: budgetsOf(a) };
+    } finally {
+      meter.close();
+    }
+  };
+  return { attempt, close: closeAll };
+}
+
+/** One attempt on fixtures of its own (the smoke test). */
+export async function runAttempt(o: GateOptions): Promise<Attempt> {
+  const g = await openGate(o);
+  try {
+    return await g.attempt();
+  } finally {
+    await g.close();
   }
 }
 
