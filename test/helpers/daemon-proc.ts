@@ -5,7 +5,19 @@ import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../../src/daemon/frame.js';
+
+/**
+ * Every daemon this file's tests started and that still runs. A test that fails before its
+ * own stop() must not leave a daemon behind (it would hold CPU and sockets for the rest of the
+ * run): whatever is left when the test file ends is killed here.
+ */
+const LIVE = new Set<ChildProcess>();
+afterAll(() => {
+  for (const p of LIVE) p.kill('SIGKILL');
+  LIVE.clear();
+});
 
 export const BIN = join(process.cwd(), 'bin', 'ibaked.js');
 export const BUILT = existsSync(join(process.cwd(), 'dist', 'daemon', 'main.js'));
@@ -45,7 +57,9 @@ export async function startDaemonProc(cfg: Record<string, unknown> = {}, o: { ar
     for (const w of waiters.splice(0)) w();
   });
   p.stdout!.resume();
+  LIVE.add(p);
   const exited = new Promise<number | string | null>((r) => p.on('close', (code, sig) => r(code ?? sig)));
+  void exited.then(() => LIVE.delete(p));
   let done = false;
   void exited.then(() => {
     done = true;
