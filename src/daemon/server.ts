@@ -486,7 +486,10 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       (closed ??= new Promise<void>((resolve) => {
         draining = true;
         clearInterval(sweeper);
-        for (const c of conns.values()) c.sock.destroy();
+        for (const c of conns.values()) {
+          if (c.corked) uncork(c); // replies of this turn go out first
+          c.sock.destroy();
+        }
         if (!server.listening) return resolve();
         server.close(() => resolve());
       })),
