@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { budgetsOf, runAttempt, verdicts } from '../bench/lib/gate-run.js';
+import { daemonNodeFlags } from '../bench/lib/daemon-load.js';
 import { lineChartSvg } from '../bench/lib/svg-chart.js';
 import { loadEngine } from './helpers/engines.js';
 import type { Engine } from '../src/engine/types.js';
@@ -62,6 +63,16 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
     const v = verdicts([slow, slow]);
     expect(v.map((x) => x.pass)).toEqual([false, true, false, true, true]);
     expect(v[0]!.measuredAll).toEqual([5, 5]);
+  });
+});
+
+describe('the daemon\'s node flags', () => {
+  it('bin/ibaked.js runs itself with the young-generation cap, and the benches start the daemon with the same flags', () => {
+    expect(daemonNodeFlags()).toEqual(['--max-semi-space-size=4']);
+    // executed directly (as the npm bin link and the systemd unit do), the shebang's flags apply
+    const r = spawnSync(`${ROOT}bin/ibaked.js`, ['--version'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^ibaked \d+\.\d+\.\d+/m);
   });
 });
 

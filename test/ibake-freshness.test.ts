@@ -55,6 +55,42 @@ describe('FreshnessGuard', () => {
     expect(g.size).toBe(1);
     g.checkReplay(m(1));
   });
+
+  it('drops expired entries from the head on every message, never waiting for a periodic scan', () => {
+    let now = 1_800_000_000_000;
+    const g = new FreshnessGuard({ skewMs: 10_000, now: () => now });
+    const m = (i: number) => [new Uint8Array(4).fill(i & 0xff).map((v, j) => (j === 0 ? i >> 8 : v))];
+    for (let i = 0; i < 500; i++) {
+      g.remember(m(i), now);
+      now += 40; // 25 messages/s: each entry lives 10 s = 250 messages
+    }
+    // every call dropped what had expired before it: the cache holds one window, not a second's backlog
+    expect(g.size).toBeGreaterThanOrEqual(249);
+    expect(g.size).toBeLessThanOrEqual(251);
+    expect(() => g.checkReplay(m(499))).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' }));
+    g.checkReplay(m(10)); // long expired: gone
+  });
+
+  it('an entry with a future T at the head holds expired ones back, without false replays; a full cache still scans', () => {
+    let now = 1_800_000_000_000;
+    const g = new FreshnessGuard({ skewMs: 10_000, maxEntries: 4, now: () => now });
+    const m = (i: number) => [new Uint8Array([i])];
+    g.remember(m(1), now + 9_000); // a sender whose clock runs 9 s ahead: lives until now + 19 s
+    g.remember(m(2), now);
+    g.remember(m(3), now);
+    now += 10_001; // 2 and 3 expired, 1 not: the head stops the cheap purge
+    g.checkReplay(m(9));
+    expect(g.size).toBe(3);
+    // the held-back entries do not count as seen
+    expect(g.checkReplay(m(2))).toBeTypeOf('string');
+    g.remember(m(2), now); // re-enters at the end
+    expect(() => g.checkReplay(m(2))).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' }));
+    g.remember(m(4), now); // size 4 = full now
+    expect(g.size).toBe(4);
+    g.remember(m(5), now); // full: the scan drops entry 3 (expired), so there is room
+    expect(g.size).toBe(4);
+    expect(() => g.checkReplay(m(1))).toThrow(expect.objectContaining({ code: 'IBAKE_REPLAY' }));
+  });
 });
 
 describe('SessionStore', () => {

@@ -28,6 +28,17 @@ export interface DaemonProc {
   stop(): Promise<void>;
 }
 
+/**
+ * The node flags bin/ibaked.js runs the daemon with (its `#!/usr/bin/env -S node …` line), so
+ * a benchmark's daemon, started from dist/ directly, runs as an installed one does.
+ */
+export function daemonNodeFlags(): string[] {
+  const first = readFileSync(join(repoRoot(), 'bin', 'ibaked.js'), 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env -S node((?: --?\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`bin/ibaked.js: unexpected first line ${JSON.stringify(first)}`);
+  return m[1]!.trim().split(/\s+/).filter((f) => f.length > 0);
+}
+
 /** Starts ibaked (compiled sources under build-bench/) with `workers` shard workers. */
 export async function startDaemonProc(o: { engine: EngineName; workers: number; env?: Record<string, string>; nodeArgs?: string[]; daemonArgs?: string[] }): Promise<DaemonProc> {
   // The package's build (dist/, what operators run; `npm run bench:daemon` builds it first),
@@ -45,7 +56,7 @@ export async function startDaemonProc(o: { engine: EngineName; workers: number; 
   // lifted so that no N (or a wider --n) is cut by them.
   const cfgFile = join(dir, 'ibaked.json');
   writeFileSync(cfgFile, JSON.stringify({ maxHalfOpenPerPeer: 100_000, maxInFlightPerConnection: 100_000 }));
-  const args = [...loader, ...(o.nodeArgs ?? []), main, '--config', cfgFile, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
+  const args = [...loader, ...daemonNodeFlags(), ...(o.nodeArgs ?? []), main, '--config', cfgFile, '--socket', socket, '--var-dir', join(dir, 'var'), '--engine', o.engine, '--workers', String(o.workers), '--skip-selftest', '--max-in-flight', '4096', ...(o.daemonArgs ?? [])];
   const child: ChildProcess = spawn(process.execPath, args, {
     env: { ...process.env, IBAKED_DAEMON_ENTRY: '1', UV_THREADPOOL_SIZE: String(Math.max(4, availableParallelism())), ...o.env },
     stdio: ['ignore', 'ignore', 'pipe'],
