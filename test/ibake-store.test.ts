@@ -47,6 +47,40 @@ describe('SessionStore bounds', () => {
     expect(s.size).toBe(3);
   });
 
+  it('byCsb (exchange.close, forking) agrees with a scan of the table through random puts, touches, deletes, evictions and expiries', () => {
+    let now = 1_800_000_000_000;
+    let seed = 12345;
+    const rnd = (n: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const s = new SessionStore<S>({ maxSessions: 40, maxHalfOpenPerPeer: 4, now: () => now });
+    const peers = ['sip:a@x', 'sip:b@x', 'sip:c@x', 'sip:d@x'];
+    const csbs = [1, 2, 3, 0xffffffff, 0x80000000, 7];
+    for (let i = 0; i < 3000; i++) {
+      const csb = csbs[rnd(csbs.length)]!;
+      const peer = peers[rnd(peers.length)]!;
+      const op = rnd(10);
+      if (op < 5) {
+        const x = { ...st(csb, peer, rnd(2) ? 'established' : undefined), deadline: now + 1 + rnd(5000) };
+        try {
+          s.put(x);
+        } catch (e) {
+          expect((e as { code?: string }).code).toBe('IBAKE_BUSY');
+        }
+      } else if (op < 7) s.delete(csb, peer);
+      else if (op < 8) {
+        const x = s.find(csb, peer);
+        if (x) {
+          x.state = 'established';
+          s.touch(x);
+        }
+      } else if (op < 9) now += rnd(800);
+      else s.expire();
+      for (const c of csbs) {
+        const scan = s.values().filter((x) => x.csbId >>> 0 === c >>> 0 && x.deadline >= now).map((x) => x.peer).sort();
+        expect(s.byCsb(c).map((x) => x.peer).sort(), `step ${i}, CSB ${c}`).toEqual(scan);
+      }
+    }
+  });
+
   it('refuses nonsense limits', () => {
     for (const o of [{ maxSessions: 0 }, { maxHalfOpenPerPeer: -1 }, { maxHalfOpenPerPeer: 1.5 }]) {
       expect(() => new SessionStore(o)).toThrow(expect.objectContaining({ code: 'IBAKE_BAD_INPUT' }));

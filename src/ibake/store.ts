@@ -45,6 +45,8 @@ export class SessionStore<S extends StoredState> {
   private readonly map = new Map<string, S>();
   /** Half-open keys per peer, oldest first. */
   private readonly halfOpen = new Map<string, Set<string>>();
+  /** Keys per CSB ID (forking: one per answering device), so byCsb never scans the table. */
+  private readonly csbKeys = new Map<number, Set<string>>();
   /** Established states evicted to make room (a metric for the daemon). */
   evicted = 0;
 
@@ -121,9 +123,11 @@ export class SessionStore<S extends StoredState> {
   /** Every live state with this CSB ID (forking: one per answering device). */
   byCsb(csbId: number): S[] {
     const now = this.now();
-    const prefix = sessionKey(csbId, '');
     const out: S[] = [];
-    for (const [k, s] of this.map) if (k.startsWith(prefix) && s.deadline >= now) out.push(s);
+    for (const k of this.csbKeys.get(csbId >>> 0) ?? []) {
+      const s = this.map.get(k)!;
+      if (s.deadline >= now) out.push(s);
+    }
     return out;
   }
 
@@ -166,6 +170,10 @@ export class SessionStore<S extends StoredState> {
 
   private link(k: string, s: S): void {
     this.map.set(k, s);
+    const c = s.csbId >>> 0;
+    let same = this.csbKeys.get(c);
+    if (!same) this.csbKeys.set(c, (same = new Set()));
+    same.add(k);
     if (established(s)) return;
     let mine = this.halfOpen.get(s.peer);
     if (!mine) this.halfOpen.set(s.peer, (mine = new Set()));
@@ -174,6 +182,9 @@ export class SessionStore<S extends StoredState> {
 
   private unlink(k: string, s: S): void {
     this.map.delete(k);
+    const c = s.csbId >>> 0;
+    const same = this.csbKeys.get(c);
+    if (same?.delete(k) && same.size === 0) this.csbKeys.delete(c);
     const mine = this.halfOpen.get(s.peer);
     if (mine?.delete(k) && mine.size === 0) this.halfOpen.delete(s.peer);
   }
