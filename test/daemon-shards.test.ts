@@ -13,6 +13,8 @@ import { testDaemonConfig } from './helpers/daemon-config.js';
 import { startIbaked, type Ibaked } from '../src/daemon/daemon.js';
 import type { ShardPool } from '../src/daemon/shard-pool.js';
 import { messageCsbId, shardOf } from '../src/daemon/shards.js';
+import { decodeMsgpack, EncodedResult, encodeFrame, encodeResultFrame, MAX_FRAME } from '../src/daemon/frame.js';
+import { AFTER_SEND } from '../src/daemon/server.js';
 
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -121,6 +123,34 @@ describe('ibaked with two shard workers', () => {
     expect(m.latency.mikey.find((h) => h.name === 'I_MESSAGE_1')!.count).toBeGreaterThanOrEqual(2); // relayed from the workers
     expect(m.exchanges.rekeyed).toBe(1);
     expect(m.exchanges.closed).toBe(ca.closed + cb.closed);
+  });
+
+  it('a worker\'s result crosses as msgpack: the reply frame holds the bytes encodeFrame would write, and the main thread\'s copy (keys included) is wiped once written', async () => {
+    const pool = d.shards as ShardPool;
+    const init = (await pool.handle('exchange.initiate', { from: ALICE, to: BOB })) as EncodedResult;
+    expect(init).toBeInstanceOf(EncodedResult);
+    expect(init.csbId).toBe((decodeMsgpack(init.bytes) as { csbId: number }).csbId); // ownership reads it
+    let msg = (decodeMsgpack(init.bytes) as { message: Uint8Array }).message;
+    let toBob = true;
+    let established: EncodedResult | undefined;
+    while (msg) {
+      const r = (await pool.handle('exchange.receive', { identity: toBob ? BOB : ALICE, message: msg })) as EncodedResult;
+      const obj = decodeMsgpack(r.bytes) as { reply?: Uint8Array; established?: { keys: Key[] } };
+      // the frame with embedded bytes is byte for byte the frame of the decoded object
+      for (const id of [7, 'req-1', 2 ** 53 - 1]) expect(Buffer.compare(encodeResultFrame(id, r), encodeFrame({ id, ok: true, result: obj }))).toBe(0);
+      if (obj.established && !established) established = r;
+      msg = obj.reply!;
+      toBob = !toBob;
+    }
+    expect(established).toBeDefined();
+    const keyHex = Buffer.from((decodeMsgpack(established!.bytes) as { established: { keys: Key[] } }).established.keys[0]!.masterKey).toString('hex');
+    expect(Buffer.from(established!.bytes).toString('hex')).toContain(keyHex);
+    (established as unknown as Record<symbol, () => void>)[AFTER_SEND]!(); // what the server calls once the reply is written
+    expect(established!.bytes.every((b) => b === 0)).toBe(true);
+    await pool.handle('exchange.close', { identity: ALICE, csbId: init.csbId! });
+    await pool.handle('exchange.close', { identity: BOB, csbId: init.csbId! });
+    // a result over the frame cap becomes REPLY_TOO_LARGE, as an encoded object would
+    expect(() => encodeResultFrame(1, new EncodedResult(new Uint8Array(MAX_FRAME)))).toThrow(expect.objectContaining({ code: 'FRAME_TOO_LARGE' }));
   });
 
   it('a worker that dies is logged and restarted; its in-flight requests fail with SHARD_FAILED, its exchanges are gone, new calls work', async () => {

@@ -61,6 +61,43 @@ export function encodeFrame(msg: Record<string, unknown>): Buffer {
   return out;
 }
 
+/**
+ * A request's result already encoded as msgpack (a shard worker encodes its results, so they
+ * cross to the main thread as one byte string rather than an object graph, and the main thread
+ * does not encode them again). `csbId` is the one field the main thread reads (ownership).
+ */
+export class EncodedResult {
+  constructor(
+    readonly bytes: Uint8Array,
+    readonly csbId?: number,
+  ) {}
+}
+
+/** msgpack of a result, in a buffer of its own (the encoder's shared buffer is wiped). */
+export function encodeResult(v: unknown): Uint8Array {
+  const view = packr.pack(v);
+  const own = new Uint8Array(view);
+  view.fill(0); // a result may hold keys: none left behind in the encoder's buffer
+  return own;
+}
+
+/**
+ * The frame of a successful reply whose result is already msgpack: `{id, ok: true, result}`
+ * with `result`'s bytes embedded as they are (the map is encoded with a nil result, which is
+ * its last octet, and the result's bytes take that octet's place).
+ */
+export function encodeResultFrame(id: unknown, result: EncodedResult): Buffer {
+  const head = packr.pack({ id, ok: true, result: null });
+  if (head[head.length - 1] !== 0xc0) throw new FrameError('FRAME_BAD_MSGPACK', 'unexpected reply head encoding');
+  const len = head.length - 1 + result.bytes.length;
+  if (len > MAX_FRAME) throw new FrameError('FRAME_TOO_LARGE', `frame of ${len} octets exceeds ${MAX_FRAME}`);
+  const out = Buffer.allocUnsafe(4 + len);
+  out.writeUInt32BE(len, 0);
+  out.set(head.subarray(0, head.length - 1), 4);
+  out.set(result.bytes, 4 + head.length - 1);
+  return out;
+}
+
 /** Incremental decoder: push socket chunks, get whole messages. Throws FrameError on bad input. */
 export class FrameDecoder {
   private buf: Buffer = Buffer.alloc(0);

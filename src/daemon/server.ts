@@ -22,7 +22,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IbakedError } from '../util/errors.js';
-import { encodeFrame, FrameDecoder, FrameError } from './frame.js';
+import { EncodedResult, encodeFrame, encodeResultFrame, FrameDecoder, FrameError } from './frame.js';
 import { silentLogger, type Logger } from './log.js';
 import { peerCredOf } from './peercred.js';
 
@@ -151,7 +151,7 @@ function errorReply(id: unknown, e: unknown): Reply {
 /** Encodes a reply; never throws and never exceeds the cap (REPLY_TOO_LARGE / INTERNAL instead). */
 function safeFrame(reply: Reply): Buffer {
   try {
-    return encodeFrame(reply);
+    return reply.result instanceof EncodedResult ? encodeResultFrame(reply.id, reply.result) : encodeFrame(reply);
   } catch (e) {
     const big = e instanceof FrameError && e.code === 'FRAME_TOO_LARGE';
     const error = big ? { code: 'REPLY_TOO_LARGE', message: 'the reply would exceed the 64 KiB frame cap' } : { code: 'INTERNAL', message: 'reply not encodable' };

@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
 import type { LogLevel } from './log.js';
 import { BatchPost, compactForPost } from './batch-post.js';
+import { EncodedResult } from './frame.js';
 import { wipeResultKeys, type ExchangeMetricsSink } from './exchange.js';
 import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
 import { exchangeKey } from './shard.js';
@@ -103,8 +104,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
             const p = s.pending.get(m.id);
             if (!p) continue;
             s.pending.delete(m.id);
-            if (m.ok) p.resolve(m.result);
-            else p.reject(toError(m.error));
+            if (!m.ok) p.reject(toError(m.error));
+            else if ('encoded' in m) p.resolve(new EncodedResult(m.encoded, m.csbId));
+            else p.resolve(m.result);
           } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
           else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
           else if (m.t === 'raw') process.stderr.write(m.text);
@@ -192,7 +194,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     handle: async (method, params) => {
       const r = routeOf(method, params);
       const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route });
-      if (typeof result === 'object' && result !== null && 'established' in result) {
+      // the main thread's copy of a result may hold SRTP keys: wiped once its reply is written
+      if (result instanceof EncodedResult) Object.defineProperty(result, AFTER_SEND, { value: () => result.bytes.fill(0), enumerable: false });
+      else if (typeof result === 'object' && result !== null && 'established' in result) {
         Object.defineProperty(result, AFTER_SEND, { value: () => wipeResultKeys(result), enumerable: false });
       }
       return result;

@@ -52,4 +52,6 @@ export type FromWorker =
   | { t: 'raw'; text: string }
   | { t: 'obs'; name: string; seconds: number; outcome: string }
   | { t: 'res'; id: number; ok: true; result: unknown }
+  /** an exchange.* result, msgpack-encoded in the worker (frame.ts EncodedResult) */
+  | { t: 'res'; id: number; ok: true; encoded: Uint8Array; csbId?: number }
   | { t: 'res'; id: number; ok: false; error: WorkerError };

@@ -7,9 +7,9 @@ import { writeFileSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
-import { BatchPost, compactForPost } from './batch-post.js';
+import { BatchPost } from './batch-post.js';
+import { encodeResult } from './frame.js';
 import { createLogger } from './log.js';
-import { wipeResultKeys } from './exchange.js';
 import { AFTER_SEND } from './server.js';
 import { ExchangeMetrics } from './metrics.js';
 import { ExchangeShard } from './shard.js';
@@ -85,12 +85,21 @@ async function serve(m: ToWorker): Promise<void> {
         out.push({ t: 'res', id: m.id, ok: false, error: errorOut(e) });
         return;
       }
-      // Posted as a compact copy (batch-post.ts); once the batch holding it has been posted,
-      // the keys of both the copy and the original are wiped here.
+      // Posted msgpack-encoded (frame.ts EncodedResult: one byte string to copy, and the main
+      // thread writes it into the reply frame as it is); once the batch holding it has been
+      // posted, the encoding and the original's keys are wiped here.
       const after = typeof result === 'object' && result !== null ? (result as { [AFTER_SEND]?: unknown })[AFTER_SEND] : undefined;
-      const posted = compactForPost(result);
-      out.push({ t: 'res', id: m.id, ok: true, result: posted }, () => {
-        wipeResultKeys(posted);
+      let encoded: Uint8Array;
+      try {
+        encoded = encodeResult(result);
+      } catch (e) {
+        if (typeof after === 'function') after();
+        out.push({ t: 'res', id: m.id, ok: false, error: errorOut(e) });
+        return;
+      }
+      const csbId = (result as { csbId?: unknown } | null)?.csbId;
+      out.push({ t: 'res', id: m.id, ok: true, encoded, ...(typeof csbId === 'number' ? { csbId } : {}) }, () => {
+        encoded.fill(0);
         if (typeof after === 'function') after();
       });
       return;
