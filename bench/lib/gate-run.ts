@@ -113,7 +113,7 @@ export async function openGate(o: GateOptions): Promise<Gate> {
     const d = o.durationMs;
     const hot = await warmUntilSteady(dHigh, o.nHigh, { minMs: Math.min(4000, d), maxMs: Math.min(12_000, 3 * d), stepMs: Math.min(1000, d / 2), by: 'cpu' });
     log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: warmed ${(hot.ms / 1000).toFixed(1)} s (window CPU/call ${hot.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
-    const warm = await warmUntilSteady(dLow, o.nLow, { minMs: Math.min(5000, d), maxMs: Math.min(8000, 2 * d), stepMs: Math.min(500, d / 2) });
+    const warm = await warmUntilSteady(dLow, o.nLow, { minMs: Math.min(5000, 2 * d), maxMs: Math.min(8000, 2 * d), stepMs: Math.min(500, d / 2) });
     log(`daemon workers ${o.workersLow}, N=${o.nLow}: warmed ${(warm.ms / 1000).toFixed(1)} s (window p50s ${warm.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
   } catch (e) {
     await closeAll();
