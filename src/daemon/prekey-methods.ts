@@ -121,6 +121,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
     ibs,
     close: () => {
       store?.close();
+      void mailbox?.close().catch(() => {});
       ibs.close();
     },
   };
