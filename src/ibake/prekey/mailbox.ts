@@ -62,6 +62,15 @@ interface UserPrekeys {
   head: number;
 }
 
+/** The caps (the exported constants unless a test asks for smaller ones). */
+export interface MailboxLimits {
+  perUser: number;
+  heldPerUser: number;
+  total: number;
+  compactLines: number;
+}
+const LIMITS: MailboxLimits = { perUser: MAX_PER_USER, heldPerUser: MAX_HELD_PER_USER, total: MAX_TOTAL, compactLines: COMPACT_LINES };
+
 const newUser = (): UserPrekeys => ({ bundles: [], unused: new Map(), used: new UsedIds(), head: 0 });
 
 /** What a user holds, as counted against the caps. */
@@ -72,27 +81,30 @@ export const journalPathOf = (path: string): string => `${path.replace(/\.json$/
 
 export class MailboxPrekeys {
   readonly #path: string | undefined;
+  readonly #max: MailboxLimits;
   readonly #users = new Map<string, UserPrekeys>();
   #journal: Journal | undefined;
   /** Latest expiry (seconds) of the ids forgotten: bundles expiring at or before it are refused. */
   #forgotten = 0;
   #chain: Promise<unknown> = Promise.resolve();
 
-  private constructor(path: string | undefined) {
+  private constructor(path: string | undefined, limits: Partial<MailboxLimits>) {
     this.#path = path;
+    this.#max = { ...LIMITS, ...limits };
   }
 
   /** A table kept in memory only (tests, or a mailbox that persists elsewhere). */
-  static memory(): MailboxPrekeys {
-    return new MailboxPrekeys(undefined);
+  static memory(limits: Partial<MailboxLimits> = {}): MailboxPrekeys {
+    return new MailboxPrekeys(undefined, limits);
   }
 
   /**
    * A table backed by the snapshot `path` and its journal (journalPathOf), loaded if present; a
    * corrupt or loose-mode file is refused (and left as it is). A torn last journal line is cut off.
    */
-  static open(path: string, journalPath = journalPathOf(path)): MailboxPrekeys {
-    const m = new MailboxPrekeys(path);
+  static open(path: string, limits: Partial<MailboxLimits> = {}): MailboxPrekeys {
+    const m = new MailboxPrekeys(path, limits);
+    const journalPath = journalPathOf(path);
     const bad = (why: string): never => {
       throw new IbakeError('IBAKE_BAD_INPUT', `mailbox prekey file ${path} is corrupt (${why}); refusing to use it`);
     };
@@ -225,13 +237,14 @@ export class MailboxPrekeys {
         // only possible if the clock went back: such a bundle's ids may have been forgotten
         throw new IbakeError('IBAKE_PREKEY_INVALID', `prekeys of ${uri} expire before ids this mailbox has forgotten`, { reason: 'expired' });
       }
-      if (u.unused.size + n > MAX_PER_USER) throw new IbakeError('IBAKE_BUSY', `more than ${MAX_PER_USER} unused prekeys for ${uri}`);
-      if (weight(u) + n > MAX_HELD_PER_USER) {
-        throw new IbakeError('IBAKE_BUSY', `${uri} would hold more than ${MAX_HELD_PER_USER} prekeys and used-id ranges at this mailbox`);
+      const max = this.#max;
+      if (u.unused.size + n > max.perUser) throw new IbakeError('IBAKE_BUSY', `more than ${max.perUser} unused prekeys for ${uri}`);
+      if (weight(u) + n > max.heldPerUser) {
+        throw new IbakeError('IBAKE_BUSY', `${uri} would hold more than ${max.heldPerUser} prekeys and used-id ranges at this mailbox`);
       }
       let total = 0;
       for (const v of this.#users.values()) total += weight(v);
-      if (total + n > MAX_TOTAL) throw new IbakeError('IBAKE_BUSY', `the mailbox would hold more than ${MAX_TOTAL} prekeys and used-id ranges`);
+      if (total + n > max.total) throw new IbakeError('IBAKE_BUSY', `the mailbox would hold more than ${max.total} prekeys and used-id ranges in all`);
       checkTimes(uri, b.header, nowMs);
       await verifier.header(uri, headerBytesOf(b), b.signature, b.header);
       this.#index(u, { b, hex: Buffer.from(bundle).toString('hex'), unused: 0 });
@@ -264,7 +277,7 @@ export class MailboxPrekeys {
         if (expiry * 1000 <= nowMs) continue;
         if (this.#journal) {
           await this.#journal.append({ uri, id, expiry });
-          if (this.#journal.lines >= COMPACT_LINES) void this.#serial(() => this.#compact(nowMs)).catch(() => {});
+          if (this.#journal.lines >= this.#max.compactLines) void this.#serial(() => this.#compact(nowMs)).catch(() => {});
         }
         return recordOf(e.held.b, e.index);
       }
