@@ -194,6 +194,10 @@ describe.runIf(BUILT)('review: deferred delivery v2 through ibaked', () => {
     }
     expect(statSync(join(d.dir, 'state', 'prekeys.bin')).mode & 0o777).toBe(0o600);
     expect(statSync(join(d.dir, 'state', 'mailbox-prekeys.json')).mode & 0o777).toBe(0o600);
+    // the hand-out journal: one line per prekey handed out, public ids only
+    const journal = join(d.dir, 'state', 'mailbox-prekeys.used');
+    expect(statSync(journal).mode & 0o777).toBe(0o600);
+    expect(readFileSync(journal, 'utf8')).toMatch(/^(\["sip:bob@example\.org",\d+,\d+\]\n)+$/);
   }, 120_000);
 });
 
@@ -250,11 +254,20 @@ describe.runIf(BUILT)('review: the prekey state files across restarts', () => {
     c.close();
     await d.stop();
     const file = join(dir, 'state', 'mailbox-prekeys.json');
+    const good = readFileSync(file);
     writeFileSync(file, '{"version":2,"users":{"sip:bob@example.org":{"bundles":["zz"],"used":[]}}}', { mode: 0o600 });
     d = await startDaemonProc(CFG, { dir, wait: false });
     const exit = await d.exited;
     expect(exit).not.toBe(0);
     expect(d.err()).toMatch(/mailbox prekey file .* is corrupt/);
     expect(readFileSync(file, 'utf8')).toContain('"zz"');
+    // a good table with a bad line in its hand-out journal (not a torn tail): refused as well
+    writeFileSync(file, good);
+    const journal = join(dir, 'state', 'mailbox-prekeys.used');
+    writeFileSync(journal, `["${B}",1\n["${B}",2,1]\n`, { mode: 0o600 });
+    d = await startDaemonProc(CFG, { dir, wait: false });
+    expect(await d.exited).not.toBe(0);
+    expect(d.err()).toMatch(/mailbox prekey file .* is corrupt \(journal line 1\)/);
+    expect(readFileSync(journal, 'utf8')).toBe(`["${B}",1\n["${B}",2,1]\n`);
   }, 120_000);
 });
