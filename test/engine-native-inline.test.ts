@@ -18,6 +18,16 @@ const run = describe.runIf(!!pooled);
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const DST = 'IBAKED-INLINE-TEST';
 
+/** Uses a precompute handle once, then frees it. */
+async function withHandle<H extends { free(): void }>(made: Promise<H>, use: (h: H) => Promise<Bytes>): Promise<Bytes> {
+  const h = await made;
+  try {
+    return await use(h);
+  } finally {
+    h.free();
+  }
+}
+
 /** Whether p has settled before any macrotask runs (inline work settles before it is returned). */
 async function settledBeforeMacrotask(p: Promise<unknown>): Promise<boolean> {
   let done = false;
@@ -58,30 +68,9 @@ run('native engine, inline mode', () => {
       await same('gtPow', async (e) => e.gtPow(await e.pairing(P, Q), k1));
       await same('gtMul', async (e) => e.gtMul(await e.pairing(P, Q), await e.pairing(P, Q)));
       await same('gtValidate', async (e) => e.gtValidate(await e.pairing(P, Q)));
-      await same('g1FixedBase', async (e) => {
-        const t = await e.g1FixedBase(P);
-        try {
-          return await t.mul(k2);
-        } finally {
-          t.free();
-        }
-      });
-      await same('g2Prepare', async (e) => {
-        const h = await e.g2Prepare(Q);
-        try {
-          return await h.pairing(P);
-        } finally {
-          h.free();
-        }
-      });
-      await same('gtFixedBase', async (e) => {
-        const t = await e.gtFixedBase(await e.pairing(P, Q));
-        try {
-          return await t.pow(k1);
-        } finally {
-          t.free();
-        }
-      });
+      await same('g1FixedBase', (e) => withHandle(e.g1FixedBase(P), (t) => t.mul(k2)));
+      await same('g2Prepare', (e) => withHandle(e.g2Prepare(Q), (h) => h.pairing(P)));
+      await same('gtFixedBase', async (e) => withHandle(e.gtFixedBase(await e.pairing(P, Q)), (t) => t.pow(k1)));
       if (pool.p256Mul) {
         // [k]G for a valid point, then [k2]([k]G)
         const { createECDH } = await import('node:crypto');

@@ -153,21 +153,18 @@ Napi::Value rejected(Napi::Env env, Reason r, const char *msg) {
   return d.Promise();
 }
 
-Napi::Value Run(const Napi::CallbackInfo &info) {
+/** run / runInline: an op without a handle, queued to the pool or run now. */
+Napi::Value run_plain(const Napi::CallbackInfo &info, bool now) {
   Op op;
   std::vector<Arg> args;
   if (!read_call(info, 0, &op, &args)) return rejected(info.Env(), Reason::Type, "bad native call");
   if (op_uses_handle(op)) return rejected(info.Env(), Reason::Type, "handle op without a handle");
+  if (now) return inline_run(info.Env(), op, std::move(args), nullptr);
   return queue(info.Env(), op, std::move(args), nullptr);
 }
 
-Napi::Value RunInline(const Napi::CallbackInfo &info) {
-  Op op;
-  std::vector<Arg> args;
-  if (!read_call(info, 0, &op, &args)) return rejected(info.Env(), Reason::Type, "bad native call");
-  if (op_uses_handle(op)) return rejected(info.Env(), Reason::Type, "handle op without a handle");
-  return inline_run(info.Env(), op, std::move(args), nullptr);
-}
+Napi::Value Run(const Napi::CallbackInfo &info) { return run_plain(info, false); }
+Napi::Value RunInline(const Napi::CallbackInfo &info) { return run_plain(info, true); }
 
 Napi::Value RunSync(const Napi::CallbackInfo &info) {
   Op op;
