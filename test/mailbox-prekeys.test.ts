@@ -51,6 +51,15 @@ const user = (i: number) => `sip:u${i}@example.org`;
 let n = 0;
 const newPath = () => join(dir, `t${++n}.json`);
 const lines = (path: string) => readFileSync(journalPathOf(path), 'utf8').split('\n').filter((l) => l !== '');
+/** A file-backed table with `user(1)` holding ids 1..5, `taken` of them handed out. */
+const fiveHeld = async (taken: number) => {
+  const path = newPath();
+  const B = user(1);
+  const mb = MailboxPrekeys.open(path);
+  await mb.add(verifier(), await bundleOf(B, range(1, 5)), NOW);
+  await takeIds(mb, B, taken);
+  return { path, B, mb };
+};
 const takeIds = async (mb: MailboxPrekeys, uri: string, count: number, now = NOW) => {
   const ids: (number | undefined)[] = [];
   for (let i = 0; i < count; i++) ids.push((await mb.take(uri, now))?.id);
@@ -180,11 +189,7 @@ describe('the journal', () => {
   });
 
   it('a torn last line is ignored and cut off; a bad line before it, or a loose mode, refuses the table', async () => {
-    const path = newPath();
-    const B = user(1);
-    const mb = MailboxPrekeys.open(path);
-    await mb.add(verifier(), await bundleOf(B, range(1, 5)), NOW);
-    await takeIds(mb, B, 2);
+    const { path, B, mb } = await fiveHeld(2);
     await mb.close();
     const journal = journalPathOf(path);
     const good = readFileSync(journal, 'utf8');
@@ -251,11 +256,7 @@ describe('the journal', () => {
   });
 
   it('a crash between the snapshot and the journal truncation replays lines the snapshot holds: no id comes back', async () => {
-    const path = newPath();
-    const B = user(1);
-    const mb = MailboxPrekeys.open(path);
-    await mb.add(verifier(), await bundleOf(B, range(1, 5)), NOW);
-    await takeIds(mb, B, 2);
+    const { path, B, mb } = await fiveHeld(2);
     const journal = readFileSync(journalPathOf(path));
     await mb.add(verifier(), await bundleOf(user(2), [1]), NOW); // compacts
     await mb.close();
