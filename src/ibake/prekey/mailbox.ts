@@ -13,10 +13,12 @@
 //   may lose a prekey, never hand one out twice). Loading replays the journal over the snapshot;
 //   compaction (on every add, and after COMPACT_LINES hand-outs) writes the snapshot, then
 //   empties the journal (a crash in between replays lines the snapshot already holds: harmless).
+//   So callers pay for a snapshot (O(table), ~0.2 s at MAX_TOTAL) once per COMPACT_LINES hand-outs.
 //   In memory a take is O(1) amortised too (a sorted id list per user, rebuilt on add).
 // * Size: what the table holds is counted as the prekeys of the bundles it keeps (a bundle stays
 //   while one of its prekeys is unused, since a record's Merkle path needs all of them) plus the
-//   ranges of used ids (used-ids.ts; an honest user's used ids are one or a few ranges). `add`
+//   ranges of used ids (used-ids.ts; an honest user's used ids are one or a few ranges, so callers
+//   draining a user's prekeys do not eat into its budget and it can always refill). `add`
 //   refuses (IBAKE_BUSY, nothing stored) past MAX_PER_USER unused prekeys of the user, past
 //   MAX_HELD_PER_USER held by the user, or past MAX_TOTAL held across users. Every user kept
 //   holds at least one, so MAX_TOTAL also bounds the number of users: no separate user cap. One
