@@ -13,7 +13,7 @@
 //   may lose a prekey, never hand one out twice). Loading replays the journal over the snapshot;
 //   compaction (on every add, and after COMPACT_LINES hand-outs) writes the snapshot, then
 //   empties the journal (a crash in between replays lines the snapshot already holds: harmless).
-//   So callers pay for a snapshot (O(table), ~0.2 s at MAX_TOTAL) once per COMPACT_LINES hand-outs.
+//   So callers pay for a snapshot (O(table): ~22 ms measured at 20 000 held) once per COMPACT_LINES hand-outs.
 //   In memory a take is O(1) amortised too (a sorted id list per user, rebuilt on add).
 // * Size: what the table holds is counted as the prekeys of the bundles it keeps (a bundle stays
 //   while one of its prekeys is unused, since a record's Merkle path needs all of them) plus the
