@@ -3,7 +3,7 @@
 // refuses every method that acts for a restricted identity to a uid not in its list (and to a
 // connection whose uid is unknown: fail closed); on the real binary, an allowed uid makes a
 // full call between two restricted identities, uid 65534 is refused for each method, a client
-// cannot add an identity it could not use, SIGHUP applies a changed list, and without peer
+// cannot add an identity it could not use, SIGHUP applies (and forgets) lists, and without peer
 // credentials a restricted identity refuses everyone.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -189,6 +189,15 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
         ['exchange.initiate', { from: B, to: A }],
         ['exchange.initiate', { from: C, to: A }],
       ])).toEqual(['ok', 'ok', 'IDENTITY_FORBIDDEN']);
+      // SIGHUP without C: C is unregistered and its list forgotten, so adding it again opens it
+      d.writeConfig({ identities: [{ uri: A, uids: [0, 65534] }, { uri: B }] });
+      d.p.kill('SIGHUP');
+      await d.waitFor((r) => r.msg === 'configuration reloaded' && r.removed === 1, 'reloaded without C');
+      expect(await asUid65534(d.sock, [
+        ['exchange.initiate', { from: C, to: A }],
+        ['identity.add', { uri: C }],
+        ['exchange.initiate', { from: C, to: A }],
+      ])).toEqual(['IDENTITY_UNKNOWN', 'ok', 'ok']);
     } finally {
       c.close();
       await d.stop();
