@@ -6,6 +6,7 @@
 // cannot add an identity it could not use, SIGHUP applies (and forgets) lists, and without peer
 // credentials a restricted identity refuses everyone.
 import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
@@ -140,8 +141,8 @@ async function call(c: IbakedClient, from: string, to: string) {
 
 describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
   it.runIf(asNobody)('the listed uid calls between two restricted identities; uid 65534 is refused for each method; identity.add with uids; SIGHUP applies a changed list', async () => {
-    const d = await startDaemonProc({ identities: [{ uri: A, uids: [0] }, { uri: B, uids: [0] }, { uri: C }] });
-    const c = await IbakedClient.connect(d.sock);
+    let d = await startDaemonProc({ identities: [{ uri: A, uids: [0] }, { uri: B, uids: [0] }, { uri: C }] });
+    let c = await IbakedClient.connect(d.sock);
     try {
       expect(d.records().some((r) => r.code === 'NO_PEERCRED')).toBe(false);
       const x = await call(c, A, B);
@@ -198,9 +199,34 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
         ['identity.add', { uri: C }],
         ['exchange.initiate', { from: C, to: A }],
       ])).toEqual(['IDENTITY_UNKNOWN', 'ok', 'ok']);
+
+      // restart (development mode): D, added over IPC for 65534 and 1, comes back restricted; C open
+      c.close();
+      expect(await d.stop()).toBe(0);
+      const users = JSON.parse(readFileSync(join(d.dir, 'state', 'dev-users.json'), 'utf8')) as { uids: Record<string, number[]> };
+      expect(users.uids).toEqual({ [D]: [65534, 1], 'sip:erin@example.org': [0] });
+      d = await startDaemonProc({ identities: [{ uri: A, uids: [0, 65534] }, { uri: B }] }, { dir: d.dir });
+      c = await IbakedClient.connect(d.sock);
+      await expect(c.request('exchange.initiate', { from: D, to: A })).rejects.toMatchObject({ code: 'IDENTITY_FORBIDDEN' });
+      await expect(c.request('exchange.initiate', { from: C, to: A })).resolves.toMatchObject({ messageName: 'I_MESSAGE_1' });
+      expect(await asUid65534(d.sock, [['exchange.initiate', { from: D, to: A }]])).toEqual(['ok']);
     } finally {
       c.close();
       await d.stop();
+    }
+  });
+
+  it('a corrupt uids table in dev-users.json is CONFIG, exit 2', async () => {
+    const d = await startDaemonProc();
+    await IbakedClient.connect(d.sock).then(async (c) => (await c.request('identity.add', { uri: A }), c.close()));
+    expect(await d.stop()).toBe(0);
+    const path = join(d.dir, 'state', 'dev-users.json');
+    const good = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+    for (const uids of [[1], { [A]: [] }, { [A]: [1, 1] }, { [B]: [1] }]) {
+      writeFileSync(path, JSON.stringify({ ...good, uids }), { mode: 0o600 });
+      const again = await startDaemonProc({}, { dir: d.dir, wait: false });
+      expect(await again.exited, JSON.stringify(uids)).toBe(2);
+      expect(again.records().find((r) => r.level === 'fatal')).toMatchObject({ code: 'CONFIG', msg: expect.stringMatching(/corrupt/) });
     }
   });
 

@@ -215,7 +215,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       if (mailbox) mailboxUris.add(uri);
       try {
         const newDevUser = dev !== undefined && dev.pskOf(uri) === undefined;
-        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        if (dev) pskHex = await dev.addUser(uri, pskHex, viaIpc ? uids : undefined);
         else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
         const psk = hexToBytes(pskHex);
         try {
@@ -236,7 +236,8 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     };
     const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName, false, id.mailbox === true, id.uids);
     for (const id of cfg.identities) await addConfigured(id);
-    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
+    // development identities added over IPC come back with the allow-list they were added with
+    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined, undefined, false, false, dev.uidsOf(uri));
 
     const deferred = deferredMethods({
       engine,
