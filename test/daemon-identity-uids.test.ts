@@ -5,7 +5,6 @@
 // full call between two restricted identities, uid 65534 is refused for each method, a client
 // cannot add an identity it could not use, SIGHUP applies (and forgets) lists, and without peer
 // credentials a restricted identity refuses everyone.
-import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import { IbakedClient } from '../src/client/ipc.js';
 import { parseConfigObject } from '../src/daemon/config.js';
 import { ACTS_FOR, IdentityAccess, MAX_UID, MAX_UIDS, parseUids, sameUids } from '../src/daemon/identity-access.js';
 import type { Handler, RequestContext } from '../src/daemon/server.js';
+import { asNobody, requestsAsNobody } from './helpers/as-nobody.js';
 import { BUILT, startDaemonProc } from './helpers/daemon-proc.js';
 
 const A = 'sip:alice@example.org';
@@ -93,35 +93,7 @@ describe('IdentityAccess guard', () => {
   });
 });
 
-// uid 65534 (group 0, so the 0660 socket is reachable) must be able to load the built client
-const IPC_JS = join(process.cwd(), 'dist', 'client', 'ipc.js');
-const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(IPC_JS)})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
 if (BUILT && !asNobody) console.warn('daemon-identity-uids: cannot run a client as uid 65534: the other-uid checks are SKIPPED');
-
-/** Runs requests as uid 65534 on one connection; each gives 'ok' (prekeys.status: 'ok' and the URIs listed) or its error code. */
-async function asUid65534(sock: string, reqs: Array<[string, Record<string, unknown>]>): Promise<string[]> {
-  // bytes travel as arrays of numbers through the script text
-  const enc = JSON.stringify(reqs, (_k, v) => (v instanceof Uint8Array ? { $bin: [...v] } : v));
-  const script = `import(${JSON.stringify(IPC_JS)}).then(async ({ IbakedClient }) => {
-    const reqs = JSON.parse(${JSON.stringify(enc)}, (_k, v) => (v && Array.isArray(v.$bin) ? new Uint8Array(v.$bin) : v));
-    const c = await IbakedClient.connect(${JSON.stringify(sock)});
-    const out = [];
-    for (const [m, p] of reqs) out.push(await c.request(m, p).then((r) => (Array.isArray(r?.prekeys) ? ['ok', ...r.prekeys.map((e) => e.uri)].join(' ') : 'ok'), (e) => e.code));
-    process.stdout.write(JSON.stringify(out)); c.close();
-  })`;
-  const text = await new Promise<string>((resolve) => {
-    const p = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 0, cwd: '/' });
-    let s = '';
-    p.stdout.on('data', (x) => (s += x));
-    p.stderr.on('data', (x) => (s += x));
-    p.on('close', () => resolve(s));
-  });
-  try {
-    return JSON.parse(text) as string[];
-  } catch {
-    throw new Error(`uid 65534 client failed: ${text}`);
-  }
-}
 
 type Recv = { reply?: Uint8Array; established?: { keys: unknown[] } };
 /** A full call from → to on one client; returns the CSB ID and the number of established sides. */
@@ -151,7 +123,7 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
       const mine = await c.request<{ prekeys: Array<{ uri: string }> }>('prekeys.status', {});
       expect(mine.prekeys.map((e) => e.uri)).toContain(A);
 
-      const out = await asUid65534(d.sock, [
+      const out = await requestsAsNobody(d.sock, [
         ['exchange.initiate', { from: A, to: C }],
         ['exchange.receive', { identity: B, message: x.message }],
         ['exchange.rekey', { identity: A, csbId: x.csbId, peer: B }],
@@ -173,7 +145,7 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
         'ok', 'BAD_PARAMS', 'BAD_PARAMS', 'BAD_PARAMS', 'ok', 'ok', 'ok',
       ]);
       // the status of every identity, as 65534, leaves out A (root's list has it)
-      expect(await asUid65534(d.sock, [['prekeys.status', {}]])).toEqual(['ok']);
+      expect(await requestsAsNobody(d.sock, [['prekeys.status', {}]])).toEqual(['ok']);
       // the exchange is intact for its owner; D is 65534's own: root may not act for it
       await expect(c.request('exchange.rekey', { identity: A, csbId: x.csbId, peer: B })).resolves.toMatchObject({ messageName: 'I_MESSAGE_1' });
       await expect(c.request('exchange.initiate', { from: D, to: A })).rejects.toMatchObject({ code: 'IDENTITY_FORBIDDEN' });
@@ -185,7 +157,7 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
       d.writeConfig({ identities: [{ uri: A, uids: [0, 65534] }, { uri: B }, { uri: C, uids: [0] }] });
       d.p.kill('SIGHUP');
       await d.waitFor((r) => r.msg === 'configuration reloaded', 'reloaded');
-      expect(await asUid65534(d.sock, [
+      expect(await requestsAsNobody(d.sock, [
         ['exchange.initiate', { from: A, to: B }],
         ['exchange.initiate', { from: B, to: A }],
         ['exchange.initiate', { from: C, to: A }],
@@ -194,7 +166,7 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
       d.writeConfig({ identities: [{ uri: A, uids: [0, 65534] }, { uri: B }] });
       d.p.kill('SIGHUP');
       await d.waitFor((r) => r.msg === 'configuration reloaded' && r.removed === 1, 'reloaded without C');
-      expect(await asUid65534(d.sock, [
+      expect(await requestsAsNobody(d.sock, [
         ['exchange.initiate', { from: C, to: A }],
         ['identity.add', { uri: C }],
         ['exchange.initiate', { from: C, to: A }],
@@ -209,7 +181,7 @@ describe.runIf(BUILT)('uid allow-lists on the real daemon', () => {
       c = await IbakedClient.connect(d.sock);
       await expect(c.request('exchange.initiate', { from: D, to: A })).rejects.toMatchObject({ code: 'IDENTITY_FORBIDDEN' });
       await expect(c.request('exchange.initiate', { from: C, to: A })).resolves.toMatchObject({ messageName: 'I_MESSAGE_1' });
-      expect(await asUid65534(d.sock, [['exchange.initiate', { from: D, to: A }]])).toEqual(['ok']);
+      expect(await requestsAsNobody(d.sock, [['exchange.initiate', { from: D, to: A }]])).toEqual(['ok']);
     } finally {
       c.close();
       await d.stop();
