@@ -34,6 +34,13 @@ describe.runIf(BUILT)('ibaked --config: values it cannot use are refused at star
     expect(b.stderr).toMatch(/--kms-params\/--kms-ca need --kms-url URL/);
   });
 
+  it('a bad uid allow-list of an identity is CONFIG, exit 2, naming the entry', () => {
+    const r = runIbaked({ identities: [{ uri: 'sip:alice@example.org', uids: [1001, 1001] }] });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/identities\[0\]\.uids: uid 1001 listed twice/);
+    expect(existsSync(r.sock)).toBe(false);
+  });
+
   it('a socket path longer than a Unix socket allows is CONFIG, exit 2, saying so', () => {
     const long = join(newDir('ibaked-long-'), 'x'.repeat(120), 'd.sock');
     const r = runIbaked({}, ['--socket', long]); // the later --socket wins

@@ -4,13 +4,13 @@
 // capped and time out; a half-closed client still gets its reply; another connection cannot
 // close or rekey an exchange it does not own; SIGHUP reloads, SIGTERM drains under load; logs
 // are JSON lines without key material; /metrics is Prometheus text.
-import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient, type IpcError } from '../src/client/ipc.js';
 import { encodeMsgpack, MAX_FRAME } from '../src/daemon/frame.js';
+import { asNobody, requestsAsNobody } from './helpers/as-nobody.js';
 import { BIN, BUILT, frame, newDir, rawFrames, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
 
 const A = 'sip:alice@example.org';
@@ -247,8 +247,6 @@ describe.runIf(BUILT)('exchange ownership without the peer-credentials addon', (
   });
 });
 
-/** Can uid 65534 (group 0) run node on this checkout's dist/? (not when a parent directory is 0700) */
-const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(process.cwd(), 'dist', 'client', 'ipc.js'))})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
 if (process.getuid?.() === 0 && !asNobody) console.warn('daemon-ops: uid 65534 cannot read this checkout: the other-uid ownership check is SKIPPED');
 
 describe.runIf(BUILT)('exchange ownership', () => {
@@ -284,19 +282,7 @@ describe.runIf(BUILT)('exchange ownership', () => {
       const a = await call(c1, c1, A, B);
       const b = await call(c1, c1, A, B);
       // uid 65534 in group 0 (so the 0660 socket is reachable) tries to close exchange a
-      const script = `import('${join(process.cwd(), 'dist', 'client', 'ipc.js')}').then(async ({ IbakedClient }) => {
-        const c = await IbakedClient.connect(${JSON.stringify(d.sock)});
-        const r = await c.request('exchange.close', { identity: ${JSON.stringify(A)}, csbId: ${a.csbId} }).then(() => 'ok', (e) => e.code);
-        process.stdout.write(r); c.close();
-      })`;
-      const out = await new Promise<string>((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', script], { uid: 65534, gid: 0, cwd: '/' });
-        let s = '';
-        p.stdout.on('data', (x) => (s += x));
-        p.stderr.on('data', (x) => (s += x));
-        p.on('close', () => resolve(s));
-      });
-      expect(out).toBe('IBAKE_NO_SESSION');
+      expect(await requestsAsNobody(d.sock, [['exchange.close', { identity: A, csbId: a.csbId }]])).toEqual(['IBAKE_NO_SESSION']);
       // same uid, other connection: allowed
       await expect(c2.request('exchange.close', { identity: A, csbId: b.csbId })).resolves.toMatchObject({ closed: 2 }) /* state + open offer */;
       await expect(c1.request('exchange.close', { identity: A, csbId: a.csbId })).resolves.toMatchObject({ closed: 2 }) /* state + open offer */;

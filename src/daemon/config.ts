@@ -10,6 +10,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
 import { SRTP_PROFILES } from '../srtp/policy.js';
 import { IbakedError } from '../util/errors.js';
+import { parseUids } from './identity-access.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
 export class ConfigError extends IbakedError {
@@ -31,6 +32,11 @@ export interface IdentityConfig {
    * I_MESSAGE_2; it never gets media keys. Its exchanges run on the main thread.
    */
   mailbox?: boolean;
+  /**
+   * Peer uids (SO_PEERCRED) allowed to act for this identity (identity-access.ts); absent = any
+   * client that can reach the socket.
+   */
+  uids?: number[];
 }
 
 /** The caller's side of deferred delivery: which mailboxes may answer for whom, and the v1 fallback. */
@@ -241,7 +247,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
     out.identities = raw.identities.map((e, i) => {
       const where = `identities[${i}]`;
       if (!isObj(e)) throw new ConfigError(`${where} must be an object {uri, psk | pskFile}`);
-      keys(e, ['uri', 'psk', 'pskFile', 'pskName', 'mailbox'], where);
+      keys(e, ['uri', 'psk', 'pskFile', 'pskName', 'mailbox', 'uids'], where);
       const id: IdentityConfig = { uri: uri(e.uri, `${where}.uri`) };
       if (seen.has(id.uri)) throw new ConfigError(`${where}: identity ${id.uri} listed twice`);
       seen.add(id.uri);
@@ -256,6 +262,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
         if (typeof e.mailbox !== 'boolean') throw new ConfigError(`${where}.mailbox must be a boolean`);
         if (e.mailbox) id.mailbox = true;
       }
+      if (e.uids !== undefined) id.uids = parseUids(e.uids, `${where}.uids`, (m) => new ConfigError(m));
       return id;
     });
   }

@@ -2,8 +2,8 @@
 // (embedded development KMS, or a production KMS's pinned params), the exchange shards (in
 // process, or one worker thread per core: shards.ts, shard-pool.ts) holding the endpoints, the
 // local identities whose keys feed them, the IPC server (server.ts) with every method behind the
-// exchange-ownership guard (ownership.ts), the session-expiry timer, metrics (and their optional
-// HTTP listener).
+// per-identity uid allow-lists (identity-access.ts) and the exchange-ownership guard
+// (ownership.ts), the session-expiry timer, metrics (and their optional HTTP listener).
 // startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
 // a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
 // time; close() stops everything and wipes all secrets.
@@ -26,6 +26,7 @@ import { buildHandlers } from './methods.js';
 import { DaemonMetrics } from './metrics.js';
 import { startMetricsServer } from './metrics-http.js';
 import { ExchangeOwners } from './ownership.js';
+import { IdentityAccess, parseUids, sameUids } from './identity-access.js';
 import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
@@ -55,6 +56,8 @@ export interface Ibaked {
   readonly shards: Shards;
   readonly metrics: DaemonMetrics;
   readonly owners: ExchangeOwners;
+  /** The uid allow-lists of restricted identities. */
+  readonly access: IdentityAccess;
   readonly server: RunningDaemon;
   /** The Prometheus listener's URL when metricsListen is set. */
   readonly metricsUrl?: string;
@@ -88,7 +91,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     log(`self-test passed (${st.passed} checks)`);
   }
   const cred = peerCredStatus();
-  if (!cred.available) logger.warn({ code: 'NO_PEERCRED' }, `peer credentials unavailable (${cred.reason}): exchanges belong to their connection only`);
+  if (!cred.available) logger.warn({ code: 'NO_PEERCRED' }, `peer credentials unavailable (${cred.reason}): exchanges belong to their connection only, and identities with a uids allow-list refuse every client`);
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
@@ -191,20 +194,28 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     /** Registers one identity: production needs its PSK; development provisions it in the embedded KMS. */
     let adding = 0; // adds in progress, so concurrent identity.add calls cannot overshoot the cap
     const modeOfAdding = new Map<string, boolean>(); // URIs being added → mailbox mode asked first
-    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false, mailbox = false) => {
+    // uid allow-lists (identity-access.ts): the configuration's are set (also on reload) before
+    // the identity is registered, so it is never open in between; over IPC an allow-list is
+    // given when the identity is first added and cannot be changed by a later add.
+    const access = new IdentityAccess();
+    const addIdentity = async (uri: string, pskHex: string | undefined, pskName?: string, viaIpc = false, mailbox = false, uids?: number[]) => {
       const mode = ids.has(uri) ? mailboxUris.has(uri) : modeOfAdding.get(uri);
       if (mode !== undefined && mode !== mailbox) throw new ParamError(`identity ${uri} is already registered ${mailbox ? 'without' : 'with'} mailbox mode`);
+      const known = ids.has(uri) || modeOfAdding.has(uri);
+      if (viaIpc && known && uids !== undefined && !sameUids(access.uidsOf(uri), uids)) throw new ParamError(`identity ${uri} is already registered with ${access.uidsOf(uri) ? 'another' : 'no'} uid allow-list`);
+      if (!viaIpc) access.set(uri, uids);
       if (ids.has(uri)) return { identity: ids.get(uri), added: false };
       // the cap is on what IPC clients may add; the configuration and the store are the operator's
       if (viaIpc && ids.size + adding >= cfg.maxIdentities) throw new DaemonError('IDENTITY_LIMIT', `at most ${cfg.maxIdentities} identities may be registered (maxIdentities)`);
       adding++;
       const first = !modeOfAdding.has(uri);
       if (first) modeOfAdding.set(uri, mailbox);
+      if (first && viaIpc) access.set(uri, uids);
       const newMailbox = mailbox && !mailboxUris.has(uri);
       if (mailbox) mailboxUris.add(uri);
       try {
         const newDevUser = dev !== undefined && dev.pskOf(uri) === undefined;
-        if (dev) pskHex = await dev.addUser(uri, pskHex);
+        if (dev) pskHex = await dev.addUser(uri, pskHex, viaIpc ? uids : undefined);
         else if (pskHex === undefined) throw new DaemonError('BAD_PARAMS', `identity ${uri}: a psk is required (production mode)`);
         const psk = hexToBytes(pskHex);
         try {
@@ -213,6 +224,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           // nothing stays registered: a development user we just created is forgotten again
           if (newDevUser && !ids.has(uri)) await dev!.removeUser(uri).catch(() => undefined);
           if (newMailbox && !ids.has(uri)) mailboxUris.delete(uri);
+          if ((first || !viaIpc) && !ids.has(uri)) access.set(uri, undefined);
           throw e;
         } finally {
           psk.fill(0);
@@ -222,9 +234,10 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         if (first) modeOfAdding.delete(uri);
       }
     };
-    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName, false, id.mailbox === true);
+    const addConfigured = (id: IdentityConfig) => addIdentity(id.uri, id.psk ?? (id.pskFile ? readPskFile(id.pskFile) : undefined), id.pskName, false, id.mailbox === true, id.uids);
     for (const id of cfg.identities) await addConfigured(id);
-    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined);
+    // development identities added over IPC come back with the allow-list they were added with
+    if (dev) for (const uri of dev.users()) if (!ids.has(uri)) await addIdentity(uri, undefined, undefined, false, false, dev.uidsOf(uri));
 
     const deferred = deferredMethods({
       engine,
@@ -246,7 +259,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     // The native engine's second core only while cores are to spare (par-policy.ts).
     const par = parPolicy(engine, availableParallelism());
     const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
-    const handlers: Record<string, Handler> = owners.guard({
+    const handlers: Record<string, Handler> = access.guard(owners.guard({
       ...built.handlers,
       info: async (p, ctx) => ({
         ...((await built.handlers.info!(p, ctx)) as object),
@@ -257,15 +270,19 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         period: params.period,
         identities: ids.list().length,
       }),
-      'identity.add': async (p) => {
-        onlyFields(p, ['uri', 'psk', 'mailbox']);
+      'identity.add': async (p, ctx) => {
+        onlyFields(p, ['uri', 'psk', 'mailbox', 'uids']);
         const uri = uriParam(p, 'uri');
         const psk = optionalPskParam(p, 'psk');
         if (p.mailbox !== undefined && typeof p.mailbox !== 'boolean') throw new ParamError('mailbox must be a boolean');
         const mailbox = p.mailbox === true;
-        const r = await addIdentity(uri, psk, undefined, true, mailbox);
-        if (r.added) log(`identity ${uri} added${mailbox ? ' (mailbox mode)' : ''}`);
-        return { uri, added: r.added, ...(mailbox ? { mailbox } : {}), periods: [...r.identity.periods].sort() };
+        const uids = p.uids === undefined ? undefined : parseUids(p.uids, 'uids', (m) => new ParamError(m));
+        // a client cannot add an identity it could not use itself
+        if (uids && ctx.uid === undefined) throw new DaemonError('NO_PEERCRED', 'uids needs the peer uid of the connection (SO_PEERCRED), which this daemon cannot read');
+        if (uids && !uids.includes(ctx.uid!)) throw new ParamError(`uids must include your own uid ${ctx.uid}`);
+        const r = await addIdentity(uri, psk, undefined, true, mailbox, uids);
+        if (r.added) logger.info({ uids }, `identity ${uri} added${mailbox ? ' (mailbox mode)' : ''}${uids ? ` for uids ${uids.join(',')}` : ''}`);
+        return { uri, added: r.added, ...(mailbox ? { mailbox } : {}), ...(uids ? { uids: access.uidsOf(uri) } : {}), periods: [...r.identity.periods].sort() };
       },
       'identity.list': async (p) => {
         onlyFields(p, []);
@@ -293,7 +310,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           latency: await metrics.histograms(),
         };
       },
-    });
+    }));
     const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxInFlightPerConnection: c.maxInFlightPerConnection, maxQueuedReplyBytes: c.maxQueuedReplyBytes, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
     server = await startDaemon({
       socketPath: cfg.socket,
@@ -338,12 +355,16 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         ids.remove(old.uri);
         mailboxUris.delete(old.uri);
         if (dev) await dev.removeUser(old.uri);
+        access.set(old.uri, undefined);
         report.removed.push(old.uri);
       }
       const prev = cfg;
       cfg = { ...next, ...Object.fromEntries(RESTART_KEYS.map((k) => [k, prev[k]])) } as DaemonConfig;
       for (const id of next.identities) {
-        if (ids.has(id.uri)) continue;
+        if (ids.has(id.uri)) {
+          access.set(id.uri, id.uids); // a changed allow-list takes effect now
+          continue;
+        }
         try {
           await addConfigured(id);
           report.added.push(id.uri);
@@ -373,6 +394,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       shards: sh,
       metrics,
       owners,
+      access,
       server: running,
       ...(metricsHttp ? { metricsUrl: metricsHttp.url } : {}),
       logger,

@@ -5,7 +5,9 @@
 //                           always loaded with loadKmsDir — a corrupt or partial store is refused,
 //                           never regenerated;
 //   varDir/dev-users.json   the development users table {uri: psk-hex} (0600, atomic replace),
-//                           so identities added over IPC survive a restart.
+//                           so identities added over IPC survive a restart, and the uid
+//                           allow-lists they were added with ({uri: [uid…]}), so a restricted
+//                           identity does not come back open.
 // The daemon fetches keys from it over HTTP exactly like a production endpoint.
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { initKmsDir, loadKmsDir, MASTER_FILE, PARAMS_FILE } from '../kms/master.
 import { startKmsServer, type KmsServer } from '../kms/index.js';
 import { PskStore } from '../kms/psk-store.js';
 import { ConfigError } from './config.js';
+import { parseUids } from './identity-access.js';
 
 export const DEV_KMS_ID = 'sip:kms.localhost';
 export const DEV_USERS_FILE = 'dev-users.json';
@@ -30,8 +33,13 @@ export interface DevKms {
   pskOf(uri: string): string | undefined;
   /** Every registered development user. */
   users(): string[];
-  /** Registers (or keeps) a user; returns its PSK (hex). Persisted before it is returned. */
-  addUser(uri: string, pskHex?: string): Promise<string>;
+  /** The uid allow-list a user was added with over IPC, if any. */
+  uidsOf(uri: string): number[] | undefined;
+  /**
+   * Registers (or keeps) a user, a new one with its uid allow-list if given; returns its PSK
+   * (hex). Persisted before it is returned.
+   */
+  addUser(uri: string, pskHex?: string, uids?: number[]): Promise<string>;
   /** Forgets a user (SIGHUP removed it from the configuration); persisted before it returns. */
   removeUser(uri: string): Promise<boolean>;
   close(): Promise<void>;
@@ -48,9 +56,15 @@ function ensurePrivateDir(dir: string): void {
   if ((st.mode & 0o077) !== 0) throw new ConfigError(`${dir} is accessible by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 700 it`);
 }
 
-async function readUsers(path: string): Promise<Map<string, string>> {
+interface UsersFile {
+  users: Map<string, string>;
+  uids: Map<string, number[]>;
+}
+
+async function readUsers(path: string): Promise<UsersFile> {
   const users = new Map<string, string>();
-  if (!existsSync(path)) return users;
+  const uids = new Map<string, number[]>();
+  if (!existsSync(path)) return { users, uids };
   const st = lstatSync(path);
   if (!st.isFile() || (st.mode & 0o077) !== 0) throw new ConfigError(`${path} must be a regular file of mode 0600`);
   let raw: unknown;
@@ -69,12 +83,22 @@ async function readUsers(path: string): Promise<Map<string, string>> {
     }
     users.set(uri, psk);
   }
-  return users;
+  // optional (files written before allow-lists have none): {uri: [uid…]} of listed users
+  const lists = (raw as { uids?: unknown }).uids;
+  if (lists !== undefined) {
+    if (typeof lists !== 'object' || lists === null || Array.isArray(lists)) throw new ConfigError(`${path} is corrupt (uids must be {uri: [uid…]}); refusing to start`);
+    for (const [uri, l] of Object.entries(lists)) {
+      if (!users.has(uri)) throw new ConfigError(`${path} is corrupt (uids of an unknown user); refusing to start`);
+      uids.set(uri, parseUids(l, `${path}: uids of ${uri.slice(0, 80)}`, (m) => new ConfigError(`${m} (corrupt); refusing to start`)));
+    }
+  }
+  return { users, uids };
 }
 
 /** Atomic replace (temp file 0600, fsync, rename over the old file, fsync of the directory). */
-async function writeUsers(path: string, users: Map<string, string>): Promise<void> {
-  await replaceFileAtomic(path, new TextEncoder().encode(JSON.stringify({ version: 1, users: Object.fromEntries(users) }, null, 1) + '\n'), 0o600);
+async function writeUsers(path: string, { users, uids }: UsersFile): Promise<void> {
+  const body = { version: 1, users: Object.fromEntries(users), ...(uids.size > 0 ? { uids: Object.fromEntries(uids) } : {}) };
+  await replaceFileAtomic(path, new TextEncoder().encode(JSON.stringify(body, null, 1) + '\n'), 0o600);
 }
 
 /** Opens (or on first use creates) the development KMS store under varDir and serves it. */
@@ -91,7 +115,8 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
   }
   const { params, master } = await loadKmsDir(kmsDir, o.engine); // refuses a corrupt store
   const usersPath = join(o.varDir, DEV_USERS_FILE);
-  const users = await readUsers(usersPath);
+  const table = await readUsers(usersPath);
+  const { users, uids } = table;
   // The KMS refuses an empty users table; a placeholder user whose random PSK is never stored
   // or shown keeps it non-empty before the first identity.add. The KMS serves this one store,
   // changed in place user by user (memory linear in the users).
@@ -122,7 +147,7 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
   let pending: Promise<void> | undefined;
   const persist = (): Promise<void> => {
     if (!writing) {
-      writing = writeUsers(usersPath, users).finally(() => {
+      writing = writeUsers(usersPath, table).finally(() => {
         writing = undefined;
       });
       return writing;
@@ -140,18 +165,21 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
     params,
     pskOf: (uri) => users.get(uri),
     users: () => [...users.keys()],
-    async addUser(uri, pskHex) {
+    uidsOf: (uri) => uids.get(uri),
+    async addUser(uri, pskHex, list) {
       const have = users.get(uri);
       if (have !== undefined && (pskHex === undefined || pskHex === have)) return have;
       const psk = pskHex ?? randomBytes(32).toString('hex');
       store.upsert(uri, psk); // validates first: a user the KMS refuses is never stored
       users.set(uri, psk);
+      if (have === undefined && list) uids.set(uri, [...list]);
       try {
         await persist();
       } catch (e) {
         if (users.get(uri) === psk) {
           if (have === undefined) {
             users.delete(uri);
+            uids.delete(uri);
             store.remove(uri);
           } else {
             users.set(uri, have);
@@ -164,6 +192,7 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
     },
     async removeUser(uri) {
       if (!users.delete(uri)) return false;
+      uids.delete(uri);
       await persist();
       store.remove(uri);
       return true;
@@ -172,6 +201,7 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       await kms.close();
       store.destroy();
       users.clear();
+      uids.clear();
     },
   };
 }

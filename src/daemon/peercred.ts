@@ -1,8 +1,9 @@
 // The uid (and pid) of the process at the other end of an IPC connection, read with Linux
 // SO_PEERCRED through the tiny `ibaked_peercred` addon (native/src/peercred.cc; no crypto, and
 // separate from the engine addon). Node has no API for it. When the addon is not built or the
-// platform has no SO_PEERCRED, peerCredOf() returns undefined and ownership falls back to the
-// connection alone (docs/daemon.md §5).
+// platform has no SO_PEERCRED, peerCredOf() returns undefined: ownership falls back to the
+// connection alone, and identities with a uid allow-list refuse every client (fail closed,
+// identity-access.ts; docs/daemon.md §3).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
