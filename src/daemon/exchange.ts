@@ -48,13 +48,6 @@ export type ExchangeHandler = (params: Record<string, unknown>, route: Route) =>
 /** The IPC methods an exchange shard serves (the rest are the main thread's). */
 export const EXCHANGE_METHODS = ['exchange.initiate', 'exchange.receive', 'exchange.rekey', 'exchange.close'] as const;
 
-/** Zeroes the SRTP keys an exchange.receive result carries (any copy of one, e.g. relayed from a shard worker). */
-export function wipeResultKeys(result: unknown): void {
-  const keys = (result as { established?: { keys?: Array<Record<string, unknown>> } } | undefined)?.established?.keys;
-  if (!Array.isArray(keys)) return;
-  for (const k of keys) for (const v of Object.values(k ?? {})) if (v instanceof Uint8Array) v.fill(0);
-}
-
 const csb = (n: number) => n.toString(16).padStart(8, '0');
 
 /** Key entries with their SRTP-stack forms; `held` collects the new key buffers so they can be wiped. */

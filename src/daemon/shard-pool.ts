@@ -13,7 +13,7 @@ import { IbakedError } from '../util/errors.js';
 import type { LogLevel } from './log.js';
 import { BatchPost, compactForPost } from './batch-post.js';
 import { EncodedResult } from './frame.js';
-import { wipeResultKeys, type ExchangeMetricsSink } from './exchange.js';
+import type { ExchangeMetricsSink } from './exchange.js';
 import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
 import { exchangeKey } from './shard.js';
 import type { FromWorker, ShardReport, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
@@ -194,11 +194,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     handle: async (method, params) => {
       const r = routeOf(method, params);
       const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route });
-      // the main thread's copy of a result may hold SRTP keys: wiped once its reply is written
+      // A worker answers every request with an encoded result (or an error). The main thread's
+      // copy may hold SRTP keys: wiped once its reply is written.
       if (result instanceof EncodedResult) Object.defineProperty(result, AFTER_SEND, { value: () => result.bytes.fill(0), enumerable: false });
-      else if (typeof result === 'object' && result !== null && 'established' in result) {
-        Object.defineProperty(result, AFTER_SEND, { value: () => wipeResultKeys(result), enumerable: false });
-      }
       return result;
     },
     addKey: (uri, period, key) => {
