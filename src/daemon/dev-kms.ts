@@ -10,9 +10,10 @@
 //                           identity does not come back open.
 // The daemon fetches keys from it over HTTP exactly like a production endpoint.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { replaceFileAtomic } from '../util/atomic-file.js';
+import { makeDirSync } from '../util/make-dir.js';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
@@ -47,7 +48,7 @@ export interface DevKms {
 
 function ensurePrivateDir(dir: string): void {
   if (!existsSync(dir)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirSync(dir, 0o700, (m) => new ConfigError(m));
     chmodSync(dir, 0o700);
     return;
   }

@@ -12,7 +12,6 @@
 // How a bundle travels from the user to its mailbox is the apps' business. The stores are
 // opened on first use (files under the daemon's varDir); nothing is created otherwise. The
 // daemon opens a file that exists at start, so a corrupt one stops the start (daemon.ts).
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
@@ -20,6 +19,8 @@ import { periodWindow } from '../kms/period.js';
 import { IbsKeyring } from '../ibake/ibs-port.js';
 import { MailboxPrekeys } from '../ibake/prekey/mailbox.js';
 import { PrekeyStore } from '../ibake/prekey/store.js';
+import { makeDirSync } from '../util/make-dir.js';
+import { ConfigError } from './config.js';
 import { decodeBundle, verifierFor } from '../ibake/prekey/record.js';
 import { bytesParam, ParamError } from './methods.js';
 import type { Handler } from './server.js';
@@ -68,7 +69,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
   let store: PrekeyStore | undefined;
   let mailbox: MailboxPrekeys | undefined;
   const dir = () => {
-    mkdirSync(o.stateDir, { recursive: true, mode: 0o700 });
+    makeDirSync(o.stateDir, 0o700, (m) => new ConfigError(m));
     return o.stateDir;
   };
   const openStore = () => (store ??= PrekeyStore.open(join(dir(), PREKEY_STORE_FILE), { now }));

@@ -17,11 +17,12 @@
 //  * a request id is a string or a safe integer, so the echoed id is exactly the one sent;
 //  * drain(): stop accepting, answer new requests SHUTTING_DOWN, let in-flight ones finish for a
 //    bounded time.
-import { chmodSync, existsSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { IbakedError } from '../util/errors.js';
+import { makeDirSync } from '../util/make-dir.js';
 import { EncodedResult, encodeFrame, encodeResultFrame, FrameDecoder, FrameError } from './frame.js';
 import { silentLogger, type Logger } from './log.js';
 import { peerCredOf } from './peercred.js';
@@ -194,7 +195,7 @@ function probeSocket(path: string, timeoutMs = 2000): Promise<boolean> {
 /** Creates the directory (0750); refuses a live socket or a non-socket; removes a stale socket. */
 async function claimSocketPath(path: string): Promise<void> {
   const dir = dirname(path);
-  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o750 });
+  if (!existsSync(dir)) makeDirSync(dir, 0o750, (m) => new DaemonError('SOCKET_LISTEN', `cannot listen on ${path}: ${m}`));
   let isSocket: boolean;
   try {
     isSocket = lstatSync(path).isSocket();

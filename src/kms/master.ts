@@ -11,12 +11,13 @@
 //   ‖ SHA-256 of everything before (32)
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as FS } from 'node:fs';
-import { link, mkdir, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
+import { link, open, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Engine } from '../engine/types.js';
 import { checkMaster, isSuiteName, setup, type IbeParams, type IbeSuiteName, type PeriodKind } from '../ibe/index.js';
 import { buildParams, paramsToJson, parseParams } from '../ibe/params.js';
 import type { Rfc5091Level } from '../ibe/rfc5091/setup.js';
+import { makeDirSync } from '../util/make-dir.js';
 import { KmsError } from './errors.js';
 import { requireNotOthersWritable } from './file-modes.js';
 
@@ -135,7 +136,7 @@ export async function initKmsDir(dir: string, opts: InitOptions): Promise<IbePar
       throw cfg(`${dir} already holds a KMS (${MASTER_FILE}/${PARAMS_FILE}); refusing to overwrite it`);
     }
   } else {
-    await mkdir(dir, { recursive: true, mode: 0o700 });
+    makeDirSync(dir, 0o700, cfg); // once, at init: a synchronous walk is fine here
   }
   const { master, params: suiteParams } = await setup(opts.suite, opts.engine, { rfc5091Level: opts.rfc5091Level });
   const params = buildParams(opts.kmsId, opts.period, suiteParams);
