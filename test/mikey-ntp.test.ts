@@ -40,6 +40,20 @@ describe('NTP-UTC timestamps', () => {
     );
   });
 
+  it('u64Bytes/bytesU64 equal a DataView over random 64-bit values (they avoid one, see ntp.ts)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }), (v) => {
+        const ref = new Uint8Array(8);
+        new DataView(ref.buffer).setBigUint64(0, v);
+        expect(u64Bytes(v)).toEqual(ref);
+        expect(bytesU64(ref)).toBe(v);
+        expect(bytesU64(new Uint8Array([0, ...ref]).subarray(1))).toBe(v); // a view at an offset
+      }),
+    );
+    expect(() => u64Bytes(1n << 64n)).toThrow(RangeError);
+    expect(() => u64Bytes(-1n)).toThrow(RangeError);
+  });
+
   it('refuses out-of-range input', () => {
     expect(() => msToNtp64(-1)).toThrow(RangeError);
     expect(() => msToNtp64(Number.NaN)).toThrow(RangeError);

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { Writer } from '../src/mikey/bytes.js';
-import { decodeInnerChain, encodeInnerChain } from '../src/mikey/chain.js';
+import { decodeInnerChain, encodeInnerChain, innerChainLength } from '../src/mikey/chain.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
@@ -39,6 +39,22 @@ describe('Writer scratch buffers', () => {
     expect(w.result().length).toBe(0);
     w.u16(0x0102, 'again');
     expect(hex(w.result())).toBe('0102');
+  });
+
+  it('innerChainLength equals the encoding\'s length, checks the same, and leaves no octets behind', () => {
+    for (let i = 0; i < 50; i++) {
+      const chain = [
+        { kind: 'IDR' as const, role: 1, idType: 1, data: randomBytes(1 + (i * 7) % 300) },
+        { kind: 'RANDR' as const, role: 2, rand: randomBytes(16 + (i % 17)) },
+      ];
+      expect(innerChainLength(chain)).toBe(encodeInnerChain(chain).length);
+    }
+    const bad = [{ kind: 'RANDR' as const, role: 2, rand: randomBytes(16) }]; // first must be IDR
+    expect(() => encodeInnerChain(bad)).toThrow();
+    expect(() => innerChainLength(bad)).toThrow();
+    const w = new Writer(); // the scratch innerChainLength used comes back zeroed
+    w.bytes(new Uint8Array(0), 'x');
+    expect(w.result().length).toBe(0);
   });
 
   it('many encodes in a row give the same bytes as the first (no leftovers between uses)', () => {

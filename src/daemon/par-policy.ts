@@ -31,15 +31,32 @@ export function parPolicy(engine: Engine, cores: number): ParPolicy {
     get parallel() {
       return on;
     },
-    track: async (work) => {
+    // One derived promise per request rather than an async function's (this runs on the main
+    // thread for every exchange request).
+    track: <T>(work: () => Promise<T>): Promise<T> => {
       inFlight++;
       update();
-      try {
-        return await work();
-      } finally {
+      const done = () => {
         inFlight--;
         update();
+      };
+      let p: Promise<T>;
+      try {
+        p = work();
+      } catch (e) {
+        done();
+        return Promise.reject(e);
       }
+      return p.then(
+        (v) => {
+          done();
+          return v;
+        },
+        (e: unknown) => {
+          done();
+          throw e;
+        },
+      );
     },
   };
 }

@@ -6,6 +6,7 @@
 // clear fields fails. Pure functions on octets; node:crypto SHA-256.
 import { createHash, randomBytes } from 'node:crypto';
 import { IbakeError } from './errors.js';
+import { uriBytes } from './wire.js';
 
 export const K_SESSION_LABEL = 'MIKEY-IBAKE-V02 K_SESSION';
 export const CLEAR_BINDING_LABEL = 'MIKEY-IBAKE-V02 CLEAR';
@@ -16,7 +17,6 @@ export const BINDING_LEN = 32;
 /** General Extension type of the clear-field binding (RFC 3830 private-use range). */
 export const CLEAR_BINDING_EXT = 241;
 
-const utf8 = new TextEncoder();
 
 /** The inputs of the v2 K_SESSION besides the point: what each side must agree on. */
 export interface SessionBinding {
@@ -39,8 +39,8 @@ function len16(b: Uint8Array): Uint8Array {
  */
 export function bindKSession(point: Uint8Array, b: SessionBinding): Uint8Array {
   if (b.nc.length !== NC_LEN) throw new IbakeError('IBAKE_BAD_INPUT', `N_c must be ${NC_LEN} octets`);
-  const i = utf8.encode(b.idi);
-  const r = utf8.encode(b.idr);
+  const i = uriBytes(b.idi);
+  const r = uriBytes(b.idr);
   const h = createHash('sha256');
   h.update(K_SESSION_LABEL).update(point).update(len16(i)).update(i).update(len16(r)).update(r).update(b.nc);
   return new Uint8Array(h.digest());
@@ -48,8 +48,7 @@ export function bindKSession(point: Uint8Array, b: SessionBinding): Uint8Array {
 
 /** SHA-256("MIKEY-IBAKE-V02 CLEAR" ‖ CSB ID (4) ‖ T (8) ‖ RAND): goes inside I_MESSAGE_1's plaintext. */
 export function clearBinding(csbId: number, t: Uint8Array, rand: Uint8Array): Uint8Array {
-  const id = new Uint8Array(4);
-  new DataView(id.buffer).setUint32(0, csbId >>> 0);
+  const id = Uint8Array.of(csbId >>> 24, csbId >>> 16, csbId >>> 8, csbId); // no DataView: see ntp.ts u64Bytes
   return new Uint8Array(createHash('sha256').update(CLEAR_BINDING_LABEL).update(id).update(t).update(rand).digest());
 }
 

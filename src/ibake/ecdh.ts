@@ -74,14 +74,16 @@ const LIVE = new WeakMap<Uint8Array, ECDH>();
 /** Fresh x in [1, n-1] from OpenSSL's CSPRNG (seeded by the OS), with its public point. */
 export function generateEphemeral(): EphemeralKey {
   const ecdh = createECDH('prime256v1');
-  ecdh.generateKeys();
+  const pub = ecdh.generateKeys(); // SEC1 uncompressed, in a buffer of its own
   // node:crypto returns the private key without leading zero octets (31 octets or fewer about
   // once in 256 keys): left-pad to the fixed 32 octets every other layer expects.
   const raw = ecdh.getPrivateKey();
   const secret = new Uint8Array(32);
   secret.set(raw, 32 - raw.length);
   raw.fill(0);
-  const publicPoint = new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
+  // a plain Uint8Array over generateKeys' own buffer, not a copy (65 octets are over V8's
+  // in-heap limit, so a copy would be one more malloc'ed buffer per key)
+  const publicPoint = new Uint8Array(pub.buffer, pub.byteOffset, pub.length);
   LIVE.set(secret, ecdh);
   return { secret, publicPoint };
 }

@@ -4,7 +4,7 @@
 // R_MESSAGE_1) and N_c (RANDR, I_MESSAGE_2 and CSB updates) after the points (binding.ts).
 // `readInner` checks the exact shape for the message at hand and returns the fields; any
 // deviation is the uniform pre-authentication failure (it is only seen after a decryption).
-import { decodeInnerChain, encodeInnerChain, type InnerPayload } from '../mikey/index.js';
+import { decodeInnerChain, encodeInnerChain, innerChainLength, type InnerPayload } from '../mikey/index.js';
 import { authFailure } from './errors.js';
 import { BINDING_LEN, CLEAR_BINDING_EXT, NC_LEN } from './binding.js';
 import { ECC_CURVE_P256 } from './ecdh.js';
@@ -47,7 +47,9 @@ export const ECHOED: Uint8Array = Uint8Array.from({ length: 65 }, (_, i) => (i =
 
 /** True if `plain` carries exactly `point` at `at` (the octets an early reply echoed). */
 export function echoes(plain: Uint8Array, at: number, point: Uint8Array): boolean {
-  return at + point.length <= plain.length && Buffer.from(plain.buffer, plain.byteOffset + at, point.length).equals(point);
+  if (at < 0 || at + point.length > plain.length) return false;
+  for (let i = 0; i < point.length; i++) if (plain[at + i] !== point[i]) return false;
+  return true;
 }
 
 /** ECCPT sub-payload: Next payload (1) ‖ Curve (1) ‖ point ‖ … (payload-ibake.ts). */
@@ -63,7 +65,7 @@ export function innerPointAt(f: InnerFields, which: 'i' | 'r'): number {
     if (f.eccpti) before.push(eccpt(f.eccpti));
     before.push(idr(ROLE.R, f.idr));
   }
-  return encodeInnerChain(before).length + ECCPT_POINT_AT;
+  return innerChainLength(before) + ECCPT_POINT_AT;
 }
 
 /** R_MESSAGE_2's optional IBAKE: IDRi ‖ ECCPTi. */

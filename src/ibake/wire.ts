@@ -42,8 +42,25 @@ export const ERR = { AUTH_FAILURE: 0, INVALID_TS: 1, INVALID_PRF: 2, INVALID_DH:
 const utf8 = new TextEncoder();
 const utf8d = new TextDecoder('utf-8', { fatal: true });
 
+/**
+ * The UTF-8 octets of an identity URI, shared and READ-ONLY (encoders copy them): a call
+ * encodes the same two or three URIs about a dozen times, and each TextEncoder.encode makes a
+ * malloc'ed buffer. Bounded: emptied when it reaches URI_CACHE_MAX entries.
+ */
+export function uriBytes(uri: string): Uint8Array {
+  let b = URI_BYTES.get(uri);
+  if (!b) {
+    if (URI_BYTES.size >= URI_CACHE_MAX) URI_BYTES.clear();
+    b = utf8.encode(uri);
+    URI_BYTES.set(uri, b);
+  }
+  return b;
+}
+const URI_CACHE_MAX = 4096;
+const URI_BYTES = new Map<string, Uint8Array>();
+
 export function idr(role: number, uri: string): IdrPayload {
-  return { kind: 'IDR', role, idType: PROFILE.idType, data: utf8.encode(uri) };
+  return { kind: 'IDR', role, idType: PROFILE.idType, data: uriBytes(uri) };
 }
 export function eccpt(point: Uint8Array): EccptPayload {
   return { kind: 'ECCPT', curve: ECC_CURVE_P256, point, authAlg: 0, tgkLen: 0, reserved: 0, kv: { type: 0 } };

@@ -119,6 +119,14 @@ export class Writer {
     this.buf.set(b, this.length);
     this.length += b.length;
   }
+  /** How many octets were written, without copying them out. The Writer is finished afterwards. */
+  finishLength(): number {
+    const n = this.length;
+    this.release();
+    this.buf = FINISHED;
+    this.length = 0;
+    return n;
+  }
   /** The octets written (a new array). The Writer is finished afterwards. */
   result(): Uint8Array {
     const out = this.buf.slice(0, this.length);

@@ -129,6 +129,15 @@ export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}
 
 /** Encodes sub-payloads as an inner chain (the first one's type is not written). */
 export function encodeInnerChain(payloads: readonly InnerPayload[], opts: InnerChainOptions = {}): Uint8Array {
+  return encodeInner(payloads, opts).result();
+}
+
+/** The length encodeInnerChain(payloads, opts) would have, with the same checks, no new array. */
+export function innerChainLength(payloads: readonly InnerPayload[], opts: InnerChainOptions = {}): number {
+  return encodeInner(payloads, opts).finishLength();
+}
+
+function encodeInner(payloads: readonly InnerPayload[], opts: InnerChainOptions): Writer {
   const first = opts.first ?? 'IDR';
   const allowed: ReadonlySet<string> = opts.allowed ? new Set<string>(opts.allowed) : INNER_KINDS;
   if (!Array.isArray(payloads)) throw encodeError('inner payloads must be an array');
@@ -137,7 +146,7 @@ export function encodeInnerChain(payloads: readonly InnerPayload[], opts: InnerC
   }
   const w = new Writer();
   encodeChain(w, payloads, allowed, 'in an inner chain');
-  return w.result();
+  return w;
 }
 
 export type TopPayload = Payload;

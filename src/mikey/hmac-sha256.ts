@@ -68,9 +68,12 @@ function finish(h: Int32Array, done: number, parts: readonly Uint8Array[], out: 
   for (const p of parts) {
     let i = 0;
     total += p.length;
+    // Octets are copied one by one, not with TAIL.set(p.subarray(…)): a subarray of a small
+    // array (≤ 64 octets, kept inside V8's heap) first moves it to a malloc'ed buffer of its own,
+    // and this runs a few dozen times per exchange.
     if (fill > 0) {
       const n = Math.min(BLOCK - fill, p.length);
-      TAIL.set(p.subarray(0, n), fill);
+      for (let j = 0; j < n; j++) TAIL[fill + j] = p[j]!;
       fill += n;
       i = n;
       if (fill === BLOCK) {
@@ -79,10 +82,7 @@ function finish(h: Int32Array, done: number, parts: readonly Uint8Array[], out: 
       }
     }
     for (; i + BLOCK <= p.length; i += BLOCK) compress(h, p, i);
-    if (i < p.length) {
-      TAIL.set(p.subarray(i), fill);
-      fill += p.length - i;
-    }
+    for (; i < p.length; i++) TAIL[fill++] = p[i]!;
   }
   TAIL[fill++] = 0x80;
   const end = fill > BLOCK - 8 ? 2 * BLOCK : BLOCK;

@@ -16,7 +16,7 @@ export {
   type DecodeOptions,
   type EncodedMessage,
 } from './message.js';
-export { decodeInnerChain, encodeInnerChain, MAX_PAYLOADS, MAX_INNER_PAYLOADS, type InnerChainOptions, type InnerKind } from './chain.js';
+export { decodeInnerChain, encodeInnerChain, innerChainLength, MAX_PAYLOADS, MAX_INNER_PAYLOADS, type InnerChainOptions, type InnerKind } from './chain.js';
 export { SHAPES } from './shapes.js';
 export { csCount } from './header.js';
 export { sec1Length, eccptPad } from './payload-ibake.js';

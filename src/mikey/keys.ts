@@ -56,10 +56,16 @@ export function buildLabel(constant: number, mid: number, csbId: number, rand: U
   u32('csbId', csbId);
   requireBytes('RAND', rand, 1, RAND_MAX);
   const l = new Uint8Array(9 + rand.length);
-  const dv = new DataView(l.buffer);
-  dv.setUint32(0, constant);
+  // byte by byte: a DataView of l.buffer would move this small array out of V8's heap
+  l[0] = constant >>> 24;
+  l[1] = constant >>> 16;
+  l[2] = constant >>> 8;
+  l[3] = constant;
   l[4] = mid;
-  dv.setUint32(5, csbId);
+  l[5] = csbId >>> 24;
+  l[6] = csbId >>> 16;
+  l[7] = csbId >>> 8;
+  l[8] = csbId;
   l.set(rand, 9);
   return l;
 }

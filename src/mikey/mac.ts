@@ -50,7 +50,8 @@ export function hmacTruncated(hash: 'sha1' | 'sha256', key: Uint8Array, data: Ui
     for (const p of parts) h.update(p);
     d = h.digest();
   }
-  const out = new Uint8Array(d.subarray(0, tagLen));
+  const out = new Uint8Array(tagLen);
+  for (let i = 0; i < tagLen; i++) out[i] = d[i]!; // not d.subarray: it would move d out of V8's heap
   d.fill(0);
   return out;
 }

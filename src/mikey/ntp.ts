@@ -39,12 +39,26 @@ export function ntp64ToMs(v: bigint, referenceMs: number): number {
 /** 64-bit value as 8 big-endian octets (T payload value, KV interval bounds). */
 export function u64Bytes(v: bigint): Uint8Array {
   const out = new Uint8Array(8);
-  new DataView(out.buffer).setBigUint64(0, v);
+  // Byte by byte, not through a DataView of out.buffer (which would move this small array out
+  // of V8's heap into a malloc'ed buffer; this runs for every T payload).
+  const hi = Number((v >> 32n) & 0xffffffffn);
+  const lo = Number(v & 0xffffffffn);
+  if (v < 0n || v > 0xffffffffffffffffn) throw new RangeError('value does not fit in 64 bits');
+  out[0] = hi >>> 24;
+  out[1] = hi >>> 16;
+  out[2] = hi >>> 8;
+  out[3] = hi;
+  out[4] = lo >>> 24;
+  out[5] = lo >>> 16;
+  out[6] = lo >>> 8;
+  out[7] = lo;
   return out;
 }
 
 /** 8 big-endian octets as a 64-bit value. */
 export function bytesU64(b: Uint8Array): bigint {
   if (b.length !== 8) throw new RangeError('expected 8 octets');
-  return new DataView(b.buffer, b.byteOffset, 8).getBigUint64(0);
+  const hi = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+  const lo = ((b[4]! << 24) | (b[5]! << 16) | (b[6]! << 8) | b[7]!) >>> 0;
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }

@@ -72,18 +72,18 @@ function xorP(hash: string, s: Uint8Array, label: Uint8Array, acc: Uint8Array, b
   // (hmac-sha256.ts); SHA-1 (MIKEY-1) through node:crypto.
   const fast = hash === 'sha256' ? new HmacSha256Key(s) : undefined;
   const mac = fast ? (...p: Uint8Array[]) => fast.mac(...p) : (...p: Uint8Array[]) => hmac(hash, s, ...p);
-  let a: Uint8Array = label.slice();
+  let a: Uint8Array | undefined; // A_i; A_0 is the label itself (never wiped here)
   try {
     for (let off = 0; off < acc.length; off += blockLen) {
-      const next = mac(a);
-      a.fill(0);
+      const next = mac(a ?? label);
+      a?.fill(0);
       a = next;
       const block = mac(a, label);
       for (let j = 0; j < blockLen; j++) acc[off + j]! ^= block[j]!;
       block.fill(0);
     }
   } finally {
-    a.fill(0);
+    a?.fill(0);
     fast?.wipe();
   }
 }
@@ -102,10 +102,14 @@ export function mikeyPrf(func: number, inkey: Uint8Array, label: Uint8Array, out
   requireInt('outLen', outLen, 1, PRF_MAX_OUT);
   const m = Math.ceil(outLen / blockLen);
   const acc = new Uint8Array(m * blockLen);
-  for (let off = 0; off < inkey.length; off += CHUNK) {
-    xorP(hash, inkey.subarray(off, Math.min(off + CHUNK, inkey.length)), label, acc, blockLen);
-  }
-  const out = acc.slice(0, outLen);
+  // A key of one chunk goes as it is: a subarray of a small array (≤ 64 octets, inside V8's
+  // heap) would first move it to a malloc'ed buffer of its own; likewise the output is cut by
+  // copying, not by acc.slice, when it is shorter than the blocks.
+  if (inkey.length <= CHUNK) xorP(hash, inkey, label, acc, blockLen);
+  else for (let off = 0; off < inkey.length; off += CHUNK) xorP(hash, inkey.subarray(off, Math.min(off + CHUNK, inkey.length)), label, acc, blockLen);
+  if (acc.length === outLen) return acc;
+  const out = new Uint8Array(outLen);
+  for (let i = 0; i < outLen; i++) out[i] = acc[i]!;
   acc.fill(0);
   return out;
 }

@@ -15,7 +15,16 @@ export function decodeStrictBase64(s: unknown): { bytes: Uint8Array; canonical: 
   return { bytes: new Uint8Array(buf), canonical: buf.toString('base64') === s };
 }
 
-/** Standard padded base64 of the bytes (a view, no copy of the input). */
+/**
+ * Standard padded base64 of the bytes. Through a wiped copy in Node's buffer pool rather than a
+ * Buffer view of `b.buffer`: for a small array (≤ 64 octets, kept inside V8's heap, e.g. an
+ * SRTP key) asking for its buffer first moves it to a malloc'ed buffer of its own.
+ */
 export function encodeBase64(b: Uint8Array): string {
-  return Buffer.from(b.buffer, b.byteOffset, b.length).toString('base64');
+  const c = Buffer.from(b);
+  try {
+    return c.toString('base64');
+  } finally {
+    c.fill(0);
+  }
 }

@@ -5,7 +5,14 @@
 /** The non-negative integer whose big-endian octets are `b` (0n for no octets). */
 export function bytesToBigint(b: Uint8Array): bigint {
   if (b.length === 0) return 0n;
-  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
+  // A wiped copy in Node's buffer pool (scalars can be secret), not a view of `b.buffer`: asking
+  // a small array (≤ 64 octets, inside V8's heap) for its buffer moves it to a malloc'ed one.
+  const c = Buffer.from(b);
+  try {
+    return BigInt('0x' + c.toString('hex'));
+  } finally {
+    c.fill(0);
+  }
 }
 
 /** `v` as exactly `len` big-endian octets; RangeError if it is negative or does not fit. */
