@@ -4,6 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE, policyFromTlvs, sessionKeyLengths, SpParam, SRTP_PROFILES, tlvsFromPolicy, type SpTlv, type SrtpProfileName } from '../src/srtp/policy.js';
 import { SrtpError } from '../src/srtp/errors.js';
+import { Reader, Writer } from '../src/mikey/bytes.js';
+import { decodeSp, encodeSp } from '../src/mikey/payload-policy.js';
 
 const t = (type: number, ...value: number[]): SpTlv => ({ type, value: new Uint8Array(value) });
 const code = (c: string) => expect.objectContaining({ code: c });
@@ -103,5 +105,62 @@ describe('inconsistent or malformed policies are rejected with typed errors', ()
   it('errors are SrtpError instances', () => {
     expect(() => policyFromTlvs([t(0, 9)])).toThrow(SrtpError);
     expect(() => policyFromTlvs('x' as unknown as SpTlv[])).toThrow(SrtpError);
+  });
+});
+
+// The AEAD_AES_128_GCM code points on the wire. RFC 7714's MIKEY IANA subsection (§14.3; §14.2 is
+// the DTLS-SRTP one) registers SRTP encryption algorithm AES-GCM and the SRTP policy parameter
+// "AEAD authentication tag length"; we use 6 and 20, the values GStreamer's libgstsdp uses
+// (GST_MIKEY_ENC_AES_GCM_128 = 6, GST_MIKEY_SP_SRTP_AEAD_AUTH_TAG_LEN = 20). The salt (12 octets)
+// and tag (16 octets) are RFC 7714's AEAD_AES_128_GCM parameters. The octets below are written by
+// hand from RFC 3830 §6.10/§6.10.1 (policy no, prot type, 16-bit param length, then type/len/value),
+// not produced by our encoder; see docs/keys.md §6 for what is and is not verified.
+describe('AEAD_AES_128_GCM SP payload octets (RFC 3830 §6.10, RFC 7714 MIKEY code points)', () => {
+  // prettier-ignore
+  const SP_BODY = Uint8Array.of(
+    0x00,       // policy no 0
+    0x00,       // prot type 0 = SRTP
+    0x00, 0x1b, // policy param length: 9 TLVs x 3 octets = 27
+    0x00, 0x01, 0x06, // type 0 encryption algorithm: 6 = AES-GCM (RFC 7714)
+    0x01, 0x01, 0x10, // type 1 session encryption key length: 16 octets
+    0x04, 0x01, 0x0c, // type 4 session salt key length: 12 octets (96-bit GCM salt)
+    0x05, 0x01, 0x00, // type 5 SRTP PRF: 0 = AES-CM
+    0x06, 0x01, 0x00, // type 6 key derivation rate: 0
+    0x07, 0x01, 0x01, // type 7 SRTP encryption: on
+    0x08, 0x01, 0x01, // type 8 SRTCP encryption: on
+    0x09, 0x01, 0x00, // type 9 FEC order: 0 = FEC-SRTP
+    0x14, 0x01, 0x10, // type 20 AEAD authentication tag length (RFC 7714): 16 octets
+  );
+
+  it('our encoder writes exactly these octets', () => {
+    const w = new Writer();
+    encodeSp(w, { kind: 'SP', policyNo: 0, protType: 0, params: tlvsFromPolicy('AEAD_AES_128_GCM') });
+    expect(Buffer.from(w.result()).toString('hex')).toBe(Buffer.from(SP_BODY).toString('hex'));
+  });
+
+  it('these octets decode to AEAD_AES_128_GCM, kdr 0', () => {
+    const sp = decodeSp(new Reader(SP_BODY));
+    const p = policyFromTlvs(sp.params);
+    expect(p.profile).toBe(SRTP_PROFILES.AEAD_AES_128_GCM);
+    expect(p.kdr).toBe(0);
+    expect(sessionKeyLengths(p.profile)).toEqual({ encKey: 16, authKey: 0, salt: 12 });
+    expect(p.profile.tagLen).toBe(16);
+  });
+
+  it('the SP TLVs GStreamer 1.22 writes for aes-128-gcm decode to AEAD_AES_128_GCM', () => {
+    // Captured from libgstsdp 1.22.0 (Debian 1.22.0-3+deb12u7), gst_mikey_message_new_from_caps with
+    // srtp-cipher=aes-128-gcm: encr alg 6, key length 16, auth alg NULL, auth key length 0, SRTP and
+    // SRTCP encryption on, SRTP authentication on. No salt or AEAD tag TLV: RFC 7714 defaults apply.
+    const gst = [t(0, 6), t(1, 16), t(2, 0), t(3, 0), t(7, 1), t(8, 1), t(10, 1)];
+    expect(policyFromTlvs(gst).profile).toBe(SRTP_PROFILES.AEAD_AES_128_GCM);
+  });
+
+  it('a one-octet change in a GCM code point is not read as GCM', () => {
+    const alg5 = SP_BODY.slice();
+    alg5[6] = 0x05; // encryption algorithm 5 (not AES-GCM): the AEAD tag TLV is then contradictory
+    expect(() => policyFromTlvs(decodeSp(new Reader(alg5)).params)).toThrow(code('SRTP_POLICY_INVALID'));
+    const type19 = SP_BODY.slice();
+    type19[28] = 0x13; // AEAD tag length under type 19: an unknown policy parameter
+    expect(() => policyFromTlvs(decodeSp(new Reader(type19)).params)).toThrow(code('SRTP_POLICY_UNSUPPORTED'));
   });
 });
