@@ -2,8 +2,9 @@
 // our SRTP profiles: AES_CM_128_HMAC_SHA1_80 (default), AES_CM_128_HMAC_SHA1_32, AES_256_CM_HMAC_SHA1_80
 // (RFC 6188) and AEAD_AES_128_GCM (RFC 7714). Absent TLVs take the RFC 3711 defaults. Encodings fixed
 // by our profile (OPEN-S3): lengths in octets as one octet; kdr as the rate itself, big-endian, width =
-// TLV length (1..4). RFC 7714 code points (encr alg AES-GCM = 6, AEAD tag length TLV = 20) are from
-// RFC 7714 §14.2 (see docs/keys.md). Malformed or contradictory policies -> SRTP_POLICY_INVALID;
+// TLV length (1..4). RFC 7714 code points (encr alg AES-GCM = 6, AEAD tag length TLV = 20): RFC 7714
+// §14.3, same values as GStreamer's libgstsdp; docs/keys.md §6 says how far they are verified and
+// test/srtp-policy.test.ts pins the octets. Malformed or contradictory policies -> SRTP_POLICY_INVALID;
 // well-formed ones that are not one of our profiles -> SRTP_POLICY_UNSUPPORTED.
 import { SrtpError } from './errors.js';
 import { isValidKdr, type SessionKeyLengths } from './kdf.js';
