@@ -1,7 +1,9 @@
 /* mikey-gst.c: GStreamer's MIKEY parser (libgstsdp, gst_mikey_message_new_from_data) as a second,
  * independent reader of MIKEY messages. Reads one message (raw octets) on stdin, parses it with
  * GStreamer, prints what GStreamer understood as one JSON object, re-serialises it with
- * gst_mikey_message_to_bytes and compares. Built and run by the `mikey-gst` wrapper beside this
+ * gst_mikey_message_to_bytes and compares. Also prints how GStreamer maps the message to SRTP caps
+ * (gst_mikey_message_to_caps: srtp-cipher/srtp-auth from the SP payload; null when it declines,
+ * e.g. for a KEMAC with a MAC). Built and run by the `mikey-gst` wrapper beside this
  * file (which adds the timeout: GStreamer never returns on payload types it does not model).
  *
  * The libraries are loaded with dlopen, so building needs no GStreamer headers or -dev packages:
@@ -146,6 +148,11 @@ int main(void) {
   Message *(*parse)(const void *, size_t, void *, void **) = (Message * (*)(const void *, size_t, void *, void **)) sym(sdp, "gst_mikey_message_new_from_data");
   void *(*to_bytes)(Message *, void *, void **) = (void *(*)(Message *, void *, void **))sym(sdp, "gst_mikey_message_to_bytes");
   const void *(*bytes_data)(void *, size_t *) = (const void *(*)(void *, size_t *))sym(glib, "g_bytes_get_data");
+  int (*to_caps)(const Message *, void *) = (int (*)(const Message *, void *))sym(sdp, "gst_mikey_message_to_caps");
+  void *(*caps_new)(const char *) = (void *(*)(const char *))sym(gst, "gst_caps_new_empty_simple");
+  void *(*caps_structure)(void *, unsigned) = (void *(*)(void *, unsigned))sym(gst, "gst_caps_get_structure");
+  const char *(*structure_string)(void *, const char *) = (const char *(*)(void *, const char *))sym(gst, "gst_structure_get_string");
+  void (*unref)(void *) = (void (*)(void *))sym(gst, "gst_mini_object_unref");
   init(NULL, NULL);
   unsigned ma, mi, mic, nano;
   version(&ma, &mi, &mic, &nano);
@@ -178,6 +185,16 @@ int main(void) {
     off += size;
   }
   printf("]");
+  /* GStreamer's reading of the SP payload as SRTP parameters (its own strings, no escaping needed) */
+  void *caps = caps_new("application/x-srtp");
+  if (to_caps(m, caps)) {
+    void *st = caps_structure(caps, 0);
+    const char *cipher = structure_string(st, "srtp-cipher"), *auth = structure_string(st, "srtp-auth");
+    printf(",\"srtp\":{\"cipher\":\"%s\",\"auth\":\"%s\"}", cipher ? cipher : "", auth ? auth : "");
+  } else {
+    printf(",\"srtp\":null");
+  }
+  unref(caps);
   size_t again_n = 0;
   void *gb = to_bytes(m, NULL, NULL);
   const uint8_t *again = gb ? (const uint8_t *)bytes_data(gb, &again_n) : NULL;
