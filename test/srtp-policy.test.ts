@@ -1,11 +1,18 @@
 // SP SRTP policy TLVs <-> profiles (src/srtp/policy.ts). Checks: RFC 3711 defaults for an empty
 // policy (the RFC 4567 example's SP payload has no parameters), profile -> TLVs -> profile round
 // trips, the kdr encoding, and typed rejection of malformed, contradictory and unsupported policies.
+// The AEAD_AES_128_GCM code points: exact SP octets written by hand, and GStreamer's libgstsdp
+// (test/oracles/mikey-gst) reading our GCM SP payload as aes-128-gcm (skipped, with the reason,
+// without GStreamer unless CI is set).
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILE, policyFromTlvs, sessionKeyLengths, SpParam, SRTP_PROFILES, tlvsFromPolicy, type SpTlv, type SrtpProfileName } from '../src/srtp/policy.js';
 import { SrtpError } from '../src/srtp/errors.js';
 import { Reader, Writer } from '../src/mikey/bytes.js';
 import { decodeSp, encodeSp } from '../src/mikey/payload-policy.js';
+import { spawnSync } from 'node:child_process';
+import { encodeInnerChain, encodeMessage } from '../src/mikey/index.js';
+import { oracleTools } from './helpers/oracle-gate.js';
+import { oracle } from './helpers/repo.js';
 
 const t = (type: number, ...value: number[]): SpTlv => ({ type, value: new Uint8Array(value) });
 const code = (c: string) => expect.objectContaining({ code: c });
@@ -162,5 +169,39 @@ describe('AEAD_AES_128_GCM SP payload octets (RFC 3830 §6.10, RFC 7714 MIKEY co
     const type19 = SP_BODY.slice();
     type19[28] = 0x13; // AEAD tag length under type 19: an unknown policy parameter
     expect(() => policyFromTlvs(decodeSp(new Reader(type19)).params)).toThrow(code('SRTP_POLICY_UNSUPPORTED'));
+  });
+});
+
+const HAVE_GST = oracleTools(['gstreamer'], 'srtp-policy (GStreamer reads our SP payload)');
+
+describe.runIf(HAVE_GST)("GStreamer's libgstsdp reads our SP payloads (gst_mikey_message_to_caps)", () => {
+  /** What GStreamer's MIKEY -> SRTP caps mapping makes of a PSK message carrying this SP. */
+  function gstSrtp(params: SpTlv[]): { cipher: string; auth: string } | null {
+    const salt = params.find((q) => q.type === SpParam.SALT_KEY_LEN)?.value[0] ?? 14;
+    const msg = encodeMessage({
+      header: { dataType: 0, v: false, prf: 0, csbId: 0x7714, csMap: { type: 0, entries: [{ policyNo: 0, ssrc: 0x12345678, roc: 0 }] } },
+      payloads: [
+        { kind: 'T', tsType: 0, value: 0xdbf0a1b2c3d4e5f6n },
+        { kind: 'RAND', rand: new Uint8Array(16).fill(0x5a) },
+        { kind: 'SP', policyNo: 0, protType: 0, params },
+        // a NULL-encrypted, MAC-less KEMAC: the only kind gst_mikey_message_to_caps takes keys from
+        { kind: 'KEMAC', encrAlg: 0, encrData: encodeInnerChain([{ kind: 'KEY', keyType: 3, key: new Uint8Array(16).fill(1), salt: new Uint8Array(salt).fill(2), kv: { type: 0 } }], { first: 'KEY' }), macAlg: 0, mac: new Uint8Array(0) },
+      ],
+    });
+    const r = spawnSync(oracle('mikey-gst'), [Buffer.from(msg).toString('base64')], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    const g = JSON.parse(r.stdout) as { payloads: { name: string; params?: unknown }[]; srtp: { cipher: string; auth: string } | null };
+    expect(g.payloads.find((p) => p.name === 'SP')?.params).toEqual(params.map((q) => [q.type, q.value.length, Buffer.from(q.value).toString('hex')]));
+    return g.srtp;
+  }
+
+  it('our AEAD_AES_128_GCM SP (encr alg 6, AEAD tag TLV 20) is aes-128-gcm to GStreamer', () => {
+    expect(gstSrtp(tlvsFromPolicy('AEAD_AES_128_GCM'))?.cipher).toBe('aes-128-gcm');
+  });
+  it('and our AES-CM profiles are aes-128-icm / aes-256-icm, so the check discriminates', () => {
+    expect(gstSrtp(tlvsFromPolicy('AES_CM_128_HMAC_SHA1_80'))).toEqual({ cipher: 'aes-128-icm', auth: 'hmac-sha1-80' });
+    expect(gstSrtp(tlvsFromPolicy('AES_256_CM_HMAC_SHA1_80'))?.cipher).toBe('aes-256-icm');
+    const alg1 = tlvsFromPolicy('AEAD_AES_128_GCM').map((q) => (q.type === SpParam.ENCR_ALG ? t(q.type, 1) : q));
+    expect(gstSrtp(alg1)?.cipher).toBe('aes-128-icm');
   });
 });
