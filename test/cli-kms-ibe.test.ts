@@ -59,6 +59,16 @@ for (const { suite, extra } of SUITES) {
       expect(readFileSync(join(dir, 'master.key')).equals(before)).toBe(true);
     });
 
+    it('kms init under a regular file is KMS_CONFIG in one line (exit 1), not an internal error', async () => {
+      // Found by fuzzing: stat() of file/sub fails with ENOTDIR, which escaped as exit 70.
+      const file = join(root, `${suite}-a-file`);
+      writeFileSync(file, 'x');
+      const r = await runCli(['kms', 'init', '--dir', join(file, 'sub'), '--suite', suite, ...extra]);
+      oneLineError(r);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe(`ibake: KMS_CONFIG: cannot use ${join(file, 'sub')}: ENOTDIR\n`);
+    });
+
     it('kms extract prints {id, period, key} for the period containing --date', async () => {
       const r = await runCli(['kms', 'extract', '--dir', dir, '--id', 'sip:bob@example.org', '--date', '2026-11-28', ...eng]);
       expect(r.stderr).toBe('');

@@ -78,7 +78,8 @@ async function exists(path: string): Promise<boolean> {
     return true;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw e;
+    // e.g. ENOTDIR (a path under a regular file), EACCES, ELOOP: a typed refusal, not a crash
+    throw cfg(`cannot use ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 }
 
