@@ -4,9 +4,20 @@
 // integer offset — the byte of the message, or for MIKEY_INPUT the character of the input text,
 // 0 for empty input: one line on stderr, or {"error":{…}} on stdout with --json). No curves are
 // loaded.
-import { UsageError, parseFlags, readAll, type Command } from './command.js';
+import { InputTooLargeError, UsageError, parseFlags, readAll, type CliIO, type Command } from './command.js';
 import { MikeyError, decodeMessage, parseMessageText } from '../mikey/index.js';
 import { describeMessage } from '../mikey/describe.js';
+import { MAX_STDIN_TEXT, MAX_TEXT } from '../mikey/text.js';
+
+/** stdin as text, read up to MAX_STDIN_TEXT octets; more is MIKEY_INPUT like any over-long input. */
+async function readStdinText(io: CliIO): Promise<string> {
+  try {
+    return (await readAll(io.stdin, MAX_STDIN_TEXT)).toString('utf8');
+  } catch (e) {
+    if (!(e instanceof InputTooLargeError)) throw e;
+    throw new MikeyError('MIKEY_INPUT', MAX_TEXT, `input is more than ${MAX_STDIN_TEXT} octets, at most ${MAX_TEXT} characters are read`, 'character');
+  }
+}
 
 const usage = `usage: ibake decode [--json] [MESSAGE|-]
 
@@ -32,8 +43,8 @@ export const command: Command = {
     const { values, positionals } = parseFlags(argv, { json: { type: 'boolean' } }, true);
     if (positionals.length > 1) throw new UsageError('give at most one MESSAGE');
     const arg = positionals[0];
-    const text = arg === undefined || arg === '-' ? (await readAll(io.stdin)).toString('utf8') : arg;
     try {
+      const text = arg === undefined || arg === '-' ? await readStdinText(io) : arg;
       const { bytes, format } = parseMessageText(text);
       const m = decodeMessage(bytes);
       const d = describeMessage(m);

@@ -4,6 +4,10 @@
 // wrong key or wrong identity ends in one error line and a non-zero exit; nothing of the
 // plaintext is printed in that case.
 import { decrypt } from '../ibe/index.js';
+import { MAX_PLAINTEXT } from '../ibe/bls12381/bf.js';
+
+/** stdin bound: the base64 of the largest ciphertext (a 1 MiB plaintext, both suites), line breaks included, is under 1.5 MiB. */
+const MAX_CIPHERTEXT_TEXT = 2 * MAX_PLAINTEXT;
 import { parseFlags, readAll, type Command } from './command.js';
 import { IDENTITY_FLAGS, identityContext, parseBase64, required, toBase64 } from './ibe-cli-util.js';
 import { writeRaw } from './raw-output.js';
@@ -26,7 +30,7 @@ base64 instead, or redirect. Exit 1 with one line
     const key = parseBase64(required(values.key, 'key'), '--key');
     try {
       const { engine, params, id } = await identityContext(values);
-      const ct = parseBase64((await readAll(io.stdin)).toString('utf8'), 'ciphertext on stdin');
+      const ct = parseBase64((await readAll(io.stdin, MAX_CIPHERTEXT_TEXT)).toString('utf8'), 'ciphertext on stdin');
       const pt = await decrypt(params, id, key, ct, engine);
       try {
         if (values.b64) {

@@ -1,6 +1,7 @@
 // `ibake ibe encrypt`: Boneh–Franklin encryption of stdin to an identity (for the key period
 // containing --date) under a KMS's public parameters; prints the DER ciphertext as base64.
 import { encrypt } from '../ibe/index.js';
+import { MAX_PLAINTEXT } from '../ibe/bls12381/bf.js';
 import { parseFlags, readAll, UsageError, type Command } from './command.js';
 import { IDENTITY_FLAGS, identityContext, toBase64 } from './ibe-cli-util.js';
 
@@ -16,7 +17,7 @@ base64. The recipient identity is URI ‖ 0x00 ‖ start of the params' key peri
   async run(argv, io) {
     const { values } = parseFlags(argv, IDENTITY_FLAGS);
     const { engine, params, id } = await identityContext(values);
-    const pt = new Uint8Array(await readAll(io.stdin));
+    const pt = new Uint8Array(await readAll(io.stdin, MAX_PLAINTEXT));
     if (pt.length === 0) throw new UsageError('empty plaintext on stdin');
     try {
       io.stdout(toBase64(await encrypt(params, id, pt, engine)) + '\n');

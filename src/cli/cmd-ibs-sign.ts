@@ -4,6 +4,7 @@
 // period is IBE_BAD_KEY, exit 1.
 import { sign, verifySigningKey } from '../ibe/index.js';
 import { IbeError } from '../ibe/errors.js';
+import { MAX_SIGNED_MESSAGE } from '../ibe/bls12381/ibs.js';
 import { parseFlags, readAll, type Command } from './command.js';
 import { IDENTITY_FLAGS, identityContext, parseBase64, required, toBase64 } from './ibe-cli-util.js';
 
@@ -25,7 +26,7 @@ params are not bls12381-bf (IBE_BAD_PARAMS); 2 usage.
     const key = parseBase64(required(values.key, 'key'), '--key');
     try {
       const { engine, params, id } = await identityContext(values);
-      const msg = new Uint8Array(await readAll(io.stdin));
+      const msg = new Uint8Array(await readAll(io.stdin, MAX_SIGNED_MESSAGE));
       if (!(await verifySigningKey(params, id, key, engine))) {
         throw new IbeError('IBE_BAD_KEY', 'the key is not the signing key of --id for this key period');
       }

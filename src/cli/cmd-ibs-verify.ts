@@ -3,6 +3,7 @@
 // 1 (IBE_SIGNATURE_INVALID: well-formed but wrong; IBE_BAD_SIGNATURE: malformed U or V).
 import { verify } from '../ibe/index.js';
 import { IbeError } from '../ibe/errors.js';
+import { MAX_SIGNED_MESSAGE } from '../ibe/bls12381/ibs.js';
 import { parseFlags, readAll, type Command } from './command.js';
 import { IDENTITY_FLAGS, identityContext, parseBase64, required } from './ibe-cli-util.js';
 
@@ -23,7 +24,7 @@ period or KMS), IBE_BAD_SIGNATURE (wrong length, U or V not a valid G2 point), I
     const { values } = parseFlags(argv, { ...IDENTITY_FLAGS, sig: { type: 'string' as const } });
     const sig = parseBase64(required(values.sig, 'sig'), '--sig');
     const { engine, params, id } = await identityContext(values);
-    const msg = new Uint8Array(await readAll(io.stdin));
+    const msg = new Uint8Array(await readAll(io.stdin, MAX_SIGNED_MESSAGE));
     if (!(await verify(params, id, msg, sig, engine))) {
       throw new IbeError('IBE_SIGNATURE_INVALID', 'the signature does not verify for --id in this key period');
     }

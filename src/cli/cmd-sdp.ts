@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { UsageError, parseFlags, readAll, type CliIO, type Command } from './command.js';
 import { decodeMessage, parseMessageText } from '../mikey/index.js';
+import { MAX_STDIN_TEXT } from '../mikey/text.js';
 import { addMikeyToSdp, buildSdpBody, findMikey, type SdpBodyOptions } from '../srtp/sdp-body.js';
 import { encodeBase64 } from '../util/base64.js';
 import { SrtpError } from '../srtp/errors.js';
@@ -26,7 +27,7 @@ function readText(path: string): string {
 async function argOrStdin(positionals: string[], io: CliIO): Promise<string> {
   if (positionals.length > 1) throw new UsageError('give at most one argument');
   const a = positionals[0];
-  return a === undefined || a === '-' ? (await readAll(io.stdin)).toString('utf8') : a;
+  return a === undefined || a === '-' ? (await readAll(io.stdin, MAX_STDIN_TEXT)).toString('utf8') : a;
 }
 
 function intFlag(v: unknown, name: string, max: number): number | undefined {

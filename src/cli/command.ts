@@ -47,9 +47,36 @@ export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allow
   }
 }
 
-/** Reads all of stdin as bytes. */
-export async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
+/** More input than a command reads (stdin is not read further). Exit status 1, one line. */
+export class InputTooLargeError extends IbakedError {
+  constructor(
+    readonly what: string,
+    readonly max: number,
+  ) {
+    super('INPUT_TOO_LARGE', `${what} holds more than ${max} octets`);
+  }
+}
+
+/**
+ * Reads all of stdin as bytes, at most `max` of them: past that it stops reading and throws
+ * InputTooLargeError, so `ibake decode < /dev/zero` (or a stray multi-GB file) ends with one
+ * line instead of buffering until memory runs out. What was read is zeroed then (it may be a
+ * plaintext).
+ */
+export async function readAll(stream: NodeJS.ReadableStream, max: number, what = 'stdin'): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  for await (const c of stream) chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-  return Buffer.concat(chunks);
+  let n = 0;
+  for await (const c of stream) {
+    const b = typeof c === 'string' ? Buffer.from(c) : (c as Buffer);
+    n += b.length;
+    if (n > max) {
+      for (const x of chunks) x.fill(0);
+      b.fill(0);
+      throw new InputTooLargeError(what, max);
+    }
+    chunks.push(b);
+  }
+  const all = Buffer.concat(chunks);
+  for (const x of chunks) x.fill(0);
+  return all;
 }

@@ -10,6 +10,8 @@ import { MIKEY_PRTCL_ID, formatKeyMgmtAttribute } from '../util/key-mgmt.js';
 
 /** Size cap applied before any decoding (security.md §3.5 rule 7): a 64 KiB message as spaced hex. */
 export const MAX_TEXT = 3 * 65536 + 4096;
+/** Octets of stdin a CLI reads for such text: MAX_TEXT characters take at most 4 octets each in UTF-8. */
+export const MAX_STDIN_TEXT = 4 * MAX_TEXT;
 
 export type TextFormat = 'base64' | 'hex' | 'key-mgmt';
 

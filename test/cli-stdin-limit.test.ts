@@ -1,0 +1,94 @@
+// Every `ibake` command that reads stdin stops at its bound: an endless or huge stdin (e.g.
+// `ibake decode < /dev/zero`, a multi-GB file piped by mistake) ends with one error line and
+// exit status 1 after reading little more than the bound, instead of buffering everything
+// until the process runs out of memory (found by fuzzing: `decode < /dev/zero` grew to 3 GB
+// in 9 s and died). Input at the bound is still read whole.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { main } from '../src/cli/ibake.js';
+import { MAX_PLAINTEXT } from '../src/ibe/bls12381/bf.js';
+import { MAX_SIGNED_MESSAGE } from '../src/ibe/bls12381/ibs.js';
+import { MAX_STDIN_TEXT } from '../src/mikey/text.js';
+import { runCli } from './helpers/cli.js';
+
+const root = mkdtempSync(join(tmpdir(), 'ibake-stdin-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const dir = join(root, 'kms');
+const params = join(dir, 'params.json');
+const ID = 'sip:bob@example.org';
+
+const CHUNK = 64 * 1024;
+/** Stops the test stream here: without a bound a command reads all of it (no OOM in the test). */
+const GIVE_UP = 64 * 1024 * 1024;
+
+/** A stdin of `fill` octets that never ends before GIVE_UP; counts what the command pulled. */
+function endless(fill: number) {
+  const s = { pulled: 0, stream: undefined as unknown as Readable };
+  s.stream = new Readable({
+    read() {
+      if (s.pulled >= GIVE_UP) return void this.push(null);
+      s.pulled += CHUNK;
+      this.push(Buffer.alloc(CHUNK, fill));
+    },
+  });
+  return s;
+}
+
+async function run(argv: string[], stdin: Readable) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, { stdin, stdout: (t) => (stdout += t), stdoutBytes: () => {}, stderr: (t) => (stderr += t) });
+  return { code, stdout, stderr };
+}
+
+describe('ibake stdin bounds', () => {
+  it('kms init (fixture)', async () => {
+    expect((await runCli(['kms', 'init', '--dir', dir])).code).toBe(0);
+    const k = await runCli(['kms', 'extract', '--dir', dir, '--id', ID, '--signing']);
+    expect(k.code).toBe(0);
+  });
+
+  const cases: Array<{ name: string; argv: () => string[]; bound: number; fill: number }> = [
+    { name: 'ibe encrypt', argv: () => ['ibe', 'encrypt', '--params', params, '--id', ID], bound: MAX_PLAINTEXT, fill: 0 },
+    { name: 'ibe decrypt', argv: () => ['ibe', 'decrypt', '--params', params, '--id', ID, '--key', 'AAAA'], bound: 2 * MAX_PLAINTEXT, fill: 0x41 },
+    { name: 'ibs sign', argv: () => ['ibs', 'sign', '--params', params, '--id', ID, '--key', 'AAAA'], bound: MAX_SIGNED_MESSAGE, fill: 0 },
+    { name: 'ibs verify', argv: () => ['ibs', 'verify', '--params', params, '--id', ID, '--sig', 'AAAA'], bound: MAX_SIGNED_MESSAGE, fill: 0 },
+    { name: 'sdp extract', argv: () => ['sdp', 'extract'], bound: MAX_STDIN_TEXT, fill: 0x20 },
+    { name: 'sdp offer', argv: () => ['sdp', 'offer', '-'], bound: MAX_STDIN_TEXT, fill: 0x41 },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: an endless stdin is INPUT_TOO_LARGE (one line, exit 1) after about ${c.bound} octets`, async () => {
+      const s = endless(c.fill);
+      const r = await run(c.argv(), s.stream);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`ibake: INPUT_TOO_LARGE: stdin holds more than ${c.bound} octets\n`);
+      expect(s.pulled).toBeLessThanOrEqual(c.bound + 4 * CHUNK);
+    });
+  }
+
+  it('decode: an endless stdin is MIKEY_INPUT, as text (one line) and as --json', async () => {
+    const s = endless(0x41);
+    const r = await run(['decode'], s.stream);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(new RegExp(`^ibake decode: MIKEY_INPUT at character \\d+: input is more than ${MAX_STDIN_TEXT} octets`));
+    expect(s.pulled).toBeLessThanOrEqual(MAX_STDIN_TEXT + 4 * CHUNK);
+    const j = await run(['decode', '--json'], endless(0).stream);
+    expect(j.code).toBe(1);
+    expect(JSON.parse(j.stdout).error.code).toBe('MIKEY_INPUT');
+  });
+
+  it('input at the bound is still read whole (ibe encrypt of exactly 1 MiB round-trips its length)', async () => {
+    const r = await runCli(['ibe', 'encrypt', '--params', params, '--id', ID], new Uint8Array(MAX_PLAINTEXT).fill(7));
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(Buffer.from(r.stdout.trim(), 'base64').length).toBeGreaterThan(MAX_PLAINTEXT);
+    const over = await runCli(['ibe', 'encrypt', '--params', params, '--id', ID], new Uint8Array(MAX_PLAINTEXT + 1));
+    expect(over.code).toBe(1);
+    expect(over.stderr).toBe(`ibake: INPUT_TOO_LARGE: stdin holds more than ${MAX_PLAINTEXT} octets\n`);
+  });
+});
