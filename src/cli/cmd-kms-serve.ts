@@ -4,7 +4,6 @@
 // and stops cleanly on SIGINT/SIGTERM. An audit record that cannot be written stops the
 // service (no unaudited issuance): it wipes the master secret and PSKs and exits 1. Plain HTTP
 // on an address other than loopback needs --insecure-http.
-import { readFile } from 'node:fs/promises';
 import { loadKmsDir } from '../kms/master.js';
 import { chainedJsonLineLogger } from '../kms/issuance-log.js';
 import { closeSync, openSync, writeSync } from 'node:fs';
@@ -14,6 +13,10 @@ import { PskStore } from '../kms/psk-store.js';
 import { startKmsServer, type KmsRateLimits } from '../kms/server.js';
 import { parseFlags, UsageError, type CliIO, type Command } from './command.js';
 import { engineFlag, required } from './ibe-cli-util.js';
+import { readFileBounded } from '../util/read-bounded.js';
+
+/** Largest PEM file read (--cert, --key, --pke-key): a certificate chain fits many times over. */
+const MAX_PEM = 1 << 20;
 
 export const DEFAULT_KMS_PORT = 8270;
 
@@ -121,7 +124,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal, reload
   let tls: { cert: Uint8Array; key: Uint8Array } | undefined;
   if (values.cert !== undefined && values.key !== undefined) {
     try {
-      tls = { cert: await readFile(values.cert), key: await readFile(values.key) };
+      tls = { cert: readFileBounded(values.cert, MAX_PEM), key: readFileBounded(values.key, MAX_PEM) };
     } catch (e) {
       throw new KmsError('KMS_CONFIG', `cannot read certificate/key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -129,7 +132,7 @@ export async function serve(argv: string[], io: CliIO, stop: AbortSignal, reload
   let pkeKey: Uint8Array | undefined;
   if (values['pke-key'] !== undefined) {
     try {
-      pkeKey = await readFile(values['pke-key']);
+      pkeKey = readFileBounded(values['pke-key'], MAX_PEM);
     } catch (e) {
       throw new KmsError('KMS_CONFIG', `cannot read --pke-key: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }

@@ -3,24 +3,24 @@
 // a=key-mgmt line) into a minimal SDP body, or add it to an existing body; extract finds the one
 // MIKEY message in an a=key-mgmt line, an SDP body or a whole SIP message. The message must
 // decode as MIKEY before it is wrapped, so nothing unreadable goes on the wire.
-import { readFileSync } from 'node:fs';
 import { UsageError, parseFlags, readAll, type CliIO, type Command } from './command.js';
 import { decodeMessage, parseMessageText } from '../mikey/index.js';
 import { MAX_STDIN_TEXT } from '../mikey/text.js';
 import { addMikeyToSdp, buildSdpBody, findMikey, type SdpBodyOptions } from '../srtp/sdp-body.js';
 import { encodeBase64 } from '../util/base64.js';
 import { SrtpError } from '../srtp/errors.js';
+import { readFileBounded } from '../util/read-bounded.js';
 
 const MAX_FILE = 65536;
 
 function readText(path: string): string {
   let b: Buffer;
   try {
-    b = readFileSync(path);
+    b = readFileBounded(path, MAX_FILE);
   } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EFBIG') throw new UsageError(`${path} is larger than ${MAX_FILE} octets`);
     throw new UsageError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (b.length > MAX_FILE) throw new UsageError(`${path} is larger than ${MAX_FILE} octets`);
   return b.toString('utf8');
 }
 

@@ -3,13 +3,14 @@
 // Without a `kms` section the daemon runs in embedded development mode (a local KMS and its
 // store under varDir); with `kms: {url, params, ca?}` it is a production endpoint that fetches
 // its identities' keys from that KMS with per-identity PSKs. See docs/daemon.md.
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EngineName } from '../engine/types.js';
 import { SRTP_PROFILES } from '../srtp/policy.js';
 import { IbakedError } from '../util/errors.js';
+import { readFileBounded } from '../util/read-bounded.js';
 import { parseUids } from './identity-access.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
 
@@ -284,13 +285,16 @@ function deferredConfig(v: unknown): DeferredConfig {
   return { mailboxes, escrowed: v.escrowed === undefined ? 'deny' : oneOf(v.escrowed, 'deferred.escrowed', ['allow', 'deny'] as const) };
 }
 
+/** Largest configuration file read (thousands of identities fit); more is CONFIG (EFBIG). */
+export const MAX_CONFIG_FILE = 16 << 20;
+
 /** Reads the JSON config file (if any) and applies the flags on top; fills the defaults. */
 export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaultSocket: string): DaemonConfig {
   let file: Partial<DaemonConfig> = {};
   if (flags.config !== undefined) {
     let text: string;
     try {
-      text = readFileSync(flags.config, 'utf8');
+      text = readFileBounded(flags.config, MAX_CONFIG_FILE).toString('utf8');
     } catch (e) {
       throw new ConfigError(`cannot read ${flags.config}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
@@ -360,7 +364,7 @@ export function readPskFile(path: string): string {
   try {
     const st = statSync(path);
     if ((st.mode & 0o077) !== 0) throw new ConfigError(`${path} is accessible by group/others (mode ${(st.mode & 0o777).toString(8)}); chmod 600 it`);
-    text = readFileSync(path, 'utf8').trim();
+    text = readFileBounded(path, 4096).toString('utf8').trim();
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     throw new ConfigError(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);

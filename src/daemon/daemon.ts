@@ -7,13 +7,17 @@
 // startIbaked() either returns a fully running daemon or cleans up and throws. reload() applies
 // a new configuration (SIGHUP) without dropping exchanges; shutdown() drains for a bounded
 // time; close() stops everything and wipes all secrets.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import type { Engine, EngineName } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { loadParamsFile } from '../kms/master.js';
 import { IbakedError } from '../util/errors.js';
+import { readFileBounded } from '../util/read-bounded.js';
+
+/** Largest kms.ca PEM file read. */
+const MAX_PEM_FILE = 1 << 20;
 import { ConfigError, DEFAULTS, defaultWorkers, parseListen, readPskFile, type DaemonConfig, type IdentityConfig } from './config.js';
 import { startDevKms, type DevKms } from './dev-kms.js';
 import { EXCHANGE_METHODS } from './exchange.js';
@@ -125,7 +129,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
       kmsUrl = cfg.kms.url;
       if (cfg.kms.ca) {
         try {
-          ca = readFileSync(cfg.kms.ca, 'utf8');
+          ca = readFileBounded(cfg.kms.ca, MAX_PEM_FILE).toString('utf8');
         } catch (e) {
           throw new ConfigError(`cannot read ${cfg.kms.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
         }

@@ -18,6 +18,10 @@ import { checkMaster, isSuiteName, setup, type IbeParams, type IbeSuiteName, typ
 import { buildParams, paramsToJson, parseParams } from '../ibe/params.js';
 import type { Rfc5091Level } from '../ibe/rfc5091/setup.js';
 import { makeDirSync } from '../util/make-dir.js';
+import { readFileBounded } from '../util/read-bounded.js';
+
+/** Octets of a params file read at most (its text is capped at 1 Mi characters of up to 4 octets). */
+const MAX_PARAMS_FILE = 4 << 20;
 import { KmsError } from './errors.js';
 import { requireNotOthersWritable } from './file-modes.js';
 
@@ -156,7 +160,7 @@ export async function initKmsDir(dir: string, opts: InitOptions): Promise<IbePar
 export async function loadParamsFile(path: string, engine?: Engine): Promise<IbeParams> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = readFileBounded(path, MAX_PARAMS_FILE).toString('utf8'); // parseParams then caps the text at 1 MiB
   } catch (e) {
     throw cfg(`cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -2,17 +2,24 @@
 // `ibake decode < /dev/zero`, a multi-GB file piped by mistake) ends with one error line and
 // exit status 1 after reading little more than the bound, instead of buffering everything
 // until the process runs out of memory (found by fuzzing: `decode < /dev/zero` grew to 3 GB
-// in 9 s and died). Input at the bound is still read whole.
-import { mkdtempSync, rmSync } from 'node:fs';
+// in 9 s and died). Input at the bound is still read whole. The same for files named on the
+// command line or in ibaked's configuration (--params, --sdp, --offer, --cert/--key,
+// --pke-key, --config, kms.ca: util/read-bounded.ts): /dev/zero as one of them used to crash
+// the process (SIGSEGV, V8 OOM or std::bad_alloc abort); pipes (`<(…)`) still work.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/ibake.js';
+import { resolveConfig } from '../src/daemon/config.js';
 import { MAX_PLAINTEXT } from '../src/ibe/bls12381/bf.js';
 import { MAX_SIGNED_MESSAGE } from '../src/ibe/bls12381/ibs.js';
+import { encodeMessage } from '../src/mikey/index.js';
 import { MAX_STDIN_TEXT } from '../src/mikey/text.js';
+import { readFileBounded } from '../src/util/read-bounded.js';
 import { runCli } from './helpers/cli.js';
+import { fixtures } from './mikey-fixtures.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ibake-stdin-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -90,5 +97,48 @@ describe('ibake stdin bounds', () => {
     const over = await runCli(['ibe', 'encrypt', '--params', params, '--id', ID], new Uint8Array(MAX_PLAINTEXT + 1));
     expect(over.code).toBe(1);
     expect(over.stderr).toBe(`ibake: INPUT_TOO_LARGE: stdin holds more than ${MAX_PLAINTEXT} octets\n`);
+  });
+});
+
+describe('files named by the user are read up to a bound', () => {
+  // a well-formed message (the fixture I_MESSAGE_1): the file is read once the message decodes
+  const M = Buffer.from(encodeMessage(fixtures()[0]!.msg)).toString('base64');
+  it('readFileBounded: whole file up to the bound, EFBIG past it, also for an endless device', () => {
+    const f = join(root, 'eight');
+    writeFileSync(f, '12345678');
+    expect(readFileBounded(f, 8).toString()).toBe('12345678');
+    expect(() => readFileBounded(f, 7)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    expect(() => readFileBounded('/dev/zero', 1 << 20)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
+    expect(() => readFileBounded(join(root, 'missing'), 8)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('ibe encrypt --params /dev/zero is KMS_CONFIG (EFBIG), one line', async () => {
+    const r = await runCli(['ibe', 'encrypt', '--params', '/dev/zero', '--id', ID], 'x');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('ibake: KMS_CONFIG: cannot read /dev/zero: EFBIG\n');
+  });
+
+  it('sdp offer --sdp and sdp answer --offer /dev/zero: usage error, one line', async () => {
+    for (const argv of [['sdp', 'offer', M, '--sdp', '/dev/zero'], ['sdp', 'answer', M, '--offer', '/dev/zero']]) {
+      const r = await runCli(argv);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('ibake: /dev/zero is larger than 65536 octets (see --help)\n');
+    }
+  });
+
+  it('kms serve --cert/--key and --pke-key /dev/zero: KMS_CONFIG (EFBIG) before listening', async () => {
+    const users = join(root, 'users.json');
+    writeFileSync(users, JSON.stringify({ [ID]: 'feedfacefeedfacefeedfacefeedface' }), { mode: 0o600 });
+    const base = ['kms', 'serve', '--dir', dir, '--users', users, '--port', '0'];
+    const tls = await runCli([...base, '--cert', '/dev/zero', '--key', '/dev/zero']);
+    expect(tls.code).toBe(1);
+    expect(tls.stderr).toBe('ibake: KMS_CONFIG: cannot read certificate/key: EFBIG\n');
+    const pke = await runCli([...base, '--pke-key', '/dev/zero']);
+    expect(pke.code).toBe(1);
+    expect(pke.stderr).toBe('ibake: KMS_CONFIG: cannot read --pke-key: EFBIG\n');
+  });
+
+  it('ibaked --config /dev/zero is CONFIG (EFBIG)', () => {
+    expect(() => resolveConfig({ config: '/dev/zero' }, {}, '/d.sock')).toThrow(expect.objectContaining({ code: 'CONFIG', message: 'cannot read /dev/zero: EFBIG' }));
   });
 });
