@@ -158,6 +158,9 @@ describe('strict flags and help', () => {
       ['ibe', 'encrypt', '--params', 'p.json', '--id', 'sip:a@b', '--engine', 'gpu'],
       ['ibe', 'decrypt', '--params', 'p.json', '--id', 'sip:a@b', '--key', '!!!!'],
       ['ibe', 'encrypt', '--params', 'p.json', '--id', 'sip:a@b', '--date', '2026-02-30'],
+      // an option value starting with a dash: parseArgs's three-line explanation, printed as one
+      ['ibe', 'encrypt', '--params', 'p.json', '--id', '-sip:a@b'],
+      ['kms', 'extract', '--dir', '-x', '--id', 'sip:a@b'],
     ]) {
       const r = await runCli(argv);
       expect(r.code, argv.join(' ')).toBe(2);

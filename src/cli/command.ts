@@ -43,7 +43,9 @@ export function parseFlags<T extends FlagSpec>(argv: string[], options: T, allow
   try {
     return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals }) as ParsedFlags<T>;
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    // parseArgs explains some mistakes over several lines (an option value that starts with a
+    // dash, e.g. `--timeout -1`): the CLI prints one line per error
+    throw new UsageError((e as Error).message.trim().replace(/\s*\n\s*/g, ' '));
   }
 }
 
