@@ -47,4 +47,18 @@ describe.runIf(BUILT)('ibaked --config: values it cannot use are refused at star
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/socket path is \d+ octets; a Unix socket path may have at most 107/);
   });
+
+  // found by fuzzing the binary's flags
+  it('an empty --socket is CONFIG, exit 2 (it reached listen() as a port: SOCKET_LISTEN ERR_SOCKET_BAD_PORT)', () => {
+    const r = runIbaked({}, ['--socket', '']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe('ibaked: socket path is empty\n');
+  });
+
+  it('a flag value starting with a dash is a one-line usage error, exit 2', () => {
+    const r = runIbaked({}, ['--workers', '-1']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/^ibaked: Option '--workers' argument is ambiguous\. .*\(see --help\)\n$/);
+  });
 });

@@ -336,6 +336,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
   };
   // sun_path holds 108 octets with the NUL: a longer path fails at listen with a misleading ENOENT
   const sockLen = Buffer.byteLength(cfg.socket);
+  // an empty one would reach listen() as a TCP port and fail as SOCKET_LISTEN ERR_SOCKET_BAD_PORT
+  if (sockLen === 0) throw new ConfigError('socket path is empty');
   if (sockLen > MAX_SOCKET_PATH) throw new ConfigError(`socket path is ${sockLen} octets; a Unix socket path may have at most ${MAX_SOCKET_PATH}: ${cfg.socket.slice(0, 60)}…`);
   if (flags.maxInFlight !== undefined) {
     const n = Number(flags.maxInFlight);

@@ -68,7 +68,8 @@ export async function runDaemon(argv: string[]): Promise<number> {
       strict: true,
     }));
   } catch (e) {
-    process.stderr.write(`ibaked: ${(e as Error).message} (see --help)\n`);
+    // one line, also for parseArgs's several-line explanation of a value starting with a dash
+    process.stderr.write(`ibaked: ${(e as Error).message.trim().replace(/\s*\n\s*/g, ' ')} (see --help)\n`);
     return 2;
   }
   if (values.help) {
