@@ -106,3 +106,20 @@ describe('ibake ipc against a socket that never answers', () => {
     }
   });
 });
+
+describe('ibake ipc: JSON-PARAMS nesting', () => {
+  // found by fuzzing: 5 000 nested arrays overflowed the stack in the JSON → msgpack conversion
+  // (`ibake: internal error: Maximum call stack size exceeded`, exit 70); checked before connecting
+  it('deeper than the daemon accepts (32) is a one-line usage error, exit 2, whatever the depth', async () => {
+    for (const depth of [33, 5_000, 60_000]) {
+      const r = await runCli(['ipc', '--socket', join(tmpdir(), 'ibaked-none.sock'), 'ping', `{"a":${'['.repeat(depth)}${']'.repeat(depth)}}`]);
+      expect(r.code, String(depth)).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(/^ibake: params\.a\[0\].*: JSON-PARAMS nested deeper than 32 levels \(see --help\)$/m);
+    }
+    // 31 levels under params still reach the connection (and fail there: no daemon)
+    const ok = await runCli(['ipc', '--socket', join(tmpdir(), 'ibaked-none.sock'), 'ping', `{"a":${'['.repeat(30)}${']'.repeat(30)}}`]);
+    expect(ok.code).toBe(1);
+    expect(ok.stderr).toMatch(/IPC_CONNECT/);
+  });
+});

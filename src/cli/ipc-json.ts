@@ -1,11 +1,17 @@
 // JSON form of IPC values for the shell (`ibake ipc`): msgpack bin has no JSON type, so octet
 // strings are written {"$base64": "…"} (or, on input only, {"$hex": "…"}); everything else is
 // plain JSON. The output of one call can therefore be pasted into the next one's params.
+import { MAX_DEPTH } from '../daemon/frame.js';
 import { UsageError } from './command.js';
 
-/** JSON params -> IPC params (bin from {"$base64"} / {"$hex"}). Throws UsageError. */
-export function fromJson(v: unknown, where = 'params'): unknown {
-  if (Array.isArray(v)) return v.map((x, i) => fromJson(x, `${where}[${i}]`));
+/**
+ * JSON params -> IPC params (bin from {"$base64"} / {"$hex"}). Throws UsageError, also for
+ * nesting deeper than the daemon's frames allow (MAX_DEPTH): thousands of levels used to
+ * overflow the stack here (`internal error: Maximum call stack size exceeded`, exit 70).
+ */
+export function fromJson(v: unknown, where = 'params', depth = 0): unknown {
+  if (v !== null && typeof v === 'object' && depth >= MAX_DEPTH) throw new UsageError(`${where.slice(0, 80)}…: JSON-PARAMS nested deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(v)) return v.map((x, i) => fromJson(x, `${where}[${i}]`, depth + 1));
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
     const keys = Object.keys(o);
@@ -15,7 +21,7 @@ export function fromJson(v: unknown, where = 'params'): unknown {
       if (!ok) throw new UsageError(`${where}: ${keys[0]} must be a ${keys[0] === '$hex' ? 'hex' : 'base64'} string`);
       return new Uint8Array(Buffer.from(s as string, keys[0] === '$hex' ? 'hex' : 'base64'));
     }
-    return Object.fromEntries(keys.map((k) => [k, fromJson(o[k], `${where}.${k}`)]));
+    return Object.fromEntries(keys.map((k) => [k, fromJson(o[k], `${where}.${k}`, depth + 1)]));
   }
   return v;
 }
