@@ -161,6 +161,11 @@ describe('ibaked exchanges over IPC (development mode)', () => {
       ['identity.add', {}],
       ['identity.add', { uri: 'sip:carol@example.org', psk: 'abcd' }],
       ['identity.add', { uri: 'not a uri' }],
+      // found by fuzzing: a control character in a URI was KMS_CONFIG (identity.add) or another layer's code
+      ['identity.add', { uri: 'sip:eve\u001b[2J@example.org' }],
+      ['identity.add', { uri: 'sip:eve\u0085@example.org' }],
+      ['exchange.initiate', { from: ALICE, to: 'sip:eve\u009b31m@example.org' }],
+      ['exchange.close', { identity: ALICE, csbId: 1, peer: 'sip:eve\u007f@example.org' }],
       ['identity.list', { x: 1 }],
       ['metrics', { x: 1 }],
     ];

@@ -7,11 +7,23 @@ export { onlyFields } from './methods.js';
 export type Params = Record<string, unknown>;
 
 const URI_RE = /^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f]/;
+/** A lone surrogate (not well-formed Unicode; msgpackr never decodes one, an embedding caller might pass one). */
+const LONE_SURROGATE_RE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
-/** A URI (scheme:rest, no whitespace or NUL, at most 1024 characters). */
+/**
+ * A URI (scheme:rest, no whitespace, control character or lone surrogate, at most 1024
+ * characters): the rules of an IBE identity (ibe/identity.ts validateUri) but its length. A
+ * control character (ESC, DEL, C1) used to pass here and fail later with another layer's code:
+ * identity.add answered KMS_CONFIG ('user contains control characters'), as if the KMS were
+ * misconfigured, for the caller's own mistake.
+ */
 export function uriParam(p: Params, name: string): string {
   const v = p[name];
-  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || !URI_RE.test(v)) throw new ParamError(`${name} must be a URI such as sip:alice@example.org`);
+  if (typeof v !== 'string' || v.length === 0 || v.length > 1024 || !URI_RE.test(v) || CONTROL_RE.test(v) || LONE_SURROGATE_RE.test(v)) {
+    throw new ParamError(`${name} must be a URI such as sip:alice@example.org`);
+  }
   return v;
 }
 
