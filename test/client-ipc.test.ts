@@ -21,3 +21,8 @@ it('requests pending at, or made after, the close reject with IPC_CLOSED', async
     server.close();
   }
 });
+
+it('an empty socket path is IPC_CONNECT, not a TCP-port error (found by fuzzing ibake ipc --socket "")', async () => {
+  await expect(IbakedClient.connect('')).rejects.toMatchObject({ code: 'IPC_CONNECT', message: 'cannot connect: the socket path is empty' });
+  await expect(IbakedClient.connect(undefined as unknown as string)).rejects.toMatchObject({ code: 'IPC_CONNECT' });
+});

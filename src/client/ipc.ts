@@ -52,6 +52,9 @@ export class IbakedClient {
   static connect(path: string, o: IbakedClientOptions = {}): Promise<IbakedClient> {
     const ms = o.timeoutMs;
     if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new RangeError('timeoutMs must be a positive number');
+    // '' (or a non-string from JS) would reach net.connect as a TCP port and throw an untyped
+    // ERR_SOCKET_BAD_PORT ('ibake ipc --socket ""' ended as an internal error, exit 70)
+    if (typeof path !== 'string' || path.length === 0) return Promise.reject(new IpcError('IPC_CONNECT', 'cannot connect: the socket path is empty'));
     return new Promise((resolve, reject) => {
       const s = connect(path);
       const t = ms === undefined ? undefined : setTimeout(() => {
