@@ -150,6 +150,10 @@ describe('ibake call (engine-independent)', () => {
     expect(r.stdout).not.toMatch(/[0-9a-f]{32}/);
     expect((await runCli(['call', '--from', A])).code).toBe(2);
     expect((await runCli(['call', '--from', A, '--to', A])).code).toBe(2);
+    // found by fuzzing: a control character passed and came back from the KMS as KMS_CONFIG, exit 1
+    const esc = await runCli(['call', '--from', 'sip:a\u001b[2J@example.org', '--to', B]);
+    expect(esc.code).toBe(2);
+    expect(esc.stderr).toBe('ibake: not a URI: sip:a\\u001b[2J@example.org (see --help)\n');
     expect((await runCli(['call', '--from', A, '--to', B, '--scenario', 'nope'])).code).toBe(2);
     expect((await runCli(['call', '--help'])).stdout).toMatch(/--reveal-secrets/);
   });

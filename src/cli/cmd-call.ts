@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { selectEngine, ENGINE_NAMES } from '../engine/select.js';
 import type { EngineName } from '../engine/types.js';
-import { setup } from '../ibe/index.js';
+import { setup, validateUri } from '../ibe/index.js';
 import { buildParams } from '../ibe/params.js';
 import { startKmsServer } from '../kms/server.js';
 import { requestPrivateKey } from '../kms/client.js';
@@ -103,6 +103,15 @@ function human(engine: string, r: ScenarioResult, reveal: boolean): string {
   return L.join('\n') + '\n';
 }
 
+const isIdentityUri = (u: string): boolean => {
+  try {
+    validateUri(u);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 export const command: Command = {
   name: 'call',
   summary: 'run a complete MIKEY-IBAKE call (with a loopback KMS) and check both sides agree',
@@ -164,7 +173,9 @@ Exit status: 0 the parties agree, 1 they do not or a step failed, 2 usage.
     const from = values.from as string | undefined;
     const to = values.to as string | undefined;
     if (!from || !to) throw new UsageError('--from URI and --to URI are required');
-    for (const u of [from, to]) if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/.test(u) || u.length > 256) throw new UsageError(`not a URI: ${u}`);
+    // the IBE identity rules too (no control character, well-formed Unicode): an ESC in --from
+    // used to pass here and fail in the loopback KMS as KMS_CONFIG (exit 1)
+    for (const u of [from, to]) if (!/^[a-zA-Z][a-zA-Z0-9+.-]*:[^\s\0]+$/.test(u) || u.length > 256 || !isIdentityUri(u)) throw new UsageError(`not a URI: ${JSON.stringify(u).slice(1, -1)}`);
     if (from === to) throw new UsageError('--from and --to must differ');
     const scenario = (values.scenario ?? 'basic') as ScenarioName;
     if (!SCENARIOS.includes(scenario)) throw new UsageError(`--scenario must be one of ${SCENARIOS.join(', ')}`);
