@@ -69,6 +69,9 @@ describe('validation', () => {
     for (const bad of ['2026-02-30', '2026-13-01', '2026-1-01', '26-01-01', '2026-01-01T00:00', '1969-12-31', '']) {
       expect(() => parseDate(bad), bad).toThrow(expect.objectContaining({ code: 'IBE_BAD_IDENTITY' }));
     }
+    expect(() => parseDate('2026-02-30')).toThrow("no such date '2026-02-30'");
+    expect(() => parseDate('1900-01-01')).toThrow("date '1900-01-01' is before 1970");
+    expect(() => parseDate('0000-01-01')).toThrow("date '0000-01-01' is before 1970");
     expect(() => identityFor('sip:a@b', '2026-01-01', 'year' as never)).toThrow(/period/);
     expect(() => periodStart(Number.NaN, 'day')).toThrow(/invalid time/);
   });

@@ -46,7 +46,9 @@ export function parseDate(s: unknown): Date {
   if (typeof s !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(s)) bad('date must be YYYY-MM-DD');
   const [y, m, d] = s.split('-').map(Number) as [number, number, number];
   const t = new Date(Date.UTC(y, m - 1, d));
-  if (y < 1970 || t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) bad(`no such date '${s}'`);
+  // key periods start in 1970 (1900-01-01 used to be called 'no such date')
+  if (y < 1970) bad(`date '${s}' is before 1970`);
+  if (t.getUTCFullYear() !== y || t.getUTCMonth() !== m - 1 || t.getUTCDate() !== d) bad(`no such date '${s}'`);
   return t;
 }
 
