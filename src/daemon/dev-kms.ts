@@ -23,6 +23,9 @@ import { PskStore } from '../kms/psk-store.js';
 import { ConfigError } from './config.js';
 import { parseUids } from './identity-access.js';
 
+/** Connections and queued key extractions the embedded KMS takes from the daemon: its HTTP connection cap. */
+const DEV_KMS_CONNECTIONS = 1024;
+
 export const DEV_KMS_ID = 'sip:kms.localhost';
 export const DEV_USERS_FILE = 'dev-users.json';
 const PLACEHOLDER_USER = 'sip:placeholder@kms.localhost';
@@ -133,6 +136,11 @@ export async function startDevKms(o: { varDir: string; engine: Engine; log: (lin
       engine: o.engine,
       // every local client shares 127.0.0.1: only the per-user limit applies
       rateLimit: { perAddress: false },
+      // and its one client is this daemon, whose identity.add requests (up to maxInFlight at
+      // once) each open a connection: the per-address cap of a public KMS (16) reset the rest,
+      // and a burst of 60 concurrent adds failed a third of them with KMS_TRANSPORT ECONNRESET
+      maxConnectionsPerAddress: DEV_KMS_CONNECTIONS,
+      maxQueued: DEV_KMS_CONNECTIONS,
       // audit events carry identities and key ids (hashes), never keys
       log: (e) => (o.audit ? o.audit(e as unknown as Record<string, unknown>) : o.log(`kms ${JSON.stringify(e)}`)),
     });
