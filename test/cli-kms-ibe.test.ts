@@ -92,6 +92,13 @@ for (const { suite, extra } of SUITES) {
       expect(dec.stdout).toBe(msg);
       const b64 = await runCli(['ibe', 'decrypt', '--params', params, '--id', 'sip:bob@example.org', '--key', key, '--date', '2026-11-29', '--b64', ...eng], ct);
       expect(Buffer.from(b64.stdout.trim(), 'base64').toString()).toBe(msg);
+      // wrapped as base64(1) (76, LF) and openssl (64, CRLF) print it: found refused as 'not valid base64'
+      for (const [w, eol] of [[76, '\n'], [64, '\r\n']] as const) {
+        const wrapped = ct.replace(new RegExp(`(.{${w}})`, 'g'), `$1${eol}`) + eol;
+        const r = await runCli(['ibe', 'decrypt', '--params', params, '--id', 'sip:bob@example.org', '--key', key, '--date', '2026-11-29', ...eng], wrapped);
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe(msg);
+      }
 
       const nbits = Buffer.from(ct, 'base64').length * 8;
       for (const bit of [3, 100, Math.floor(nbits / 2), nbits - 9, nbits - 1]) {

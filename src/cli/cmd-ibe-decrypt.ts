@@ -6,7 +6,7 @@
 import { decrypt } from '../ibe/index.js';
 import { MAX_PLAINTEXT } from '../ibe/bls12381/bf.js';
 
-/** stdin bound: the base64 of the largest ciphertext (a 1 MiB plaintext, both suites), line breaks included, is under 1.5 MiB. */
+/** stdin bound: the base64 of the largest ciphertext (a 1 MiB plaintext, both suites) is under 1.5 MiB. */
 const MAX_CIPHERTEXT_TEXT = 2 * MAX_PLAINTEXT;
 import { parseFlags, readAll, type Command } from './command.js';
 import { IDENTITY_FLAGS, identityContext, parseBase64, required, toBase64 } from './ibe-cli-util.js';
@@ -18,8 +18,9 @@ export const command: Command = {
   usage: `usage: ibake ibe decrypt --params FILE --id URI --key B64 [--date YYYY-MM-DD]
                         [--engine ts|wasm|native] [--b64]
 
-Reads a base64 BFCiphertextBlock from stdin and writes the plaintext's octets to stdout as they
-are (binary too: redirect to a file or a pipe). When stdout is a terminal and the plaintext is
+Reads a base64 BFCiphertextBlock from stdin (one line, or wrapped as base64/openssl print it)
+and writes the plaintext's octets to stdout as they are (binary too: redirect to a file or a
+pipe). When stdout is a terminal and the plaintext is
 not printable text, it refuses (exit 2) rather than garble the terminal: use --b64 to print
 base64 instead, or redirect. Exit 1 with one line
 (IBE_DECRYPT_FAILED / IBE_BAD_KEY) if the ciphertext was altered or the key does not belong to
@@ -30,7 +31,7 @@ base64 instead, or redirect. Exit 1 with one line
     const key = parseBase64(required(values.key, 'key'), '--key');
     try {
       const { engine, params, id } = await identityContext(values);
-      const ct = parseBase64((await readAll(io.stdin, MAX_CIPHERTEXT_TEXT)).toString('utf8'), 'ciphertext on stdin');
+      const ct = parseBase64((await readAll(io.stdin, MAX_CIPHERTEXT_TEXT)).toString('utf8'), 'ciphertext on stdin', { lines: true });
       const pt = await decrypt(params, id, key, ct, engine);
       try {
         if (values.b64) {

@@ -11,8 +11,9 @@ import { UsageError } from './command.js';
 export const ENGINE_CHOICES: readonly EngineName[] = ['ts', 'wasm', 'native'];
 
 /** Strict canonical base64 (standard alphabet, padded); surrounding whitespace ignored. */
-export function parseBase64(text: string, what: string): Uint8Array {
-  const r = decodeStrictBase64(text.trim());
+export function parseBase64(text: string, what: string, o: { lines?: boolean } = {}): Uint8Array {
+  // `lines`: base64 wrapped over several lines, as base64(1) (76) and openssl (64) print it
+  const r = decodeStrictBase64(o.lines ? text.replace(/\r?\n/g, '').trim() : text.trim());
   if (!r) throw new UsageError(`${what} is not valid base64`);
   if (!r.canonical) throw new UsageError(`${what} is not canonical base64`);
   return r.bytes;
