@@ -1,10 +1,15 @@
 // Development-mode identities scale linearly (issue 15): 2 000 identities registered over IPC
 // in a daemon whose V8 heap is capped at 256 MB (it ran out of memory at about 1 025 when the
 // embedded KMS rebuilt its whole users table for every addition), and the maxIdentities cap
-// refuses the next one with IDENTITY_LIMIT without harming the daemon.
+// refuses the next one with IDENTITY_LIMIT without harming the daemon. A burst of concurrent
+// identity.add registers every identity, against the embedded KMS and against `ibake kms serve`.
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IbakedClient, type IpcError } from '../src/client/ipc.js';
-import { BUILT, startDaemonProc } from './helpers/daemon-proc.js';
+import { BUILT, newDir, startDaemonProc } from './helpers/daemon-proc.js';
 
 const N = 2000;
 
@@ -62,6 +67,41 @@ describe.runIf(BUILT)('a burst of identity.add', () => {
       for (const c of cs) c.close();
     } finally {
       await d.stop();
+    }
+  });
+
+  // found by fuzzing too: `ibake kms serve` accepts 16 connections per client address and resets
+  // the rest; the daemon opened one per identity.add in flight, so of 24 at once 8 failed with
+  // KMS_TRANSPORT ECONNRESET. It now fetches at most 8 first keys at once (MAX_FIRST_KEY_FETCHES).
+  it('production: 24 concurrent identity.add against ibake kms serve are all registered', async () => {
+    const dir = newDir('ibaked-prod-burst-');
+    const ibake = join(process.cwd(), 'bin', 'ibake.js');
+    expect(spawnSync(process.execPath, [ibake, 'kms', 'init', '--dir', join(dir, 'kms')], { timeout: 30_000 }).status).toBe(0);
+    const users = Object.fromEntries(Array.from({ length: 24 }, (_, i) => [`sip:p${i}@example.org`, randomBytes(16).toString('hex')]));
+    writeFileSync(join(dir, 'users.json'), JSON.stringify(users), { mode: 0o600 });
+    const kms = spawn(process.execPath, [ibake, 'kms', 'serve', '--dir', join(dir, 'kms'), '--users', join(dir, 'users.json'), '--port', '0'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        kms.stdout!.on('data', (c) => {
+          out += c;
+          const m = /(http:\/\/\S+\/mikey)/.exec(out);
+          if (m) resolve(m[1]!);
+        });
+        kms.on('exit', () => reject(new Error(`kms serve exited: ${out}`)));
+      });
+      const d = await startDaemonProc({ kms: { url, params: join(dir, 'kms', 'params.json') }, logLevel: 'warn' }, { dir });
+      const c = await IbakedClient.connect(d.sock);
+      try {
+        const r = await Promise.allSettled(Object.entries(users).map(([uri, psk]) => c.request('identity.add', { uri, psk })));
+        expect(r.filter((x) => x.status === 'rejected').map((x) => (x as PromiseRejectedResult).reason.message)).toEqual([]);
+        expect((await c.request<{ identities: unknown[] }>('identity.list')).identities).toHaveLength(24);
+      } finally {
+        c.close();
+        await d.stop();
+      }
+    } finally {
+      kms.kill('SIGTERM');
     }
   });
 });

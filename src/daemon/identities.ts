@@ -35,10 +35,20 @@ export interface IdentitiesOptions {
   log: (line: string) => void;
 }
 
+/**
+ * Identities fetching their first key at once; the others wait their turn. A KMS (`ibake kms
+ * serve`) accepts 16 connections per client address and resets the rest, and the daemon is one
+ * address: a burst of 24 identity.add (an SBC registering its users) failed 8 of them with
+ * KMS_TRANSPORT ECONNRESET. Half the cap leaves room for renewals and deferred fetches.
+ */
+export const MAX_FIRST_KEY_FETCHES = 8;
+
 export class Identities {
   private readonly map = new Map<string, LocalIdentity>();
   private readonly adding = new Map<string, Promise<LocalIdentity>>();
   private closed = false;
+  private fetching = 0;
+  private readonly waiting: Array<() => void> = [];
 
   constructor(private readonly o: IdentitiesOptions) {
     if (o.params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${o.params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
@@ -83,6 +93,18 @@ export class Identities {
     }
   }
 
+  /** Runs f when fewer than MAX_FIRST_KEY_FETCHES run (first come, first served). */
+  private async fetchSlot<T>(f: () => Promise<T>): Promise<T> {
+    while (this.fetching >= MAX_FIRST_KEY_FETCHES) await new Promise<void>((r) => this.waiting.push(r));
+    this.fetching++;
+    try {
+      return await f();
+    } finally {
+      this.fetching--;
+      this.waiting.shift()?.();
+    }
+  }
+
   private async create(uri: string, psk: Uint8Array, pskName?: string): Promise<LocalIdentity> {
     const periods = new Set<string>();
     const renewer = createKeyRenewer({
@@ -101,7 +123,7 @@ export class Identities {
       onError: (e) => this.o.log(`identity ${uri}: key fetch failed (${(e as IbakedError).code ?? 'ERROR'}); retrying`),
     });
     try {
-      await renewer.start();
+      await this.fetchSlot(() => renewer.start());
       if (this.closed) throw new IdentityError('SHUTTING_DOWN', 'daemon is shutting down');
     } catch (e) {
       renewer.stop(true);
