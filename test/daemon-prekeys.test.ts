@@ -85,3 +85,22 @@ describe('prekey IPC methods', () => {
     expect(await code(c.request('mailbox.prekeys.add', { bundle: new Uint8Array(10) }))).toBe('IBAKE_PREKEY_INVALID');
   });
 });
+
+describe('prekeys.generate in parallel', () => {
+  // found by fuzzing: 40 generates at once each fetched the signing key (KMS_RATE_LIMITED past
+  // the KMS's per-user burst) and each re-added it, wiping the copy others were signing with
+  // (ENGINE_NON_CANONICAL); now one fetch is shared and a held key is never replaced
+  it('16 concurrent prekeys.generate of a fresh identity all succeed with distinct ids and valid signatures', async () => {
+    const URI = 'sip:burst@example.org';
+    await c.request('identity.add', { uri: URI });
+    const rs = await Promise.allSettled(Array.from({ length: 16 }, () => c.request<{ ids: number[]; bundle: Uint8Array }>('prekeys.generate', { identity: URI, count: 3 })));
+    expect(rs.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason.code)).toEqual([]);
+    const ok = rs.map((r) => (r as PromiseFulfilledResult<{ ids: number[]; bundle: Uint8Array }>).value);
+    expect(new Set(ok.flatMap((r) => [r.ids[0], r.ids[0]! + 1, r.ids[1]])).size).toBe(48);
+    const ibs = new IbsKeyring(d.engine, (d.params.suite as { Ppub: Uint8Array }).Ppub);
+    for (const r of ok) {
+      const b = decodeBundle(r.bundle);
+      for (let i = 0; i < 3; i++) await new PrekeyVerifier(ibs).record(URI, recordOf(b, i), Date.now());
+    }
+  });
+});

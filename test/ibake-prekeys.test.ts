@@ -56,6 +56,23 @@ beforeAll(async () => {
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
+describe('the signing keyring', () => {
+  // found by fuzzing prekeys.generate in parallel: re-adding a held key wiped the buffer a
+  // sign() in flight was using, and that sign failed with ENGINE_NON_CANONICAL
+  it('adding a held signing key again keeps the held copy: signs running with it are not disturbed', async () => {
+    const d = await kmsDomain('urn:ibaked:kms:prekeys-readd');
+    const ring = new IbsKeyring(d.engine, (d.params.suite as { Ppub: Uint8Array }).Ppub);
+    const key = await extractSigningKey(d.master, d.params, identityFor(BOB, PERIOD, 'day').bytes, d.engine);
+    await ring.addKey(BOB, PERIOD, key);
+    const m = Uint8Array.of(1, 2, 3);
+    const signing = Array.from({ length: 4 }, () => ring.sign(BOB, PERIOD, m));
+    await Promise.all(Array.from({ length: 4 }, () => ring.addKey(BOB, PERIOD, key.slice())));
+    for (const sig of await Promise.all(signing)) expect(await ring.verify(BOB, PERIOD, m, sig)).toBe(true);
+    expect(await ring.verify(BOB, PERIOD, m, await ring.sign(BOB, PERIOD, m))).toBe(true);
+    ring.close();
+  });
+});
+
 describe('bundle and record octets', () => {
   const prekeys = (n: number) => Array.from({ length: n }, (_, i) => ({ id: i + 1, publicKey: generateEphemeral().publicPoint }));
 

@@ -73,6 +73,29 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
     return o.stateDir;
   };
   const openStore = () => (store ??= PrekeyStore.open(join(dir(), PREKEY_STORE_FILE), { now }));
+  /**
+   * The signing key of (uri, period) in the keyring, fetched once however many generates ask at
+   * the same time: each used to fetch its own, so a burst of prekeys.generate ran into the KMS's
+   * per-user rate limit (KMS_RATE_LIMITED) and re-added the key while others signed with it.
+   */
+  const fetching = new Map<string, Promise<void>>();
+  const signingKey = (uri: string, label: string, t: number): Promise<void> => {
+    if (ibs.hasKey(uri, label)) return Promise.resolve();
+    const k = `${label} ${uri}`;
+    let p = fetching.get(k);
+    if (!p) {
+      p = (async () => {
+        const key = await o.fetchSigningKey(uri, t);
+        try {
+          await ibs.addKey(uri, key.period, key.key);
+        } finally {
+          key.key.fill(0);
+        }
+      })().finally(() => fetching.delete(k));
+      fetching.set(k, p);
+    }
+    return p;
+  };
   const openMailbox = () => (mailbox ??= MailboxPrekeys.open(join(dir(), MAILBOX_FILE)));
 
   const handlers: Record<string, Handler> = {
@@ -89,14 +112,7 @@ export function prekeyMethods(o: PrekeyMethodsOptions): PrekeyMethods {
       if (typeof expiry !== 'number' || !Number.isSafeInteger(expiry) || expiry * 1000 <= t || expiry * 1000 > window.endMs) {
         throw new ParamError('expiry must be seconds since 1970, in the future and not after the current key period ends');
       }
-      if (!ibs.hasKey(uri, window.label)) {
-        const k = await o.fetchSigningKey(uri, t);
-        try {
-          await ibs.addKey(uri, k.period, k.key);
-        } finally {
-          k.key.fill(0);
-        }
-      }
+      await signingKey(uri, window.label, t);
       const bundle = await openStore().generate(ibs, uri, count, window.label, expiry);
       const ids = decodeBundle(bundle).prekeys.map((r) => r.id);
       return { identity: uri, period: window.label, expiry, ids: [ids[0], ids[ids.length - 1]], bundle };

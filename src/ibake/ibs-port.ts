@@ -55,7 +55,10 @@ export class IbsKeyring implements IbsPort {
     if (!(await verifySigningKey(this.#engine, this.#Ppub, identityOf(uri, period), d, q))) {
       throw new IbakeError('IBAKE_NO_KEY', `the signing key for ${uri} (${period}) fails e(P, d) = e(P_pub, Q_sig)`);
     }
-    this.#keys.get(`${period} ${uri}`)?.fill(0);
+    // A key of (uri, period) is unique (the KMS's extraction is deterministic), so one already
+    // held is kept: wiping it here could zero the buffer under a sign() still running with it
+    // (prekeys.generate in parallel failed with ENGINE_NON_CANONICAL that way).
+    if (this.#keys.has(`${period} ${uri}`)) return;
     this.#keys.set(`${period} ${uri}`, d.slice());
   }
 
