@@ -9,12 +9,14 @@
 //           extension, splices), as `message` and in the `sdp` form, also to the wrong identity
 //           and to `decode`; then the genuine message
 //   conns   250 half-written frames, connections over the per-uid cap, 2 000 pipelined
-//           requests, non-reading clients, abrupt closes, a slowloris frame
+//           requests, non-reading clients, abrupt closes
+//   burst   the same state-changing requests at once over several connections: 60 identities
+//           added 3 times each, 40 prekeys.generate of one identity (every one must succeed)
 // After each burst: the daemon is alive, answers ping and a complete alice→bob call, its RSS is
 // reported; at the end its log is searched for every SRTP key and salt handed out (hex and
 // base64) and for error-level records. Any crash, hang, INTERNAL or untyped error, or canary hit
 // is printed with `FINDING` and makes the exit status 1.
-//   node scripts/fuzz-daemon.mjs [--workers N] [--seed S] [--mikey N] [--phases frames,params,mikey,conns]
+//   node scripts/fuzz-daemon.mjs [--workers N] [--seed S] [--mikey N] [--phases frames,params,mikey,conns,burst]
 // It takes 1-2 minutes and about one core; not part of `npm test` (run it after changing
 // src/daemon/, the framing, the MIKEY decoder or the SDP reader).
 import { spawn } from 'node:child_process';
@@ -33,7 +35,7 @@ if (!existsSync(join(root, 'dist', 'daemon', 'main.js'))) {
 const { encodeFrame, encodeMsgpack, FrameDecoder } = await import(dist('daemon/frame.js'));
 const { IbakedClient } = await import(dist('client/ipc.js'));
 
-const { values: opt } = parseArgs({ options: { workers: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' }, mikey: { type: 'string', default: '200' }, phases: { type: 'string', default: 'frames,params,mikey,conns' } } });
+const { values: opt } = parseArgs({ options: { workers: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' }, mikey: { type: 'string', default: '200' }, phases: { type: 'string', default: 'frames,params,mikey,conns,burst' } } });
 const phases = new Set(opt.phases.split(','));
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -347,6 +349,27 @@ if (phases.has('conns')) {
   }
   await sleep(500);
   await health('abrupt closes');
+}
+
+// ---- bursts of state-changing requests ----
+if (phases.has('burst')) {
+  const cs = await Promise.all(Array.from({ length: 6 }, () => IbakedClient.connect(sock, { timeoutMs: 60_000 })));
+  const outcome = async (label, ps) => {
+    const rs = await Promise.allSettled(ps);
+    const bad = rs.filter((r) => r.status === 'rejected').map((r) => `${r.reason.code}: ${r.reason.message}`);
+    if (bad.length > 0) finding(`${label}: ${bad.length} of ${rs.length} failed, e.g. ${bad[0]}`);
+    return rs.filter((r) => r.status === 'fulfilled').map((r) => r.value);
+  };
+  const uris = Array.from({ length: 60 }, (_, i) => `sip:burst${i}@example.org`);
+  await outcome('60 identities added 3 times each at once', uris.flatMap((uri, i) => [0, 1, 2].map((k) => cs[(i + k) % 6].request('identity.add', { uri }))));
+  const listed = (await cs[0].request('identity.list')).identities.map((x) => x.uri);
+  const missing = uris.filter((u) => !listed.includes(u));
+  if (missing.length > 0) finding(`${missing.length} identities of the burst are not registered`);
+  const gens = await outcome('40 prekeys.generate of one identity at once', Array.from({ length: 40 }, (_, i) => cs[i % 6].request('prekeys.generate', { identity: uris[0], count: 2 })));
+  const ids = gens.flatMap((g) => g.ids);
+  if (new Set(ids).size !== ids.length) finding('prekeys.generate handed out an id twice');
+  for (const c of cs) c.close();
+  await health('burst');
 }
 
 // ---- the log ----
