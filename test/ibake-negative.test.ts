@@ -360,3 +360,32 @@ describe(`negative paths (engine ${engine.name})`, () => {
     expect(decodeMessage(Buffer.from(replies[0]!, 'hex')).payloads.find((p) => p.kind === 'ERR')).toMatchObject({ errNo: 0 });
   });
 });
+
+describe(`an exchange closed while its message is processed (engine ${engine.name})`, () => {
+  // found by fuzzing the daemon: exchange.close racing exchange.receive of the same exchange
+  // wiped its secrets mid-check, and the receive failed IBAKE_AUTH_FAILED with an Error reply
+  // for the peer, as if the peer had forged the message; it is IBAKE_NO_SESSION (no reply)
+  for (const at of ['I_MESSAGE_2', 'R_MESSAGE_2'] as const) {
+    it(`${at}: IBAKE_NO_SESSION, no reply`, async () => {
+      const a = await w.party(A);
+      const b = await w.party(B);
+      const o = await a.initiate({ to: B });
+      const r1 = await b.receive(o.message);
+      const i2 = await a.receive(r1.reply!);
+      let msg = i2.reply!;
+      let ep = b;
+      let store = b.responded;
+      if (at === 'R_MESSAGE_2') {
+        msg = (await b.receive(i2.reply!)).reply!;
+        ep = a;
+        store = a.initiated as unknown as typeof store;
+      }
+      const p = ep.receive(msg);
+      store.delete(o.csbId, ep === b ? A : B); // the app's exchange.close, while the receive runs
+      const e = await p.then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(IbakeError);
+      expect((e as IbakeError).code).toBe('IBAKE_NO_SESSION');
+      expect((e as IbakeError).reply).toBeUndefined();
+    });
+  }
+});

@@ -15,6 +15,7 @@ import { msToNtp } from './freshness.js';
 import { initiate, onRMessage1, onRMessage2 } from './initiator.js';
 import { onIMessage1, onIMessage2 } from './responder.js';
 import type { InitiatorState, OfferState, ResponderState } from './state.js';
+import { wipeCsKeys } from './output.js';
 import { SessionStore } from './store.js';
 import { onUpdateConfirm, onUpdateI1, onUpdateR1, rekey } from './update.js';
 import { DT, ERR, MESSAGE_NAMES, ROLE, buildErr, decode, malformed, uriOf } from './wire.js';
@@ -62,34 +63,54 @@ export class IbakeEndpoint extends EndpointCore {
     }
   }
 
+  /** The state a (decoded) I_MESSAGE_2 / R_MESSAGE_2 names in `store`, if any (peek: expired ones too, nothing removed). */
+  private namedState(msg: DecodedMessage, store: SessionStore<InitiatorState> | SessionStore<ResponderState>): { peer: string; state: InitiatorState | ResponderState } | undefined {
+    const ids = msg.payloads.filter((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR');
+    const peerRole = store === this.responded ? ROLE.I : ROLE.R;
+    const p = ids.find((x) => x.role === peerRole);
+    if (!p) return undefined;
+    try {
+      const peer = uriOf(p);
+      const state = store.peek(msg.header.csbId, peer);
+      return state ? { peer, state } : undefined;
+    } catch {
+      return undefined; // undecodable identity
+    }
+  }
+
   /**
    * RFC 6539 §3.2: on a failed check the exchange halts and its secrets are discarded. Only
    * the half-open session the (decoded) message names is touched; every other session is unchanged.
+   * An exchange closed (or replaced) by the application while this message was being processed
+   * is IBAKE_NO_SESSION, with no keys and no Error reply: its secrets were wiped under the check,
+   * which used to fail as IBAKE_AUTH_FAILED (an Auth-failure reply blaming the peer), or complete
+   * and hand out the keys of an exchange already closed.
    */
   private async abortOnAuthFailure(
     msg: DecodedMessage,
     store: SessionStore<InitiatorState> | SessionStore<ResponderState>,
     run: () => Promise<ReceiveResult>,
   ): Promise<ReceiveResult> {
+    const before = this.namedState(msg, store)?.state;
+    const closedMeanwhile = () => before !== undefined && this.namedState(msg, store)?.state !== before;
+    const closedError = () => new IbakeError('IBAKE_NO_SESSION', 'the exchange was closed while this message was being processed');
+    let r: ReceiveResult;
     try {
-      return await run();
+      r = await run();
     } catch (e) {
       if (e instanceof IbakeError && e.code === 'IBAKE_AUTH_FAILED') {
-        const ids = msg.payloads.filter((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR');
-        const peerRole = store === this.responded ? ROLE.I : ROLE.R;
-        const p = ids.find((x) => x.role === peerRole);
-        if (p) {
-          try {
-            const peer = uriOf(p);
-            const s = store.find(msg.header.csbId, peer);
-            if (s && s.state !== 'established') store.delete(msg.header.csbId, peer);
-          } catch {
-            /* undecodable identity: nothing to abort */
-          }
-        }
+        if (closedMeanwhile()) throw closedError();
+        const named = this.namedState(msg, store);
+        const s = named && store.find(msg.header.csbId, named.peer);
+        if (s && s.state !== 'established') store.delete(msg.header.csbId, named.peer);
       }
       throw e;
     }
+    if (closedMeanwhile()) {
+      wipeCsKeys(r.established?.keys);
+      throw closedError();
+    }
+    return r;
   }
 
   // ------------------------------------------------------------------ housekeeping

@@ -111,6 +111,11 @@ export class SessionStore<S extends StoredState> {
     }
   }
 
+  /** The state held for (CSB ID, peer), expired or not, without touching the table. */
+  peek(csbId: number, peer: string): S | undefined {
+    return this.map.get(sessionKey(csbId, peer));
+  }
+
   has(csbId: number, peer: string): boolean {
     return this.map.has(sessionKey(csbId, peer));
   }
