@@ -239,3 +239,59 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: a forged CSB
     expect(keyOf()).toEqual([a1, a1]);
   });
 });
+
+describe.each(engines.map((e) => [e.name, e] as const))('%s engine: CSB update glare', (_n, engine) => {
+  // found by fuzzing the daemon: both ends called exchange.rekey at once; each answered the
+  // other's U1, both updates completed, and each end switched last to the keys of the update it
+  // confirmed last (its own on U2, the peer's on U3): Alice ended on Bob's update's keys, Bob on
+  // Alice's, both told "established" (20 of 20 glares). Now the update with the later T wins on both.
+  for (const order of ['U2s first', 'a U3 before the U2'] as const) {
+    for (const later of ['alice', 'bob'] as const) {
+      it(`${order}, ${later}'s update later: both ends end on the same keys, the later update's`, async () => {
+        const w = await makeWorld(engine);
+        let clock = Date.now();
+        const now = () => clock;
+        const alice = await w.party(A, { now });
+        const bob = await w.party(B, { now });
+        const { message: i1, csbId } = await alice.initiate({ to: B });
+        const r1 = await bob.receive(i1);
+        const i2 = await alice.receive(r1.reply!);
+        const r2 = await bob.receive(i2.reply!);
+        await alice.receive(r2.reply!);
+        clock += 1000;
+        const first = later === 'alice' ? bob : alice;
+        const second = later === 'alice' ? alice : bob;
+        const peerOf = (p: Party) => (p === alice ? B : A);
+        const uFirst = await first.rekey(csbId, peerOf(first));
+        clock += 5; // the later update has the later T
+        const uSecond = await second.rekey(csbId, peerOf(second));
+        const u1a = later === 'alice' ? uSecond : uFirst;
+        const u1b = later === 'alice' ? uFirst : uSecond;
+        const u2a = (await bob.receive(u1a)).reply!; // Bob answers Alice's update
+        const u2b = (await alice.receive(u1b)).reply!; // Alice answers Bob's
+        const outcomes: string[] = [];
+        const feed = async (to: Party, m: Uint8Array | undefined) => (m ? to.receive(m).then((r) => (outcomes.push('ok'), r.reply), (e: { code?: string }) => (outcomes.push(e.code ?? '?'), undefined)) : undefined);
+        if (order === 'U2s first') {
+          const u3a = await feed(alice, u2a);
+          const u3b = await feed(bob, u2b);
+          await feed(bob, u3a);
+          await feed(alice, u3b);
+        } else {
+          const u3b = await feed(bob, u2b);
+          await feed(alice, u3b);
+          const u3a = await feed(alice, u2a);
+          await feed(bob, u3a);
+        }
+        const aliceKey = hex(alice.initiated.get(csbId, B).keys![0]!.masterKey);
+        const bobKey = hex(bob.responded.get(csbId, A).keys![0]!.masterKey);
+        expect(bobKey).toBe(aliceKey);
+        // a superseded step is refused as IBAKE_STATE (never an auth failure); none when the later one came last anyway
+        expect(outcomes.filter((o) => o !== 'ok').every((o) => o === 'IBAKE_STATE')).toBe(true);
+        // the exchange still re-keys normally afterwards
+        clock += 1000;
+        const fin = await bob.receive((await alice.receive((await bob.receive(await alice.rekey(csbId, B))).reply!)).reply!);
+        expect(hex(fin.established!.keys[0]!.masterKey)).toBe(hex(alice.initiated.get(csbId, B).keys![0]!.masterKey));
+      });
+    }
+  }
+});

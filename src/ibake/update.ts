@@ -23,10 +23,28 @@ import { DT, PROFILE, ROLE, bigToNtp, encode, idr, malformed, ntpToBig, shape, s
 
 type Exchange = InitiatorState | ResponderState;
 
-/** T of a CSB update: now, but strictly newer than anything accepted for the CSB (no rollback). */
-function updateT(nowMs: number, lastT: Uint8Array): Uint8Array {
-  const t = msToNtp(nowMs);
-  return ntpToBig(t) > ntpToBig(lastT) ? t : bigToNtp(ntpToBig(lastT) + 1n);
+/**
+ * T of a CSB update: now, but strictly newer than anything accepted for the CSB (no rollback),
+ * even (lowest bit of the NTP fraction) when the original initiator sends it and odd when the
+ * original responder does, so two updates of one exchange never share a T (see superseded()).
+ */
+function updateT(nowMs: number, lastT: Uint8Array, fromResponder: boolean): Uint8Array {
+  let v = ntpToBig(msToNtp(nowMs));
+  if (v <= ntpToBig(lastT)) v = ntpToBig(lastT) + 1n;
+  if ((v & 1n) !== (fromResponder ? 1n : 0n)) v += 1n;
+  return bigToNtp(v);
+}
+
+/**
+ * Glare: both ends started an update of the exchange at once. Each end answers the other's U1,
+ * so both updates could complete, and each end used to switch to the keys it confirmed last: its
+ * own update's on U2, then the peer's on U3 — the two ends on different keys, each believing the
+ * update succeeded. Keys only ever move forward in T: an update (ours on U2, the peer's on U3)
+ * whose T is not newer than the keys in use is superseded and refused, so both ends keep the
+ * update with the later T (the parity of updateT breaks ties).
+ */
+function superseded(s: Exchange, t: Uint8Array): boolean {
+  return ntpToBig(t) <= ntpToBig(s.lastT);
 }
 
 function prfOf(s: Exchange): number {
@@ -68,7 +86,7 @@ export async function rekey(c: EndpointCore, csbId: number, peer: string): Promi
     throw new IbakeError('IBAKE_STATE', 'only an established live exchange can be re-keyed');
   }
   const nowMs = c.now();
-  const t = updateT(nowMs, s.lastT);
+  const t = updateT(nowMs, s.lastT, asResponder);
   const eph = takeEphemeral();
   const nc = c.v2 ? freshNc() : undefined;
   const n = nc ? { nc, ncRole: asResponder ? ROLE.R : ROLE.I } : {};
@@ -218,6 +236,12 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
     plain.fill(0);
     throw new IbakeError('IBAKE_STATE', 'no CSB update pending');
   }
+  if (superseded(s, u.t)) {
+    plain.fill(0);
+    wipeUpdate(u as UpdateSent);
+    delete s.update;
+    throw new IbakeError('IBAKE_STATE', 'CSB update superseded by a newer one of the peer (both ends updated at once)');
+  }
   let ek: ExchangeKeys;
   let newPeer: Uint8Array;
   try {
@@ -281,6 +305,12 @@ export async function onUpdateConfirm(c: EndpointCore, msg: DecodedMessage): Pro
   // pending updates may share a T when one is forged: the V MAC tells which one is confirmed.)
   const p = withT.find((x) => c.checkV(msg, vP!, x.authKey, idi, idrUri));
   if (!p) throw c.authFail(msg, 'bad-mac');
+  if (superseded(s, p.t)) {
+    wipePending(p);
+    s.pending = s.pending.filter((x) => x !== p);
+    if (s.pending.length === 0) delete s.pending;
+    throw new IbakeError('IBAKE_STATE', 'CSB update superseded by a newer one (both ends updated at once)');
+  }
   switchKeys(s, p.tgk, p.keys, p.csMap, p.t, { own: p.ownPoint, peer: p.peerPoint });
   p.authKey.fill(0);
   for (const other of s.pending) if (other !== p) wipePending(other);
