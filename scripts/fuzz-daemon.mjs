@@ -12,11 +12,13 @@
 //           requests, non-reading clients, abrupt closes
 //   burst   the same state-changing requests at once over several connections: 60 identities
 //           added 3 times each, 40 prekeys.generate of one identity (every one must succeed)
+//   races   exchange.close racing the receive of I_MESSAGE_2 (must be IBAKE_NO_SESSION or
+//           agreeing keys, never an auth failure), both ends re-keying at once (same keys at the end)
 // After each burst: the daemon is alive, answers ping and a complete alice→bob call, its RSS is
 // reported; at the end its log is searched for every SRTP key and salt handed out (hex and
 // base64) and for error-level records. Any crash, hang, INTERNAL or untyped error, or canary hit
 // is printed with `FINDING` and makes the exit status 1.
-//   node scripts/fuzz-daemon.mjs [--workers N] [--seed S] [--mikey N] [--phases frames,params,mikey,conns,burst]
+//   node scripts/fuzz-daemon.mjs [--workers N] [--seed S] [--mikey N] [--phases frames,params,mikey,conns,burst,races]
 // It takes 1-2 minutes and about one core; not part of `npm test` (run it after changing
 // src/daemon/, the framing, the MIKEY decoder or the SDP reader).
 import { spawn } from 'node:child_process';
@@ -35,7 +37,7 @@ if (!existsSync(join(root, 'dist', 'daemon', 'main.js'))) {
 const { encodeFrame, encodeMsgpack, FrameDecoder } = await import(dist('daemon/frame.js'));
 const { IbakedClient } = await import(dist('client/ipc.js'));
 
-const { values: opt } = parseArgs({ options: { workers: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' }, mikey: { type: 'string', default: '200' }, phases: { type: 'string', default: 'frames,params,mikey,conns,burst' } } });
+const { values: opt } = parseArgs({ options: { workers: { type: 'string', default: '0' }, seed: { type: 'string', default: '1' }, mikey: { type: 'string', default: '200' }, phases: { type: 'string', default: 'frames,params,mikey,conns,burst,races' } } });
 const phases = new Set(opt.phases.split(','));
 const ALICE = 'sip:alice@example.org';
 const BOB = 'sip:bob@example.org';
@@ -370,6 +372,53 @@ if (phases.has('burst')) {
   if (new Set(ids).size !== ids.length) finding('prekeys.generate handed out an id twice');
   for (const c of cs) c.close();
   await health('burst');
+}
+
+// ---- races between the two ends and the app's own requests ----
+if (phases.has('races')) {
+  const [a2, b2] = await Promise.all([IbakedClient.connect(sock, { timeoutMs: 30_000 }), IbakedClient.connect(sock, { timeoutMs: 30_000 })]);
+  const hexKeys = (ks) => ks.map((k) => Buffer.from(k.masterKey).toString('hex')).join();
+  const pump = async (msg, toBob, last) => {
+    while (msg) {
+      let r;
+      try {
+        r = await (toBob ? bob : alice).request('exchange.receive', { identity: toBob ? BOB : ALICE, message: msg });
+      } catch (e) {
+        if (e.code !== 'IBAKE_STATE') finding(`re-key glare: ${e.code} ${e.message}`);
+        return;
+      }
+      if (r.established) last[toBob ? 'bob' : 'alice'] = hexKeys(r.established.keys);
+      msg = r.reply;
+      toBob = !toBob;
+    }
+  };
+  for (let i = 0; i < 20; i++) {
+    const init = await alice.request('exchange.initiate', { from: ALICE, to: BOB });
+    const r1 = await bob.request('exchange.receive', { identity: BOB, message: init.message });
+    const i2 = await alice.request('exchange.receive', { identity: ALICE, message: r1.reply });
+    const [r] = await Promise.allSettled([bob.request('exchange.receive', { identity: BOB, message: i2.reply }), b2.request('exchange.close', { identity: BOB, csbId: init.csbId })]);
+    if (r.status === 'rejected' && r.reason.code !== 'IBAKE_NO_SESSION') finding(`close racing I_MESSAGE_2: ${r.reason.code} (want IBAKE_NO_SESSION)`);
+    await alice.request('exchange.close', { identity: ALICE, csbId: init.csbId });
+    await bob.request('exchange.close', { identity: BOB, csbId: init.csbId });
+  }
+  for (let i = 0; i < 20; i++) {
+    const init = await alice.request('exchange.initiate', { from: ALICE, to: BOB });
+    let msg = init.message;
+    let toBob = true;
+    while (msg) {
+      msg = (await (toBob ? bob : alice).request('exchange.receive', { identity: toBob ? BOB : ALICE, message: msg })).reply;
+      toBob = !toBob;
+    }
+    const [ua, ub] = await Promise.all([a2.request('exchange.rekey', { identity: ALICE, csbId: init.csbId, peer: BOB }), b2.request('exchange.rekey', { identity: BOB, csbId: init.csbId, peer: ALICE })]);
+    const last = {};
+    await Promise.all([pump(ua.message, true, last), pump(ub.message, false, last)]);
+    if (last.alice !== last.bob) finding('re-key glare: the two ends were last handed different keys');
+    await alice.request('exchange.close', { identity: ALICE, csbId: init.csbId });
+    await bob.request('exchange.close', { identity: BOB, csbId: init.csbId });
+  }
+  a2.close();
+  b2.close();
+  await health('races');
 }
 
 // ---- the log ----
