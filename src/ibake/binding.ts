@@ -3,13 +3,17 @@
 // final identities and the initiator's secret N_c, so a relaying party or a sibling device that
 // never read I_MESSAGE_2 ends with other keys; and the clear CSB ID, T and RAND of I_MESSAGE_1
 // are hashed into its IBE plaintext (echoed by R_MESSAGE_1), so an old ciphertext under fresh
-// clear fields fails. Pure functions on octets; node:crypto SHA-256.
-import { createHash, randomBytes } from 'node:crypto';
+// clear fields fails. Pure functions on octets; SHA-256 of the MIKEY layer (hmac-sha256.ts:
+// short inputs, where node:crypto's createHash costs more in object setup than in hashing).
+import { randomBytes } from 'node:crypto';
+import { sha256 } from '../mikey/hmac-sha256.js';
 import { IbakeError } from './errors.js';
 import { uriBytes } from './wire.js';
 
 export const K_SESSION_LABEL = 'MIKEY-IBAKE-V02 K_SESSION';
 export const CLEAR_BINDING_LABEL = 'MIKEY-IBAKE-V02 CLEAR';
+const K_SESSION_LABEL_OCTETS = new TextEncoder().encode(K_SESSION_LABEL);
+const CLEAR_BINDING_LABEL_OCTETS = new TextEncoder().encode(CLEAR_BINDING_LABEL);
 /** N_c: 32 fresh octets (RANDR sub-payload, docs/profile.md §3.1). */
 export const NC_LEN = 32;
 /** The clear-field binding: SHA-256 output (EXT sub-payload, type CLEAR_BINDING_EXT). */
@@ -41,15 +45,13 @@ export function bindKSession(point: Uint8Array, b: SessionBinding): Uint8Array {
   if (b.nc.length !== NC_LEN) throw new IbakeError('IBAKE_BAD_INPUT', `N_c must be ${NC_LEN} octets`);
   const i = uriBytes(b.idi);
   const r = uriBytes(b.idr);
-  const h = createHash('sha256');
-  h.update(K_SESSION_LABEL).update(point).update(len16(i)).update(i).update(len16(r)).update(r).update(b.nc);
-  return new Uint8Array(h.digest());
+  return sha256(K_SESSION_LABEL_OCTETS, point, len16(i), i, len16(r), r, b.nc);
 }
 
 /** SHA-256("MIKEY-IBAKE-V02 CLEAR" ‖ CSB ID (4) ‖ T (8) ‖ RAND): goes inside I_MESSAGE_1's plaintext. */
 export function clearBinding(csbId: number, t: Uint8Array, rand: Uint8Array): Uint8Array {
   const id = Uint8Array.of(csbId >>> 24, csbId >>> 16, csbId >>> 8, csbId); // no DataView: see ntp.ts u64Bytes
-  return new Uint8Array(createHash('sha256').update(CLEAR_BINDING_LABEL).update(id).update(t).update(rand).digest());
+  return sha256(CLEAR_BINDING_LABEL_OCTETS, id, t, rand);
 }
 
 /** A fresh N_c from the OS CSPRNG (through OpenSSL). */

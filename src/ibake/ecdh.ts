@@ -65,15 +65,15 @@ export interface EphemeralKey {
 }
 
 /**
- * The node:crypto ECDH object that generated an ephemeral secret, kept (weakly, keyed by the
- * secret's buffer) so K_SESSION can use it without a new object and without setPrivateKey's
- * extra scalar multiplication. Used once, then dropped; wipeEphemeral drops it too.
+ * The one node:crypto ECDH object (per thread) that generates ephemeral key pairs. A new object
+ * per key pair cost about twice the key generation itself (OpenSSL builds the curve group, and
+ * frees it at garbage collection); reused, only the last secret stays in it until the next key.
  */
-const LIVE = new WeakMap<Uint8Array, ECDH>();
+let generator: ECDH | undefined;
 
 /** Fresh x in [1, n-1] from OpenSSL's CSPRNG (seeded by the OS), with its public point. */
 export function generateEphemeral(): EphemeralKey {
-  const ecdh = createECDH('prime256v1');
+  const ecdh = (generator ??= createECDH('prime256v1'));
   const pub = ecdh.generateKeys(); // SEC1 uncompressed, in a buffer of its own
   // node:crypto returns the private key without leading zero octets (31 octets or fewer about
   // once in 256 keys): left-pad to the fixed 32 octets every other layer expects.
@@ -84,7 +84,6 @@ export function generateEphemeral(): EphemeralKey {
   // a plain Uint8Array over generateKeys' own buffer, not a copy (65 octets are over V8's
   // in-heap limit, so a copy would be one more malloc'ed buffer per key)
   const publicPoint = new Uint8Array(pub.buffer, pub.byteOffset, pub.length);
-  LIVE.set(secret, ecdh);
   return { secret, publicPoint };
 }
 
@@ -95,11 +94,8 @@ export function publicFromSecret(secret: Uint8Array): Uint8Array {
   return new Uint8Array(ecdh.getPublicKey(null, 'uncompressed'));
 }
 
-/** An ECDH object holding `secret`: the one that generated it if still live, else a new one. */
+/** A new ECDH object holding `secret`. */
 function ecdhFor(secret: Uint8Array): ECDH {
-  const live = LIVE.get(secret);
-  LIVE.delete(secret);
-  if (live) return live;
   const ecdh = createECDH('prime256v1');
   setKey(ecdh, secret);
   return ecdh;
@@ -193,6 +189,5 @@ export function computeKSession(secret: Uint8Array, peer: Uint8Array, ownPublic?
 /** Zeroes an ephemeral secret (RFC 6539: discard x / y when done or on any failure). */
 export function wipeEphemeral(k: { secret: Uint8Array } | undefined): void {
   if (!k) return;
-  LIVE.delete(k.secret);
   k.secret.fill(0);
 }
