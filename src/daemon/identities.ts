@@ -8,6 +8,7 @@ import type { Engine } from '../engine/types.js';
 import type { IbeParams } from '../ibe/index.js';
 import { createKeyRenewer, type KeyRenewer } from '../kms/index.js';
 import { IbakedError } from '../util/errors.js';
+import { FifoGate } from '../util/fifo-gate.js';
 
 export class IdentityError extends IbakedError {}
 
@@ -47,8 +48,7 @@ export class Identities {
   private readonly map = new Map<string, LocalIdentity>();
   private readonly adding = new Map<string, Promise<LocalIdentity>>();
   private closed = false;
-  private fetching = 0;
-  private readonly waiting: Array<() => void> = [];
+  private readonly firstFetches = new FifoGate(MAX_FIRST_KEY_FETCHES);
 
   constructor(private readonly o: IdentitiesOptions) {
     if (o.params.suite.suite !== 'bls12381-bf') throw new IdentityError('CONFIG', `KMS suite ${o.params.suite.suite} is not supported by the daemon (bls12381-bf only)`);
@@ -93,18 +93,6 @@ export class Identities {
     }
   }
 
-  /** Runs f when fewer than MAX_FIRST_KEY_FETCHES run (first come, first served). */
-  private async fetchSlot<T>(f: () => Promise<T>): Promise<T> {
-    while (this.fetching >= MAX_FIRST_KEY_FETCHES) await new Promise<void>((r) => this.waiting.push(r));
-    this.fetching++;
-    try {
-      return await f();
-    } finally {
-      this.fetching--;
-      this.waiting.shift()?.();
-    }
-  }
-
   private async create(uri: string, psk: Uint8Array, pskName?: string): Promise<LocalIdentity> {
     const periods = new Set<string>();
     const renewer = createKeyRenewer({
@@ -123,7 +111,7 @@ export class Identities {
       onError: (e) => this.o.log(`identity ${uri}: key fetch failed (${(e as IbakedError).code ?? 'ERROR'}); retrying`),
     });
     try {
-      await this.fetchSlot(() => renewer.start());
+      await this.firstFetches.run(() => renewer.start());
       if (this.closed) throw new IdentityError('SHUTTING_DOWN', 'daemon is shutting down');
     } catch (e) {
       renewer.stop(true);

@@ -25,6 +25,7 @@ import type { PskStore } from './psk-store.js';
 import { TokenBucketLimiter, type RateLimitOptions } from './rate-limit.js';
 import { ReplayCache } from './replay-cache.js';
 import type { PeriodWindow } from './renewer.js';
+import { FifoGate } from '../util/fifo-gate.js';
 
 export interface KmsServiceOptions {
   master: Uint8Array;
@@ -73,28 +74,6 @@ const DEFAULT_ERR: Partial<Record<KmsErrorCode, number>> = {
   KMS_BAD_REQUEST: Err.UNSUPPORTED_MSG,
 };
 
-/** A bounded FIFO semaphore: `run` waits for a slot or fails at once when the queue is full. */
-class Gate {
-  #active = 0;
-  readonly #waiting: (() => void)[] = [];
-  constructor(readonly max: number, readonly maxQueued: number) {}
-  async run<T>(fn: () => Promise<T>): Promise<T> {
-    if (this.#active >= this.max) {
-      if (this.#waiting.length >= this.maxQueued) throw new KmsError('KMS_OVERLOADED', 'KMS is busy');
-      await new Promise<void>((r) => this.#waiting.push(r));
-    } else {
-      this.#active++;
-    }
-    try {
-      return await fn();
-    } finally {
-      const next = this.#waiting.shift();
-      if (next) next();
-      else this.#active--;
-    }
-  }
-}
-
 export class KmsService {
   readonly #o: KmsServiceOptions;
   readonly #master: Uint8Array;
@@ -103,7 +82,7 @@ export class KmsService {
   readonly #floor: number;
   readonly #replay: ReplayCache;
   readonly #perUser?: TokenBucketLimiter;
-  readonly #gate: Gate;
+  readonly #gate: FifoGate;
   readonly #pkePublic?: KeyObject;
   #users: PskStore;
   #closed = false;
@@ -123,7 +102,7 @@ export class KmsService {
     const mc = o.maxConcurrent ?? 2;
     const mq = o.maxQueued ?? 64;
     if (!Number.isInteger(mc) || mc < 1 || !Number.isInteger(mq) || mq < 0) throw new KmsError('KMS_CONFIG', 'maxConcurrent must be >= 1 and maxQueued >= 0');
-    this.#gate = new Gate(mc, mq);
+    this.#gate = new FifoGate(mc, mq, () => new KmsError('KMS_OVERLOADED', 'KMS is busy'));
   }
 
   /** Switches to a new users table (requests already past authentication keep the old entry). */
