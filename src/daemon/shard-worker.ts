@@ -121,8 +121,13 @@ async function serve(m: ToWorker): Promise<void> {
   }
 }
 
+// The replies to one posted batch of requests leave together (BatchPost.hold): when the last
+// of them is done, or at the end of this event-loop turn if one of them takes longer.
+const released = () => out.release();
 port.on('message', (m: ToWorker | ToWorker[]) => {
-  if (Array.isArray(m)) for (const x of m) void serve(x);
-  else void serve(m);
+  if (!Array.isArray(m)) return void serve(m);
+  if (m.length === 1) return void serve(m[0]!);
+  out.hold();
+  void Promise.allSettled(m.map(serve)).then(released);
 });
 port.postMessage([{ t: 'ready' }]);

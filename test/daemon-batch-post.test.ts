@@ -1,0 +1,108 @@
+// BatchPost (src/daemon/batch-post.ts), the queue between the daemon's main thread and its shard
+// workers: items pushed in one synchronous run leave as one post; a hold keeps them until it is
+// released (a shard worker answering a batch of requests with one post), or until the end of
+// the event-loop turn at the latest; `after` callbacks run once their batch has been posted,
+// also when the post throws.
+import { describe, expect, it } from 'vitest';
+import { BatchPost } from '../src/daemon/batch-post.js';
+
+const microtasks = () => new Promise<void>((r) => queueMicrotask(r));
+/** past the check phase of this turn (after the microtasks that the pushes queued) */
+const turn = async () => {
+  await microtasks();
+  await new Promise<void>((r) => setImmediate(r));
+};
+
+function recorder() {
+  const posts: number[][] = [];
+  const q = new BatchPost<number>((items) => posts.push(items));
+  return { q, posts };
+}
+
+describe('BatchPost', () => {
+  it('posts the items of one synchronous run together, at the next microtask', async () => {
+    const { q, posts } = recorder();
+    q.push(1);
+    q.push(2);
+    expect(posts).toEqual([]);
+    await microtasks();
+    expect(posts).toEqual([[1, 2]]);
+    q.push(3);
+    await microtasks();
+    expect(posts).toEqual([[1, 2], [3]]);
+  });
+
+  it('keeps items while held and posts them once on release', async () => {
+    const { q, posts } = recorder();
+    q.hold();
+    q.push(1);
+    await microtasks();
+    await microtasks();
+    expect(posts).toEqual([]);
+    q.push(2);
+    q.hold();
+    q.release(); // one hold left
+    await microtasks();
+    expect(posts).toEqual([]);
+    q.release();
+    await microtasks();
+    expect(posts).toEqual([[1, 2]]);
+    await turn();
+    expect(posts).toEqual([[1, 2]]); // the end-of-turn backstop posts nothing twice
+  });
+
+  it('posts held items at the end of the event-loop turn if the hold lasts longer', async () => {
+    const { q, posts } = recorder();
+    q.hold();
+    q.push(1);
+    await turn();
+    expect(posts).toEqual([[1]]);
+    q.push(2); // still held: again at the end of the next turn
+    await microtasks();
+    expect(posts).toEqual([[1]]);
+    await turn();
+    expect(posts).toEqual([[1], [2]]);
+    q.release(); // nothing queued: nothing posted
+    await turn();
+    expect(posts).toEqual([[1], [2]]);
+  });
+
+  it('a release without a hold, or flush() with nothing queued, posts nothing', async () => {
+    const { q, posts } = recorder();
+    q.release();
+    q.flush();
+    await turn();
+    expect(posts).toEqual([]);
+    q.push(7);
+    q.release(); // does not go below zero: the next hold still holds
+    await microtasks();
+    q.hold();
+    q.push(8);
+    await microtasks();
+    expect(posts).toEqual([[7]]);
+    q.release();
+    await microtasks();
+    expect(posts).toEqual([[7], [8]]);
+  });
+
+  it('flush() posts at once, held or not; afters run after the post, also when it throws', async () => {
+    const order: string[] = [];
+    let fail = false;
+    const q = new BatchPost<string>((items) => {
+      order.push(`post ${items.join(',')}`);
+      if (fail) throw new Error('port closed');
+    });
+    q.hold();
+    q.push('a', () => order.push('after a'));
+    q.push('b');
+    q.flush();
+    expect(order).toEqual(['post a,b', 'after a']);
+    fail = true;
+    q.push('c', () => order.push('after c'));
+    expect(() => q.flush()).toThrow('port closed');
+    expect(order).toEqual(['post a,b', 'after a', 'post c', 'after c']);
+    q.release();
+    await turn();
+    expect(order.length).toBe(4);
+  });
+});
