@@ -106,3 +106,37 @@ describe('BatchPost', () => {
     expect(order.length).toBe(4);
   });
 });
+
+describe('BatchPost.holdForTurn', () => {
+  it('posts everything pushed during the turn once, at its check phase', async () => {
+    const { q, posts } = recorder();
+    q.holdForTurn();
+    q.push(1);
+    q.holdForTurn(); // once per turn
+    await microtasks();
+    q.push(2);
+    await microtasks();
+    expect(posts).toEqual([]);
+    await new Promise<void>((r) => setImmediate(r));
+    await microtasks();
+    expect(posts).toEqual([[1, 2]]);
+    q.holdForTurn(); // a new turn holds again
+    q.push(3);
+    await microtasks();
+    expect(posts).toEqual([[1, 2]]);
+    await turn();
+    expect(posts).toEqual([[1, 2], [3]]);
+  });
+
+  it('an explicit hold outlives the turn hold', async () => {
+    const { q, posts } = recorder();
+    q.hold();
+    q.holdForTurn();
+    q.push(1);
+    await new Promise<void>((r) => setImmediate(r));
+    await microtasks();
+    await new Promise<void>((r) => setImmediate(r)); // the end-of-turn backstop still posts it
+    expect(posts).toEqual([[1]]);
+    q.release();
+  });
+});

@@ -10,13 +10,16 @@
 // A holder (a shard worker serving one posted batch of requests) can `hold()` the queue while
 // more of its items are coming: the post then waits until every hold is released, or until the
 // end of the event-loop turn (setImmediate) at the latest. A batch of requests is thereby
-// answered with one post, and the receiving thread wakes once for it rather than once per reply
-// (measured: docs/performance.md "Fewer wake-ups").
+// answered with one post, and the receiving thread wakes once for it rather than once per reply.
+// The main thread holds its queues for the rest of the turn (`holdForTurn`) so that the requests
+// read from every ready socket in one poll phase reach a worker as one post (measured:
+// docs/performance.md "Fewer wake-ups").
 export class BatchPost<T> {
   private items: T[] = [];
   private afters: Array<() => void> = [];
   private holds = 0;
   private queued = false;
+  private turnHold = false;
   private backstop: ReturnType<typeof setImmediate> | undefined;
 
   constructor(private readonly post: (items: T[]) => void) {}
@@ -35,6 +38,22 @@ export class BatchPost<T> {
   release(): void {
     if (this.holds > 0 && --this.holds === 0 && this.items.length > 0) this.schedule();
   }
+
+  /**
+   * Holds the queue until the end of this event-loop turn (its check phase): what every
+   * callback of the turn pushes — e.g. the requests read from all ready sockets — leaves as one post.
+   */
+  holdForTurn(): void {
+    if (this.turnHold) return;
+    this.turnHold = true;
+    this.hold();
+    setImmediate(this.endTurn);
+  }
+
+  private readonly endTurn = (): void => {
+    this.turnHold = false;
+    this.release();
+  };
 
   private schedule(): void {
     if (this.queued) return;

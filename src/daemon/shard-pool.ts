@@ -58,7 +58,7 @@ interface Slot {
   worker: Worker;
   ready: Promise<void>;
   pending: Map<number, Pending>;
-  /** requests to the current worker, posted once per event-loop turn */
+  /** requests to the current worker, posted once per event-loop turn (holdForTurn) */
   out: BatchPost<ToWorker>;
   /** the worker's exchange counters as of the last refresh */
   counts?: ExchangeMetrics;
@@ -149,6 +149,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     new Promise((resolve, reject) => {
       if (s.dead) return reject(new ShardError('SHARD_FAILED', `shard ${s.index} is down`));
       s.pending.set(m.id, { resolve, reject });
+      s.out.holdForTurn(); // one post per worker per event-loop turn (batch-post.ts)
       s.out.push(m);
     });
   const broadcast = (make: () => ToWorker) => {
