@@ -4,7 +4,8 @@
 //   runSync(op, args[]) -> Uint8Array                              (generators only: no work)
 //   Handle#run(op, args[] [, second Handle]) -> Promise, Handle#runInline (same args), Handle#free(), Handle#key, Handle#kind
 //   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable',
-//   p256 -> whether the process's OpenSSL serves op P256Mul (p256.h)
+//   p256 -> whether the process's OpenSSL serves op P256Mul (p256.h),
+//   sha256Blocks(buf, blocks) -> undefined (SHA-256 compressions in place, sha256_blocks.h), sha256OpenSsl -> boolean
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
 // may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
 #include <napi.h>
@@ -19,6 +20,7 @@
 #include "ct.h"
 #include "ops.h"
 #include "p256.h"
+#include "sha256_blocks.h"
 #include "par.h"
 
 namespace ibaked {
@@ -282,6 +284,36 @@ Napi::Value Cpu(const Napi::CallbackInfo &info) {
   return o;
 }
 
+// sha256Blocks(buf, blocks): `blocks` SHA-256 compressions of buf[32 ..] into the chaining value
+// at buf[0, 32) (8 words, host order), in place; for the MIKEY layer's HMAC (sha256_blocks.h).
+// buf: a Uint8Array aligned to 4 octets with room for the blocks. Throws TypeError/RangeError.
+Napi::Value Sha256Blocks(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+    Napi::TypeError::New(env, "sha256Blocks(buf: Uint8Array, blocks: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::TypedArray ta = info[0].As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "sha256Blocks: buf must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+  double n = info[1].As<Napi::Number>().DoubleValue();
+  size_t len = buf.ByteLength();
+  uint8_t *p = buf.Data();
+  if (!(n >= 0) || n != (double)(size_t)n || (size_t)n > (len < 32 ? 0 : (len - 32) / 64) || ((uintptr_t)p & 3) != 0) {
+    Napi::RangeError::New(env, "sha256Blocks: blocks out of range for buf, or buf not aligned to 4 octets").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint32_t h[8];
+  std::memcpy(h, p, sizeof h);
+  sha256_blocks(h, p + 32, (size_t)n);
+  std::memcpy(p, h, sizeof h);
+  wipe(h, sizeof h);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = Handle::Define(env);
   env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(ctor)));
@@ -290,6 +322,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("runInline", Napi::Function::New(env, RunInline));
   exports.Set("cpu", Napi::Function::New(env, Cpu));
   exports.Set("p256", Napi::Boolean::New(env, p256_available()));
+  exports.Set("sha256Blocks", Napi::Function::New(env, Sha256Blocks));
+  exports.Set("sha256OpenSsl", Napi::Boolean::New(env, sha256_blocks_openssl()));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
   }));

@@ -133,6 +133,8 @@ void Sha256::final(uint8_t out[kSha256Len]) {
   total_ = 0;
 }
 
+void sha256_compress(uint32_t h[8], const uint8_t *in, size_t blocks) { compress(h, in, blocks); }
+
 void sha256(uint8_t out[kSha256Len], const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
   Sha256 c;
   c.update(a, alen);

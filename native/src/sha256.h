@@ -30,6 +30,9 @@ class Sha256 {
   uint64_t total_;  // octets hashed so far
 };
 
+/** `blocks` compressions of consecutive 64-octet blocks at `in` into the chaining value `h`. */
+void sha256_compress(uint32_t h[8], const uint8_t *in, size_t blocks);
+
 /** out = SHA-256(a ‖ b); b may be null when blen is 0. */
 void sha256(uint8_t out[kSha256Len], const uint8_t *a, size_t alen, const uint8_t *b = nullptr, size_t blen = 0);
 

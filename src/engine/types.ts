@@ -166,6 +166,14 @@ export interface Engine {
    */
   readonly p256Mul?: (k: Bytes, q: Bytes) => Promise<Bytes>;
   /**
+   * Optional accelerator (native): `blocks` SHA-256 compressions of buf[32 ..] into the chaining
+   * value at buf[0, 32) (8 words, host order), in place, synchronously; buf a Uint8Array aligned
+   * to 4 octets. Not a pairing-curve operation either: the MIKEY layer's HMAC
+   * (src/mikey/hmac-sha256.ts useSha256Blocks) borrows it, lent by src/ibake/keyring.ts.
+   * Throws TypeError / RangeError for a bad buf or count.
+   */
+  readonly sha256Blocks?: (buf: Uint8Array, blocks: number) => void;
+  /**
    * Optional accelerator (native): the Cha–Cheon verification of src/ibe/bls12381/ibs.ts in one
    * call, true iff e(P, V) = e(P_pub, U + [h]Q_sig), as the two-pairing product with one final
    * exponentiation. P_pub (G1), qSig, u, v (G2) and h (scalar, [1, r-1]) are validated in that

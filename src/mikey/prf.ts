@@ -71,14 +71,13 @@ function xorP(hash: string, s: Uint8Array, label: Uint8Array, acc: Uint8Array, b
   // SHA-256 (our profile's PRF): the key's pad states once, then about 1 µs per HMAC
   // (hmac-sha256.ts); SHA-1 (MIKEY-1) through node:crypto.
   const fast = hash === 'sha256' ? new HmacSha256Key(s) : undefined;
-  const mac = fast ? (...p: Uint8Array[]) => fast.mac(...p) : (...p: Uint8Array[]) => hmac(hash, s, ...p);
   let a: Uint8Array | undefined; // A_i; A_0 is the label itself (never wiped here)
   try {
     for (let off = 0; off < acc.length; off += blockLen) {
-      const next = mac(a ?? label);
+      const next = fast ? fast.mac2(a ?? label) : hmac(hash, s, a ?? label);
       a?.fill(0);
       a = next;
-      const block = mac(a, label);
+      const block = fast ? fast.mac2(a, label) : hmac(hash, s, a, label);
       for (let j = 0; j < blockLen; j++) acc[off + j]! ^= block[j]!;
       block.fill(0);
     }

@@ -78,6 +78,10 @@ export interface NativeAddon {
   setParEnabled?(on: boolean): void;
   /** True when the process's OpenSSL was found for P256Mul (native/src/p256.h). */
   readonly p256?: boolean;
+  /** SHA-256 compressions in place (native/src/sha256_blocks.h); absent in older builds. */
+  sha256Blocks?(buf: Uint8Array, blocks: number): void;
+  /** True when sha256Blocks runs OpenSSL's compression (else the addon's own). */
+  readonly sha256OpenSsl?: boolean;
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }

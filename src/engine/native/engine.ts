@@ -132,6 +132,7 @@ export function createNativeEngine(addon: NativeAddon, o: NativeEngineOptions = 
     ibsVerify: (Ppub, qSig, h, u, v) => call<Bytes>(() => run(Op.IbsVerify, [Ppub, qSig, h, u, v])).then((out) => out[0] === 1),
     ...(addon.setParEnabled ? { setParallel: (on: boolean) => addon.setParEnabled!(on) } : {}),
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => run(Op.P256Mul, [k, q])) } : {}),
+    ...(addon.sha256Blocks ? { sha256Blocks: addon.sha256Blocks } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
 
