@@ -6,15 +6,21 @@
 // daemon CPU per call. In the same run: the crypto floor (bench/lib/floor.ts; rounds at the start
 // and one before each load point, pooled), and the
 // projected throughput of a 16-core host = min(16 / CPU per call, 1 / main-thread CPU per call).
+// Then (--alternate R, default 6) the worker settings' daemons take turns at N = 64, R rounds of
+// one 1.5 s window each (with a floor round before each): the machine's speed drifts over
+// minutes, so a setting measured alone minutes after another can differ by 10 % on its own; the
+// CPU per call, its ratio to the floor and the projection come from these alternated windows
+// (medians), the sweep's rows give the curves.
 // Writes bench/results/daemon-<date>.json, .md and .svg (throughput and p50/p99 against N,
 // one line per worker setting; bench/lib/svg-chart.ts).
-// Run: npm run bench:daemon [-- --engines native] [--n 1,2,8,64,256] [--workers 1,cores] [--duration MS] [--rounds N] [--out DIR]
+// Run: npm run bench:daemon [-- --engines native] [--n 1,2,8,64,256] [--workers 1,cores] [--duration MS] [--rounds N] [--alternate R] [--out DIR]
 import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
-import { runLoad, startDaemonProc, warmUntilSteady, type LoadResult } from './lib/daemon-load.js';
+import { measureWindow, runLoad, startDaemonProc, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './lib/daemon-load.js';
+import { quantile } from './lib/interleave.js';
 import { floorEngine, floorMeter } from './lib/floor.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
@@ -25,8 +31,8 @@ const ARGS = benchArgs({
   command: 'npm run bench:daemon --',
   summary:
     'A real ibaked driven through its socket with N concurrent calls per worker setting: calls/s, p50/p99, daemon CPU by thread, RSS, CPU per call; the crypto floor in the same run; a 16-core projection. Writes JSON, Markdown and an SVG chart.',
-  flags: ['engines', 'n', 'workers', 'duration', 'rounds', 'out'],
-  defaults: { engines: ['native'], n: [1, 2, 8, 64, 256], workers: [...new Set([1, CORES])], duration: 3000, rounds: 12 },
+  flags: ['engines', 'n', 'workers', 'duration', 'rounds', 'alternate', 'out'],
+  defaults: { engines: ['native'], n: [1, 2, 8, 64, 256], workers: [...new Set([1, CORES])], duration: 3000, rounds: 12, alternate: 6 },
 });
 if (ARGS.engines.length !== 1) {
   process.stderr.write('bench daemon: --engines takes one engine here (see --help)\n');
@@ -42,9 +48,15 @@ const meter = await floorMeter(await floorEngine(engine), { batch: ENGINE === 't
 for (let i = 0; i < ARGS.rounds; i++) await meter.round();
 
 const rows: LoadResult[] = [];
-for (const w of ARGS.workers) {
-  const d = await startDaemonProc({ engine: ENGINE, workers: w });
-  try {
+/** the daemons, kept for the alternated rounds (stopped at the end) */
+const daemons = new Map<number, DaemonProc>();
+/** The load point of the alternated rounds: N = 64 (the gate's), else the largest N below it. */
+const N_ALT = ARGS.n.includes(64) ? 64 : Math.max(...ARGS.n.filter((n) => n <= 64), ARGS.n[0]!);
+const alternated = new Map<number, LoadWindow[]>();
+try {
+  for (const w of ARGS.workers) {
+    const d = await startDaemonProc({ engine: ENGINE, workers: w });
+    daemons.set(w, d);
     // A fresh daemon tiers up over its first seconds (warmUntilSteady): warm it under load
     // (N = 64, or the largest N below) until its CPU per call settles, then at the first N until
     // its latency does, or the first points would carry the warm-up (runLoad's own warm-up is
@@ -59,27 +71,58 @@ for (const w of ARGS.workers) {
       rows.push(r);
       console.error(`workers ${w} N ${n}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, CPU ${r.cpuPct.total} % (main ${r.cpuPct.main} %), ${r.cpuPerCallMs} ms/call`);
     }
-  } finally {
-    await d.stop();
+    // An idle daemon costs nothing measurable; stopping it here would only lose its warm state.
   }
+  for (let r = 0; r < ARGS.alternate; r++) {
+    // rotated order: no setting always runs right after the same other one
+    const order = ARGS.workers.map((_, i) => ARGS.workers[(i + r) % ARGS.workers.length]!);
+    for (const w of order) {
+      await meter.round();
+      const win = await measureWindow(daemons.get(w)!, N_ALT, 1500, 300);
+      alternated.set(w, [...(alternated.get(w) ?? []), win]);
+    }
+    console.error(`alternated round ${r + 1}/${ARGS.alternate} at N ${N_ALT}: ${ARGS.workers.map((w) => { const x = alternated.get(w)!.at(-1)!; return `workers ${w} ${(x.cpuNs.total / 1e6 / x.calls).toFixed(3)} ms/call`; }).join(', ')}`);
+  }
+} finally {
+  for (const d of daemons.values()) await d.stop();
 }
 
 const floor = meter.result();
 meter.close();
 console.error(`crypto floor ${floor.floorMs} ms CPU per call`);
 
-/** 16-core projection from a row's per-call CPU: crypto capacity vs one router thread. */
-function projection(r: LoadResult) {
+/** A setting's figures at the projection's load point: CPU per call, main-thread CPU per call, calls/s. */
+interface PerCall { workers: number; n: number; cpuPerCallMs: number; mainCpuPerCallMs: number; callsPerSec: number; windows: number }
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
+const med = (v: number[]) => quantile([...v].sort((a, b) => a - b), 0.5);
+/** From the alternated windows: medians of the per-window figures. */
+const fromAlternated = (w: number): PerCall | undefined => {
+  const ws = alternated.get(w)?.filter((x) => x.calls > 0);
+  if (!ws?.length) return undefined;
+  return {
+    workers: w,
+    n: N_ALT,
+    cpuPerCallMs: r3(med(ws.map((x) => x.cpuNs.total / 1e6 / x.calls))),
+    mainCpuPerCallMs: r3(med(ws.map((x) => x.cpuNs.main / 1e6 / x.calls))),
+    callsPerSec: Math.round(med(ws.map((x) => x.calls / x.seconds))),
+    windows: ws.length,
+  };
+};
+/** Without alternated rounds: the sweep's row at N = 64 (the gate's load point), else its largest N. */
+const fromSweep = (w: number): PerCall | undefined => {
+  const mine = rows.filter((r) => r.workers === w);
+  const r = mine.find((x) => x.n === 64) ?? mine.sort((a, b) => b.n - a.n)[0];
+  return r && { workers: w, n: r.n, cpuPerCallMs: r.cpuPerCallMs, mainCpuPerCallMs: r.mainCpuPerCallMs, callsPerSec: r.callsPerSec, windows: 1 };
+};
+const perCall = ARGS.workers.map((w) => fromAlternated(w) ?? fromSweep(w)).filter((r): r is PerCall => !!r);
+
+/** 16-core projection from a setting's per-call CPU: crypto capacity vs one router thread. */
+function projection(r: PerCall) {
   const byCores = HOST_CORES / (r.cpuPerCallMs / 1000);
   const byMain = 1 / (r.mainCpuPerCallMs / 1000);
-  return { workers: r.workers, n: r.n, cpuPerCallMs: r.cpuPerCallMs, mainCpuPerCallMs: r.mainCpuPerCallMs, byCores: Math.round(byCores), byMainThread: Math.round(byMain), callsPerSec: Math.round(Math.min(byCores, byMain)) };
+  return { ...r, floorRatio: r3(r.cpuPerCallMs / floor.floorMs), mainShare: r3(r.mainCpuPerCallMs / r.cpuPerCallMs), byCores: Math.round(byCores), byMainThread: Math.round(byMain), projected: Math.round(Math.min(byCores, byMain)) };
 }
-/** The row a projection uses: N = 64 (the gate's load point), else the largest N measured. */
-const projectFrom = (w: number) => {
-  const mine = rows.filter((r) => r.workers === w);
-  return mine.find((r) => r.n === 64) ?? mine.sort((a, b) => b.n - a.n)[0];
-};
-const projections = ARGS.workers.map(projectFrom).filter((r): r is LoadResult => !!r).map(projection);
+const projections = perCall.map(projection);
 
 const date = today();
 const dir = ARGS.out ?? RESULTS_DIR;
@@ -114,13 +157,15 @@ const md = [
   `**Crypto floor** (same run; CPU time of each operation run alone, single-threaded, medians of ${ARGS.rounds} rounds at the start and one before each load point): ${floor.floorMs} ms per call =`,
   ...Object.entries(floor.ops).map(([op, v]) => `${v.count} × ${op} ${v.cpuUs} µs CPU (${v.wallUs} µs wall)`).map((s) => `- ${s}`),
   '',
-  `**Projected ${HOST_CORES}-core host** = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call), from each worker setting's row at N = 64 (else its largest N):`,
+  ARGS.alternate > 0
+    ? `**CPU per call and the projected ${HOST_CORES}-core host**, from ${ARGS.alternate} rounds at N = ${N_ALT} in which the worker settings' daemons took turns (one 1.5 s window each per round, a floor round before each; medians of the windows): projected = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call).`
+    : `**Projected ${HOST_CORES}-core host** = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call), from each worker setting's row at N = 64 (else its largest N):`,
   '',
-  '| workers | from N | CPU/call ms | ÷ floor | main CPU/call ms | main share | by cores (calls/s) | by main thread (calls/s) | projected calls/s |',
-  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
-  ...projections.map((p) => `| ${p.workers} | ${p.n} | ${p.cpuPerCallMs} | ${(p.cpuPerCallMs / floor.floorMs).toFixed(2)} | ${p.mainCpuPerCallMs} | ${(p.mainCpuPerCallMs / p.cpuPerCallMs).toFixed(3)} | ${p.byCores} | ${p.byMainThread} | ${p.callsPerSec} |`),
+  '| workers | at N | windows | calls/s | CPU/call ms | ÷ floor | main CPU/call ms | main share | by cores (calls/s) | by main thread (calls/s) | projected calls/s |',
+  '|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+  ...projections.map((p) => `| ${p.workers} | ${p.n} | ${p.windows} | ${p.callsPerSec} | ${p.cpuPerCallMs} | ${p.floorRatio.toFixed(2)} | ${p.mainCpuPerCallMs} | ${p.mainShare.toFixed(3)} | ${p.byCores} | ${p.byMainThread} | ${p.projected} |`),
 ].join('\n');
 
-const files = writeResults('daemon', { engine: ENGINE, cores: CORES, durationMs: ARGS.duration, floor, rows, projections }, md, { dir, date });
+const files = writeResults('daemon', { engine: ENGINE, cores: CORES, durationMs: ARGS.duration, floor, rows, alternate: { rounds: ARGS.alternate, n: N_ALT, windows: Object.fromEntries([...alternated].map(([w, ws]) => [w, ws.map(({ lat: _lat, ...x }) => x)])) }, projections }, md, { dir, date });
 writeFileSync(path.join(dir, svgName), svg);
 console.log(md + `\n\nwritten: ${files.json}, ${files.md}, ${path.join(dir, svgName)}`);

@@ -33,6 +33,9 @@ describe('bench:daemon and bench:gate command lines', () => {
     expect(bench('gate', ['--n', '1,2,3']).stderr).toMatch(/--n takes two values/);
     expect(bench('gate', ['--workers', '1']).stderr).toMatch(/--workers takes two values/);
     expect(bench('daemon', ['--engines', 'ts,wasm']).stderr).toMatch(/--engines takes one engine/);
+    for (const bad of [['--alternate', '101'], ['--alternate', 'x'], ['--alternate']]) expect(bench('daemon', bad).status, bad.join(' ')).toBe(2);
+    expect(bench('daemon', ['--help']).stdout).toMatch(/--alternate N .*default 6/);
+    expect(bench('gate', ['--alternate', '2']).stderr).toMatch(/unknown argument "--alternate"/);
   });
 });
 

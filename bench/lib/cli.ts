@@ -1,6 +1,6 @@
 // Command-line flags and tinybench result reading shared by the benches in bench/: one parser
 // for the flags every bench understands (--json, --engines a,b,c, --rounds N, --time MS,
-// --out DIR, --help; the daemon benches also --n LIST, --workers LIST, --duration MS,
+// --out DIR, --help; the daemon benches also --n LIST, --workers LIST, --duration MS, --alternate N,
 // --no-budgets), so each bench validates its command line alike: an unknown flag, a
 // missing or malformed value or an unknown engine is a usage error (exit 2) instead of being
 // ignored, and --help prints the bench's usage. Also a task's median latency and sample count.
@@ -10,7 +10,7 @@ import { ENGINE_NAMES } from '../../src/engine/select.js';
 import type { EngineName } from '../../src/engine/types.js';
 
 /** Flags a bench may accept (each bench lists its own). */
-export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out' | 'n' | 'workers' | 'duration' | 'no-budgets';
+export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out' | 'n' | 'workers' | 'duration' | 'alternate' | 'no-budgets';
 
 export interface BenchSpec {
   /** the bench's name, e.g. "call" (prefixes error messages) */
@@ -21,7 +21,7 @@ export interface BenchSpec {
   summary: string;
   flags: readonly BenchFlag[];
   /** defaults (shown in the usage) */
-  defaults?: { rounds?: number; time?: number; n?: number[]; workers?: number[]; duration?: number; engines?: EngineName[] };
+  defaults?: { rounds?: number; time?: number; n?: number[]; workers?: number[]; duration?: number; alternate?: number; engines?: EngineName[] };
 }
 
 export interface BenchArgs {
@@ -39,13 +39,15 @@ export interface BenchArgs {
   workers: number[];
   /** --duration: timed window per load point, ms */
   duration: number;
+  /** --alternate: rounds of the worker settings alternated at one load point (0: none) */
+  alternate: number;
   /** --no-budgets: measure and report, never fail */
   noBudgets: boolean;
 }
 
 export class BenchUsageError extends Error {}
 
-const LIMITS = { rounds: [1, 1000], time: [10, 600_000], duration: [100, 600_000], n: [1, 4096], workers: [0, 256] } as const;
+const LIMITS = { rounds: [1, 1000], time: [10, 600_000], duration: [100, 600_000], alternate: [0, 100], n: [1, 4096], workers: [0, 256] } as const;
 
 const FLAG_HELP: Record<BenchFlag, string> = {
   json: '--json            print the result rows as one JSON line on stdout',
@@ -56,6 +58,7 @@ const FLAG_HELP: Record<BenchFlag, string> = {
   n: '--n LIST          concurrent calls, comma-separated (each 1..4096)',
   workers: `--workers LIST    shard worker settings, comma-separated (each 0..256 or "cores" = ${availableParallelism()} here)`,
   duration: '--duration MS     timed window per load point in ms (100..600000)',
+  alternate: '--alternate N     rounds of 1.5 s windows, the worker settings taking turns, at N = 64 (0..100; 0 = none)',
   'no-budgets': '--no-budgets      measure and report only: no budget can fail the run',
 };
 
@@ -109,6 +112,7 @@ export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchA
     n: [...(spec.defaults?.n ?? [1])],
     workers: [...(spec.defaults?.workers ?? [0])],
     duration: spec.defaults?.duration ?? 3000,
+    alternate: spec.defaults?.alternate ?? 0,
     noBudgets: false,
   };
   const seen = new Set<string>();
@@ -127,7 +131,7 @@ export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchA
     const v = argv[++i];
     if (v === undefined || v.startsWith('--')) throw new BenchUsageError(`${a} needs a value`);
     if (name === 'engines') out.engines = enginesValue(v);
-    else if (name === 'rounds' || name === 'time' || name === 'duration') out[name] = intValue(name, v);
+    else if (name === 'rounds' || name === 'time' || name === 'duration' || name === 'alternate') out[name] = intValue(name, v);
     else if (name === 'n' || name === 'workers') out[name] = listValue(name, v);
     else if (name === 'out') {
       if (v === '') throw new BenchUsageError('--out needs a directory');
