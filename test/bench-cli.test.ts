@@ -14,7 +14,7 @@ const SPEC: BenchSpec = {
 
 describe('bench command line', () => {
   it('defaults: all engines, the bench defaults, no JSON, default results directory', () => {
-    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400, n: [1], workers: [0], duration: 3000, noBudgets: false });
+    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400, n: [1], workers: [0], duration: 3000, alternate: 0, noBudgets: false });
   });
 
   it('reads every flag', () => {
@@ -27,17 +27,19 @@ describe('bench command line', () => {
       n: [1],
       workers: [0],
       duration: 3000,
+      alternate: 0,
       noBudgets: false,
     });
   });
 
-  it('reads the daemon benches\' flags: --n, --workers (with "cores"), --duration, --no-budgets, and their defaults', () => {
-    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'no-budgets', 'engines'], defaults: { n: [1, 64], workers: [2], duration: 900, engines: ['native'] } };
-    expect(parseBenchArgs(spec, [])).toMatchObject({ n: [1, 64], workers: [2], duration: 900, noBudgets: false, engines: ['native'] });
-    expect(parseBenchArgs(spec, ['--n', '1,2,8', '--workers', '0,cores', '--duration', '100', '--no-budgets'])).toMatchObject({
+  it('reads the daemon benches\' flags: --n, --workers (with "cores"), --duration, --alternate, --no-budgets, and their defaults', () => {
+    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'alternate', 'no-budgets', 'engines'], defaults: { n: [1, 64], workers: [2], duration: 900, alternate: 6, engines: ['native'] } };
+    expect(parseBenchArgs(spec, [])).toMatchObject({ n: [1, 64], workers: [2], duration: 900, alternate: 6, noBudgets: false, engines: ['native'] });
+    expect(parseBenchArgs(spec, ['--n', '1,2,8', '--workers', '0,cores', '--duration', '100', '--alternate', '0', '--no-budgets'])).toMatchObject({
       n: [1, 2, 8],
       workers: [0, availableParallelism()],
       duration: 100,
+      alternate: 0,
       noBudgets: true,
     });
     const u = benchUsage(spec);
@@ -53,9 +55,11 @@ describe('bench command line', () => {
     [['--workers', '257'], /--workers must be an integer from 0 to 256/],
     [['--workers', 'all'], /--workers must be an integer/],
     [['--duration', '99'], /--duration must be an integer from 100 to 600000/],
+    [['--alternate', '101'], /--alternate must be an integer from 0 to 100/],
+    [['--alternate', '-1'], /--alternate must be an integer/],
     [['--no-budgets', 'x'], /unknown argument "x"/],
   ])('daemon flags: %j is a usage error', (argv, msg) => {
-    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'no-budgets'] };
+    const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'alternate', 'no-budgets'] };
     expect(() => parseBenchArgs(spec, argv)).toThrow(msg);
   });
 
