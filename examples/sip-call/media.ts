@@ -28,16 +28,26 @@ export function udp(port = 0): Promise<Socket> {
   });
 }
 
+/**
+ * Ports portPair has handed out in this process: never handed out again. A pair is released for
+ * GStreamer before its pipeline binds it, and the kernel may give the same free port to the next
+ * bind(0); two pipelines on one port (udpsrc binds with SO_REUSEADDR) would split its packets,
+ * and a direction of a call would then see none (a failed CI run: 0 of 40 RTP packets out of one
+ * decoder, every packet verified on the wire).
+ */
+const handedOut = new Set<number>();
+
 /** An even port p with p+1 also free (RTP and RTCP), found by binding both, then released for GStreamer. */
 export async function portPair(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const a = await udp();
     const p = a.address().port;
-    if (p % 2 === 0 && p < 65535) {
+    if (p % 2 === 0 && p < 65535 && !handedOut.has(p) && !handedOut.has(p + 1)) {
       try {
         const b = await udp(p + 1);
         b.close();
         a.close();
+        handedOut.add(p).add(p + 1);
         return p;
       } catch {
         /* taken: try another */
@@ -87,16 +97,19 @@ export class Pipeline {
   }
 }
 
+// Every udpsrc binds without SO_REUSEADDR (reuse=false): a port some other socket holds is then
+// a pipeline error, not a port whose packets two pipelines split without a word.
+
 /** srtpenc keyed with `k`: plain RTP on inPort, RTCP on inPort+1; SRTP/SRTCP to every port pair in `to`. */
 export function encoder(name: string, k: KeyEntry, inPort: number, to: number[]): Pipeline {
   const g = k.gst;
   const key = Buffer.from(g['srtp-key']).toString('hex');
   const clients = (d: number) => to.map((p) => `127.0.0.1:${p + d}`).join(',');
   return new Pipeline(name, [
-    'udpsrc', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
+    'udpsrc', 'reuse=false', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
     'srtpenc', 'name=e', `key=${key}`, `rtp-cipher=${g['srtp-cipher']}`, `rtp-auth=${g['srtp-auth']}`, `rtcp-cipher=${g['srtcp-cipher']}`, `rtcp-auth=${g['srtcp-auth']}`,
     'e.rtp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(0)}`,
-    'udpsrc', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
+    'udpsrc', 'reuse=false', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
     'e.rtcp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(1)}`,
   ]);
 }
@@ -104,9 +117,9 @@ export function encoder(name: string, k: KeyEntry, inPort: number, to: number[])
 /** srtpdec keyed from the caps built of `k`: SRTP on port, SRTCP on port+1; plain RTP to outPort, RTCP to outPort+1. */
 export function decoder(name: string, k: KeyEntry, port: number, outPort: number): Pipeline {
   return new Pipeline(name, [
-    'udpsrc', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
+    'udpsrc', 'reuse=false', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
     'srtpdec', 'name=d', 'd.rtp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort}`,
-    'udpsrc', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
+    'udpsrc', 'reuse=false', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
     'd.rtcp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort + 1}`,
   ]);
 }
