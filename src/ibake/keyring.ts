@@ -31,12 +31,17 @@ export class IbeKeyring implements IbePort {
     return `${period} ${uri}`;
   }
 
-  /** Adds our private key for (uri, period start YYYY-MM-DD). The caller has verified it. */
+  /**
+   * Adds our private key for (uri, period start YYYY-MM-DD); keeps a copy. The caller has
+   * verified it. A key of (uri, period) is unique (the KMS's extraction is deterministic, and a
+   * verified key belongs to this keyring's P_pub), so one already held is kept, as IbsKeyring
+   * does: wiping it for its copy could zero the buffer under a decryption still using it.
+   */
   addKey(uri: string, period: string, key: Uint8Array): void {
-    const own = key.slice();
-    this.keys.get(IbeKeyring.k(uri, period))?.key.fill(0); // a replaced key is wiped
-    this.keys.set(IbeKeyring.k(uri, period), { key: own, id: this.ctx.keyCacheId(own) });
     this.uris.add(uri);
+    if (this.keys.has(IbeKeyring.k(uri, period))) return;
+    const own = key.slice();
+    this.keys.set(IbeKeyring.k(uri, period), { key: own, id: this.ctx.keyCacheId(own) });
   }
 
   /** Drops (and wipes) every key of a period (e.g. once it has ended). */
