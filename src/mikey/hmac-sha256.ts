@@ -66,6 +66,32 @@ const H = new Int32Array(8);
 const MID = new Uint8Array(32);
 const KEY = new Uint8Array(BLOCK);
 
+/** The padding's last 8 octets: `total` octets as a big-endian bit count, ending at buf[end]. */
+function putBitLength(buf: Uint8Array, end: number, total: number): void {
+  const bits = total * 8;
+  const hi = Math.floor(bits / 0x100000000);
+  const lo = bits >>> 0;
+  buf[end - 8] = hi >>> 24;
+  buf[end - 7] = hi >>> 16;
+  buf[end - 6] = hi >>> 8;
+  buf[end - 5] = hi;
+  buf[end - 4] = lo >>> 24;
+  buf[end - 3] = lo >>> 16;
+  buf[end - 2] = lo >>> 8;
+  buf[end - 1] = lo;
+}
+
+/** The digest: the 8 words of `h`, big-endian, into out[outOff, outOff + 32). */
+function putDigest(h: Int32Array, out: Uint8Array, outOff: number): void {
+  for (let i = 0; i < 8; i++) {
+    const v = h[i]!;
+    out[outOff + 4 * i] = v >>> 24;
+    out[outOff + 4 * i + 1] = v >>> 16;
+    out[outOff + 4 * i + 2] = v >>> 8;
+    out[outOff + 4 * i + 3] = v;
+  }
+}
+
 /**
  * Absorbs `p` into `h`: whole blocks straight from `p`, the rest buffered in TAIL, which holds
  * `fill` octets before; returns how many it holds after.
@@ -99,26 +125,10 @@ function finish(h: Int32Array, fill: number, total: number, out: Uint8Array, out
   TAIL[fill++] = 0x80;
   const end = fill > BLOCK - 8 ? 2 * BLOCK : BLOCK;
   TAIL.fill(0, fill, end - 8);
-  const bits = total * 8;
-  const hi = Math.floor(bits / 0x100000000);
-  const lo = bits >>> 0;
-  TAIL[end - 8] = hi >>> 24;
-  TAIL[end - 7] = hi >>> 16;
-  TAIL[end - 6] = hi >>> 8;
-  TAIL[end - 5] = hi;
-  TAIL[end - 4] = lo >>> 24;
-  TAIL[end - 3] = lo >>> 16;
-  TAIL[end - 2] = lo >>> 8;
-  TAIL[end - 1] = lo;
+  putBitLength(TAIL, end, total);
   compress(h, TAIL, 0);
   if (end === 2 * BLOCK) compress(h, TAIL, BLOCK);
-  for (let i = 0; i < 8; i++) {
-    const v = h[i]!;
-    out[outOff + 4 * i] = v >>> 24;
-    out[outOff + 4 * i + 1] = v >>> 16;
-    out[outOff + 4 * i + 2] = v >>> 8;
-    out[outOff + 4 * i + 3] = v;
-  }
+  putDigest(h, out, outOff);
   TAIL.fill(0);
   W.fill(0);
 }
@@ -166,25 +176,9 @@ function accEnd(total: number, out: Uint8Array, outOff: number): void {
   const end = 32 + 64 * blocks;
   ACC[accPos] = 0x80;
   ACC.fill(0, accPos + 1, end - 8);
-  const bits = total * 8;
-  const hi = Math.floor(bits / 0x100000000);
-  const lo = bits >>> 0;
-  ACC[end - 8] = hi >>> 24;
-  ACC[end - 7] = hi >>> 16;
-  ACC[end - 6] = hi >>> 8;
-  ACC[end - 5] = hi;
-  ACC[end - 4] = lo >>> 24;
-  ACC[end - 3] = lo >>> 16;
-  ACC[end - 2] = lo >>> 8;
-  ACC[end - 1] = lo;
+  putBitLength(ACC, end, total);
   blocksFn!(ACC, blocks);
-  for (let i = 0; i < 8; i++) {
-    const v = ACC32[i]!;
-    out[outOff + 4 * i] = v >>> 24;
-    out[outOff + 4 * i + 1] = v >>> 16;
-    out[outOff + 4 * i + 2] = v >>> 8;
-    out[outOff + 4 * i + 3] = v;
-  }
+  putDigest(ACC32, out, outOff);
   ACC.fill(0, 0, end);
 }
 
