@@ -294,4 +294,33 @@ describe.each(engines.map((e) => [e.name, e] as const))('%s engine: CSB update g
       });
     }
   }
+
+  // also found by fuzzing the daemon: one side calling exchange.rekey twice at once. The second
+  // replaced the first's x', so the first's U2 then failed as an authentication failure
+  // (IBAKE_AUTH_FAILED, blaming the peer). Now the second is IBAKE_BUSY and the first completes.
+  it('the same side twice at once: the second is IBAKE_BUSY, the first completes; after it (or the timeout) a new one works', async () => {
+    const w = await makeWorld(engine);
+    let clock = Date.now();
+    const now = () => clock;
+    const alice = await w.party(A, { now, handshakeTimeoutMs: 30_000 });
+    const bob = await w.party(B, { now, handshakeTimeoutMs: 30_000 });
+    const { message: i1, csbId } = await alice.initiate({ to: B });
+    await alice.receive((await bob.receive((await alice.receive((await bob.receive(i1)).reply!)).reply!)).reply!);
+    clock += 1000;
+    const [first, second] = await Promise.allSettled([alice.rekey(csbId, B), alice.rekey(csbId, B)]);
+    expect(first.status).toBe('fulfilled');
+    expect(second.status === 'rejected' && (second.reason as { code?: string }).code).toBe('IBAKE_BUSY');
+    expect(await codeOf(alice.rekey(csbId, B))).toBe('IBAKE_BUSY'); // still in flight
+    const u2 = (await bob.receive((first as PromiseFulfilledResult<Uint8Array>).value)).reply!;
+    const onU2 = await alice.receive(u2);
+    const fin = await bob.receive(onU2.reply!);
+    expect(hex(fin.established!.keys[0]!.masterKey)).toBe(hex(onU2.established!.keys[0]!.masterKey));
+    clock += 1000;
+    expect(await alice.rekey(csbId, B)).toBeInstanceOf(Uint8Array); // done: a new one starts
+    clock += 31_000; // its U2 never came: past the handshake timeout, a new one replaces it
+    const u1 = await alice.rekey(csbId, B);
+    const again = await alice.receive((await bob.receive(u1)).reply!);
+    const fin2 = await bob.receive(again.reply!);
+    expect(hex(fin2.established!.keys[0]!.masterKey)).toBe(hex(again.established!.keys[0]!.masterKey));
+  });
 });

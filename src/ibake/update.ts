@@ -86,21 +86,29 @@ export async function rekey(c: EndpointCore, csbId: number, peer: string): Promi
     throw new IbakeError('IBAKE_STATE', 'only an established live exchange can be re-keyed');
   }
   const nowMs = c.now();
+  // One update of ours at a time per exchange: a second one would replace the first's x' while
+  // its U2 may be on the way (that chain then failed as if attacked). One older than the
+  // handshake timeout is taken as lost and replaced.
+  if (s.update && ntpToMs(s.update.t, nowMs) + c.hsTimeout > nowMs) {
+    throw new IbakeError('IBAKE_BUSY', 'a CSB update of this exchange is already in flight (one at a time per side: wait for its U2, or the handshake timeout)');
+  }
   const t = updateT(nowMs, s.lastT, asResponder);
   const eph = takeEphemeral();
   const nc = c.v2 ? freshNc() : undefined;
   const n = nc ? { nc, ncRole: asResponder ? ROLE.R : ROLE.I } : {};
+  if (s.update) wipeUpdate(s.update);
+  // taken before the encryption's await, so that a concurrent rekey sees it
+  const u: UpdateSent = { x: eph.secret, xP: eph.publicPoint, t, nc: nc ?? new Uint8Array(0) };
+  s.update = u;
   let ct: Uint8Array;
   try {
     const inner = asResponder ? { idi: peer, idr: s.self, eccptr: eph.publicPoint, ...n } : { idi: c.identity, eccpti: eph.publicPoint, idr: peer, ...n };
     ct = await c.ibe.encrypt(peer, nowMs, writeInner(inner));
   } catch (e) {
-    wipeEphemeral(eph);
-    nc?.fill(0);
+    if (s.update === u) delete s.update;
+    wipeUpdate(u);
     throw e;
   }
-  if (s.update) wipeUpdate(s.update);
-  s.update = { x: eph.secret, xP: eph.publicPoint, t, nc: nc ?? new Uint8Array(0) };
   const ids = asResponder ? [idr(ROLE.R, s.self), idr(ROLE.I, peer)] : [idr(ROLE.I, c.identity), idr(ROLE.R, peer)];
   return encode({
     header: { dataType: DT.I_MESSAGE_1, v: true, prf: prfOf(s), csbId, csMap: { type: 0, entries: s.csMap } },
