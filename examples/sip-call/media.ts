@@ -97,19 +97,16 @@ export class Pipeline {
   }
 }
 
-// Every udpsrc binds without SO_REUSEADDR (reuse=false): a port some other socket holds is then
-// a pipeline error, not a port whose packets two pipelines split without a word.
-
 /** srtpenc keyed with `k`: plain RTP on inPort, RTCP on inPort+1; SRTP/SRTCP to every port pair in `to`. */
 export function encoder(name: string, k: KeyEntry, inPort: number, to: number[]): Pipeline {
   const g = k.gst;
   const key = Buffer.from(g['srtp-key']).toString('hex');
   const clients = (d: number) => to.map((p) => `127.0.0.1:${p + d}`).join(',');
   return new Pipeline(name, [
-    'udpsrc', 'reuse=false', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
+    'udpsrc', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
     'srtpenc', 'name=e', `key=${key}`, `rtp-cipher=${g['srtp-cipher']}`, `rtp-auth=${g['srtp-auth']}`, `rtcp-cipher=${g['srtcp-cipher']}`, `rtcp-auth=${g['srtcp-auth']}`,
     'e.rtp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(0)}`,
-    'udpsrc', 'reuse=false', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
+    'udpsrc', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
     'e.rtcp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(1)}`,
   ]);
 }
@@ -117,9 +114,9 @@ export function encoder(name: string, k: KeyEntry, inPort: number, to: number[])
 /** srtpdec keyed from the caps built of `k`: SRTP on port, SRTCP on port+1; plain RTP to outPort, RTCP to outPort+1. */
 export function decoder(name: string, k: KeyEntry, port: number, outPort: number): Pipeline {
   return new Pipeline(name, [
-    'udpsrc', 'reuse=false', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
+    'udpsrc', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
     'srtpdec', 'name=d', 'd.rtp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort}`,
-    'udpsrc', 'reuse=false', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
+    'udpsrc', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
     'd.rtcp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort + 1}`,
   ]);
 }
