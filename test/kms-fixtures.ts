@@ -53,8 +53,11 @@ function nodeSelfSigned(keyType: 'ec' | 'rsa' = 'ec'): TestCert {
     ? generateKeyPairSync('rsa', { modulusLength: 2048 })
     : generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const ecdsaSha256 = keyType === 'rsa' ? seq(oid('1.2.840.113549.1.1.11'), Buffer.from([5, 0])) : seq(oid('1.2.840.10045.4.3.2'));
+  // a positive INTEGER in minimal DER: top bit clear (positive) and the first octet non-zero (a
+  // 0x00 followed by an octet below 0x80 is the "illegal padding" OpenSSL refuses: 1 in 256
+  // certificates failed that way, and a CI run with it)
   const serial = randomBytes(8);
-  serial[0]! &= 0x7f;
+  serial[0] = (serial[0]! & 0x7f) | 0x40;
   const now = Date.now();
   const san = seq(oid('2.5.29.17'), tlv(0x04, seq(tlv(0x87, Buffer.from([127, 0, 0, 1])))));
   const tbs = seq(
