@@ -12,7 +12,8 @@
 // end of the event-loop turn (setImmediate) at the latest. A batch of requests is thereby
 // answered with one post, and the receiving thread wakes once for it rather than once per reply.
 // The main thread holds its queues for the rest of the turn (`holdForTurn`) so that the requests
-// read from every ready socket in one poll phase reach a worker as one post (measured:
+// read from every ready socket in one poll phase reach a worker as one post; with workers it
+// runs no endpoint, so nothing of the kind above waits in its check phase (measured:
 // docs/performance.md "Fewer wake-ups").
 export class BatchPost<T> {
   private items: T[] = [];
