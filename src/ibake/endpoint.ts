@@ -63,16 +63,14 @@ export class IbakeEndpoint extends EndpointCore {
     }
   }
 
-  /** The state a (decoded) I_MESSAGE_2 / R_MESSAGE_2 names in `store`, if any (peek: expired ones too, nothing removed). */
-  private namedState(msg: DecodedMessage, store: SessionStore<InitiatorState> | SessionStore<ResponderState>): { peer: string; state: InitiatorState | ResponderState } | undefined {
+  /** The peer whose state a (decoded) I_MESSAGE_2 / R_MESSAGE_2 names in `store` (its IDR of the peer's role), if readable. */
+  private namedPeer(msg: DecodedMessage, store: SessionStore<InitiatorState> | SessionStore<ResponderState>): string | undefined {
     const ids = msg.payloads.filter((p): p is IdrPayload & { offset: number; length: number } => p.kind === 'IDR');
     const peerRole = store === this.responded ? ROLE.I : ROLE.R;
     const p = ids.find((x) => x.role === peerRole);
     if (!p) return undefined;
     try {
-      const peer = uriOf(p);
-      const state = store.peek(msg.header.csbId, peer);
-      return state ? { peer, state } : undefined;
+      return uriOf(p);
     } catch {
       return undefined; // undecodable identity
     }
@@ -91,8 +89,10 @@ export class IbakeEndpoint extends EndpointCore {
     store: SessionStore<InitiatorState> | SessionStore<ResponderState>,
     run: () => Promise<ReceiveResult>,
   ): Promise<ReceiveResult> {
-    const before = this.namedState(msg, store)?.state;
-    const closedMeanwhile = () => before !== undefined && this.namedState(msg, store)?.state !== before;
+    const csbId = msg.header.csbId;
+    const peer = this.namedPeer(msg, store); // decoded once, looked up before and after
+    const before = peer === undefined ? undefined : store.peek(csbId, peer);
+    const closedMeanwhile = () => before !== undefined && store.peek(csbId, peer!) !== before;
     const closedError = () => new IbakeError('IBAKE_NO_SESSION', 'the exchange was closed while this message was being processed');
     let r: ReceiveResult;
     try {
@@ -100,9 +100,8 @@ export class IbakeEndpoint extends EndpointCore {
     } catch (e) {
       if (e instanceof IbakeError && e.code === 'IBAKE_AUTH_FAILED') {
         if (closedMeanwhile()) throw closedError();
-        const named = this.namedState(msg, store);
-        const s = named && store.find(msg.header.csbId, named.peer);
-        if (s && s.state !== 'established') store.delete(msg.header.csbId, named.peer);
+        const s = peer === undefined ? undefined : store.find(csbId, peer);
+        if (s && s.state !== 'established') store.delete(csbId, peer!);
       }
       throw e;
     }
