@@ -3,12 +3,13 @@
 // same way — PRF, T window, the replay cache keyed on the IBE ciphertext (before any pairing),
 // decryption with the uniform failure, the K_SESSION work started ahead of need, and the V MAC.
 // Handlers are functions of this core, so a reader finds a message's handling by its name.
-import { randomInt, timingSafeEqual } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { DecodedMessage, SrtpIdEntry, TPayload } from '../mikey/index.js';
 import { computeVMac, verifyVMac } from '../mikey/mac.js';
 import { exchangeKeysAhead, pointAhead, type IdleJob } from './ahead.js';
 import type { SessionBinding } from './binding.js';
 import { P256_POINT_BYTES, type P256Mul } from './ecdh.js';
+import { ctEqual } from '../util/ct-equal.js';
 import { IbakeError, authFailure } from './errors.js';
 import { computeExchangeKeys, keysFromPoint, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, type FreshnessOptions } from './freshness.js';
@@ -22,7 +23,7 @@ import { DEFAULT_PROFILE, SRTP_PROFILES, type CryptoSessionKeys } from './output
 import type { AnswerKind, InitiatorPolicy } from './policy.js';
 import { type AnyState, type InitiatorState, type OfferState, type ResponderState, wipeState } from './state.js';
 import { SessionStore } from './store.js';
-import { ERR, PROFILE, bigToNtp, buildErr, malformed } from './wire.js';
+import { ERR, PROFILE, bigToNtp, buildErr, malformed, uriBytes } from './wire.js';
 import { V1_DERIVATION, type V1Option } from './profile-v1.js';
 
 export interface EndpointOptions {
@@ -130,7 +131,7 @@ export interface InitiateOptions {
 export type VPayloadFields = { authAlg: number; mac: Uint8Array; offset: number };
 
 export function eq(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
+  return ctEqual(a, b);
 }
 export function copyKeys(k: CryptoSessionKeys[]): CryptoSessionKeys[] {
   return k.map((c) => ({ ...c, masterKey: c.masterKey.slice(), masterSalt: c.masterSalt.slice() }));
@@ -150,8 +151,9 @@ export function checkUri(u: unknown, what: string): string {
 export function nonZeroU32(): number {
   return randomInt(1, 0xffffffff);
 }
+/** UTF-8 octets of an identity URI, shared and read only (wire.ts uriBytes). */
 export function utf8(s: string): Uint8Array {
-  return new TextEncoder().encode(s);
+  return uriBytes(s);
 }
 
 const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;

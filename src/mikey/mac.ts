@@ -3,7 +3,8 @@
 // ranges the codec supplies (mikey-ibake.md §9.3, suggested profile of OPEN-10: the message minus
 // its ESK payloads, up to and including the V payload's Next payload + Auth alg octets, followed by
 // the identities' ID Data — no timestamp). This module never parses MIKEY messages itself.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac } from 'node:crypto';
+import { ctEqual } from '../util/ct-equal.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { MikeyCryptoError, requireBytes, requireInt } from './prf.js';
 import { MAC_LENGTHS, MacAlg } from './registry.js';
@@ -59,7 +60,7 @@ export function hmacTruncated(hash: 'sha1' | 'sha256', key: Uint8Array, data: Ui
 /** Constant-time comparison of a received tag with the expected one (length is not secret). */
 export function tagsEqual(expected: Uint8Array, received: Uint8Array): boolean {
   if (!(received instanceof Uint8Array) || expected.length !== received.length) return false;
-  return timingSafeEqual(expected, received);
+  return ctEqual(expected, received);
 }
 
 /** Verifies a (possibly truncated) HMAC tag in constant time; returns false on any mismatch. */

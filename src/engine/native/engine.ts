@@ -7,6 +7,7 @@ import { checkForm, checkPairs } from '../encoding.js';
 import { EngineError, type EngineErrorReason } from '../errors.js';
 import type { BfCore, BfCoreCiphertext, Bytes, EchoSplice, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
+import { SmallArgs } from './small-args.js';
 
 /** native/src/reason.h's codes, for a reason that travels in an op's output (index = code). */
 const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
@@ -57,11 +58,17 @@ function splitCiphertext(out: Bytes): BfCoreCiphertext {
 
 /** BfDecryptEncrypt's splice argument: from ‖ to ‖ n, u32 big-endian each. */
 function spliceArg(s: EchoSplice): Bytes {
+  // Written octet by octet: a DataView would take `out.buffer`, which moves this small array
+  // out of V8's heap (a backing store of its own).
   const out = new Uint8Array(12);
-  const dv = new DataView(out.buffer);
-  for (const [i, v] of [s.from, s.to, s.n].entries()) {
+  const vals = [s.from, s.to, s.n];
+  for (let i = 0; i < 3; i++) {
+    const v = vals[i]!;
     if (!Number.isSafeInteger(v) || v < 0 || v > 0xffffffff) throw new EngineError('length', 'splice offsets must be u32 integers');
-    dv.setUint32(4 * i, v);
+    out[4 * i] = v >>> 24;
+    out[4 * i + 1] = (v >>> 16) & 0xff;
+    out[4 * i + 2] = (v >>> 8) & 0xff;
+    out[4 * i + 3] = v & 0xff;
   }
   return out;
 }
@@ -83,10 +90,14 @@ export function createNativeEngine(addon: NativeAddon, o: NativeEngineOptions = 
   const g1Gen = addon.runSync(Op.G1Generator, []);
   const g2Gen = addon.runSync(Op.G2Generator, []);
   const inline = o.inline === true;
-  const run = inline ? (code: Op, args: unknown[]) => addon.runInline(code, args) : (code: Op, args: unknown[]) => addon.run(code, args);
+  // Small arguments go through one off-heap scratch (small-args.ts), zeroed after each call.
+  const small = new SmallArgs();
+  const run = inline
+    ? (code: Op, args: unknown[]) => small.with(args, (a) => addon.runInline(code, a))
+    : (code: Op, args: unknown[]) => small.with(args, (a) => addon.run(code, a));
   const hrun = inline
-    ? (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => h.runInline(code, args, second)
-    : (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => h.run(code, args, second);
+    ? (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => small.with(args, (a) => h.runInline(code, a, second))
+    : (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => small.with(args, (a) => h.run(code, a, second));
   const op = <T>(code: Op, ...args: unknown[]): Promise<T> => call<T>(() => run(code, args));
   const handleOp = (h: NativeHandle, code: Op, arg: unknown): Promise<Bytes> => call<Bytes>(() => hrun(h, code, [arg]));
   // The native handle behind each G2Prepared / GTTable this engine made (for bfCore).
