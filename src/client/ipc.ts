@@ -90,9 +90,29 @@ export class IbakedClient {
         resolve: (v) => (clearTimeout(t), resolve(v as T)),
         reject: (e) => (clearTimeout(t), reject(e)),
       });
-      this.sock.write(encodeFrame({ id, method, params }));
+      this.send(encodeFrame({ id, method, params }));
     });
   }
+
+  /**
+   * Requests made in one turn of the event loop (e.g. every call an app moves on when one batch
+   * of replies arrives) leave in one writev, once this turn's promise jobs have run: one system
+   * call instead of one per request, and the daemon wakes once to read them all.
+   */
+  private send(frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.sock.cork();
+      process.nextTick(this.uncork);
+    }
+    this.sock.write(frame);
+  }
+
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.sock.uncork();
+  };
 
   close(): void {
     this.sock.end();
