@@ -85,6 +85,8 @@ describe.runIf(BUILT)('signals', () => {
       ...offers.map((o, i) => clients[i % 4]!.request('exchange.receive', { identity: B, message: o.message })),
       ...Array.from({ length: 32 }, (_, i) => clients[i % 4]!.request('exchange.initiate', { from: A, to: B })),
     ];
+    // the client writes this turn's requests at its end (one writev): let them leave first
+    await new Promise((r) => setImmediate(r));
     d.p.kill('SIGTERM');
     const settled = await Promise.allSettled(load);
     const codes = settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as IpcError).code));

@@ -12,6 +12,7 @@ import { Worker } from 'node:worker_threads';
 import { IbakedError } from '../util/errors.js';
 import type { LogLevel } from './log.js';
 import { BatchPost, compactForPost } from './batch-post.js';
+import { unpackBatch, type BatchSink, type PackedBatch } from './reply-batch.js';
 import { EncodedResult } from './frame.js';
 import type { ExchangeMetricsSink } from './exchange.js';
 import { EXCHANGE_EVENTS, ExchangeMetrics, sumExchangeCounts } from './metrics.js';
@@ -98,24 +99,46 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     s.out = new BatchPost<ToWorker>((items) => worker.postMessage(items));
     let isReady = false;
     s.ready = new Promise<void>((resolve, reject) => {
-      worker.on('message', (batch: FromWorker[]) => {
-        for (const m of batch) {
-          if (m.t === 'res') {
-            const p = s.pending.get(m.id);
-            if (!p) continue;
-            s.pending.delete(m.id);
-            if (!m.ok) p.reject(toError(m.error));
-            else if ('encoded' in m) p.resolve(new EncodedResult(m.encoded, m.csbId));
-            else p.resolve(m.result);
-          } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
-          else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
-          else if (m.t === 'raw') process.stderr.write(m.text);
-          else if (m.t === 'ready') {
-            isReady = true;
-            s.earlyDeaths = 0;
-            resolve();
-          }
+      const settle = (id: number, ok: (p: Pending) => void) => {
+        const p = s.pending.get(id);
+        if (!p) return;
+        s.pending.delete(id);
+        ok(p);
+      };
+      const item = (m: FromWorker) => {
+        if (m.t === 'res') {
+          if (!m.ok) settle(m.id, (p) => p.reject(toError(m.error)));
+          else if ('encoded' in m) settle(m.id, (p) => p.resolve(new EncodedResult(m.encoded, m.csbId)));
+          else settle(m.id, (p) => p.resolve(m.result));
+        } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
+        else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
+        else if (m.t === 'raw') process.stderr.write(m.text);
+        else if (m.t === 'ready') {
+          isReady = true;
+          s.earlyDeaths = 0;
+          resolve();
         }
+      };
+      const sink: BatchSink = {
+        result: (id, octets, csbId) => {
+          const p = s.pending.get(id);
+          if (!p) return octets.fill(0); // its requester is gone (the reply may hold keys)
+          s.pending.delete(id);
+          p.resolve(new EncodedResult(octets, csbId));
+        },
+        observe: (name, seconds, outcome) => metrics.observeMessage(name, seconds, outcome),
+        other: item,
+      };
+      worker.on('message', (batch: FromWorker[] | PackedBatch) => {
+        if (!Array.isArray(batch)) {
+          try {
+            unpackBatch(batch, sink);
+          } catch (e) {
+            log(`shard ${index}: unreadable reply batch dropped: ${(e as Error)?.message ?? String(e)}`); // a bug of ours, not input
+          }
+          return;
+        }
+        for (const m of batch) item(m);
       });
       worker.on('error', (e) => log(`shard ${index}: worker error: ${e?.message ?? String(e)}`));
       worker.on('exit', (code) => {

@@ -26,7 +26,7 @@ export interface ShardReport {
   live: string[];
 }
 
-/** The main thread posts one ToWorker (keys) or an array (batched requests); a worker always posts arrays. */
+/** The main thread posts one ToWorker (keys) or an array (batched requests); a worker posts an array of FromWorker, or a PackedBatch of them (reply-batch.ts). */
 export type ToWorker =
   | { t: 'key'; uri: string; period: string; key: Uint8Array }
   | { t: 'drop'; uri: string; period: string }

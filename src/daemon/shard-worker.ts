@@ -8,6 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { selectEngine } from '../engine/select.js';
 import { IbakedError } from '../util/errors.js';
 import { BatchPost } from './batch-post.js';
+import { postBatch } from './reply-batch.js';
 import { encodeResult } from './frame.js';
 import { createLogger } from './log.js';
 import { AFTER_SEND } from './server.js';
@@ -17,8 +18,9 @@ import type { FromWorker, ShardReport, ToWorker, WorkerInit } from './shard-prot
 
 const init = workerData as WorkerInit;
 const port = parentPort!;
-// Replies (and forwarded log lines) go to the main thread batched per event-loop turn (batch-post.ts).
-const out = new BatchPost<FromWorker>((items) => port.postMessage(items));
+// Replies (and forwarded log lines) go to the main thread batched per event-loop turn
+// (batch-post.ts), results and latency observations packed (reply-batch.ts).
+const out = new BatchPost<FromWorker>((items) => postBatch((msg, transfer) => port.postMessage(msg, transfer), items));
 /** One finished log line to fd 2; if the pipe is full (EAGAIN) the main thread writes it instead. */
 function writeStderr(text: string): void {
   try {
