@@ -97,15 +97,21 @@ export class IdentityAccess {
     for (const [name, field] of Object.entries(ACTS_FOR)) {
       const h = handlers[name];
       if (!h) continue;
-      out[name] = async (p, ctx) => {
+      // A plain function over the handler's promise (the exchange requests pass here on the
+      // main thread; an async layer would cost a promise and a job more each).
+      out[name] = (p, ctx) => {
         const uri = p[field];
-        if (typeof uri === 'string') this.check(uri, ctx);
-        const r = await h(p, ctx);
-        if (name === 'prekeys.status' && uri === undefined && Array.isArray((r as { prekeys?: unknown })?.prekeys)) {
+        try {
+          if (typeof uri === 'string') this.check(uri, ctx);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+        if (name !== 'prekeys.status' || uri !== undefined) return h(p, ctx);
+        return h(p, ctx).then((r) => {
+          if (!Array.isArray((r as { prekeys?: unknown })?.prekeys)) return r;
           const list = (r as { prekeys: Array<{ uri: string }> }).prekeys;
           return { ...(r as object), prekeys: list.filter((e) => this.allows(e.uri, ctx.uid)) };
-        }
-        return r;
+        });
       };
     }
     return out;

@@ -8,7 +8,7 @@
 // from the params (exchange.receive: from the MIKEY header, octets 4..7) or from the result.
 import { IbakeError } from '../ibake/errors.js';
 import type { Handler, RequestContext } from './server.js';
-import { receivedMessage } from './shards.js';
+import { messageCsbId, receivedMessage } from './shards.js';
 
 export type OwnerMode = 'uid' | 'connection';
 
@@ -22,7 +22,7 @@ const key = (identity: string, csbId: number) => `${identity} ${csbId >>> 0}`;
 /** The CSB ID of a MIKEY message (common header: version, data type, next payload, V|PRF, CSB ID). */
 export function peekCsbId(message: unknown): number | undefined {
   if (!(message instanceof Uint8Array) || message.length < 8) return undefined;
-  return new DataView(message.buffer, message.byteOffset, message.byteLength).getUint32(4);
+  return messageCsbId(message);
 }
 
 export class ExchangeOwners {
@@ -71,14 +71,22 @@ export class ExchangeOwners {
   /** Wraps the exchange.* handlers with the ownership checks (other handlers pass through). */
   guard(handlers: Record<string, Handler>): Record<string, Handler> {
     const out = { ...handlers };
-    const wrap = (name: string, before: (p: Record<string, unknown>, ctx: RequestContext) => void, after: (p: Record<string, unknown>, r: unknown, ctx: RequestContext) => void) => {
+    // Plain functions over the handler's promise rather than async ones: these run on the main
+    // thread for every exchange request, and each async layer costs a promise and a job more.
+    const wrap = (name: string, before: (p: Record<string, unknown>, ctx: RequestContext) => void, after?: (p: Record<string, unknown>, r: unknown, ctx: RequestContext) => void) => {
       const h = handlers[name];
       if (!h) return;
-      out[name] = async (p, ctx) => {
-        before(p, ctx);
-        const r = await h(p, ctx);
-        after(p, r, ctx);
-        return r;
+      out[name] = (p, ctx) => {
+        try {
+          before(p, ctx);
+        } catch (e) {
+          return Promise.reject(e);
+        }
+        if (!after) return h(p, ctx);
+        return h(p, ctx).then((r) => {
+          after(p, r, ctx);
+          return r;
+        });
       };
     };
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -106,8 +114,8 @@ export class ExchangeOwners {
       const c = num(p.csbId);
       if (id !== undefined && c !== undefined) this.check(id, c, ctx);
     };
-    wrap('exchange.rekey', checkParams, () => {});
-    wrap('exchange.close', checkParams, () => {});
+    wrap('exchange.rekey', checkParams);
+    wrap('exchange.close', checkParams);
     return out;
   }
 }

@@ -75,6 +75,12 @@ function toError(e: WorkerError): Error {
   return err;
 }
 
+/** An encoded result's octets are zeroed once its reply frame is written (server.ts AFTER_SEND). */
+function wipeAfterSend(result: unknown): unknown {
+  if (result instanceof EncodedResult) Object.defineProperty(result, AFTER_SEND, { value: () => result.bytes.fill(0), enumerable: false });
+  return result;
+}
+
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new ShardError('CONFIG', 'workers must be >= 1 for a shard pool');
   const script = workerScript();
@@ -215,13 +221,18 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       return restarts;
     },
     threadIds: () => slots.filter((s) => !s.dead).map((s) => s.worker.threadId),
-    handle: async (method, params) => {
-      const r = routeOf(method, params);
-      const result = await call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route });
+    handle: (method, params) => {
+      let r: ReturnType<typeof routeOf>;
+      let msg: ToWorker & { id: number };
+      try {
+        r = routeOf(method, params);
+        msg = { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route };
+      } catch (e) {
+        return Promise.reject(e);
+      }
       // A worker answers every request with an encoded result (or an error). The main thread's
       // copy may hold SRTP keys: wiped once its reply is written.
-      if (result instanceof EncodedResult) Object.defineProperty(result, AFTER_SEND, { value: () => result.bytes.fill(0), enumerable: false });
-      return result;
+      return call(slots[shardOf(r.identity, r.csbId, count)]!, msg).then(wipeAfterSend);
     },
     addKey: (uri, period, key) => {
       let byPeriod = keys.get(uri);
