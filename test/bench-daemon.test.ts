@@ -71,7 +71,7 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
 
 describe('the daemon\'s node flags', () => {
   it('bin/ibaked.js runs itself with the young-generation cap, and the benches start the daemon with the same flags', () => {
-    expect(daemonNodeFlags()).toEqual(['--max-semi-space-size=4', '--single-threaded-gc']);
+    expect(daemonNodeFlags()).toEqual(['--max-semi-space-size=4', '--single-threaded-gc', '--heap-growing-percent=200']);
     // executed directly (as the npm bin link and the systemd unit do), the shebang's flags apply
     const r = spawnSync(`${ROOT}bin/ibaked.js`, ['--version'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
