@@ -105,17 +105,17 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
     s.out = new BatchPost<ToWorker>((items) => worker.postMessage(items));
     let isReady = false;
     s.ready = new Promise<void>((resolve, reject) => {
-      const settle = (id: number, ok: (p: Pending) => void) => {
+      const take = (id: number): Pending | undefined => {
         const p = s.pending.get(id);
-        if (!p) return;
-        s.pending.delete(id);
-        ok(p);
+        if (p) s.pending.delete(id);
+        return p;
       };
       const item = (m: FromWorker) => {
         if (m.t === 'res') {
-          if (!m.ok) settle(m.id, (p) => p.reject(toError(m.error)));
-          else if ('encoded' in m) settle(m.id, (p) => p.resolve(new EncodedResult(m.encoded, m.csbId)));
-          else settle(m.id, (p) => p.resolve(m.result));
+          const p = take(m.id);
+          if (!p) return;
+          if (!m.ok) p.reject(toError(m.error));
+          else p.resolve('encoded' in m ? new EncodedResult(m.encoded, m.csbId) : m.result);
         } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
         else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
         else if (m.t === 'raw') process.stderr.write(m.text);
@@ -125,12 +125,12 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
           resolve();
         }
       };
+      // Packed batches (reply-batch.ts): encoded results and latency observations as records.
       const sink: BatchSink = {
         result: (id, octets, csbId) => {
-          const p = s.pending.get(id);
-          if (!p) return octets.fill(0); // its requester is gone (the reply may hold keys)
-          s.pending.delete(id);
-          p.resolve(new EncodedResult(octets, csbId));
+          const p = take(id);
+          if (p) p.resolve(new EncodedResult(octets, csbId));
+          else octets.fill(0); // its requester is gone (the reply may hold keys)
         },
         observe: (name, seconds, outcome) => metrics.observeMessage(name, seconds, outcome),
         other: item,
