@@ -1,7 +1,8 @@
 // A shard worker's packed reply batch (src/daemon/reply-batch.ts): results and observations
 // come out as they went in (ids, CSB IDs, octets, names, seconds, outcomes), in order, with the
 // other items untouched; the octets cross as one transferred buffer; a batch with nothing to
-// pack is posted as the plain array; a malformed batch is a TypeError, never a wrong result.
+// pack is posted as the plain array; a malformed batch is a TypeError before anything of it is
+// handed over, never a wrong or partial result.
 import { describe, expect, it } from 'vitest';
 import { MessageChannel } from 'node:worker_threads';
 import { packBatch, postBatch, unpackBatch, type PackedBatch } from '../src/daemon/reply-batch.js';
@@ -80,6 +81,13 @@ describe('reply batches', () => {
       { ...good, nums: 'x' as unknown as Float64Array },
       { ...good, nums: Float64Array.from([1, 1, -1, -1]) },
     ];
-    for (const b of bad) expect(() => unpackBatch(b, { result: () => {}, observe: () => {}, other: () => {} })).toThrow(TypeError);
+    const delivered: unknown[] = [];
+    const sink = { result: (id: number) => delivered.push(id), observe: (n: string) => delivered.push(n), other: (m: unknown) => delivered.push(m) };
+    for (const b of bad) expect(() => unpackBatch(b, sink)).toThrow(TypeError);
+    // checked whole before anything is handed over: a bad last record delivers none of the first
+    const tail = Float64Array.from([...good.nums, 2, 99, 0, 1]);
+    expect(() => unpackBatch({ ...good, nums: tail }, sink)).toThrow(TypeError);
+    expect(() => unpackBatch({ ...good, nums: Float64Array.from([...good.nums, 1, 5, -1, 0.5]) }, sink)).toThrow(TypeError);
+    expect(delivered).toEqual([]);
   });
 });

@@ -86,23 +86,31 @@ export interface BatchSink {
   other(m: FromWorker): void;
 }
 
-/** Hands every item of a packed batch to `sink`, records first; throws TypeError on a malformed batch. */
+/**
+ * Hands every item of a packed batch to `sink`, records first. A malformed batch is a TypeError
+ * thrown before anything is handed over (the whole batch is checked first).
+ */
 export function unpackBatch(b: PackedBatch, sink: BatchSink): void {
   if (!(b.nums instanceof Float64Array) || !(b.bytes instanceof ArrayBuffer) || !Array.isArray(b.strs) || !Array.isArray(b.rest) || b.nums.length % REC !== 0) {
     throw new TypeError('malformed reply batch');
   }
   const { nums, strs } = b;
+  let total = 0;
+  for (let r = 0; r < nums.length; r += REC) {
+    const ok =
+      nums[r] === RES
+        ? Number.isSafeInteger(nums[r + 3]) && nums[r + 3]! >= 0 && (total += nums[r + 3]!) <= b.bytes.byteLength
+        : nums[r] === OBS && typeof strs[nums[r + 1]!] === 'string' && typeof strs[nums[r + 2]!] === 'string';
+    if (!ok) throw new TypeError('malformed reply batch');
+  }
   let o = 0;
   for (let r = 0; r < nums.length; r += REC) {
     if (nums[r] === RES) {
       const n = nums[r + 3]!;
-      if (!(n >= 0 && o + n <= b.bytes.byteLength)) throw new TypeError('malformed reply batch');
       const csb = nums[r + 2]!;
       sink.result(nums[r + 1]!, new Uint8Array(b.bytes, o, n), csb === NO_CSB ? undefined : csb);
       o += n;
-    } else if (nums[r] === OBS) {
-      sink.observe(strs[nums[r + 1]!]!, nums[r + 3]!, strs[nums[r + 2]!]!);
-    } else throw new TypeError('malformed reply batch');
+    } else sink.observe(strs[nums[r + 1]!]!, nums[r + 3]!, strs[nums[r + 2]!]!);
   }
   for (const m of b.rest) sink.other(m);
 }

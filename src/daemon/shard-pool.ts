@@ -140,7 +140,10 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
           try {
             unpackBatch(batch, sink);
           } catch (e) {
-            log(`shard ${index}: unreadable reply batch dropped: ${(e as Error)?.message ?? String(e)}`); // a bug of ours, not input
+            // A bug of ours, not input. Nothing of the batch was delivered: the worker is
+            // restarted, which fails its pending requests with SHARD_FAILED (none waits forever).
+            log(`shard ${index}: unreadable reply batch (${(e as Error)?.message ?? String(e)}); restarting the worker`);
+            void worker.terminate();
           }
           return;
         }
