@@ -75,10 +75,14 @@ function toError(e: WorkerError): Error {
   return err;
 }
 
-/** An encoded result's octets are zeroed once its reply frame is written (server.ts AFTER_SEND). */
-function wipeAfterSend(result: unknown): unknown {
-  if (result instanceof EncodedResult) Object.defineProperty(result, AFTER_SEND, { value: () => result.bytes.fill(0), enumerable: false });
-  return result;
+/**
+ * A worker's encoded result as the main thread relays it: its octets (they may hold SRTP keys)
+ * are zeroed once its reply frame is written (server.ts AFTER_SEND, read from the prototype).
+ */
+class RelayedResult extends EncodedResult {
+  get [AFTER_SEND](): () => void {
+    return () => this.bytes.fill(0);
+  }
 }
 
 export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
@@ -115,7 +119,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
           const p = take(m.id);
           if (!p) return;
           if (!m.ok) p.reject(toError(m.error));
-          else p.resolve('encoded' in m ? new EncodedResult(m.encoded, m.csbId) : m.result);
+          else p.resolve('encoded' in m ? new RelayedResult(m.encoded, m.csbId) : m.result);
         } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
         else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
         else if (m.t === 'raw') process.stderr.write(m.text);
@@ -129,7 +133,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       const sink: BatchSink = {
         result: (id, octets, csbId) => {
           const p = take(id);
-          if (p) p.resolve(new EncodedResult(octets, csbId));
+          if (p) p.resolve(new RelayedResult(octets, csbId));
           else octets.fill(0); // its requester is gone (the reply may hold keys)
         },
         observe: (name, seconds, outcome) => metrics.observeMessage(name, seconds, outcome),
@@ -233,9 +237,9 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       } catch (e) {
         return Promise.reject(e);
       }
-      // A worker answers every request with an encoded result (or an error). The main thread's
-      // copy may hold SRTP keys: wiped once its reply is written.
-      return call(slots[shardOf(r.identity, r.csbId, count)]!, msg).then(wipeAfterSend);
+      // A worker answers every request with an encoded result (RelayedResult: wiped once its
+      // reply is written) or an error.
+      return call(slots[shardOf(r.identity, r.csbId, count)]!, msg);
     },
     addKey: (uri, period, key) => {
       let byPeriod = keys.get(uri);

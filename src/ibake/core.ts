@@ -151,10 +151,6 @@ export function checkUri(u: unknown, what: string): string {
 export function nonZeroU32(): number {
   return randomInt(1, 0xffffffff);
 }
-/** UTF-8 octets of an identity URI, shared and read only (wire.ts uriBytes). */
-export function utf8(s: string): Uint8Array {
-  return uriBytes(s);
-}
 
 const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;
 
@@ -372,7 +368,7 @@ export class EndpointCore {
   /** Writes the V MAC (last payload, HMAC-SHA-256-256) of `reply` under `authKey`, identities in original roles. */
   signV(reply: Uint8Array, authKey: Uint8Array, idi: string, idr: string): Uint8Array {
     const macOffset = reply.length - PROFILE.vMacLen;
-    reply.set(computeVMac(PROFILE.vAuthAlg, authKey, { message: reply, macOffset, identities: [utf8(idi), utf8(idr)] }), macOffset);
+    reply.set(computeVMac(PROFILE.vAuthAlg, authKey, { message: reply, macOffset, identities: [uriBytes(idi), uriBytes(idr)] }), macOffset);
     return reply;
   }
 
@@ -382,7 +378,7 @@ export class EndpointCore {
     return (
       v.authAlg === PROFILE.vAuthAlg &&
       macOffset + PROFILE.vMacLen === msg.bytes.length &&
-      verifyVMac(PROFILE.vAuthAlg, authKey, { message: msg.bytes, macOffset, identities: [utf8(idi), utf8(idr)] }, v.mac)
+      verifyVMac(PROFILE.vAuthAlg, authKey, { message: msg.bytes, macOffset, identities: [uriBytes(idi), uriBytes(idr)] }, v.mac)
     );
   }
 }
