@@ -105,5 +105,13 @@
       'defines': ['NAPI_VERSION=8'],
       'cflags_cc': ['-std=c++17', '-O2'],
     },
+    {
+      # The router thread's scheduling policy under load (src/daemon/router-sched.ts): no
+      # crypto, loaded on its own, optional (without it the policy stays as it is).
+      'target_name': 'ibaked_sched',
+      'sources': ['native/src/sched.cc'],
+      'defines': ['NAPI_VERSION=8'],
+      'cflags_cc': ['-std=c++17', '-O2'],
+    },
   ],
 }

@@ -34,6 +34,28 @@ describe('par policy', () => {
     expect(calls).toEqual([true, false, true]);
   });
 
+  it('tells onSaturated each time the load crosses the line, and only then', async () => {
+    const { engine } = fakeEngine();
+    const seen: boolean[] = [];
+    const p = parPolicy(engine, 2, { onSaturated: (s) => seen.push(s) });
+    const gates: Array<() => void> = [];
+    const work = () => p.track(() => new Promise<void>((r) => gates.push(r)));
+    const a = work();
+    expect(seen).toEqual([]); // 1 in flight on 2 cores: not saturated, nothing said
+    const b = work();
+    const c = work();
+    expect(seen).toEqual([true]);
+    gates.shift()!();
+    await a;
+    expect(seen).toEqual([true]); // still 2 in flight
+    gates.shift()!();
+    await b;
+    expect(seen).toEqual([true, false]);
+    gates.shift()!();
+    await c;
+    expect(seen).toEqual([true, false]);
+  });
+
   it('a failing request leaves the count; engines without the switch are fine', async () => {
     const { calls, engine } = fakeEngine();
     const p = parPolicy(engine, 1);

@@ -33,6 +33,7 @@ import { ExchangeOwners } from './ownership.js';
 import { IdentityAccess, parseUids, sameUids } from './identity-access.js';
 import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
+import { routerSchedStatus, setThreadBatch } from './router-sched.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { startShardPool, type ShardPool } from './shard-pool.js';
 import { inProcessShards, withMailboxShard, type Shards } from './shards.js';
@@ -86,6 +87,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
   const logger = toLogger(cfg, logArg);
   const log = (line: string) => logger.info(line);
   const debug = (line: string) => logger.debug(line);
+  const debugEnabled = () => logger.isLevelEnabled('debug');
   const built = await buildHandlers({ ...(cfg.engine ? { engine: cfg.engine } : {}), log });
   const engine = built.engine;
   logger.info({ engine: built.engineInfo.name }, `engine ${built.engineInfo.name} (${built.engineInfo.reason})`);
@@ -96,6 +98,14 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
   }
   const cred = peerCredStatus();
   if (!cred.available) logger.warn({ code: 'NO_PEERCRED' }, `peer credentials unavailable (${cred.reason}): exchanges belong to their connection only, and identities with a uids allow-list refuse every client`);
+
+  const sched = routerSchedStatus();
+  if (!sched.available) logger.debug(`the router thread keeps its scheduling policy under load (${sched.reason})`);
+  /** Whether this thread runs as SCHED_BATCH now (the par policy saw every core busy). */
+  let routerBatched = false;
+  const onSaturated = (saturated: boolean) => {
+    if (setThreadBatch(saturated)) routerBatched = saturated;
+  };
 
   let dev: DevKms | undefined;
   let identities: Identities | undefined;
@@ -113,6 +123,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     identities?.close();
     await shards?.close();
     await dev?.close();
+    if (routerBatched) onSaturated(false); // the thread is the caller's again (tests start daemons in process)
   };
 
   try {
@@ -173,8 +184,8 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         })
       : undefined;
     const sh = pool
-      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, debug, mailbox: mailboxHook }), mailboxHook.is)
-      : inProcessShards({ ...shardOpts, engine, log, debug, mailbox: mailboxHook });
+      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, debug, debugEnabled, mailbox: mailboxHook }), mailboxHook.is)
+      : inProcessShards({ ...shardOpts, engine, log, debug, debugEnabled, mailbox: mailboxHook });
     shards = sh;
     logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
     const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
@@ -261,7 +272,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     const owners = new ExchangeOwners(cfg.exchangeOwner);
     const exchangesByState = () => sh.byState();
     // The native engine's second core only while cores are to spare (par-policy.ts).
-    const par = parPolicy(engine, availableParallelism());
+    const par = parPolicy(engine, availableParallelism(), { onSaturated });
     const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = access.guard(owners.guard({
       ...built.handlers,

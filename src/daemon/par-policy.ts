@@ -15,8 +15,14 @@ export interface ParPolicy {
   readonly parallel: boolean;
 }
 
-export function parPolicy(engine: Engine, cores: number): ParPolicy {
+/**
+ * `onSaturated` is told each time the load crosses the same line the other way: true when
+ * `cores` or more requests are in flight (the daemon's router then yields to the shards:
+ * router-sched.ts), false when fewer are again.
+ */
+export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (saturated: boolean) => void } = {}): ParPolicy {
   const set = engine.setParallel;
+  const saturated = o.onSaturated;
   let inFlight = 0;
   let on = true;
   const update = () => {
@@ -24,6 +30,7 @@ export function parPolicy(engine: Engine, cores: number): ParPolicy {
     if (want !== on) {
       on = want;
       set?.(on);
+      saturated?.(!on);
     }
   };
   set?.(true);

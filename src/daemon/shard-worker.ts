@@ -14,6 +14,7 @@ import { createLogger } from './log.js';
 import { AFTER_SEND } from './server.js';
 import { ExchangeMetrics } from './metrics.js';
 import { ExchangeShard } from './shard.js';
+import { setThreadBatch, threadPolicy } from './router-sched.js';
 import type { FromWorker, ShardReport, ToWorker, WorkerInit } from './shard-protocol.js';
 
 const init = workerData as WorkerInit;
@@ -35,6 +36,10 @@ const logger =
     : createLogger({ level: init.logTo.level, format: init.logTo.format, sink: { write: writeStderr } }).child({ shard: init.index });
 const log = logger ? (line: string) => logger.info(line) : (line: string) => out.push({ t: 'log', line });
 const debug = logger ? (line: string) => logger.debug(line) : (line: string) => out.push({ t: 'log', line, debug: true });
+
+// A thread inherits its creator's scheduling policy: a worker (re)started while the router ran
+// as SCHED_BATCH (router-sched.ts) runs as SCHED_OTHER like every shard.
+if (threadPolicy() === 'batch') setThreadBatch(false);
 
 // Linux: name this thread (ps, top and the benchmarks tell the shards from the pool threads).
 try {
@@ -64,7 +69,9 @@ const metrics = {
   exchanges: new ExchangeMetrics(),
   observeMessage: (name: string, seconds: number, outcome: string) => out.push({ t: 'obs', name, seconds, outcome }),
 };
-const shard = new ExchangeShard({ ...init, engine, metrics, log, debug });
+// In 'forward' mode the main thread's logger decides what to keep, so every line goes.
+const debugEnabled = logger ? () => logger.isLevelEnabled('debug') : () => true;
+const shard = new ExchangeShard({ ...init, engine, metrics, log, debug, debugEnabled });
 
 async function serve(m: ToWorker): Promise<void> {
   switch (m.t) {

@@ -39,6 +39,8 @@ export interface ShardOptions extends ShardSettings {
   log: (line: string) => void;
   /** The exchanges' per-request lines (debug level); none if absent. */
   debug?: (line: string) => void;
+  /** Whether debug lines are wanted now (exchange.ts ExchangeDeps); absent: whenever `debug` is given. */
+  debugEnabled?: () => boolean;
   /** Main-thread shards only: which identities are mailboxes, and their prekey table. */
   mailbox?: { is: (uri: string) => boolean; prekeys: () => MailboxPrekeys };
 }
@@ -61,7 +63,7 @@ export class ExchangeShard {
   constructor(private readonly o: ShardOptions) {
     this.ibs = new IbsKeyring(o.engine, o.Ppub);
     this.policy = o.deferred ? { mailboxes: o.deferred.mailboxes, escrowedDeferred: o.deferred.escrowed } : {};
-    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, debug: o.debug ?? (() => {}) });
+    this.handlers = exchangeHandlers({ endpoint: (uri) => this.endpoint(uri), metrics: o.metrics, debug: o.debug ?? (() => {}), debugEnabled: o.debug ? (o.debugEnabled ?? (() => true)) : () => false });
   }
 
   endpoint(uri: string): IbakeEndpoint {
