@@ -34,25 +34,33 @@ describe('par policy', () => {
     expect(calls).toEqual([true, false, true]);
   });
 
-  it('tells onSaturated each time the load crosses the line, and only then', async () => {
+  it('tells onSaturated at twice the cores in flight, and again once fewer than the cores are', async () => {
     const { engine } = fakeEngine();
     const seen: boolean[] = [];
     const p = parPolicy(engine, 2, { onSaturated: (s) => seen.push(s) });
     const gates: Array<() => void> = [];
     const work = () => p.track(() => new Promise<void>((r) => gates.push(r)));
-    const a = work();
-    expect(seen).toEqual([]); // 1 in flight on 2 cores: not saturated, nothing said
-    const b = work();
-    const c = work();
+    const open = async (n: number) => {
+      for (let i = 0; i < n; i++) {
+        gates.shift()!();
+        await Promise.resolve();
+        await Promise.resolve();
+      }
+    };
+    const all = [work(), work(), work()];
+    expect(seen).toEqual([]); // 3 in flight on 2 cores: helper off, but not saturated yet
+    expect(p.parallel).toBe(false);
+    all.push(work());
+    expect(seen).toEqual([true]); // 4 = twice the cores
+    all.push(work());
+    expect(seen).toEqual([true]); // said once
+    await open(3); // 2 left: inside the band, still saturated
     expect(seen).toEqual([true]);
-    gates.shift()!();
-    await a;
-    expect(seen).toEqual([true]); // still 2 in flight
-    gates.shift()!();
-    await b;
+    all.push(work(), work()); // back to 4: nothing to say
+    await open(3); // 1 left: below the cores
     expect(seen).toEqual([true, false]);
-    gates.shift()!();
-    await c;
+    await open(1);
+    await Promise.all(all);
     expect(seen).toEqual([true, false]);
   });
 

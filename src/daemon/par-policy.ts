@@ -16,21 +16,26 @@ export interface ParPolicy {
 }
 
 /**
- * `onSaturated` is told each time the load crosses the same line the other way: true when
- * `cores` or more requests are in flight (the daemon's router then yields to the shards:
- * router-sched.ts), false when fewer are again.
+ * `onSaturated` is told when the load is well past that line: true once twice `cores`
+ * requests are in flight (the daemon's router then yields to the shards: router-sched.ts),
+ * false once fewer than `cores` are again. The band between keeps a light load (a call's two
+ * closes at N = 1, say) from switching it back and forth on every request.
  */
 export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (saturated: boolean) => void } = {}): ParPolicy {
   const set = engine.setParallel;
-  const saturated = o.onSaturated;
+  const onSaturated = o.onSaturated;
   let inFlight = 0;
   let on = true;
+  let saturated = false;
   const update = () => {
     const want = inFlight < cores;
     if (want !== on) {
       on = want;
       set?.(on);
-      saturated?.(!on);
+    }
+    if (onSaturated && saturated !== (saturated ? inFlight >= cores : inFlight >= 2 * cores)) {
+      saturated = !saturated;
+      onSaturated(saturated);
     }
   };
   set?.(true);

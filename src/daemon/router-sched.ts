@@ -1,13 +1,13 @@
 // The main (router) thread's scheduling policy under load, through the tiny `ibaked_sched`
 // addon (native/src/sched.cc; Linux sched_setscheduler on the calling thread; no crypto).
-// While every core already runs an exchange's work (par-policy.ts decides when), the main
-// thread runs as SCHED_BATCH: a wake-up of it (a shard's replies, a socket's requests) then no
-// longer preempts a running shard at once, and each of its runs takes what arrived meanwhile.
-// Measured (docs/performance.md "The router yields under load"): about 2 % less daemon CPU per
-// call at N = 64 and a quarter less on the main thread. Below that load it runs as SCHED_OTHER
-// again, so a lone call is routed without waiting for a time slice. Node has no API for a
-// thread's policy. Without the addon (not built, not Linux) or with IBAKED_ROUTER_BATCH=off
-// nothing changes.
+// From twice as many exchange requests in flight as cores until fewer than the cores are left
+// (par-policy.ts `onSaturated`), the main thread runs as SCHED_BATCH: a wake-up of it (a
+// shard's replies, a socket's requests) then no longer preempts a running shard at once, and
+// each of its runs takes what arrived meanwhile. Measured (docs/performance.md "The router
+// yields under load"): about 1-2 % less daemon CPU per call at N = 64 and a fifth less on the
+// main thread. Below that load it runs as SCHED_OTHER again, so a lone call is routed without
+// waiting for a time slice. Node has no API for a thread's policy. Without the addon (not
+// built, not Linux) or with IBAKED_ROUTER_BATCH=off nothing changes.
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
