@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { budgetsOf, runAttempt, verdicts } from '../bench/lib/gate-run.js';
-import { daemonNodeFlags } from '../bench/lib/daemon-load.js';
+import { daemonNodeFlags, measureWindow, oneCall, REQUESTS_PER_CALL, startDaemonProc } from '../bench/lib/daemon-load.js';
 import { lineChartSvg } from '../bench/lib/svg-chart.js';
 import { loadEngine } from './helpers/engines.js';
 import type { Engine } from '../src/engine/types.js';
@@ -50,6 +50,21 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
     expect(a.high.errors + a.low.errors).toBe(0);
     expect(a.budgets.map((b) => b.limit)).toEqual(['≤ 4.5 pairings', '≤ 7 pairings', '≤ 0.3 ms', '≤ 1.2', '≤ 0.125']);
     expect(a.budgets.every((b) => typeof b.pass === 'boolean')).toBe(true);
+  }, 30_000);
+
+  it('a window counts the requests answered in it, a call being REQUESTS_PER_CALL of them', async () => {
+    const d = await startDaemonProc({ engine: 'ts', workers: 0 });
+    try {
+      let steps = 0;
+      await oneCall(d, () => steps++);
+      expect(steps).toBe(REQUESTS_PER_CALL);
+      const w = await measureWindow(d, 2, 400, 50);
+      expect(w.calls).toBeGreaterThan(0);
+      // a fraction of a call counts (calls in flight at the window's edges), in sevenths
+      expect(Math.abs(w.calls * REQUESTS_PER_CALL - Math.round(w.calls * REQUESTS_PER_CALL))).toBeLessThan(1e-9);
+    } finally {
+      await d.stop();
+    }
   }, 30_000);
 
   it('a budget fails only when it missed in every attempt', () => {
