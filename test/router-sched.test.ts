@@ -2,6 +2,7 @@
 // the addon switches the calling thread between SCHED_BATCH and SCHED_OTHER and reads it back
 // (checked against the kernel's own view in /proc), rejects a non-boolean, and a daemon runs
 // its main thread as SCHED_BATCH only under load (2 × cores exchange requests in flight).
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
@@ -59,7 +60,14 @@ describe.runIf(linux && available)('router scheduling policy', () => {
     expect(setThreadBatch(false)).toBe(true);
   });
 
-  it('a daemon runs its router as SCHED_BATCH only while every core has a request', async () => {
+  it('IBAKED_ROUTER_BATCH=off leaves the policy alone and says why', () => {
+    const code = "import('./src/daemon/router-sched.ts').then((m) => console.log(JSON.stringify({ s: m.routerSchedStatus(), set: m.setThreadBatch(true), p: m.threadPolicy() })))";
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: process.cwd(), encoding: 'utf8', env: { ...process.env, IBAKED_ROUTER_BATCH: 'off' } });
+    expect(r.status).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ s: { available: false, reason: 'disabled (IBAKED_ROUTER_BATCH=off)' }, set: false, p: 'unknown' });
+  });
+
+  it('a daemon runs its router as SCHED_BATCH only under load (twice the cores in flight), and back after', async () => {
     const { startIbaked } = await import('../src/daemon/daemon.js');
     const { IbakedClient } = await import('../src/client/ipc.js');
     const { mkdtempSync, rmSync } = await import('node:fs');

@@ -4,11 +4,8 @@
 // platform has no SO_PEERCRED, peerCredOf() returns undefined: ownership falls back to the
 // connection alone, and identities with a uid allow-list refuse every client (fail closed,
 // identity-access.ts; docs/daemon.md §3).
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
-import { join } from 'node:path';
-import { packageRoot } from '../engine/native/addon.js';
+import { smallAddon } from './small-addon.js';
 
 export interface PeerCred {
   pid: number;
@@ -17,30 +14,12 @@ export interface PeerCred {
 }
 
 type Addon = { peerCred(fd: number): PeerCred | null };
-let addon: Addon | null | undefined;
-let why = '';
-
-function load(): Addon | null {
-  if (addon !== undefined) return addon;
-  const path = process.env.IBAKED_PEERCRED_PATH ?? join(packageRoot(), 'build', 'Release', 'ibaked_peercred.node');
-  addon = null;
-  if (process.env.IBAKED_PEERCRED === 'off') why = 'disabled (IBAKED_PEERCRED=off)';
-  else if (!existsSync(path)) why = `${path} not built`;
-  else {
-    try {
-      const m = createRequire(import.meta.url)(path) as Addon;
-      if (typeof m.peerCred === 'function') addon = m;
-      else why = `${path} has an unexpected interface`;
-    } catch (e) {
-      why = `${path} does not load: ${(e as Error).message}`;
-    }
-  }
-  return addon;
-}
+const addon = smallAddon<Addon>({ file: 'ibaked_peercred.node', pathVar: 'IBAKED_PEERCRED_PATH', off: { name: 'IBAKED_PEERCRED', value: 'off' }, functions: ['peerCred'] });
+const load = () => addon.get();
 
 /** Whether SO_PEERCRED can be read, and if not why (for the start-up log). */
 export function peerCredStatus(): { available: boolean; reason: string } {
-  return load() ? { available: true, reason: 'SO_PEERCRED' } : { available: false, reason: why };
+  return load() ? { available: true, reason: 'SO_PEERCRED' } : { available: false, reason: addon.why };
 }
 
 /** The peer's credentials, or undefined (addon missing, not a Unix socket). Never throws. */

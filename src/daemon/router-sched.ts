@@ -8,36 +8,15 @@
 // main thread. Below that load it runs as SCHED_OTHER again, so a lone call is routed without
 // waiting for a time slice. Node has no API for a thread's policy. Without the addon (not
 // built, not Linux) or with IBAKED_ROUTER_BATCH=off nothing changes.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { packageRoot } from '../engine/native/addon.js';
+import { smallAddon } from './small-addon.js';
 
 type Addon = { setBatch(on: boolean): boolean; policy(): 'batch' | 'other' | 'unknown' };
-let addon: Addon | null | undefined;
-let why = '';
-
-function load(): Addon | null {
-  if (addon !== undefined) return addon;
-  const path = process.env.IBAKED_SCHED_PATH ?? join(packageRoot(), 'build', 'Release', 'ibaked_sched.node');
-  addon = null;
-  if (process.env.IBAKED_ROUTER_BATCH === 'off') why = 'disabled (IBAKED_ROUTER_BATCH=off)';
-  else if (!existsSync(path)) why = `${path} not built`;
-  else {
-    try {
-      const m = createRequire(import.meta.url)(path) as Addon;
-      if (typeof m.setBatch === 'function' && typeof m.policy === 'function') addon = m;
-      else why = `${path} has an unexpected interface`;
-    } catch (e) {
-      why = `${path} does not load: ${(e as Error).message}`;
-    }
-  }
-  return addon;
-}
+const addon = smallAddon<Addon>({ file: 'ibaked_sched.node', pathVar: 'IBAKED_SCHED_PATH', off: { name: 'IBAKED_ROUTER_BATCH', value: 'off' }, functions: ['setBatch', 'policy'] });
+const load = () => addon.get();
 
 /** Whether the policy can be switched, and if not why (for the start-up log). */
 export function routerSchedStatus(): { available: boolean; reason: string } {
-  return load() ? { available: true, reason: 'SCHED_BATCH while saturated' } : { available: false, reason: why };
+  return load() ? { available: true, reason: 'SCHED_BATCH while saturated' } : { available: false, reason: addon.why };
 }
 
 /**
