@@ -55,6 +55,13 @@ if [ -z "${SANITIZE_TESTS:-}" ] && [ -f test/engine-cross.test.ts ]; then
   v=ibaked_native_adx; grep -qw adx /proc/cpuinfo 2>/dev/null || v=ibaked_native
   IBAKED_NATIVE_PATH="$OUT/build/Release/$v.node" TEST_ENGINES=ts,native npx vitest run test/engine-cross.test.ts || status=1
 fi
+# The tiny OS addons (ibaked_sched; ibaked_peercred through the daemon tests that use it),
+# sanitized, through their own tests.
+if [ -z "${SANITIZE_TESTS:-}" ]; then
+  echo "test:sanitize: ibaked_sched and ibaked_peercred (sanitized)"
+  IBAKED_SCHED_PATH="$OUT/build/Release/ibaked_sched.node" IBAKED_PEERCRED_PATH="$OUT/build/Release/ibaked_peercred.node" \
+    npx vitest run test/router-sched.test.ts test/daemon-identity-uids.test.ts || status=1
+fi
 # The parallel sections' C++ check (native/check/par_check.cc: helper thread, adaptive cut,
 # concurrent callers) built with the same sanitizers, without node.
 if [ -z "${SANITIZE_TESTS:-}" ]; then

@@ -12,6 +12,8 @@ import { routerSchedStatus, setThreadBatch, threadPolicy } from '../src/daemon/r
 
 const linux = process.platform === 'linux';
 const available = routerSchedStatus().available;
+/** The addon under test (test:sanitize points IBAKED_SCHED_PATH at its sanitized build). */
+const addonPath = process.env.IBAKED_SCHED_PATH ?? `${process.cwd()}/build/Release/ibaked_sched.node`;
 
 /** The kernel's policy number of thread `tid` (/proc/<pid>/task/<tid>/sched: "policy : N"); 0 OTHER, 3 BATCH. */
 function kernelPolicy(tid: number): number {
@@ -33,7 +35,7 @@ function inThread<T>(body: string): Promise<T> {
 
 describe.runIf(linux && available)('router scheduling policy', () => {
   it('switches the calling thread only, both ways, as the kernel sees it', async () => {
-    const path = JSON.stringify(`${process.cwd()}/build/Release/ibaked_sched.node`);
+    const path = JSON.stringify(addonPath);
     const r = await inThread<{ tid: number; before: string; on: boolean; during: string; k1: number; off: boolean; after: string; k2: number; main: string } | { error: string }>(`
       const a = require(${path});
       const fs = require('node:fs');
@@ -53,8 +55,7 @@ describe.runIf(linux && available)('router scheduling policy', () => {
   });
 
   it('rejects a non-boolean without changing anything', () => {
-    const path = `${process.cwd()}/build/Release/ibaked_sched.node`;
-    const a = createRequire(import.meta.url)(path) as { setBatch(v: unknown): boolean };
+    const a = createRequire(import.meta.url)(addonPath) as { setBatch(v: unknown): boolean };
     for (const v of [1, 'true', undefined, null, {}]) expect(() => a.setBatch(v)).toThrow(/needs a boolean/);
     expect(threadPolicy()).toBe('other');
     expect(setThreadBatch(false)).toBe(true);
