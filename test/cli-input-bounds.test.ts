@@ -6,6 +6,7 @@
 // command line or in ibaked's configuration (--params, --sdp, --offer, --cert/--key,
 // --pke-key, --config, kms.ca: util/read-bounded.ts): /dev/zero as one of them used to crash
 // the process (SIGSEGV, V8 OOM or std::bad_alloc abort); pipes (`<(…)`) still work.
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +111,39 @@ describe('files named by the user are read up to a bound', () => {
     expect(() => readFileBounded(f, 7)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
     expect(() => readFileBounded('/dev/zero', 1 << 20)).toThrow(expect.objectContaining({ code: 'EFBIG' }));
     expect(() => readFileBounded(join(root, 'missing'), 8)).toThrow(expect.objectContaining({ code: 'ENOENT' }));
+  });
+
+  it('a named pipe: empty at once without a writer, read whole from a slow one, ETIMEDOUT from a silent one', async () => {
+    const fifo = join(root, 'fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // nobody writes: a blocking open would wait forever; non-blocking it reads as empty
+    const t0 = Date.now();
+    expect(readFileBounded(fifo, 64).length).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(2000);
+    // a writer (another process) that opens it and sends its text after 300 ms, in two parts
+    const slow = spawn('sh', ['-c', `exec 3>"${fifo}"; sleep 0.3; printf ab >&3; sleep 0.2; printf cd >&3`]);
+    await new Promise((r) => setTimeout(r, 100)); // let it open the pipe
+    expect(readFileBounded(fifo, 64).toString()).toBe('abcd');
+    await new Promise((r) => slow.on('exit', r));
+    // a writer that holds the pipe open and sends nothing
+    const silent = spawn('sh', ['-c', `exec 3>"${fifo}"; sleep 5`]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(() => readFileBounded(fifo, 64, { waitMs: 300 })).toThrow(expect.objectContaining({ code: 'ETIMEDOUT' }));
+    silent.kill();
+  });
+
+  it('/dev/stdin and process substitution as the file still read whole (a pipe with its writer)', () => {
+    const code = "import('./src/util/read-bounded.ts').then((m) => process.stdout.write(m.readFileBounded(process.argv[1], 64).toString()))";
+    const viaStdin = spawnSync('bash', ['-c', `(sleep 0.2; printf hello) | "${process.execPath}" --import tsx -e "${code}" /dev/stdin`], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(viaStdin.stdout).toBe('hello');
+    const viaSubst = spawnSync('bash', ['-c', `"${process.execPath}" --import tsx -e "${code}" <(sleep 0.2; printf world)`], { cwd: process.cwd(), encoding: 'utf8' });
+    expect(viaSubst.stdout).toBe('world');
+  });
+
+  it('ibaked --config naming a pipe nobody writes to fails at once instead of waiting for a writer', () => {
+    const fifo = join(root, 'config-fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    expect(() => resolveConfig({ config: fifo }, {}, '/d.sock')).toThrow(expect.objectContaining({ code: 'CONFIG' }));
   });
 
   it('ibe encrypt --params /dev/zero is KMS_CONFIG (EFBIG), one line', async () => {
