@@ -101,7 +101,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
 
   const sched = routerSchedStatus();
   if (!sched.available) logger.debug(`the router thread keeps its scheduling policy under load (${sched.reason})`);
-  /** Whether this thread runs as SCHED_BATCH now (the par policy saw every core busy). */
+  /** Whether this thread runs as SCHED_BATCH now (the par policy saw twice the cores in flight). */
   let routerBatched = false;
   const onSaturated = (saturated: boolean) => {
     if (setThreadBatch(saturated)) routerBatched = saturated;
