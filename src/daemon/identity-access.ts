@@ -11,6 +11,7 @@
 // itself validates it and everything else).
 import { IbakedError } from '../util/errors.js';
 import type { Handler, RequestContext } from './server.js';
+import { asPromise } from '../util/as-promise.js';
 
 export class IdentityAccessError extends IbakedError {}
 
@@ -99,20 +100,17 @@ export class IdentityAccess {
       if (!h) continue;
       // A plain function over the handler's promise (the exchange requests pass here on the
       // main thread; an async layer would cost a promise and a job more each).
-      out[name] = (p, ctx) => {
-        const uri = p[field];
-        try {
+      out[name] = (p, ctx) =>
+        asPromise(() => {
+          const uri = p[field];
           if (typeof uri === 'string') this.check(uri, ctx);
-        } catch (e) {
-          return Promise.reject(e);
-        }
-        if (name !== 'prekeys.status' || uri !== undefined) return h(p, ctx);
-        return h(p, ctx).then((r) => {
-          if (!Array.isArray((r as { prekeys?: unknown })?.prekeys)) return r;
-          const list = (r as { prekeys: Array<{ uri: string }> }).prekeys;
-          return { ...(r as object), prekeys: list.filter((e) => this.allows(e.uri, ctx.uid)) };
+          if (name !== 'prekeys.status' || uri !== undefined) return h(p, ctx);
+          return h(p, ctx).then((r) => {
+            if (!Array.isArray((r as { prekeys?: unknown })?.prekeys)) return r;
+            const list = (r as { prekeys: Array<{ uri: string }> }).prekeys;
+            return { ...(r as object), prekeys: list.filter((e) => this.allows(e.uri, ctx.uid)) };
+          });
         });
-      };
     }
     return out;
   }

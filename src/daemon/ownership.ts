@@ -9,6 +9,7 @@
 import { IbakeError } from '../ibake/errors.js';
 import type { Handler, RequestContext } from './server.js';
 import { messageCsbId, receivedMessage } from './shards.js';
+import { asPromise } from '../util/as-promise.js';
 
 export type OwnerMode = 'uid' | 'connection';
 
@@ -76,18 +77,15 @@ export class ExchangeOwners {
     const wrap = (name: string, before: (p: Record<string, unknown>, ctx: RequestContext) => void, after?: (p: Record<string, unknown>, r: unknown, ctx: RequestContext) => void) => {
       const h = handlers[name];
       if (!h) return;
-      out[name] = (p, ctx) => {
-        try {
+      out[name] = (p, ctx) =>
+        asPromise(() => {
           before(p, ctx);
-        } catch (e) {
-          return Promise.reject(e);
-        }
-        if (!after) return h(p, ctx);
-        return h(p, ctx).then((r) => {
-          after(p, r, ctx);
-          return r;
+          if (!after) return h(p, ctx);
+          return h(p, ctx).then((r) => {
+            after(p, r, ctx);
+            return r;
+          });
         });
-      };
     };
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const num = (v: unknown) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : undefined);

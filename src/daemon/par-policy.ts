@@ -7,6 +7,7 @@
 // engine shares the one helper) and never changes a result. IBAKED_NATIVE_PAR=0 still turns
 // the helper off for good. Engines without parallel sections ignore all this.
 import type { Engine } from '../engine/types.js';
+import { asPromise } from '../util/as-promise.js';
 
 export interface ParPolicy {
   /** Wraps one exchange request: counts it in flight while it runs. */
@@ -52,14 +53,7 @@ export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (sat
         inFlight--;
         update();
       };
-      let p: Promise<T>;
-      try {
-        p = work();
-      } catch (e) {
-        done();
-        return Promise.reject(e);
-      }
-      return p.then(
+      return asPromise(work).then(
         (v) => {
           done();
           return v;

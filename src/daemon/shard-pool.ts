@@ -20,6 +20,7 @@ import { exchangeKey } from './shard.js';
 import type { FromWorker, ShardReport, ToWorker, WorkerError, WorkerInit } from './shard-protocol.js';
 import { routeOf, shardOf, type Shards } from './shards.js';
 import { AFTER_SEND } from './server.js';
+import { asPromise } from '../util/as-promise.js';
 
 export class ShardError extends IbakedError {}
 
@@ -114,12 +115,19 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
         if (p) s.pending.delete(id);
         return p;
       };
+      // An encoded result, packed or not: to its requester, or wiped if it is gone (it may hold keys).
+      const encoded = (id: number, octets: Uint8Array, csbId?: number) => {
+        const p = take(id);
+        if (p) p.resolve(new RelayedResult(octets, csbId));
+        else octets.fill(0);
+      };
       const item = (m: FromWorker) => {
         if (m.t === 'res') {
+          if (m.ok && 'encoded' in m) return encoded(m.id, m.encoded, m.csbId);
           const p = take(m.id);
           if (!p) return;
           if (!m.ok) p.reject(toError(m.error));
-          else p.resolve('encoded' in m ? new RelayedResult(m.encoded, m.csbId) : m.result);
+          else p.resolve(m.result);
         } else if (m.t === 'obs') metrics.observeMessage(m.name, m.seconds, m.outcome);
         else if (m.t === 'log') (m.debug ? debug ?? (() => {}) : log)(`shard ${index}: ${m.line}`);
         else if (m.t === 'raw') process.stderr.write(m.text);
@@ -131,11 +139,7 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       };
       // Packed batches (reply-batch.ts): encoded results and latency observations as records.
       const sink: BatchSink = {
-        result: (id, octets, csbId) => {
-          const p = take(id);
-          if (p) p.resolve(new RelayedResult(octets, csbId));
-          else octets.fill(0); // its requester is gone (the reply may hold keys)
-        },
+        result: encoded,
         observe: (name, seconds, outcome) => metrics.observeMessage(name, seconds, outcome),
         other: item,
       };
@@ -228,19 +232,13 @@ export async function startShardPool(o: ShardPoolOptions): Promise<ShardPool> {
       return restarts;
     },
     threadIds: () => slots.filter((s) => !s.dead).map((s) => s.worker.threadId),
-    handle: (method, params) => {
-      let r: ReturnType<typeof routeOf>;
-      let msg: ToWorker & { id: number };
-      try {
-        r = routeOf(method, params);
-        msg = { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route };
-      } catch (e) {
-        return Promise.reject(e);
-      }
-      // A worker answers every request with an encoded result (RelayedResult: wiped once its
-      // reply is written) or an error.
-      return call(slots[shardOf(r.identity, r.csbId, count)]!, msg);
-    },
+    // A worker answers every request with an encoded result (RelayedResult: wiped once its
+    // reply is written) or an error.
+    handle: (method, params) =>
+      asPromise(() => {
+        const r = routeOf(method, params);
+        return call(slots[shardOf(r.identity, r.csbId, count)]!, { t: 'req', id: nextId++, method, params: compactForPost(params), route: r.route });
+      }),
     addKey: (uri, period, key) => {
       let byPeriod = keys.get(uri);
       if (!byPeriod) keys.set(uri, (byPeriod = new Map()));

@@ -130,9 +130,8 @@ export interface InitiateOptions {
 
 export type VPayloadFields = { authAlg: number; mac: Uint8Array; offset: number };
 
-export function eq(a: Uint8Array, b: Uint8Array): boolean {
-  return ctEqual(a, b);
-}
+/** Constant-time equality of byte strings (the protocol's name for util/ct-equal.ts's). */
+export const eq = ctEqual;
 export function copyKeys(k: CryptoSessionKeys[]): CryptoSessionKeys[] {
   return k.map((c) => ({ ...c, masterKey: c.masterKey.slice(), masterSalt: c.masterSalt.slice() }));
 }

@@ -8,6 +8,7 @@ import { EngineError, type EngineErrorReason } from '../errors.js';
 import type { BfCore, BfCoreCiphertext, Bytes, EchoSplice, Engine, G1Table, G2Prepared, GTTable, Scalar } from '../types.js';
 import { NativeOp as Op, type NativeAddon, type NativeHandle } from './addon.js';
 import { SmallArgs } from './small-args.js';
+import { asPromise } from '../../util/as-promise.js';
 
 /** native/src/reason.h's codes, for a reason that travels in an op's output (index = code). */
 const REASON_BY_CODE: readonly (EngineErrorReason | undefined)[] = [
@@ -37,13 +38,7 @@ function mapError(e: unknown): never {
 }
 
 function call<T>(fn: () => Promise<unknown>): Promise<T> {
-  let p: Promise<unknown>;
-  try {
-    p = fn();
-  } catch (e) {
-    p = Promise.reject(e);
-  }
-  return p.catch(mapError) as Promise<T>;
+  return asPromise(fn).catch(mapError) as Promise<T>;
 }
 
 /** DST: a string is UTF-8 encoded; anything else goes to native as is (it checks the type). */

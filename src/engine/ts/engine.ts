@@ -24,6 +24,7 @@ import {
 } from './gt.js';
 import { g1MulGlv, g2MulGls } from './endo.js';
 import { decodeG1, decodeG2, encodeG1Point, encodeG2Point, G1, G2, type G1Point } from './points.js';
+import { asPromise } from '../../util/as-promise.js';
 
 const F12 = bls12_381.fields.Fp12;
 const { millerLoopBatch, utils } = bls12_381;
@@ -38,14 +39,6 @@ function miller(p: G1Point, lines: Lines): ReturnType<typeof millerLoopBatch> {
   return millerLoopBatch([[lines, x, y]]);
 }
 
-/** Runs fn as a promise so synchronous throws become rejections. */
-function run<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
 
 function freedError(kind: string): EngineError {
   return new EngineError('freed', `${kind} used after free()`);
@@ -64,57 +57,57 @@ export function createTsEngine(): Engine {
     g2Generator: () => G2_GEN.slice(),
 
     g1Encode: (point, form) =>
-      run(() => {
+      asPromise(() => {
         const compressed = checkForm(form);
         return encodeG1Point(decodeG1(point), compressed);
       }),
     g2Encode: (point, form) =>
-      run(() => {
+      asPromise(() => {
         const compressed = checkForm(form);
         return encodeG2Point(decodeG2(point), compressed);
       }),
     gtValidate: (value) =>
-      run(() => {
+      asPromise(() => {
         decodeGtFull(value);
       }),
 
     g1Mul: (point, k) =>
-      run(() => {
+      asPromise(() => {
         const p = decodeG1(point);
         return encodeG1Point(g1MulGlv(p, checkScalar(k)));
       }),
     g2Mul: (point, k) =>
-      run(() => {
+      asPromise(() => {
         const p = decodeG2(point);
         return encodeG2Point(g2MulGls(p, checkScalar(k)));
       }),
     g1Add: (a, b) =>
-      run(() => {
+      asPromise(() => {
         const pa = decodeG1(a, 'G1 point a');
         const pb = decodeG1(b, 'G1 point b');
         return encodeG1Point(pa.add(pb));
       }),
     g2Add: (a, b) =>
-      run(() => {
+      asPromise(() => {
         const pa = decodeG2(a, 'G2 point a');
         const pb = decodeG2(b, 'G2 point b');
         return encodeG2Point(pa.add(pb));
       }),
 
     pairing: (p1, p2) =>
-      run(() => {
+      asPromise(() => {
         const a = decodeG1(p1);
         const b = decodeG2(p2);
         return encodeGt(F12.finalExponentiate(miller(a, utils.calcPairingPrecomputes(b))));
       }),
     millerLoop: (p1, p2) =>
-      run(() => {
+      asPromise(() => {
         const a = decodeG1(p1);
         const b = decodeG2(p2);
         return encodeGt(miller(a, utils.calcPairingPrecomputes(b)));
       }),
     multiPairing: (pairs) =>
-      run(() => {
+      asPromise(() => {
         // All points first (in order, so the first bad one names the error), then one batch
         // Miller loop (noble multiplies the pairs' lines into one accumulator) and one final
         // exponentiation.
@@ -124,34 +117,34 @@ export function createTsEngine(): Engine {
         });
         return encodeGt(F12.finalExponentiate(millerLoopBatch(batch)));
       }),
-    finalExp: (f) => run(() => encodeGt(F12.finalExponentiate(decodeFp12(f)))),
+    finalExp: (f) => asPromise(() => encodeGt(F12.finalExponentiate(decodeFp12(f)))),
     gtMul: (a, b) =>
-      run(() => {
+      asPromise(() => {
         const fa = decodeGtCyclotomic(a, 'GT value a');
         const fb = decodeGtCyclotomic(b, 'GT value b');
         return encodeGt(F12.mul(fa, fb));
       }),
     gtPow: (a, k) =>
-      run(() => {
+      asPromise(() => {
         const f = decodeGtCyclotomic(a);
         return encodeGt(gtPowSplit(f, checkScalar(k)));
       }),
 
     hashToG2: (msg, dst) =>
-      run(() => {
+      asPromise(() => {
         const m = checkMessage(msg);
         const d = checkDst(dst);
         return encodeG2Point(bls12_381.G2.hashToCurve(m, { DST: d }));
       }),
     hashToG1: (msg, dst) =>
-      run(() => {
+      asPromise(() => {
         const m = checkMessage(msg);
         const d = checkDst(dst);
         return encodeG1Point(bls12_381.G1.hashToCurve(m, { DST: d }));
       }),
 
     g1FixedBase: (point) =>
-      run((): G1Table => {
+      asPromise((): G1Table => {
         // A fresh point object owns its own cached table (noble keys tables by object).
         let base: typeof G1.BASE | undefined = G1.fromAffine(decodeG1(point).toAffine());
         base.precompute(G1_TABLE_WINDOW, false);
@@ -159,7 +152,7 @@ export function createTsEngine(): Engine {
         return {
           point: bytes,
           mul: (k: Scalar, form?: 'compressed' | 'uncompressed') =>
-            run(() => {
+            asPromise(() => {
               const compressed = checkForm(form);
               if (!base) throw freedError('G1 table');
               return encodeG1Point(base.multiply(checkScalar(k)), compressed);
@@ -171,7 +164,7 @@ export function createTsEngine(): Engine {
       }),
 
     g2Prepare: (point) =>
-      run((): G2Prepared => {
+      asPromise((): G2Prepared => {
         const q = decodeG2(point);
         let lines: Lines | undefined = utils.calcPairingPrecomputes(q);
         const bytes = encodeG2Point(q);
@@ -181,8 +174,8 @@ export function createTsEngine(): Engine {
         };
         return {
           point: bytes,
-          pairing: (p1: Bytes) => run(() => encodeGt(F12.finalExponentiate(loop(p1)))),
-          millerLoop: (p1: Bytes) => run(() => encodeGt(loop(p1))),
+          pairing: (p1: Bytes) => asPromise(() => encodeGt(F12.finalExponentiate(loop(p1)))),
+          millerLoop: (p1: Bytes) => asPromise(() => encodeGt(loop(p1))),
           free: () => {
             lines = undefined;
           },
@@ -190,14 +183,14 @@ export function createTsEngine(): Engine {
       }),
 
     gtFixedBase: (value) =>
-      run((): GTTable => {
+      asPromise((): GTTable => {
         const g = decodeGtCyclotomic(value);
         const table = new GtFixedTable(g);
         const bytes = encodeGt(g);
         return {
           value: bytes,
           pow: (k: Scalar) =>
-            run(() => {
+            asPromise(() => {
               if (table.freed) throw freedError('GT table');
               return encodeGt(table.pow(checkScalar(k)));
             }),

@@ -16,15 +16,8 @@ import { loadG1, loadG2, loadScalar, storeG1, storeG2 } from './points.js';
 import { loadFp12, loadGtCyclotomic, loadGtFull, storeGt } from './gt.js';
 import { G1FixedTable, GtFixedTable } from './tables.js';
 import { WasmBuffer } from './handles.js';
+import { asPromise } from '../../util/as-promise.js';
 
-/** Runs fn as a promise so synchronous throws become rejections. */
-function run<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e);
-  }
-}
 
 const G1_GENERATOR = Uint8Array.from(
   Buffer.from(
@@ -41,7 +34,7 @@ const G2_GENERATOR = Uint8Array.from(
 );
 
 export function createWasmEngine(m: McLRaw): Engine {
-  const frame = <T>(fn: (f: Frame) => T): Promise<T> => run(() => withFrame(m, fn));
+  const frame = <T>(fn: (f: Frame) => T): Promise<T> => asPromise(() => withFrame(m, fn));
 
   const hash = (group: 1 | 2, msg: unknown, dst: unknown): Promise<Bytes> =>
     frame((f) => {
