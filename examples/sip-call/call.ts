@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { buildSdpBody } from '../../src/srtp/sdp-body.js';
 import { startDaemon, startKms, type RunningDaemon } from './daemon.js';
-import { Collector, Pipeline, Stream, decoder, encoder, portPair, unprotectRtcp, unprotectRtp, type KeyEntry } from './media.js';
+import { Collector, Pipeline, Stream, decoder, encoder, portPair, releasePair, unprotectRtcp, unprotectRtp, udpSocketsOn, type KeyEntry } from './media.js';
 import { writeAndDissect, type DissectedPacket } from './pcap.js';
 import { SipTransport, header, tagOf, token, viaPort, type DialogIds, type SipDatagram, type SipMessage } from './sip.js';
 
@@ -35,6 +35,8 @@ export interface SipCallOptions {
   totalTimeoutMs?: number;
   /** keep the temporary directory (pcap, logs) instead of removing it */
   keepDir?: boolean;
+  /** aborting it stops every child process at once and fails the run (main.ts: SIGINT / SIGTERM) */
+  signal?: AbortSignal;
   log?: (line: string) => void;
 }
 
@@ -50,6 +52,11 @@ export interface DirectionReport {
   /** SRTP/SRTCP packets on the wire that our own RFC 3711/7714 code authenticated and decrypted to the sent bytes */
   tapVerified: { rtp: number; rtcp: number };
   tapSeen: { rtp: number; rtcp: number };
+  /**
+   * Only when srtpdec handed back fewer packets than were sent: the decoder's state and last
+   * output, and how many sockets were bound to its RTP / RTCP ports at the end of the drain.
+   */
+  receiver?: string;
 }
 
 export interface SipCallReport {
@@ -64,6 +71,11 @@ export interface SipCallReport {
   wrongKey?: { sent: { rtp: number; rtcp: number }; decrypted: number; authFailures: number };
   rekey?: { keysChanged: boolean; before: DirectionReport[]; after: DirectionReport[] };
   pcap?: { file?: string; packets: DissectedPacket[] };
+  /**
+   * gst-launch pipelines that crashed during the run ("bob-dec-g1 SIGSEGV"): a fault of the
+   * oracle, reported as a problem too; a caller may run the call again (the test does, once).
+   */
+  oracleCrashes: string[];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -147,6 +159,9 @@ class UserAgent {
   }
 }
 
+/** The pipelines that crashed, as "name SIGNAL". */
+export const crashesOf = (pipelines: Pipeline[]): string[] => pipelines.filter((p) => p.crash).map((p) => `${p.name} ${p.crash}`);
+
 /** Runs the whole example; resolves with what happened (never leaves a process behind). */
 export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport> {
   const log = o.log ?? (() => {});
@@ -154,29 +169,49 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
   const T = o.stepTimeoutMs ?? 20_000;
   const profile = o.profile ?? 'AES_CM_128_HMAC_SHA1_80';
   const dir = mkdtempSync(join(tmpdir(), 'ibaked-sip-call-'));
-  const report: SipCallReport = { ok: false, problems: [], profile, sip: [], keysAgree: false, learnedSsrcFromR1: false, media: [] };
+  const report: SipCallReport = { ok: false, problems: [], profile, sip: [], keysAgree: false, learnedSsrcFromR1: false, media: [], oracleCrashes: [] };
   const capture: SipDatagram[] = [];
   const pipelines: Pipeline[] = [];
   const closers: Array<() => unknown> = [];
   const daemons: RunningDaemon[] = [];
   const streams: Stream[] = [];
+  /** port pairs handed to pipelines, given back once they are stopped */
+  const ports: number[] = [];
+  const pair = async () => {
+    const p = await portPair();
+    ports.push(p);
+    return p;
+  };
   const ALICE = 'sip:alice@example.org';
   const BOB = 'sip:bob@example.org';
   // The whole-run bound: stopping the children makes whatever step is waiting fail at once.
+  // An abort (o.signal) takes the same path.
   let overdue = false;
+  let aborted = false;
   let kms: Awaited<ReturnType<typeof startKms>> | undefined;
-  const watchdog = setTimeout(() => {
-    overdue = true;
+  const stopChildren = () => {
     for (const st of streams) st.stop();
     for (const p of pipelines) void p.stop();
     for (const d of daemons) void d.stop();
     void kms?.stop();
+  };
+  const watchdog = setTimeout(() => {
+    overdue = true;
+    stopChildren();
   }, o.totalTimeoutMs ?? 90_000);
+  const onAbort = () => {
+    aborted = true;
+    stopChildren();
+  };
+  if (o.signal?.aborted) aborted = true;
+  else o.signal?.addEventListener('abort', onAbort, { once: true });
   /** Between steps: a child started after the bound passed is stopped by `finally`; stop here. */
   const onTime = () => {
+    if (aborted) throw new Error('stopped: the run was aborted');
     if (overdue) throw new Error('stopped at the overall bound');
   };
   try {
+    onTime();
     // One KMS, two daemons (each holds one identity and is configured with the profile: the
     // exchange itself carries no SP payload, so both sides must agree on it beforehand).
     log(`starting a KMS and two ibaked daemons (profile ${profile}) in ${dir}`);
@@ -195,7 +230,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     const bob = new UserAgent('bob', BOB, db!, capture, T);
     closers.push(() => alice.sip.close(), () => bob.sip.close());
     await Promise.all([alice.sip.bind(), bob.sip.bind()]);
-    [alice.myMediaPort, bob.myMediaPort] = await Promise.all([portPair(), portPair()]);
+    [alice.myMediaPort, bob.myMediaPort] = await Promise.all([pair(), pair()]);
     let bobKeys: KeyEntry[] | undefined;
     bob.serve((k) => (bobKeys = k));
     alice.serve(() => {});
@@ -237,7 +272,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     const bStream = new Stream(bobSsrc);
     streams.push(aStream, bStream);
     closers.push(() => aStream.close(), () => bStream.close());
-    const gen1 = await startMedia({ alice, bob, aliceKeys, bobKeys, otherKey, T, pipelines, closers, tag: 'g1' });
+    const gen1 = await startMedia({ alice, bob, aliceKeys, bobKeys, otherKey, T, pipelines, closers, pair, tag: 'g1' });
     log(`media: ${half} RTP packets each way (+ SRTCP), keys of the call`);
     await Promise.all([aStream.send(gen1.aIn, half), bStream.send(gen1.bIn, half)]);
 
@@ -248,7 +283,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
       // new ports, new pipelines
       const up = await da!.client.request<{ message: Uint8Array }>('exchange.rekey', { identity: ALICE, csbId: init.csbId, peer: BOB });
       bobKeys = undefined;
-      [alice.myMediaPort, bob.myMediaPort] = await Promise.all([portPair(), portPair()]);
+      [alice.myMediaPort, bob.myMediaPort] = await Promise.all([pair(), pair()]);
       const ok3 = await alice.sip.request(alice.dialog, 'UPDATE', buildSdpBody(up.message, { port: alice.myMediaPort }));
       if (ok3.status !== 200) throw new Error(`re-keying UPDATE answered ${ok3.status}`);
       alice.peerMediaPort = mediaPort(ok3.body);
@@ -262,7 +297,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
       const agree = newKeys.every((k, i) => hex(k.gst['srtp-key']) === hex(bobKeys![i]!.gst['srtp-key']));
       if (!agree) report.problems.push('keys after the CSB update differ between the sides');
       log(`CSB update: UPDATE/200 done; new keys ${changed ? 'differ from' : 'EQUAL'} the old ones`);
-      gen2 = await startMedia({ alice, bob, aliceKeys: newKeys, bobKeys, T, pipelines, closers, tag: 'g2' });
+      gen2 = await startMedia({ alice, bob, aliceKeys: newKeys, bobKeys, T, pipelines, closers, pair, tag: 'g2' });
       await Promise.all([aStream.send(gen2.aIn, N - half), bStream.send(gen2.bIn, N - half)]);
       report.rekey = { keysChanged: changed, before: [], after: [] };
     }
@@ -273,9 +308,18 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     const expect2 = { rtp: N - half, rtcp: Math.floor(N / 10) - Math.floor(half / 10) };
     const end = Date.now() + T;
     const full = (g: typeof gen1, e: typeof expect1) => [g.aOut, g.bOut].every((c) => c.rtp.length >= e.rtp && c.rtcp.length >= e.rtcp);
-    while (Date.now() < end && !overdue && !(full(gen1, expect1) && (!gen2 || full(gen2, expect2)))) await sleep(50);
+    const crashed = () => pipelines.some((p) => p.crash);
+    while (Date.now() < end && !overdue && !aborted && !crashed() && !(full(gen1, expect1) && (!gen2 || full(gen2, expect2)))) await sleep(50);
     await sleep(200); // late duplicates or wrong-key packets, if any
+    // for a short direction's report: the receiver as it was before being stopped
+    const receivers = new Map<Collector, string>();
+    for (const g of [gen1, gen2]) {
+      for (const [out, dec, port] of g ? ([[g.bOut, g.bDec, g.bPort], [g.aOut, g.aDec, g.aPort]] as const) : []) {
+        receivers.set(out, `${dec.diagnosis()}; sockets on its ports ${port}/${port + 1}: ${udpSocketsOn(port)}/${udpSocketsOn(port + 1)}`);
+      }
+    }
     for (const p of pipelines) await p.stop();
+    report.oracleCrashes = crashesOf(pipelines);
 
     const direction = (g: typeof gen1, who: 'a' | 'b', e: typeof expect1): DirectionReport => {
       const s = who === 'a' ? aStream : bStream;
@@ -295,6 +339,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
         sent: e, decrypted: { rtp: m.rtp, rtcp: m.rtcp }, mismatched: m.mismatched,
         authFailures: (who === 'a' ? g.bDec : g.aDec).authFailures,
         tapVerified: { rtp: tr, rtcp: tc }, tapSeen: { rtp: tap.rtp.length, rtcp: tap.rtcp.length },
+        ...(m.rtp < e.rtp || m.rtcp < e.rtcp ? { receiver: receivers.get(out) } : {}),
       };
     };
     report.media = [direction(gen1, 'a', expect1), direction(gen1, 'b', expect1)];
@@ -323,12 +368,16 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     judge(report);
     return report;
   } catch (e) {
+    report.oracleCrashes = crashesOf(pipelines);
     if (overdue) report.problems.push(`the run took longer than ${o.totalTimeoutMs ?? 90_000} ms; children stopped`);
+    if (aborted) report.problems.push('the run was aborted; children stopped');
     report.problems.push((e as Error).message);
     return report;
   } finally {
     clearTimeout(watchdog);
+    o.signal?.removeEventListener('abort', onAbort);
     for (const p of pipelines) await p.stop();
+    for (const p of ports) releasePair(p);
     for (const d of daemons) await d.stop();
     await kms?.stop();
     for (const c of closers.reverse()) {
@@ -370,6 +419,8 @@ interface MediaArgs {
   T: number;
   pipelines: Pipeline[];
   closers: Array<() => unknown>;
+  /** a port pair for a pipeline (portPair, given back when the run ends) */
+  pair: () => Promise<number>;
   tag: string;
 }
 
@@ -382,43 +433,48 @@ async function startMedia(a: MediaArgs) {
   const own = (keys: KeyEntry[], role: 'initiator' | 'responder') => keys.find((k) => (k.csId % 2 === 1) === (role === 'initiator'))!;
   const keysA = own(a.aliceKeys, 'initiator'); // alice sends csId 1
   const keysB = own(a.bobKeys, 'responder'); // bob sends csId 2
-  const [aOut, bOut, aTap, bTap] = await Promise.all([Collector.open(), Collector.open(), Collector.open(), Collector.open()]);
-  a.closers.push(() => aOut.close(), () => bOut.close(), () => aTap.close(), () => bTap.close());
+  // Every socket and pipeline is handed to the run's cleanup the moment it exists, so a step
+  // that fails half way leaves nothing open (an open socket or child also keeps Node running).
+  const collector = async () => {
+    const c = await Collector.open();
+    a.closers.push(() => c.close());
+    return c;
+  };
+  const launch = (p: Pipeline) => (a.pipelines.push(p), p);
+  const [aOut, bOut, aTap, bTap] = [await collector(), await collector(), await collector(), await collector()];
   // decoders: bob receives alice's stream with bob's copy of csId 1, and the other way round
-  const bDec = decoder(`bob-dec-${a.tag}`, own(a.bobKeys, 'initiator'), a.bob.myMediaPort, bOut.port);
-  const aDec = decoder(`alice-dec-${a.tag}`, own(a.aliceKeys, 'responder'), a.alice.myMediaPort, aOut.port);
+  const bDec = launch(decoder(`bob-dec-${a.tag}`, own(a.bobKeys, 'initiator'), a.bob.myMediaPort, bOut.port));
+  const aDec = launch(decoder(`alice-dec-${a.tag}`, own(a.aliceKeys, 'responder'), a.alice.myMediaPort, aOut.port));
   const started: Pipeline[] = [bDec, aDec];
   let wrong: { dec: Pipeline; out: Collector } | undefined;
   const aTargets = [a.alice.peerMediaPort, aTap.port];
   if (a.otherKey) {
-    const out = await Collector.open();
-    a.closers.push(() => out.close());
-    const port = await portPair();
+    const out = await collector();
+    const port = await a.pair();
     // another call's key, presented for this stream's SSRC so srtpdec tries it on every packet
     const k = { ...a.otherKey, ssrc: keysA.ssrc, gst: { ...a.otherKey.gst, ssrc: keysA.ssrc, roc: keysA.roc } };
-    wrong = { dec: decoder(`wrong-dec-${a.tag}`, k, port, out.port), out };
+    wrong = { dec: launch(decoder(`wrong-dec-${a.tag}`, k, port, out.port)), out };
     started.push(wrong.dec);
     aTargets.push(port);
   }
-  a.pipelines.push(...started);
   await Promise.all(started.map((p) => p.playing(a.T)));
-  const [aIn, bIn] = await Promise.all([portPair(), portPair()]);
-  const aEnc = encoder(`alice-enc-${a.tag}`, keysA, aIn, aTargets);
-  const bEnc = encoder(`bob-enc-${a.tag}`, keysB, bIn, [a.bob.peerMediaPort, bTap.port]);
-  a.pipelines.push(aEnc, bEnc);
+  const [aIn, bIn] = [await a.pair(), await a.pair()];
+  const aEnc = launch(encoder(`alice-enc-${a.tag}`, keysA, aIn, aTargets));
+  const bEnc = launch(encoder(`bob-enc-${a.tag}`, keysB, bIn, [a.bob.peerMediaPort, bTap.port]));
   await Promise.all([aEnc.playing(a.T), bEnc.playing(a.T)]);
-  return { aIn, bIn, aOut, bOut, aTap, bTap, aDec, bDec, keysA, keysB, wrong };
+  return { aIn, bIn, aOut, bOut, aTap, bTap, aDec, bDec, aPort: a.alice.myMediaPort, bPort: a.bob.myMediaPort, keysA, keysB, wrong };
 }
 
 /** Sets report.ok and lists every expectation that failed. */
 function judge(r: SipCallReport): void {
   const p = r.problems;
+  if (r.oracleCrashes.length) p.push(`GStreamer crashed (${r.oracleCrashes.join(', ')}): a fault of gst-launch, not of the keys; its direction's counts below are short`);
   if (!r.keysAgree) p.push('the two sides did not get the same keys');
   if (!r.learnedSsrcFromR1) p.push("R_MESSAGE_1's CS map did not give alice bob's SSRC");
   const dirs = [...r.media, ...(r.rekey?.after ?? [])];
   for (const d of dirs) {
     const what = `${d.from}->${d.to}`;
-    if (d.decrypted.rtp !== d.sent.rtp || d.decrypted.rtcp !== d.sent.rtcp) p.push(`${what}: ${d.decrypted.rtp}/${d.sent.rtp} RTP and ${d.decrypted.rtcp}/${d.sent.rtcp} RTCP decrypted`);
+    if (d.decrypted.rtp !== d.sent.rtp || d.decrypted.rtcp !== d.sent.rtcp) p.push(`${what}: ${d.decrypted.rtp}/${d.sent.rtp} RTP and ${d.decrypted.rtcp}/${d.sent.rtcp} RTCP decrypted${d.receiver ? ` (receiver: ${d.receiver})` : ''}`);
     if (d.mismatched) p.push(`${what}: ${d.mismatched} decrypted packets differ from what was sent`);
     if (d.authFailures) p.push(`${what}: ${d.authFailures} authentication failures at the receiver`);
     if (d.tapVerified.rtp !== d.sent.rtp || d.tapVerified.rtcp !== d.sent.rtcp) p.push(`${what}: the independent SRTP check verified ${d.tapVerified.rtp} RTP / ${d.tapVerified.rtcp} RTCP packets`);

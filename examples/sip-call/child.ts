@@ -8,6 +8,8 @@ export class Child {
   err = '';
   /** exit code (null when killed by a signal); undefined while running */
   exited: number | null | undefined;
+  /** the signal that ended it, if one did */
+  signal: NodeJS.Signals | null = null;
   private exit: Promise<void>;
   private proc: ChildProcess;
 
@@ -18,9 +20,13 @@ export class Child {
     env: NodeJS.ProcessEnv = process.env,
   ) {
     this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
-    this.exit = new Promise((res) => this.proc.once('exit', (c) => ((this.exited = c), res())));
+    this.exit = new Promise((res) => this.proc.once('exit', (c, sig) => ((this.exited = c), (this.signal = sig), res())));
     this.proc.stdout!.setEncoding('utf8').on('data', (s: string) => (this.out += s));
     this.proc.stderr!.setEncoding('utf8').on('data', (s: string) => (this.err += s));
+  }
+
+  get pid(): number | undefined {
+    return this.proc.pid;
   }
 
   async stop(graceMs = 5000): Promise<void> {

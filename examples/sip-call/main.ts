@@ -25,7 +25,8 @@ mid-stream moves both sides to new keys; the SIP capture must dissect in tshark.
   --json         print the whole report as JSON
 
 Every step (daemon start, SIP transaction, media drain) has a 20 s timeout and a 90 s watchdog
-stops every child process. Exit status: 0 every check passed, 1 a check failed, 2 usage.`;
+stops every child process; so do SIGINT and SIGTERM. Exit status: 0 every check passed, 1 a
+check failed, 2 usage, 130 / 143 stopped by SIGINT / SIGTERM.`;
 
 const PROFILES = ['AES_CM_128_HMAC_SHA1_80', 'AES_CM_128_HMAC_SHA1_32', 'AES_256_CM_HMAC_SHA1_80', 'AEAD_AES_128_GCM'] as const;
 
@@ -83,8 +84,18 @@ async function main(): Promise<number> {
   if (v['no-wrong-key']) o.wrongKey = false;
   if (v['no-pcap']) o.pcap = false;
   if (v.keep) o.keepDir = true;
+  // SIGINT / SIGTERM stop every child (the daemons, the KMS, the pipelines) before we exit
+  const abort = new AbortController();
+  let caught: NodeJS.Signals | undefined;
+  const onSignal = (sig: NodeJS.Signals) => {
+    caught = sig;
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+  o.signal = abort.signal;
   const r = await runSipCall(o);
   process.stdout.write(v.json ? JSON.stringify(r, null, 2) + '\n' : human(r));
+  if (caught) return caught === 'SIGINT' ? 130 : 143;
   return r.ok ? 0 : 1;
 }
 

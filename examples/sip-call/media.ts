@@ -4,8 +4,9 @@
 // for byte what was sent; and a tap that re-checks the SRTP packets on the wire with our own
 // RFC 3711 / RFC 7714 code (session keys from src/srtp/kdf.ts, Node's AES), independently of
 // libsrtp. Loopback only; every child process is stopped by stop().
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { deriveSrtpSessionKeys, deriveSrtcpSessionKeys } from '../../src/srtp/kdf.js';
 import { SRTP_PROFILES, sessionKeyLengths, type SrtpProfileName } from '../../src/srtp/policy.js';
 import { gstCapsString, type GstSrtpFields, type StackKeyInput } from '../../src/srtp/stack.js';
@@ -30,32 +31,102 @@ export function udp(port = 0): Promise<Socket> {
 
 /**
  * Ports portPair has handed out in this process: never handed out again. A pair is released for
- * GStreamer before its pipeline binds it, and the kernel may give the same free port to the next
- * bind(0); two pipelines on one port (udpsrc binds with SO_REUSEADDR) would split its packets,
- * and a direction of a call would then see none (a failed CI run: 0 of 40 RTP packets out of one
- * decoder, every packet verified on the wire).
+ * GStreamer before its pipeline binds it; two pipelines on one port would split its packets.
  */
 const handedOut = new Set<number>();
 
-/** An even port p with p+1 also free (RTP and RTCP), found by binding both, then released for GStreamer. */
+/**
+ * The kernel's ephemeral port range (/proc/sys/net/ipv4/ip_local_port_range): bind(0) and a
+ * send from an unbound socket take their port from it.
+ */
+function ephemeralRange(): [number, number] {
+  try {
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi) && lo! > 0 && hi! >= lo!) return [lo!, hi!];
+  } catch {
+    /* not Linux, or no /proc: the usual default */
+  }
+  return [32768, 60999];
+}
+
+/**
+ * Where portPair looks: 12 288 ports just below the ephemeral range (20480–32767 by default).
+ * Not in it, because a port released for GStreamer must stay free until the pipeline binds it,
+ * and the kernel would hand an ephemeral one to the next bind(0) in any process (in a stress run
+ * here, a sender's socket got a decoder's port and took its packets). Null when the range leaves no
+ * room below it; portPair then falls back to bind(0).
+ */
+function portWindow(): [number, number] | null {
+  const [lo] = ephemeralRange();
+  const from = Math.max(1024, lo - 12288);
+  return lo - from >= 1024 ? [from, lo - 2] : null;
+}
+
+/** Binds both ports of a pair and releases them; false when either is taken. */
+async function pairFree(p: number): Promise<boolean> {
+  let a: Socket | undefined;
+  try {
+    a = await udp(p);
+    (await udp(p + 1)).close();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    a?.close();
+  }
+}
+
+/**
+ * An even port p with p+1 also free (RTP and RTCP), found by binding both, then released for
+ * GStreamer; outside the kernel's ephemeral range where there is room (see portWindow).
+ */
 export async function portPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const a = await udp();
-    const p = a.address().port;
-    if (p % 2 === 0 && p < 65535 && !handedOut.has(p) && !handedOut.has(p + 1)) {
-      try {
-        const b = await udp(p + 1);
-        b.close();
-        a.close();
-        handedOut.add(p).add(p + 1);
-        return p;
-      } catch {
-        /* taken: try another */
-      }
+  const w = portWindow();
+  for (let i = 0; i < 200; i++) {
+    let p: number;
+    if (w) p = randomInt(w[0] >> 1, (w[1] >> 1) + 1) * 2;
+    else {
+      const s = await udp();
+      p = s.address().port;
+      s.close();
+      if (p % 2 !== 0 || p >= 65535) continue;
     }
-    a.close();
+    if (handedOut.has(p) || handedOut.has(p + 1)) continue;
+    handedOut.add(p).add(p + 1); // before the await: a concurrent call must not pick it too
+    if (await pairFree(p)) return p;
+    releasePair(p);
   }
   throw new Error('no free RTP/RTCP port pair on 127.0.0.1');
+}
+
+/** Pairs handed out and not yet given back. */
+export const pairsInUse = (): number => handedOut.size / 2;
+
+/** Gives a pair from portPair back once nothing binds it any more (its pipeline stopped, its socket closed). */
+export function releasePair(p: number): void {
+  handedOut.delete(p);
+  handedOut.delete(p + 1);
+}
+
+/**
+ * Every udpsrc binds 127.0.0.1 without SO_REUSEADDR. With GStreamer's default (reuse=true on
+ * 0.0.0.0) the kernel may give the same port to any later bind(0) that sets SO_REUSEADDR, as
+ * GStreamer's own udpsink/multiudpsink sockets do, and on loopback the later socket then
+ * receives every packet sent to the port.
+ */
+const SRC = ['address=127.0.0.1', 'reuse=false'];
+
+/**
+ * How many sockets on this host are bound to UDP port `port` (IPv4, from /proc/net/udp); -1 when
+ * that cannot be read. More than one on a decoder's port means another socket shares it.
+ */
+export function udpSocketsOn(port: number): number {
+  try {
+    const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+    return readFileSync('/proc/net/udp', 'utf8').split('\n').slice(1).filter((l) => l.trim().split(/\s+/)[1]?.endsWith(hex)).length;
+  } catch {
+    return -1;
+  }
 }
 
 const compact = (caps: string) => caps.replace(/, /g, ',');
@@ -66,6 +137,9 @@ const compact = (caps: string) => caps.replace(/, /g, ',');
  */
 const SINK = ['sync=false', 'async=false'];
 
+/** Signals that mean gst-launch crashed (ours are SIGINT, then SIGKILL after a grace period). */
+const CRASH_SIGNALS = new Set<string>(['SIGSEGV', 'SIGBUS', 'SIGABRT', 'SIGILL', 'SIGFPE', 'SIGTRAP']);
+
 /** A running gst-launch-1.0 pipeline; `authFailures` counts srtpdec's dropped packets. */
 export class Pipeline {
   private child: Child;
@@ -75,17 +149,43 @@ export class Pipeline {
     args: string[],
   ) {
     // srtpdec logs every packet that fails authentication at WARNING level; SIGINT lets gst-launch shut down cleanly
-    this.child = new Child('gst-launch-1.0', args, 'SIGINT', { ...process.env, GST_DEBUG: process.env.SIPCALL_GST_DEBUG ?? 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' });
+    // --no-fault: a crash ends the process at once (by default gst-launch catches it and spins, waiting for a debugger)
+    this.child = new Child('gst-launch-1.0', ['--no-fault', ...args], 'SIGINT', { ...process.env, GST_DEBUG: process.env.SIPCALL_GST_DEBUG ?? 'srtpdec:2,srtpenc:2', GST_DEBUG_NO_COLOR: '1' });
   }
 
   /** Resolves once the pipeline is PLAYING (its udpsrc sockets are bound before that). */
   async playing(timeoutMs: number): Promise<void> {
     const end = Date.now() + timeoutMs;
     while (!/Setting pipeline to PLAYING/.test(this.child.out)) {
-      if (this.child.exited !== undefined) throw new Error(`gst-launch ${this.name} exited (${this.child.exited}): ${(this.child.out + this.child.err).slice(-600)}`);
+      if (this.child.exited !== undefined) throw new Error(`gst-launch ${this.name} exited (${this.child.signal ?? this.child.exited}): ${(this.child.out + this.child.err).slice(-600)}`);
       if (Date.now() > end) throw new Error(`gst-launch ${this.name} not PLAYING within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 20));
     }
+  }
+
+  /**
+   * The signal a crash of gst-launch itself ended it with (SIGSEGV, SIGABRT, ...), or undefined.
+   * That is a fault of the oracle, not of the keys, and a run reports it as such
+   * (SipCallReport.oracleCrashes); see decoder() for the one we know and avoid.
+   */
+  get crash(): string | undefined {
+    const sig = this.child.signal;
+    if (sig && CRASH_SIGNALS.has(sig)) return sig;
+    return /Caught (SIG[A-Z]+)/.exec(this.child.out + this.child.err)?.[1];
+  }
+
+  /**
+   * What the pipeline is doing, for a report when it handed back fewer packets than were sent:
+   * running or its exit status, and its last lines of output (key-like hex redacted).
+   */
+  diagnosis(): string {
+    const state = this.child.exited === undefined ? 'running' : `exited (${this.child.signal ?? this.child.exited})`;
+    const tail = (this.child.out + this.child.err).split('\n').map((l) => l.trim()).filter(Boolean).slice(-3).join(' | ').replace(/[0-9a-fA-F]{24,}/g, '<hex>');
+    return `${this.name} ${state}${tail ? `; last output: ${tail}` : ''}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   get authFailures(): number {
@@ -103,20 +203,28 @@ export function encoder(name: string, k: KeyEntry, inPort: number, to: number[])
   const key = Buffer.from(g['srtp-key']).toString('hex');
   const clients = (d: number) => to.map((p) => `127.0.0.1:${p + d}`).join(',');
   return new Pipeline(name, [
-    'udpsrc', `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
+    'udpsrc', ...SRC, `port=${inPort}`, `caps=${RTP_CAPS}`, '!', 'e.rtp_sink_0',
     'srtpenc', 'name=e', `key=${key}`, `rtp-cipher=${g['srtp-cipher']}`, `rtp-auth=${g['srtp-auth']}`, `rtcp-cipher=${g['srtcp-cipher']}`, `rtcp-auth=${g['srtcp-auth']}`,
     'e.rtp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(0)}`,
-    'udpsrc', `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
+    'udpsrc', ...SRC, `port=${inPort + 1}`, 'caps=application/x-rtcp', '!', 'e.rtcp_sink_0',
     'e.rtcp_src_0', '!', 'multiudpsink', ...SINK, `clients=${clients(1)}`,
   ]);
 }
 
-/** srtpdec keyed from the caps built of `k`: SRTP on port, SRTCP on port+1; plain RTP to outPort, RTCP to outPort+1. */
+/**
+ * srtpdec keyed from the caps built of `k`: SRTP on port, SRTCP on port+1; plain RTP to outPort,
+ * RTCP to outPort+1. Only the RTP pad's caps carry the key: srtpdec keys one stream (an SSRC)
+ * for RTP and RTCP alike, so the SRTCP of that SSRC decrypts with it. With the key on both
+ * pads, gst-launch crashed now and then: GStreamer 1.22's srtpdec applies a pad's caps without
+ * taking its lock, and both udpsrc threads send their caps at once when the pipeline starts,
+ * so two threads change its libsrtp session together (SIGSEGV in 4 of 730 calls here; none in
+ * 786 with the RTP pad alone).
+ */
 export function decoder(name: string, k: KeyEntry, port: number, outPort: number): Pipeline {
   return new Pipeline(name, [
-    'udpsrc', `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
+    'udpsrc', ...SRC, `port=${port}`, `caps=${compact(gstCapsString('application/x-srtp', k.gst))}`, '!', 'd.rtp_sink',
     'srtpdec', 'name=d', 'd.rtp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort}`,
-    'udpsrc', `port=${port + 1}`, `caps=${compact(gstCapsString('application/x-srtcp', k.gst))}`, '!', 'd.rtcp_sink',
+    'udpsrc', ...SRC, `port=${port + 1}`, 'caps=application/x-srtcp', '!', 'd.rtcp_sink',
     'd.rtcp_src', '!', 'udpsink', ...SINK, 'host=127.0.0.1', `port=${outPort + 1}`,
   ]);
 }
@@ -179,8 +287,10 @@ export class Collector {
     throw new Error('no port pair for a collector');
   }
   close(): void {
+    const port = this.port;
     this.a.close();
     this.b.close();
+    releasePair(port);
   }
 }
 
