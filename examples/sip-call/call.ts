@@ -308,7 +308,7 @@ export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport>
     const expect2 = { rtp: N - half, rtcp: Math.floor(N / 10) - Math.floor(half / 10) };
     const end = Date.now() + T;
     const full = (g: typeof gen1, e: typeof expect1) => [g.aOut, g.bOut].every((c) => c.rtp.length >= e.rtp && c.rtcp.length >= e.rtcp);
-    const crashed = () => pipelines.some((p) => p.crash);
+    const crashed = () => crashesOf(pipelines).length > 0;
     while (Date.now() < end && !overdue && !aborted && !crashed() && !(full(gen1, expect1) && (!gen2 || full(gen2, expect2)))) await sleep(50);
     await sleep(200); // late duplicates or wrong-key packets, if any
     // for a short direction's report: the receiver as it was before being stopped

@@ -30,8 +30,9 @@ export function udp(port = 0): Promise<Socket> {
 }
 
 /**
- * Ports portPair has handed out in this process: never handed out again. A pair is released for
- * GStreamer before its pipeline binds it; two pipelines on one port would split its packets.
+ * Ports portPair has handed out in this process and not yet had back (releasePair): not handed
+ * out again meanwhile. A pair is released for GStreamer before its pipeline binds it, so the
+ * socket check alone would not stop a second pipeline from being given the same port.
  */
 const handedOut = new Set<number>();
 
