@@ -15,6 +15,7 @@ import { prekeyMethods } from '../src/daemon/prekey-methods.js';
 import type { Engine } from '../src/engine/types.js';
 import type { IbeParams } from '../src/ibe/index.js';
 import { KmsError } from '../src/kms/errors.js';
+import { nobodyCanRead, nobodyDist } from './helpers/nobody-dist.js';
 import { initKmsDir } from '../src/kms/master.js';
 import { IbakedError } from '../src/util/errors.js';
 import { makeDirSync } from '../src/util/make-dir.js';
@@ -113,10 +114,11 @@ describe('makeDirSync', () => {
     expect(failure('/tmp/a\0b').message).toMatch(/not a valid path/);
   });
 
-  // root ignores permission bits: the case runs as uid 65534 in a child (needs root, the built
-  // dist/ and a checkout uid 65534 can read)
-  const MAKE_DIR_JS = join(process.cwd(), 'dist', 'util', 'make-dir.js');
-  const nobodyCanLoad = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(MAKE_DIR_JS)})`], { uid: 65534, gid: 65534, cwd: '/', timeout: 20_000, killSignal: 'SIGKILL' }).status === 0;
+  // root ignores permission bits: the case runs as uid 65534 in a child (needs root and the
+  // built dist/, loaded from a copy uid 65534 can read when the checkout is not: nobody-dist.ts)
+  const dist = nobodyDist();
+  const MAKE_DIR_JS = dist ? join(dist, 'util', 'make-dir.js') : '';
+  const nobodyCanLoad = dist !== undefined && nobodyCanRead(MAKE_DIR_JS, 65534);
   it.runIf(nobodyCanLoad)('refuses a directory the process may not write (EACCES, as uid 65534)', () => {
     const locked = join(root, 'locked');
     mkdirSync(locked, { mode: 0o755 });

@@ -2,11 +2,11 @@
 // ibaked process over its socket. Each test is an attack that must be refused.
 import { spawnSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IbakedClient } from '../src/client/ipc.js';
 import { formatKeyMgmtLine } from '../src/srtp/sdp.js';
 import { BUILT, frame, rawFrames, startDaemonProc, type DaemonProc } from './helpers/daemon-proc.js';
+import { asNobody, NOBODY_IPC_JS } from './helpers/as-nobody.js';
 
 const A = 'sip:alice@example.org';
 const B = 'sip:bob@example.org';
@@ -90,7 +90,6 @@ describe.runIf(BUILT)('metrics cannot be inflated by a client', () => {
 });
 
 describe.runIf(BUILT)('one uid cannot take every connection', () => {
-  const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(join(process.cwd(), 'dist', 'client', 'ipc.js'))})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
   it.runIf(asNobody)('a uid holding maxConnectionsPerUid idle connections is refused more; another uid still connects', async () => {
     const d = await startDaemonProc({ maxConnections: 8, maxConnectionsPerUid: 6 });
     const held: Socket[] = [];
@@ -99,7 +98,7 @@ describe.runIf(BUILT)('one uid cannot take every connection', () => {
       const seventh = await rawFrames(d.sock, frame({ id: 1, method: 'ping' }), { halfClose: true });
       expect(seventh.frames[0]).toMatchObject({ ok: false, error: { code: 'TOO_MANY_CONNECTIONS' } });
       // uid 65534 (group 0 reaches the 0660 socket) still gets served
-      const script = `import('${join(process.cwd(), 'dist', 'client', 'ipc.js')}').then(async ({ IbakedClient }) => {
+      const script = `import(${JSON.stringify(NOBODY_IPC_JS)}).then(async ({ IbakedClient }) => {
         const c = await IbakedClient.connect(${JSON.stringify(d.sock)});
         const r = await c.request('ping').then((x) => String(x.pong), (e) => e.code);
         process.stdout.write(r); c.close();

@@ -1,13 +1,16 @@
 // Test helper: IPC requests sent as another uid — 65534 ("nobody") in group 0, so the daemon's
 // 0660 socket is reachable — to check what the daemon lets other uids do (exchange ownership,
-// identity uid allow-lists). Needs root; `asNobody` says whether uid 65534 can load this
-// checkout's built client (not when a parent directory is 0700).
-import { spawn, spawnSync } from 'node:child_process';
+// identity uid allow-lists). Needs root; the client is loaded from a copy uid 65534 can read
+// when this checkout is out of its reach (nobody-dist.ts). `asNobody` says whether it can run.
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { nobodyDist } from './nobody-dist.js';
 
-const IPC_JS = join(process.cwd(), 'dist', 'client', 'ipc.js');
+const dist = nobodyDist();
+/** The built client as uid 65534 loads it. */
+export const NOBODY_IPC_JS = dist ? join(dist, 'client', 'ipc.js') : '';
 
-export const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, ['-e', `require('fs').accessSync(${JSON.stringify(IPC_JS)})`], { uid: 65534, gid: 0, cwd: '/' }).status === 0;
+export const asNobody = dist !== undefined;
 
 /**
  * Sends `requests` in turn as uid 65534 on one connection to `sock`. Each gives 'ok' — for a
@@ -16,7 +19,7 @@ export const asNobody = process.getuid?.() === 0 && spawnSync(process.execPath, 
  */
 export async function requestsAsNobody(sock: string, requests: Array<[string, Record<string, unknown>]>): Promise<string[]> {
   const enc = JSON.stringify(requests, (_k, v) => (v instanceof Uint8Array ? { $bin: [...v] } : v));
-  const script = `import(${JSON.stringify(IPC_JS)}).then(async ({ IbakedClient }) => {
+  const script = `import(${JSON.stringify(NOBODY_IPC_JS)}).then(async ({ IbakedClient }) => {
     const reqs = JSON.parse(${JSON.stringify(enc)}, (_k, v) => (v && Array.isArray(v.$bin) ? new Uint8Array(v.$bin) : v));
     const c = await IbakedClient.connect(${JSON.stringify(sock)});
     const out = [];
