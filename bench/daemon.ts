@@ -19,7 +19,7 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
-import { measureWindow, runLoad, startDaemonProc, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './lib/daemon-load.js';
+import { measureWindow, runLoad, startDaemonProc, TAIL_CALLS, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './lib/daemon-load.js';
 import { quantile } from './lib/interleave.js';
 import { floorEngine, floorMeter } from './lib/floor.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
@@ -67,7 +67,8 @@ try {
     console.error(`workers ${w}: warmed ${(hot.ms / 1000).toFixed(1)} s at N ${nMax} (CPU/call ${hot.values.map((v) => v.toFixed(2)).join(', ')} ms), ${(warm.ms / 1000).toFixed(1)} s at N ${ARGS.n[0]} (p50s ${warm.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
     for (const n of ARGS.n) {
       await meter.round();
-      const r = await runLoad(d, n, ARGS.duration);
+      // at low N a point pools windows until its p99 rests on enough calls (TAIL_CALLS), up to 4
+      const r = await runLoad(d, n, ARGS.duration, { minCalls: TAIL_CALLS, maxWindows: 4 });
       rows.push(r);
       console.error(`workers ${w} N ${n}: ${r.callsPerSec} calls/s, p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, CPU ${r.cpuPct.total} % (main ${r.cpuPct.main} %), ${r.cpuPerCallMs} ms/call`);
     }
@@ -146,7 +147,7 @@ const svg = lineChartSvg(
 const md = [
   `## ibaked through its socket (${ENGINE} engine, ${CORES} cores)`,
   '',
-  `Two identities in one daemon, each app on its own connection; every call is the four messages and then exchange.close on both sides. ${ARGS.duration} ms timed window per point after a warm-up; latency = exchange.initiate → the initiator's keys. The load generator runs on the same machine and shares its cores.`,
+  `Two identities in one daemon, each app on its own connection; every call is the four messages and then exchange.close on both sides. ${ARGS.duration} ms timed window per point after a warm-up (up to 4 pooled at a point whose first window held fewer than ${TAIL_CALLS} calls, so that its p99 rests on enough of them); latency = exchange.initiate → the initiator's keys. The load generator runs on the same machine and shares its cores.`,
   '',
   `![throughput and latency against N](${svgName})`,
   '',

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { budgetsOf, runAttempt, verdicts } from '../bench/lib/gate-run.js';
-import { daemonNodeFlags, measureWindow, oneCall, REQUESTS_PER_CALL, startDaemonProc } from '../bench/lib/daemon-load.js';
+import { daemonNodeFlags, measureWindow, oneCall, REQUESTS_PER_CALL, runLoad, startDaemonProc } from '../bench/lib/daemon-load.js';
 import { lineChartSvg } from '../bench/lib/svg-chart.js';
 import { loadEngine } from './helpers/engines.js';
 import type { Engine } from '../src/engine/types.js';
@@ -52,7 +52,7 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
     expect(a.budgets.every((b) => typeof b.pass === 'boolean')).toBe(true);
   }, 30_000);
 
-  it('a window counts the requests answered in it, a call being REQUESTS_PER_CALL of them', async () => {
+  it('a window counts the requests answered in it, a call being REQUESTS_PER_CALL of them; a point pools windows up to its call count', async () => {
     const d = await startDaemonProc({ engine: 'ts', workers: 0 });
     try {
       let steps = 0;
@@ -62,6 +62,12 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
       expect(w.calls).toBeGreaterThan(0);
       // a fraction of a call counts (calls in flight at the window's edges), in sevenths
       expect(Math.abs(w.calls * REQUESTS_PER_CALL - Math.round(w.calls * REQUESTS_PER_CALL))).toBeLessThan(1e-9);
+      // a point short of minCalls pools more windows, up to maxWindows; one that has them stops
+      const pooled = await runLoad(d, 1, 300, { warmMs: 0, minCalls: 1e6, maxWindows: 3 });
+      expect(pooled.seconds).toBeGreaterThan(0.85);
+      expect(pooled.seconds).toBeLessThan(1.5);
+      const single = await runLoad(d, 1, 300, { warmMs: 0, minCalls: 1, maxWindows: 3 });
+      expect(single.seconds).toBeLessThan(0.5);
     } finally {
       await d.stop();
     }
