@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { IbakedClient } from '../../src/client/ipc.js';
 import type { EngineName } from '../../src/engine/types.js';
 import { quantile } from './interleave.js';
+import { untilSteady } from './steady.js';
 import { repoRoot } from './report.js';
 
 const ALICE = 'sip:alice@example.org';
@@ -283,9 +284,8 @@ export function summarize(ws: readonly LoadWindow[]): LoadResult {
 }
 
 /**
- * Warms a daemon until it stops getting cheaper: windows of `stepMs` at concurrency n, until
- * (after at least minMs) two windows in a row are not 3 % below the best before them (one such
- * window alone is often noise), or maxMs. `by`: what must settle — the call latency's p50
+ * Warms a daemon until it stops getting cheaper (steady.ts): windows of `stepMs` at concurrency
+ * n, until two in a row are not 3 % below the best before them (after minMs), or maxMs. `by`: what must settle — the call latency's p50
  * (a latency point) or the daemon's CPU time per call (a load point).
  * A fresh daemon's JavaScript tiers up over its first seconds, and the V8 threads compiling it
  * take CPU meanwhile (native, 2 cores, N = 64: about 3.6–3.9 ms of CPU per call in the first
@@ -295,20 +295,10 @@ export function summarize(ws: readonly LoadWindow[]): LoadResult {
  * Returns the windows' values and the time spent.
  */
 export async function warmUntilSteady(d: DaemonProc, n: number, o: { minMs: number; maxMs: number; stepMs: number; by?: 'p50' | 'cpu' }): Promise<{ ms: number; values: number[] }> {
-  const t0 = performance.now();
-  const values: number[] = [];
-  let flat = 0;
-  for (;;) {
+  return untilSteady(async () => {
     const w = await measureWindow(d, n, o.stepMs, 0);
-    const v = o.by === 'cpu' ? (w.calls ? w.cpuNs.total / 1e6 / w.calls : NaN) : quantile(w.lat.sort((a, b) => a - b), 0.5);
-    const best = Math.min(...values);
-    if (Number.isFinite(v)) {
-      values.push(v);
-      flat = v >= 0.97 * best ? flat + 1 : 0;
-    }
-    const ms = performance.now() - t0;
-    if (ms >= o.maxMs || (ms >= o.minMs && flat >= 2)) return { ms, values };
-  }
+    return o.by === 'cpu' ? (w.calls ? w.cpuNs.total / 1e6 / w.calls : NaN) : quantile(w.lat.sort((a, b) => a - b), 0.5);
+  }, o);
 }
 
 /**

@@ -14,6 +14,7 @@ import { call, prepare, warmUp } from './calls.js';
 import { measureWindow, startDaemonProc, summarize, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
 import { floorEngine, floorMeter, type FloorResult } from './floor.js';
 import { quantile, runInterleaved, type InterleavedTask } from './interleave.js';
+import { untilSteady } from './steady.js';
 
 export interface GateOptions {
   engine: Engine;
@@ -73,19 +74,15 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
 
 /**
  * Runs in-process warm and cold calls, in batches of ten each, until the warm call's median time
- * stops falling: two batches in a row not 3 % below the best before them, after at least minMs,
- * or maxMs (as the daemons are warmed, warmUntilSteady). warmUp leaves the caches in their
- * steady state, but the in-process path's JavaScript had barely tiered up. A first attempt
- * then read the warm call up to 9 % slower than a second attempt did (2.33 against 2.13 ms),
- * so its N = 1 overhead (daemon p50 − in-process warm p50) came out about 0.15 ms too small.
+ * stops falling (steady.ts, as the daemons are warmed). warmUp leaves the caches in their steady
+ * state, but the in-process path's JavaScript had barely tiered up. A first attempt then read
+ * the warm call up to 9 % slower than a second attempt did (2.33 against 2.13 ms), so its N = 1
+ * overhead (daemon p50 − in-process warm p50) came out about 0.15 ms too small.
  */
-async function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs: number; maxMs: number }): Promise<{ ms: number; values: number[] }> {
-  const t0 = performance.now();
-  const values: number[] = [];
-  let flat = 0;
+function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs: number; maxMs: number }): Promise<{ ms: number; values: number[] }> {
   const warm = call(st, 'warm');
   const cold = call(st, 'cold');
-  for (;;) {
+  return untilSteady(async () => {
     const times: number[] = [];
     for (let i = 0; i < 10; i++) {
       const s = performance.now();
@@ -93,12 +90,8 @@ async function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs
       times.push(performance.now() - s);
       await cold();
     }
-    const v = quantile(times.sort((a, b) => a - b), 0.5);
-    flat = values.length && v >= 0.97 * Math.min(...values) ? flat + 1 : 0;
-    values.push(v);
-    const ms = performance.now() - t0;
-    if (ms >= o.maxMs || (ms >= o.minMs && flat >= 2)) return { ms, values };
-  }
+    return quantile(times.sort((a, b) => a - b), 0.5);
+  }, o);
 }
 
 /** The gate's fixtures, kept across attempts: in-process parties, the floor meter, both daemons. */
