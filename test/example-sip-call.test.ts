@@ -15,8 +15,8 @@ import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { crashesOf, runSipCall } from '../examples/sip-call/call.js';
-import { Collector, decoder, pairsInUse, portPair, protectRtp, rtpPacket, unprotectRtp, udp, type KeyEntry, type Pipeline } from '../examples/sip-call/media.js';
+import { runSipCall } from '../examples/sip-call/call.js';
+import { Collector, crashesOf, decoder, pairsInUse, portPair, protectRtp, rtpPacket, unprotectRtp, udp, type KeyEntry, type Pipeline } from '../examples/sip-call/media.js';
 import { SRTP_PROFILES, stackKeys } from '../src/srtp/index.js';
 import { oracleTools } from './helpers/oracle-gate.js';
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { buildSdpBody } from '../../src/srtp/sdp-body.js';
 import { startDaemon, startKms, type RunningDaemon } from './daemon.js';
-import { Collector, Pipeline, Stream, decoder, encoder, portPair, releasePair, unprotectRtcp, unprotectRtp, udpSocketsOn, type KeyEntry } from './media.js';
+import { Collector, Pipeline, Stream, crashesOf, decoder, encoder, portPair, releasePair, unprotectRtcp, unprotectRtp, udpSocketsOn, type KeyEntry } from './media.js';
 import { writeAndDissect, type DissectedPacket } from './pcap.js';
 import { SipTransport, header, tagOf, token, viaPort, type DialogIds, type SipDatagram, type SipMessage } from './sip.js';
 
@@ -158,9 +158,6 @@ class UserAgent {
     this.sip.respond(m, 200, 'OK', this.tag, back, buildSdpBody(r.reply ?? null, { port: this.myMediaPort }));
   }
 }
-
-/** The pipelines that crashed, as "name SIGNAL". */
-export const crashesOf = (pipelines: Pipeline[]): string[] => pipelines.filter((p) => p.crash).map((p) => `${p.name} ${p.crash}`);
 
 /** Runs the whole example; resolves with what happened (never leaves a process behind). */
 export async function runSipCall(o: SipCallOptions = {}): Promise<SipCallReport> {

@@ -198,6 +198,9 @@ export class Pipeline {
   }
 }
 
+/** The pipelines that crashed, as "name SIGNAL". */
+export const crashesOf = (pipelines: readonly Pipeline[]): string[] => pipelines.filter((p) => p.crash).map((p) => `${p.name} ${p.crash}`);
+
 /** srtpenc keyed with `k`: plain RTP on inPort, RTCP on inPort+1; SRTP/SRTCP to every port pair in `to`. */
 export function encoder(name: string, k: KeyEntry, inPort: number, to: number[]): Pipeline {
   const g = k.gst;
