@@ -70,6 +70,15 @@ describe('configuration', () => {
     for (const w of ['-1', '1.5', 'x', '257', '']) expect(() => resolveConfig({ workers: w }, {}, '/d'), w).toThrow(expect.objectContaining({ code: 'CONFIG' }));
   });
 
+  it('idlePollUs (0..1000 µs, default 100) and inlineWhenAlone (boolean, default true)', () => {
+    expect(resolveConfig({}, {}, '/d')).toMatchObject({ idlePollUs: 100, inlineWhenAlone: true });
+    expect(resolveConfig({ config: writeConfig('ip.json', { idlePollUs: 0, inlineWhenAlone: false }) }, {}, '/d')).toMatchObject({ idlePollUs: 0, inlineWhenAlone: false });
+    expect(resolveConfig({ config: writeConfig('ip2.json', { idlePollUs: 1000 }) }, {}, '/d').idlePollUs).toBe(1000);
+    for (const b of [{ idlePollUs: -1 }, { idlePollUs: 1001 }, { idlePollUs: 2.5 }, { idlePollUs: '100' }, { inlineWhenAlone: 'yes' }, { inlineWhenAlone: 1 }]) {
+      expect(() => resolveConfig({ config: writeConfig('ipbad.json', b) }, {}, '/d'), JSON.stringify(b)).toThrow(expect.objectContaining({ code: 'CONFIG' }));
+    }
+  });
+
   it('deferred delivery: identities[].mailbox and the deferred section (escrowed v1 denied by default)', () => {
     const c = resolveConfig({ config: writeConfig('dv.json', { identities: [{ uri: ALICE, mailbox: true }, { uri: BOB, mailbox: false }], deferred: { mailboxes: { [BOB]: [ALICE] } } }) }, {}, '/d');
     expect(c.identities).toEqual([{ uri: ALICE, mailbox: true }, { uri: BOB }]);

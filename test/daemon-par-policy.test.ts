@@ -1,6 +1,7 @@
 // The daemon's policy for the native engine's second core (src/daemon/par-policy.ts): operations
 // may use the helper only while fewer exchange requests than cores are in flight; the switch is
-// flipped only on a change, and a failing request still leaves the count.
+// flipped only on a change, and a failing request still leaves the count. The same count runs
+// the main thread's engine operations inline while exactly one exchange request is in flight.
 import { describe, expect, it } from 'vitest';
 import type { Engine } from '../src/engine/types.js';
 import { parPolicy } from '../src/daemon/par-policy.js';
@@ -72,5 +73,39 @@ describe('par policy', () => {
     expect(calls).toEqual([true, false, true]);
     const q = parPolicy({ name: 'ts' } as unknown as Engine, 1);
     await expect(q.track(async () => 5)).resolves.toBe(5);
+  });
+
+  it('runs operations inline while exactly one exchange request is in flight, on the pool otherwise', async () => {
+    const inl: boolean[] = [];
+    const engine = { name: 'native', setParallel: () => {}, setInline: (on: boolean) => inl.push(on) } as unknown as Engine;
+    const p = parPolicy(engine, 2);
+    expect(p.inline).toBe(false);
+    expect(inl).toEqual([]); // nothing in flight: the pool, as it starts
+    const gates: Array<() => void> = [];
+    const work = () => p.track(() => new Promise<void>((r) => gates.push(r)));
+    const a = work();
+    expect(p.inline).toBe(true);
+    const b = work(); // a second request arrives: both on the pool from now on
+    expect(p.inline).toBe(false);
+    gates.shift()!();
+    await a;
+    expect(p.inline).toBe(true); // one left
+    gates.shift()!();
+    await b;
+    expect(p.inline).toBe(false);
+    expect(inl).toEqual([true, false, true, false]);
+    // a failing lone request switches back too
+    await expect(p.track(() => Promise.reject(new Error('y')))).rejects.toThrow('y');
+    expect(inl).toEqual([true, false, true, false, true, false]);
+  });
+
+  it('inlineWhenAlone: false never touches the switch', async () => {
+    const inl: boolean[] = [];
+    const engine = { name: 'native', setInline: (on: boolean) => inl.push(on) } as unknown as Engine;
+    const p = parPolicy(engine, 2, { inlineWhenAlone: false });
+    await p.track(async () => {
+      expect(p.inline).toBe(false);
+    });
+    expect(inl).toEqual([]);
   });
 });

@@ -194,6 +194,9 @@ describe.runIf(BUILT)('metrics listener', () => {
       expect(plain('ibaked_overloaded_total')).toBe(overloaded);
       expect(plain('ibaked_connections')).toBe(1);
       expect(plain('ibaked_identities')).toBe(2);
+      // idle polling: the first idle period always polls (its window starts at the maximum)
+      expect(sample('ibaked_idle_polls_total', 'outcome="hit"')! + sample('ibaked_idle_polls_total', 'outcome="miss"')!).toBeGreaterThanOrEqual(1);
+      expect(plain('ibaked_idle_poll_seconds_total')).toBeGreaterThan(0);
       expect(sample('ibaked_engine_info', 'engine="')).toBe(1);
       expect(sample('ibaked_exchanges', 'state="established"')).toBe(2);
       for (const m of ['I_MESSAGE_1', 'R_MESSAGE_1', 'I_MESSAGE_2', 'R_MESSAGE_2']) expect(sample('ibaked_mikey_message_duration_seconds_count', `message="${m}",outcome="ok"`)).toBe(1);

@@ -3,7 +3,10 @@
 // must be the same engine in every observable way but where the work runs: the same bytes for
 // the same random inputs as the pool-dispatched engine (whose agreement with the ts and wasm
 // backends test/engine-cross.test.ts checks), the same EngineError reasons for bad inputs and
-// for handles used after free(), and promises that are already settled when returned.
+// for handles used after free(), and promises that are already settled when returned. One
+// engine can also switch at run time (engine.setInline, as the daemon's main thread does while
+// one exchange request is in flight): later operations follow the switch, handles made in one
+// mode work in the other, and the bytes stay the same.
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { randomScalar } from '../src/engine/scalar.js';
@@ -125,5 +128,31 @@ run('native engine, inline mode', () => {
     void p.then(() => (done = true));
     expect(done).toBe(false);
     await p;
+  });
+
+  it('setInline switches later operations of one engine, with the same bytes and handles that work across the switch', async () => {
+    const e = createNativeEngine(loadAddon().addon);
+    expect(typeof e.setInline).toBe('function');
+    const g1 = e.g1Generator();
+    const g2 = e.g2Generator();
+    const k = randomScalar();
+    const pooledBytes = hex(await e.g1Mul(g1, k));
+    const h = await e.g2Prepare(await e.g2Mul(g2, k)); // made on the pool
+    const viaPool = hex(await h.pairing(g1));
+    e.setInline!(true);
+    expect(await settledBeforeMacrotask(e.pairing(g1, g2))).toBe(true);
+    expect(hex(await e.g1Mul(g1, k))).toBe(pooledBytes);
+    expect(await settledBeforeMacrotask(h.pairing(g1))).toBe(true); // a pool-made handle, used inline
+    expect(hex(await h.pairing(g1))).toBe(viaPool);
+    const t = await e.g1FixedBase(g1); // made inline
+    e.setInline!(false);
+    expect(hex(await t.mul(k))).toBe(pooledBytes); // used on the pool
+    const p = e.pairing(g1, g2);
+    let done = false;
+    void p.then(() => (done = true));
+    expect(done).toBe(false);
+    await p;
+    h.free();
+    t.free();
   });
 });

@@ -1,14 +1,16 @@
 // The router's scheduling policy under load (src/daemon/router-sched.ts, native/src/sched.cc):
 // the addon switches the calling thread between SCHED_BATCH and SCHED_OTHER and reads it back
 // (checked against the kernel's own view in /proc), rejects a non-boolean, and a daemon runs
-// its main thread as SCHED_BATCH only under load (2 × cores exchange requests in flight).
+// its main thread as SCHED_BATCH only under load (2 × cores exchange requests in flight). Its
+// yield() (sched_yield, for idle polling: test/daemon-idle-poll-live.test.ts) succeeds and
+// leaves the policy as it was.
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { routerSchedStatus, setThreadBatch, threadPolicy } from '../src/daemon/router-sched.js';
+import { routerSchedStatus, setThreadBatch, threadPolicy, yieldThread } from '../src/daemon/router-sched.js';
 
 const linux = process.platform === 'linux';
 const available = routerSchedStatus().available;
@@ -61,11 +63,18 @@ describe.runIf(linux && available)('router scheduling policy', () => {
     expect(setThreadBatch(false)).toBe(true);
   });
 
-  it('IBAKED_ROUTER_BATCH=off leaves the policy alone and says why', () => {
-    const code = "import('./src/daemon/router-sched.ts').then((m) => console.log(JSON.stringify({ s: m.routerSchedStatus(), set: m.setThreadBatch(true), p: m.threadPolicy() })))";
+  it('yield() succeeds, ignores arguments and changes no policy', () => {
+    const a = createRequire(import.meta.url)(addonPath) as { yield(...v: unknown[]): boolean };
+    for (let i = 0; i < 100; i++) expect(yieldThread()).toBe(true);
+    expect(a.yield(1, 'x')).toBe(true);
+    expect(threadPolicy()).toBe('other');
+  });
+
+  it('IBAKED_ROUTER_BATCH=off leaves the policy alone, says why, and does not yield (so no idle polling)', () => {
+    const code = "import('./src/daemon/router-sched.ts').then((m) => console.log(JSON.stringify({ s: m.routerSchedStatus(), set: m.setThreadBatch(true), p: m.threadPolicy(), y: m.yieldThread() })))";
     const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', code], { cwd: process.cwd(), encoding: 'utf8', env: { ...process.env, IBAKED_ROUTER_BATCH: 'off' } });
     expect(r.status).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ s: { available: false, reason: 'disabled (IBAKED_ROUTER_BATCH=off)' }, set: false, p: 'unknown' });
+    expect(JSON.parse(r.stdout)).toEqual({ s: { available: false, reason: 'disabled (IBAKED_ROUTER_BATCH=off)' }, set: false, p: 'unknown', y: false });
   });
 
   it('a daemon runs its router as SCHED_BATCH only under load (twice the cores in flight), and back after', async () => {

@@ -4,9 +4,11 @@
 // shard, a request from a socket) then no longer preempt a running shard at once, so each of
 // its runs takes what has arrived meanwhile; below that load it runs as SCHED_OTHER again, so
 // a lone call is routed without delay. Both are normal, unprivileged policies (nice value
-// unchanged). A tiny separate addon like ibaked_peercred: no crypto, optional.
+// unchanged). It also lets the main thread give up its core while it polls an idle event loop
+// (src/daemon/idle-poll.ts). A tiny separate addon like ibaked_peercred: no crypto, optional.
 //   setBatch(on: boolean) -> boolean   true if the thread now runs with that policy
 //   policy() -> 'batch' | 'other' | 'unknown'   the calling thread's policy
+//   yield() -> boolean   sched_yield(): another runnable thread on this core runs first
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -51,8 +53,18 @@ static napi_value Policy(napi_env env, napi_callback_info) {
   return out;
 }
 
+static napi_value Yield(napi_env env, napi_callback_info) {
+#if defined(__linux__)
+  return Bool(env, sched_yield() == 0);
+#else
+  return Bool(env, false);
+#endif
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
+  napi_create_function(env, "yield", NAPI_AUTO_LENGTH, Yield, nullptr, &fn);
+  napi_set_named_property(env, exports, "yield", fn);
   napi_create_function(env, "setBatch", NAPI_AUTO_LENGTH, SetBatch, nullptr, &fn);
   napi_set_named_property(env, exports, "setBatch", fn);
   napi_create_function(env, "policy", NAPI_AUTO_LENGTH, Policy, nullptr, &fn);

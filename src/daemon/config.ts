@@ -13,6 +13,7 @@ import { IbakedError } from '../util/errors.js';
 import { readFileBounded } from '../util/read-bounded.js';
 import { parseUids } from './identity-access.js';
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from './log.js';
+import { MAX_IDLE_POLL_US } from './idle-poll.js';
 
 export class ConfigError extends IbakedError {
   constructor(message: string) {
@@ -96,6 +97,10 @@ export interface DaemonConfig {
   idleTimeoutMs: number;
   /** A frame must be complete this long after its first octet. */
   frameTimeoutMs: number;
+  /** Longest idle-polling window (µs) of the main thread once nothing is in flight; 0 = off (idle-poll.ts). */
+  idlePollUs: number;
+  /** The main thread runs its engine operations inline while one exchange request is in flight (par-policy.ts). */
+  inlineWhenAlone: boolean;
   /** SIGTERM/SIGINT: how long in-flight requests may still finish. */
   drainTimeoutMs: number;
   /** Identities registered at once (config, development store and identity.add together). */
@@ -138,6 +143,8 @@ export const DEFAULTS = {
   maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 10_000,
+  idlePollUs: 100,
+  inlineWhenAlone: true,
   drainTimeoutMs: 10_000,
   maxIdentities: 4096,
   exchangeOwner: 'uid',
@@ -196,7 +203,7 @@ export interface ConfigFlags {
 /** Parses and validates a config object (from JSON). `base` resolves relative paths. */
 export function parseConfigObject(raw: unknown, base: string): Partial<DaemonConfig> {
   if (!isObj(raw)) throw new ConfigError('configuration must be a JSON object');
-  keys(raw, ['socket', 'engine', 'maxInFlight', 'maxInFlightPerConnection', 'maxQueuedReplyBytes', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen', 'deferred'], 'config');
+  keys(raw, ['socket', 'engine', 'maxInFlight', 'maxInFlightPerConnection', 'maxQueuedReplyBytes', 'workers', 'skipSelftest', 'varDir', 'kms', 'identities', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'expireIntervalMs', 'maxConnections', 'maxConnectionsPerUid', 'idleTimeoutMs', 'frameTimeoutMs', 'idlePollUs', 'inlineWhenAlone', 'drainTimeoutMs', 'maxIdentities', 'exchangeOwner', 'logLevel', 'logFormat', 'metricsListen', 'deferred'], 'config');
   const path = (v: unknown, where: string) => {
     const s = str(v, where);
     return isAbsolute(s) ? s : join(base, s);
@@ -212,6 +219,10 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   // at least one whole frame; at most 16 GiB
   if (raw.maxQueuedReplyBytes !== undefined) out.maxQueuedReplyBytes = int(raw.maxQueuedReplyBytes, 'maxQueuedReplyBytes', 65_536, 2 ** 34);
   if (raw.workers !== undefined) out.workers = int(raw.workers, 'workers', 0, MAX_WORKERS);
+  if (raw.inlineWhenAlone !== undefined) {
+    if (typeof raw.inlineWhenAlone !== 'boolean') throw new ConfigError('inlineWhenAlone must be a boolean');
+    out.inlineWhenAlone = raw.inlineWhenAlone;
+  }
   if (raw.skipSelftest !== undefined) {
     if (typeof raw.skipSelftest !== 'boolean') throw new ConfigError('skipSelftest must be a boolean');
     out.skipSelftest = raw.skipSelftest;
@@ -227,6 +238,7 @@ export function parseConfigObject(raw: unknown, base: string): Partial<DaemonCon
   if (raw.maxConnectionsPerUid !== undefined) out.maxConnectionsPerUid = int(raw.maxConnectionsPerUid, 'maxConnectionsPerUid', 1, 100_000);
   if (raw.idleTimeoutMs !== undefined) out.idleTimeoutMs = int(raw.idleTimeoutMs, 'idleTimeoutMs', 100, 86400_000);
   if (raw.frameTimeoutMs !== undefined) out.frameTimeoutMs = int(raw.frameTimeoutMs, 'frameTimeoutMs', 100, 600_000);
+  if (raw.idlePollUs !== undefined) out.idlePollUs = int(raw.idlePollUs, 'idlePollUs', 0, MAX_IDLE_POLL_US);
   if (raw.drainTimeoutMs !== undefined) out.drainTimeoutMs = int(raw.drainTimeoutMs, 'drainTimeoutMs', 0, 600_000);
   if (raw.maxIdentities !== undefined) out.maxIdentities = int(raw.maxIdentities, 'maxIdentities', 1, 1_000_000);
   if (raw.exchangeOwner !== undefined) out.exchangeOwner = oneOf(raw.exchangeOwner, 'exchangeOwner', ['uid', 'connection'] as const);
@@ -324,6 +336,8 @@ export function resolveConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv, defaul
     maxConnectionsPerUid: file.maxConnectionsPerUid ?? DEFAULTS.maxConnectionsPerUid,
     idleTimeoutMs: file.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
     frameTimeoutMs: file.frameTimeoutMs ?? DEFAULTS.frameTimeoutMs,
+    idlePollUs: file.idlePollUs ?? DEFAULTS.idlePollUs,
+    inlineWhenAlone: file.inlineWhenAlone ?? DEFAULTS.inlineWhenAlone,
     drainTimeoutMs: file.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
     maxIdentities: file.maxIdentities ?? DEFAULTS.maxIdentities,
     exchangeOwner: file.exchangeOwner ?? DEFAULTS.exchangeOwner,

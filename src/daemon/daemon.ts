@@ -33,7 +33,7 @@ import { ExchangeOwners } from './ownership.js';
 import { IdentityAccess, parseUids, sameUids } from './identity-access.js';
 import { parPolicy } from './par-policy.js';
 import { peerCredStatus } from './peercred.js';
-import { routerSchedStatus, setThreadBatch } from './router-sched.js';
+import { routerSchedStatus, setThreadBatch, yieldThread } from './router-sched.js';
 import { startDaemon, DaemonError, type Handler, type RunningDaemon } from './server.js';
 import { startShardPool, type ShardPool } from './shard-pool.js';
 import { inProcessShards, withMailboxShard, type Shards } from './shards.js';
@@ -74,7 +74,7 @@ export interface Ibaked {
 }
 
 const hexToBytes = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
-const RESTART_KEYS = ['socket', 'engine', 'workers', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen', 'deferred'] as const;
+const RESTART_KEYS = ['socket', 'engine', 'workers', 'inlineWhenAlone', 'varDir', 'kms', 'profile', 'handshakeTimeoutMs', 'establishedLifetimeMs', 'maxSessions', 'maxHalfOpenPerPeer', 'skipSelftest', 'logFormat', 'metricsListen', 'deferred'] as const;
 
 /** Accepts a pino logger, or (tests, embedding) a function given each JSON log line; none = silent. */
 function toLogger(cfg: DaemonConfig, log?: Logger | ((line: string) => void)): Logger {
@@ -272,7 +272,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     const owners = new ExchangeOwners(cfg.exchangeOwner);
     const exchangesByState = () => sh.byState();
     // The native engine's second core only while cores are to spare (par-policy.ts).
-    const par = parPolicy(engine, availableParallelism(), { onSaturated });
+    const par = parPolicy(engine, availableParallelism(), { onSaturated, inlineWhenAlone: cfg.inlineWhenAlone });
     const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = access.guard(owners.guard({
       ...built.handlers,
@@ -326,16 +326,17 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
         };
       },
     }));
-    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxInFlightPerConnection: c.maxInFlightPerConnection, maxQueuedReplyBytes: c.maxQueuedReplyBytes, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs });
+    const limitsOf = (c: DaemonConfig) => ({ maxInFlight: c.maxInFlight, maxInFlightPerConnection: c.maxInFlightPerConnection, maxQueuedReplyBytes: c.maxQueuedReplyBytes, maxConnections: c.maxConnections, maxConnectionsPerUid: c.maxConnectionsPerUid, idleTimeoutMs: c.idleTimeoutMs, frameTimeoutMs: c.frameTimeoutMs, idlePollUs: c.idlePollUs });
     server = await startDaemon({
       socketPath: cfg.socket,
       handlers,
       limits: limitsOf(cfg),
       logger,
       hooks: { requestDone: (m, s, o) => metrics.observeRequest(m, s, o) },
+      yieldThread,
     });
     const running = server;
-    metrics.attach({ server: () => running.stats, exchangesByState, identities: () => ids.list().length, engine: built.engineInfo });
+    metrics.attach({ server: () => running.stats, idlePoll: () => running.idlePoll, exchangesByState, identities: () => ids.list().length, engine: built.engineInfo });
     if (cfg.metricsListen) {
       metricsHttp = await startMetricsServer(parseListen(cfg.metricsListen), metrics);
       logger.info({ url: metricsHttp.url }, `metrics on ${metricsHttp.url}`);

@@ -38,6 +38,8 @@ export interface MetricsSources {
   exchangesByState: () => Record<string, number>;
   identities: () => number;
   engine: { name: string; reason: string };
+  /** The main thread's idle polling (idle-poll.ts). */
+  idlePoll?: () => { polls: number; hits: number; seconds: number };
 }
 
 export class DaemonMetrics {
@@ -77,6 +79,16 @@ export class DaemonMetrics {
         for (const [k, v] of Object.entries(self.exchanges)) this.inc({ event: k }, v as number);
       },
     });
+    new Counter({
+      name: 'ibaked_idle_polls_total', help: 'idle-polling windows of the main thread, by whether a request ended them (hit) or time did (miss)', labelNames: ['outcome'], registers: r,
+      collect() {
+        this.reset();
+        const p = src()?.idlePoll?.();
+        this.inc({ outcome: 'hit' }, p?.hits ?? 0);
+        this.inc({ outcome: 'miss' }, p ? p.polls - p.hits : 0);
+      },
+    });
+    new Counter({ name: 'ibaked_idle_poll_seconds_total', help: 'time the main thread spent idle-polling instead of sleeping', registers: r, collect() { this.reset(); this.inc(src()?.idlePoll?.().seconds ?? 0); } });
     new Gauge({ name: 'ibaked_identities', help: 'local identities registered', registers: r, collect() { this.set(src()?.identities() ?? 0); } });
     new Gauge({
       name: 'ibaked_engine_info', help: 'the pairing engine in use (value 1)', labelNames: ['engine'], registers: r,

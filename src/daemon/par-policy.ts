@@ -6,6 +6,14 @@
 // only while fewer than `cores` are in flight; the switch is process-wide (every shard worker's
 // engine shares the one helper) and never changes a result. IBAKED_NATIVE_PAR=0 still turns
 // the helper off for good. Engines without parallel sections ignore all this.
+//
+// The same count decides where the main thread's engine operations run (engine.setInline).
+// On the libuv pool each one costs two thread wake-ups (the pool thread's, then the main
+// thread's for its result), about 0.4 ms of a lone call's 2.3 ms here (docs/performance.md
+// "Inline when alone"). While exactly one exchange request is in flight the main thread has
+// nothing else to do, so its operations run inline; a request that arrives meanwhile waits at
+// most for the rest of that one request's work, and from then on operations go to the pool.
+// Shard workers always run inline (shard-worker.ts) and do not use this switch.
 import type { Engine } from '../engine/types.js';
 import { asPromise } from '../util/as-promise.js';
 
@@ -14,6 +22,8 @@ export interface ParPolicy {
   track<T>(work: () => Promise<T>): Promise<T>;
   /** Whether operations may use the helper now. */
   readonly parallel: boolean;
+  /** Whether the engine's operations run inline on the calling thread now. */
+  readonly inline: boolean;
 }
 
 /**
@@ -22,8 +32,10 @@ export interface ParPolicy {
  * false once fewer than `cores` are again. The band between keeps a light load (a call's two
  * closes at N = 1, say) from switching it back and forth on every request.
  */
-export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (saturated: boolean) => void } = {}): ParPolicy {
+export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (saturated: boolean) => void; inlineWhenAlone?: boolean } = {}): ParPolicy {
   const set = engine.setParallel;
+  const setInline = o.inlineWhenAlone === false ? undefined : engine.setInline;
+  let inline = false;
   const onSaturated = o.onSaturated;
   let inFlight = 0;
   let on = true;
@@ -34,6 +46,10 @@ export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (sat
       on = want;
       set?.(on);
     }
+    if (setInline && inline !== (inFlight === 1)) {
+      inline = !inline;
+      setInline(inline);
+    }
     if (onSaturated && saturated !== (saturated ? inFlight >= cores : inFlight >= 2 * cores)) {
       saturated = !saturated;
       onSaturated(saturated);
@@ -43,6 +59,9 @@ export function parPolicy(engine: Engine, cores: number, o: { onSaturated?: (sat
   return {
     get parallel() {
       return on;
+    },
+    get inline() {
+      return inline;
     },
     // One derived promise per request rather than an async function's (this runs on the main
     // thread for every exchange request).

@@ -7,11 +7,12 @@
 // yields under load"): about 1-2 % less daemon CPU per call at N = 64 and a fifth less on the
 // main thread. Below that load it runs as SCHED_OTHER again, so a lone call is routed without
 // waiting for a time slice. Node has no API for a thread's policy. Without the addon (not
-// built, not Linux) or with IBAKED_ROUTER_BATCH=off nothing changes.
+// built, not Linux) or with IBAKED_ROUTER_BATCH=off nothing changes. The same addon's yield()
+// lets the main thread give up its core while it polls an idle event loop (idle-poll.ts).
 import { smallAddon } from './small-addon.js';
 
-type Addon = { setBatch(on: boolean): boolean; policy(): 'batch' | 'other' | 'unknown' };
-const addon = smallAddon<Addon>({ file: 'ibaked_sched.node', pathVar: 'IBAKED_SCHED_PATH', off: { name: 'IBAKED_ROUTER_BATCH', value: 'off' }, functions: ['setBatch', 'policy'] });
+type Addon = { setBatch(on: boolean): boolean; policy(): 'batch' | 'other' | 'unknown'; yield(): boolean };
+const addon = smallAddon<Addon>({ file: 'ibaked_sched.node', pathVar: 'IBAKED_SCHED_PATH', off: { name: 'IBAKED_ROUTER_BATCH', value: 'off' }, functions: ['setBatch', 'policy', 'yield'] });
 const load = () => addon.get();
 
 /** Whether the policy can be switched, and if not why (for the start-up log). */
@@ -28,6 +29,20 @@ export function setThreadBatch(batch: boolean): boolean {
   if (!a) return false;
   try {
     return a.setBatch(batch);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Lets another runnable thread on this core run first (sched_yield). False without the addon,
+ * so idle polling (which must not keep a woken client waiting on its core) stays off.
+ */
+export function yieldThread(): boolean {
+  const a = load();
+  if (!a) return false;
+  try {
+    return a.yield();
   } catch {
     return false;
   }

@@ -16,7 +16,10 @@
 //    dropped) until their own queue drains;
 //  * a request id is a string or a safe integer, so the echoed id is exactly the one sent;
 //  * drain(): stop accepting, answer new requests SHUTTING_DOWN, let in-flight ones finish for a
-//    bounded time.
+//    bounded time;
+//  * once nothing is in flight the thread polls its sockets for a short adaptive window before
+//    it sleeps, so the next request of a call in progress does not wait for a wake-up
+//    (idle-poll.ts; limits.idlePollUs, 0 = off).
 import { chmodSync, existsSync, lstatSync, unlinkSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -26,6 +29,7 @@ import { makeDirSync } from '../util/make-dir.js';
 import { EncodedResult, encodeFrame, encodeResultFrame, FrameDecoder, FrameError } from './frame.js';
 import { silentLogger, type Logger } from './log.js';
 import { peerCredOf } from './peercred.js';
+import { idlePoller, type IdlePollStats } from './idle-poll.js';
 
 /** Who sent a request: the connection, and its peer's uid/pid when SO_PEERCRED is available. */
 export interface RequestContext {
@@ -59,6 +63,8 @@ export interface ServerLimits {
   idleTimeoutMs: number;
   /** A frame whose first octet arrived must be complete within this time. */
   frameTimeoutMs: number;
+  /** Longest idle-polling window in µs once nothing is in flight (idle-poll.ts); 0 = sleep at once. */
+  idlePollUs: number;
 }
 
 export const SERVER_DEFAULTS: ServerLimits = {
@@ -69,6 +75,7 @@ export const SERVER_DEFAULTS: ServerLimits = {
   maxConnectionsPerUid: 256,
   idleTimeoutMs: 300_000,
   frameTimeoutMs: 10_000,
+  idlePollUs: 100,
 };
 /** Longest request id (string) and method name accepted; both are echoed in replies. */
 export const MAX_ID_LENGTH = 256;
@@ -90,6 +97,8 @@ export interface DaemonOptions {
   maxInFlight?: number;
   logger?: Logger;
   hooks?: ServerHooks;
+  /** Gives the main thread's core to another runnable thread (router-sched.ts); without it no idle polling. */
+  yieldThread?: () => boolean;
 }
 
 export interface DaemonStats {
@@ -109,6 +118,8 @@ export interface RunningDaemon {
   socketPath: string;
   stats: DaemonStats;
   readonly limits: Readonly<ServerLimits>;
+  /** Idle polling so far (idle-poll.ts). */
+  readonly idlePoll: Readonly<IdlePollStats>;
   /** Changes limits at run time (SIGHUP); open connections over a lowered cap stay open. */
   setLimits(l: Partial<ServerLimits>): void;
   /** Stops accepting; waits up to timeoutMs for in-flight requests; true when all finished. */
@@ -218,6 +229,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
   let nextConn = 1;
   let draining = false;
   let idleWaiters: Array<() => void> = [];
+  const yieldThread = opts.yieldThread;
+  const poller = idlePoller({ maxUs: () => (yieldThread ? limits.idlePollUs : 0), yieldThread: yieldThread ?? (() => false) });
 
   /** Brings c's share of the queued-reply total up to date (0 once its socket is gone). */
   const account = (c: Conn) => {
@@ -286,6 +299,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
       c.sock.end();
     }
     if (stats.inFlight === 0) {
+      poller.idle();
       const w = idleWaiters;
       idleWaiters = [];
       for (const f of w) f();
@@ -377,6 +391,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     stats.connectionsTotal++;
     log.debug({ conn: c.id, uid: c.uid, pid: c.pid }, 'connection opened');
     sock.on('data', (chunk: Buffer) => {
+      poller.busy();
       if (c.closing) return;
       c.lastActivity = Date.now();
       let msgs: Record<string, unknown>[];
@@ -465,6 +480,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     socketPath: opts.socketPath,
     stats,
     limits,
+    idlePoll: poller.stats,
     setLimits(l) {
       Object.assign(limits, l);
       clearInterval(sweeper);
@@ -486,6 +502,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<RunningDaemon> {
     close: () =>
       (closed ??= new Promise<void>((resolve) => {
         draining = true;
+        poller.stop();
         clearInterval(sweeper);
         for (const c of conns.values()) {
           if (c.corked) uncork(c); // replies of this turn go out first

@@ -187,6 +187,12 @@ export interface Engine {
    * sections) or not, process-wide. Results are the same either way; only timing changes.
    */
   readonly setParallel?: (on: boolean) => void;
+  /**
+   * Native only: operations started from now on run on the calling thread (their promises are
+   * already settled when returned) or, with false, on the libuv pool (NativeEngineOptions.inline
+   * sets the start). Results are the same either way; only which thread waits changes.
+   */
+  readonly setInline?: (on: boolean) => void;
 
   // --- constants and encodings -------------------------------------------------------------
   /** The standard generators, compressed. */

@@ -75,8 +75,9 @@ export interface NativeEngineOptions {
   /**
    * Run every operation on the calling thread (the returned promises are already settled)
    * instead of on the libuv pool. For a thread that does nothing else, such as a daemon shard
-   * worker: it saves two thread wake-ups per operation. Never on a thread that must stay
-   * responsive while an operation runs (the daemon's main thread, an app's).
+   * worker: it saves two thread wake-ups per operation. Not on a thread that must stay
+   * responsive while an operation runs (an app's); the daemon's main thread switches it on
+   * only while one exchange request is all it has to do (engine.setInline, par-policy.ts).
    */
   inline?: boolean;
 }
@@ -84,15 +85,12 @@ export interface NativeEngineOptions {
 export function createNativeEngine(addon: NativeAddon, o: NativeEngineOptions = {}): Engine {
   const g1Gen = addon.runSync(Op.G1Generator, []);
   const g2Gen = addon.runSync(Op.G2Generator, []);
-  const inline = o.inline === true;
+  let inline = o.inline === true;
   // Small arguments go through one off-heap scratch (small-args.ts), zeroed after each call.
   const small = new SmallArgs();
-  const run = inline
-    ? (code: Op, args: unknown[]) => small.with(args, (a) => addon.runInline(code, a))
-    : (code: Op, args: unknown[]) => small.with(args, (a) => addon.run(code, a));
-  const hrun = inline
-    ? (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => small.with(args, (a) => h.runInline(code, a, second))
-    : (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) => small.with(args, (a) => h.run(code, a, second));
+  const run = (code: Op, args: unknown[]) => small.with(args, (a) => (inline ? addon.runInline(code, a) : addon.run(code, a)));
+  const hrun = (h: NativeHandle, code: Op, args: unknown[], second?: NativeHandle) =>
+    small.with(args, (a) => (inline ? h.runInline(code, a, second) : h.run(code, a, second)));
   const op = <T>(code: Op, ...args: unknown[]): Promise<T> => call<T>(() => run(code, args));
   const handleOp = (h: NativeHandle, code: Op, arg: unknown): Promise<Bytes> => call<Bytes>(() => hrun(h, code, [arg]));
   // The native handle behind each G2Prepared / GTTable this engine made (for bfCore).
@@ -137,6 +135,9 @@ export function createNativeEngine(addon: NativeAddon, o: NativeEngineOptions = 
     bfCore,
     ibsVerify: (Ppub, qSig, h, u, v) => call<Bytes>(() => run(Op.IbsVerify, [Ppub, qSig, h, u, v])).then((out) => out[0] === 1),
     ...(addon.setParEnabled ? { setParallel: (on: boolean) => addon.setParEnabled!(on) } : {}),
+    setInline: (on: boolean) => {
+      inline = on === true;
+    },
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => run(Op.P256Mul, [k, q])) } : {}),
     ...(addon.sha256Blocks ? { sha256Blocks: addon.sha256Blocks } : {}),
     g1Generator: () => g1Gen.slice(),
