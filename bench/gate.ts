@@ -34,8 +34,11 @@ const engineName = ARGS.engines[0]!;
 const started = Date.now();
 const engine = await DEFAULT_LOADERS[engineName]();
 const slow = engineName === 'ts';
+// the IPC's own cost at N = 1, for information (gate-run.ts GateOptions.inlineEngine)
+const inlineEngine = engineName === 'native' ? await (await import('../src/engine/native/index.js')).loadNativeEngine({ inline: true }) : undefined;
 const opts = {
   engine,
+  ...(inlineEngine ? { inlineEngine } : {}),
   engineName,
   rounds: ARGS.rounds,
   timeMs: ARGS.time,
@@ -62,6 +65,7 @@ try {
 }
 const rows = verdicts(attempts);
 const failed = !ARGS.noBudgets && rows.some((r) => !r.pass);
+const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const verdict = (pass: boolean) => (ARGS.noBudgets ? 'n/a (--no-budgets)' : pass ? 'pass' : 'FAIL');
 
 const table = [
@@ -70,6 +74,13 @@ const table = [
   '| budget | limit | measured | verdict |',
   '|---|---|---|---|',
   ...rows.map((r) => `| ${r.name} | ${r.limit} | ${r.measuredAll.map((m) => `${m} ${r.unit}`).join(' / ')} | ${verdict(r.pass)} |`),
+  ...(attempts[0]!.warmInlineMs !== undefined
+    ? [
+        '',
+        `For information (no budget): daemon p50 at N=${opts.nLow} − warm in-process call on an inline engine: ${attempts.map((a) => r3(a.low.p50Ms - a.warmInlineMs!)).join(' / ')} ms ` +
+          `(inline warm call ${attempts.map((a) => a.warmInlineMs).join(' / ')} ms). The daemon runs a lone call's operations inline, the budget's in-process call on libuv's pool; against this call the difference is the IPC's own cost.`,
+      ]
+    : []),
 ].join('\n');
 console.log(table);
 

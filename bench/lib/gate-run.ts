@@ -18,6 +18,13 @@ import { untilSteady } from './steady.js';
 
 export interface GateOptions {
   engine: Engine;
+  /**
+   * The same engine running its operations inline (native only): its warm in-process call is
+   * reported beside the budgets, for information. The daemon runs a lone call's operations
+   * inline (par-policy.ts), bench:call's in-process call on libuv's pool, so the N = 1 budget's
+   * difference also holds what inline saves; against this call it is the IPC's cost alone.
+   */
+  inlineEngine?: Engine;
   engineName: EngineName;
   rounds: number;
   timeMs: number;
@@ -47,6 +54,8 @@ export interface Budget {
 export interface Attempt {
   pairingMs: number;
   warmMs: number;
+  /** warm in-process call on GateOptions.inlineEngine (information, no budget) */
+  warmInlineMs?: number;
   coldMs: number;
   floor: FloorResult;
   low: LoadResult;
@@ -120,17 +129,20 @@ export async function openGate(o: GateOptions): Promise<Gate> {
   }
   const Q = await o.engine.hashToG2(new TextEncoder().encode('gate'), 'GATE-DST');
   const pairing: InterleavedTask = { group: o.engineName, op: 'pairing', fn: () => o.engine.pairing(st.Ppub, Q), iterations: slow ? 1 : 30, timeMs: o.timeMs };
+  const stInline = o.inlineEngine ? await prepare(o.inlineEngine, { pool: 2 }) : undefined;
+  if (stInline) await warmUp(stInline);
   const tasks: InterleavedTask[] = [
     { group: o.engineName, op: 'call warm', fn: call(st, 'warm'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
     pairing,
     { group: o.engineName, op: 'call cold', fn: call(st, 'cold'), iterations: slow ? 1 : 5, timeMs: o.timeMs },
     pairing,
+    ...(stInline ? [{ group: o.engineName, op: 'call warm inline', fn: call(stInline, 'warm'), iterations: 5, timeMs: o.timeMs }] : []),
   ];
   const fEngine = await floorEngine(o.engine);
   let dLow: DaemonProc | undefined;
   let dHigh: DaemonProc | undefined;
   const closeAll = async () => {
-    for (const ring of [...st.warm.values(), ...st.cold.values()]) ring.close();
+    for (const ring of [...st.warm.values(), ...st.cold.values(), ...(stInline ? [...stInline.warm.values(), ...stInline.cold.values()] : [])]) ring.close();
     await dLow?.stop();
     await dHigh?.stop();
   };
@@ -177,10 +189,10 @@ export async function openGate(o: GateOptions): Promise<Gate> {
       const floor = meter.result();
       const lowR = summarize(lows);
       const highR = summarize(highs);
-      log(`in process: pairing ${pairingMs.toFixed(3)} ms, warm ${warmMs.toFixed(3)} ms, cold ${coldMs.toFixed(3)} ms; crypto floor ${floor.floorMs} ms`);
+      log(`in process: pairing ${pairingMs.toFixed(3)} ms, warm ${warmMs.toFixed(3)} ms, cold ${coldMs.toFixed(3)} ms${stInline ? `, warm on an inline engine ${med('call warm inline').toFixed(3)} ms` : ''}; crypto floor ${floor.floorMs} ms`);
       log(`daemon workers ${o.workersLow}, N=${o.nLow}: p50 ${lowR.p50Ms} ms, p99 ${lowR.p99Ms} ms`);
       log(`daemon workers ${o.workersHigh}, N=${o.nHigh}: ${highR.callsPerSec} calls/s, CPU ${highR.cpuPerCallMs} ms/call (main ${highR.mainCpuPerCallMs})`);
-      const a = { pairingMs: r3(pairingMs), warmMs: r3(warmMs), coldMs: r3(coldMs), floor, low: lowR, high: highR };
+      const a = { pairingMs: r3(pairingMs), warmMs: r3(warmMs), coldMs: r3(coldMs), ...(stInline ? { warmInlineMs: r3(med('call warm inline')) } : {}), floor, low: lowR, high: highR };
       return { ...a, budgets: budgetsOf(a) };
     } finally {
       meter.close();
