@@ -1,4 +1,5 @@
-// Idle polling of the main thread (docs/performance.md "Idle polling"): when the daemon's last
+// Idle polling of the main thread (docs/daemon.md §9 "Threads"; measured in docs/performance.md
+// "Inline when alone, idle polling"): when the daemon's last
 // request in flight has been answered, the main thread keeps turning its event loop for a short
 // window (each turn polls the sockets without sleeping, then yields the core with
 // sched_yield) instead of going to sleep at once. An app in the middle of an exchange sends its
@@ -24,7 +25,7 @@ export interface IdlePollStats {
   polls: number;
   /** Windows ended by a request. */
   hits: number;
-  /** Time spent polling (seconds of wall time, nearly all of it on the CPU). */
+  /** Time spent polling (seconds of wall time; the thread yielded on every turn, so other runnable threads ran first). */
   seconds: number;
   /** The current window (µs); 0 = the next idle period sleeps at once. */
   windowUs: number;
