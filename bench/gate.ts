@@ -3,15 +3,17 @@
 // warm call, the daemon's CPU per call at N = 64 against the crypto floor of the same run, and
 // the main thread's share of it (bench/lib/gate-run.ts). On a miss it measures once more; a
 // budget missed both times fails the gate (exit 1). Prints one table and writes
-// bench/results/gate-<date>.json. --no-budgets measures and reports without failing (smoke).
-// Run: npm run bench:gate [-- --engines native] [--rounds N] [--time MS] [--duration MS] [--n LOW,HIGH] [--workers AT_LOW,AT_HIGH] [--no-budgets] [--out DIR]
+// bench/results/gate-<date>.json. --no-budgets measures and reports without failing (smoke);
+// --advisory LIST reports the budgets it names without failing on them (CI: the CPU budget,
+// whose margin on a shared 2-core host is smaller than the host's drift; .ci/run).
+// Run: npm run bench:gate [-- --engines native] [--rounds N] [--time MS] [--duration MS] [--n LOW,HIGH] [--workers AT_LOW,AT_HIGH] [--no-budgets] [--advisory LIST] [--out DIR]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { defaultWorkers } from '../src/daemon/config.js';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
-import { openGate, verdicts, type Attempt } from './lib/gate-run.js';
+import { BUDGET_IDS, failing, openGate, verdicts, type Attempt } from './lib/gate-run.js';
 import { describeMachine, RESULTS_DIR, today } from './lib/report.js';
 
 const CORES = availableParallelism();
@@ -20,7 +22,8 @@ const ARGS = benchArgs({
   command: 'npm run bench:gate --',
   summary:
     'Call-setup latency gate: warm call <= 4.5 pairings, cold <= 7; daemon p50 at N=1 <= in-process warm p50 + 0.3 ms; daemon CPU per call at N=64 <= 1.2 x crypto floor; main-thread CPU <= 1/8 of it. Reruns once on a miss; exits 1 if a budget misses twice.',
-  flags: ['engines', 'rounds', 'time', 'duration', 'n', 'workers', 'no-budgets', 'out'],
+  flags: ['engines', 'rounds', 'time', 'duration', 'n', 'workers', 'no-budgets', 'advisory', 'out'],
+  budgetIds: BUDGET_IDS,
   defaults: { engines: ['native'], rounds: 8, time: 150, duration: 4000, n: [1, 64], workers: [defaultWorkers(), CORES] },
 });
 const usage = (msg: string) => {
@@ -64,16 +67,18 @@ try {
   await gate.close();
 }
 const rows = verdicts(attempts);
-const failed = !ARGS.noBudgets && rows.some((r) => !r.pass);
+const advisory = (id: string) => ARGS.advisory.includes(id);
+const failed = !ARGS.noBudgets && failing(rows, ARGS.advisory).length > 0;
 const r3 = (v: number) => Math.round(v * 1000) / 1000;
-const verdict = (pass: boolean) => (ARGS.noBudgets ? 'n/a (--no-budgets)' : pass ? 'pass' : 'FAIL');
+const verdict = (r: { pass: boolean; id: string }) =>
+  ARGS.noBudgets ? 'n/a (--no-budgets)' : r.pass ? 'pass' : advisory(r.id) ? 'missed (advisory: reported, not failing)' : 'FAIL';
 
 const table = [
   `ibaked call-setup gate: ${engineName} engine, ${CORES} cores, workers ${opts.workersLow} at N=${opts.nLow} and ${opts.workersHigh} at N=${opts.nHigh}, ${attempts.length} attempt(s), ${((Date.now() - started) / 1000).toFixed(1)} s`,
   '',
   '| budget | limit | measured | verdict |',
   '|---|---|---|---|',
-  ...rows.map((r) => `| ${r.name} | ${r.limit} | ${r.measuredAll.map((m) => `${m} ${r.unit}`).join(' / ')} | ${verdict(r.pass)} |`),
+  ...rows.map((r) => `| ${r.name} | ${r.limit} | ${r.measuredAll.map((m) => `${m} ${r.unit}`).join(' / ')} | ${verdict(r)} |`),
   ...(attempts[0]!.warmInlineMs !== undefined
     ? [
         '',
@@ -89,7 +94,7 @@ mkdirSync(dir, { recursive: true });
 const file = path.join(dir, `gate-${today()}.json`);
 writeFileSync(
   file,
-  JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), engine: engineName, workers: [opts.workersLow, opts.workersHigh], budgetsEnforced: !ARGS.noBudgets, pass: !failed, budgets: rows, attempts }, null, 2) + '\n',
+  JSON.stringify({ date: new Date().toISOString(), machine: describeMachine(), engine: engineName, workers: [opts.workersLow, opts.workersHigh], budgetsEnforced: !ARGS.noBudgets, advisory: ARGS.advisory, pass: !failed, budgets: rows, attempts }, null, 2) + '\n',
 );
 console.log(`\nwritten: ${file}`);
 process.exitCode = failed ? 1 : 0;

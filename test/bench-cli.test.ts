@@ -14,7 +14,7 @@ const SPEC: BenchSpec = {
 
 describe('bench command line', () => {
   it('defaults: all engines, the bench defaults, no JSON, default results directory', () => {
-    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400, n: [1], workers: [0], duration: 3000, alternate: 0, noBudgets: false });
+    expect(parseBenchArgs(SPEC, [])).toEqual({ json: false, engines: ['native', 'wasm', 'ts'], rounds: 8, time: 400, n: [1], workers: [0], duration: 3000, alternate: 0, noBudgets: false, advisory: [] });
   });
 
   it('reads every flag', () => {
@@ -29,6 +29,7 @@ describe('bench command line', () => {
       duration: 3000,
       alternate: 0,
       noBudgets: false,
+      advisory: [],
     });
   });
 
@@ -61,6 +62,19 @@ describe('bench command line', () => {
   ])('daemon flags: %j is a usage error', (argv, msg) => {
     const spec: BenchSpec = { ...SPEC, flags: ['n', 'workers', 'duration', 'alternate', 'no-budgets'] };
     expect(() => parseBenchArgs(spec, argv)).toThrow(msg);
+  });
+
+  it('--advisory takes the bench\'s own budget ids, each once, and the usage lists them', () => {
+    const spec: BenchSpec = { ...SPEC, flags: ['advisory', 'no-budgets'], budgetIds: ['warm', 'cpu'] };
+    expect(parseBenchArgs(spec, [])).toMatchObject({ advisory: [] });
+    expect(parseBenchArgs(spec, ['--advisory', 'cpu'])).toMatchObject({ advisory: ['cpu'] });
+    expect(parseBenchArgs(spec, ['--advisory', 'cpu,warm'])).toMatchObject({ advisory: ['cpu', 'warm'] });
+    expect(() => parseBenchArgs(spec, ['--advisory', 'gpu'])).toThrow(/--advisory: unknown budget "gpu" \(known: warm, cpu\)/);
+    expect(() => parseBenchArgs(spec, ['--advisory', 'cpu,cpu'])).toThrow(/named twice/);
+    expect(() => parseBenchArgs(spec, ['--advisory', ''])).toThrow(/unknown budget ""/);
+    expect(() => parseBenchArgs(spec, ['--advisory'])).toThrow(/needs a value/);
+    expect(() => parseBenchArgs({ ...SPEC, budgetIds: ['cpu'] }, ['--advisory', 'cpu'])).toThrow(/unknown argument/);
+    expect(benchUsage(spec)).toMatch(/--advisory LIST .*\(warm, cpu; default none\)/);
   });
 
   it('--help and -h ask for the usage, which lists exactly the accepted flags with their defaults', () => {

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { budgetsOf, runAttempt, verdicts } from '../bench/lib/gate-run.js';
+import { budgetsOf, failing, runAttempt, verdicts } from '../bench/lib/gate-run.js';
 import { daemonNodeFlags, measureWindow, oneCall, REQUESTS_PER_CALL, runLoad, startDaemonProc } from '../bench/lib/daemon-load.js';
 import { lineChartSvg } from '../bench/lib/svg-chart.js';
 import { loadEngine } from './helpers/engines.js';
@@ -36,6 +36,13 @@ describe('bench:daemon and bench:gate command lines', () => {
     for (const bad of [['--alternate', '101'], ['--alternate', 'x'], ['--alternate']]) expect(bench('daemon', bad).status, bad.join(' ')).toBe(2);
     expect(bench('daemon', ['--help']).stdout).toMatch(/--alternate N .*default 6/);
     expect(bench('gate', ['--alternate', '2']).stderr).toMatch(/unknown argument "--alternate"/);
+    expect(bench('gate', ['--help']).stdout).toMatch(/--advisory LIST .*\(warm, cold, n1, cpu, main; default none\)/);
+    for (const bad of [['--advisory', 'speed'], ['--advisory', 'cpu,cpu'], ['--advisory']]) {
+      const r = bench('gate', bad);
+      expect(r.status, bad.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/bench gate: .*see --help/);
+    }
+    expect(bench('daemon', ['--advisory', 'cpu']).stderr).toMatch(/unknown argument "--advisory"/);
   });
 });
 
@@ -87,6 +94,12 @@ describe('gate machinery (smoke, ts engine, budgets not enforced)', () => {
     const v = verdicts([slow, slow]);
     expect(v.map((x) => x.pass)).toEqual([false, true, false, true, true]);
     expect(v[0]!.measuredAll).toEqual([5, 5]);
+    expect(v.map((x) => x.id)).toEqual(['warm', 'cold', 'n1', 'cpu', 'main']);
+    // --advisory: a budget named there is reported but fails nothing; the others still do
+    expect(failing(v, []).map((x) => x.id)).toEqual(['warm', 'n1']);
+    expect(failing(v, ['warm']).map((x) => x.id)).toEqual(['n1']);
+    expect(failing(v, ['warm', 'n1'])).toEqual([]);
+    expect(failing(verdicts([good]), ['cpu'])).toEqual([]);
   });
 });
 

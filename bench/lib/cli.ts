@@ -1,7 +1,7 @@
 // Command-line flags and tinybench result reading shared by the benches in bench/: one parser
 // for the flags every bench understands (--json, --engines a,b,c, --rounds N, --time MS,
 // --out DIR, --help; the daemon benches also --n LIST, --workers LIST, --duration MS, --alternate N,
-// --no-budgets), so each bench validates its command line alike: an unknown flag, a
+// --no-budgets, --advisory LIST), so each bench validates its command line alike: an unknown flag, a
 // missing or malformed value or an unknown engine is a usage error (exit 2) instead of being
 // ignored, and --help prints the bench's usage. Also a task's median latency and sample count.
 import { availableParallelism } from 'node:os';
@@ -10,7 +10,7 @@ import { ENGINE_NAMES } from '../../src/engine/select.js';
 import type { EngineName } from '../../src/engine/types.js';
 
 /** Flags a bench may accept (each bench lists its own). */
-export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out' | 'n' | 'workers' | 'duration' | 'alternate' | 'no-budgets';
+export type BenchFlag = 'json' | 'engines' | 'rounds' | 'time' | 'out' | 'n' | 'workers' | 'duration' | 'alternate' | 'no-budgets' | 'advisory';
 
 export interface BenchSpec {
   /** the bench's name, e.g. "call" (prefixes error messages) */
@@ -22,6 +22,8 @@ export interface BenchSpec {
   flags: readonly BenchFlag[];
   /** defaults (shown in the usage) */
   defaults?: { rounds?: number; time?: number; n?: number[]; workers?: number[]; duration?: number; alternate?: number; engines?: EngineName[] };
+  /** the ids of the bench's budgets (what --advisory may name) */
+  budgetIds?: readonly string[];
 }
 
 export interface BenchArgs {
@@ -43,6 +45,8 @@ export interface BenchArgs {
   alternate: number;
   /** --no-budgets: measure and report, never fail */
   noBudgets: boolean;
+  /** --advisory: budgets measured and reported whose miss does not fail the run */
+  advisory: string[];
 }
 
 export class BenchUsageError extends Error {}
@@ -60,6 +64,7 @@ const FLAG_HELP: Record<BenchFlag, string> = {
   duration: '--duration MS     timed window per load point in ms (100..600000)',
   alternate: '--alternate N     rounds of 1.5 s windows, the worker settings taking turns, at N = 64 (0..100; 0 = none)',
   'no-budgets': '--no-budgets      measure and report only: no budget can fail the run',
+  advisory: '--advisory LIST   budgets to report without failing the run on a miss, comma-separated',
 };
 
 /** The usage text of a bench. */
@@ -67,8 +72,9 @@ export function benchUsage(spec: BenchSpec): string {
   const lines = [`usage: ${spec.command} [options]`, '', spec.summary, '', 'options:'];
   for (const f of spec.flags) {
     let h = FLAG_HELP[f];
-    const d = f === 'json' || f === 'out' || f === 'no-budgets' ? undefined : spec.defaults?.[f];
+    const d = f === 'json' || f === 'out' || f === 'no-budgets' || f === 'advisory' ? undefined : spec.defaults?.[f];
     if (d !== undefined) h += `; default ${Array.isArray(d) ? d.join(',') : d}`;
+    if (f === 'advisory') h += ` (${(spec.budgetIds ?? []).join(', ')}; default none)`;
     lines.push('  ' + h);
   }
   lines.push('  --help            this text');
@@ -87,6 +93,16 @@ function listValue(flag: 'n' | 'workers', v: string): number[] {
   const out = v.split(',').map((x) => (flag === 'workers' && x === 'cores' ? availableParallelism() : intValue(flag, x)));
   if (new Set(out).size !== out.length) throw new BenchUsageError(`--${flag}: a value is given twice`);
   return out;
+}
+
+function advisoryValue(spec: BenchSpec, v: string): string[] {
+  const ids = v.split(',');
+  const known = new Set(spec.budgetIds ?? []);
+  for (const id of ids) {
+    if (!known.has(id)) throw new BenchUsageError(`--advisory: unknown budget ${JSON.stringify(id)} (known: ${[...known].join(', ')})`);
+  }
+  if (new Set(ids).size !== ids.length) throw new BenchUsageError('--advisory: a budget is named twice');
+  return ids;
 }
 
 function enginesValue(v: string): EngineName[] {
@@ -114,6 +130,7 @@ export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchA
     duration: spec.defaults?.duration ?? 3000,
     alternate: spec.defaults?.alternate ?? 0,
     noBudgets: false,
+    advisory: [],
   };
   const seen = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
@@ -131,6 +148,7 @@ export function parseBenchArgs(spec: BenchSpec, argv: readonly string[]): BenchA
     const v = argv[++i];
     if (v === undefined || v.startsWith('--')) throw new BenchUsageError(`${a} needs a value`);
     if (name === 'engines') out.engines = enginesValue(v);
+    else if (name === 'advisory') out.advisory = advisoryValue(spec, v);
     else if (name === 'rounds' || name === 'time' || name === 'duration' || name === 'alternate') out[name] = intValue(name, v);
     else if (name === 'n' || name === 'workers') out[name] = listValue(name, v);
     else if (name === 'out') {

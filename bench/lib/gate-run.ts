@@ -41,7 +41,12 @@ export interface GateOptions {
   log?: (line: string) => void;
 }
 
+/** The gate's budgets, by id (bench:gate --advisory names them). */
+export const BUDGET_IDS = ['warm', 'cold', 'n1', 'cpu', 'main'] as const;
+export type BudgetId = (typeof BUDGET_IDS)[number];
+
 export interface Budget {
+  id: BudgetId;
   name: string;
   /** e.g. "≤ 4.5 pairings" */
   limit: string;
@@ -73,11 +78,11 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
   const cpu = a.high.cpuPerCallMs / a.floor.floorMs;
   const main = a.high.mainCpuPerCallMs / a.high.cpuPerCallMs;
   return [
-    { name: 'warm in-process call', limit: '≤ 4.5 pairings', measured: r3(warm), unit: 'pairings', pass: warm <= 4.5 },
-    { name: 'cold in-process call', limit: '≤ 7 pairings', measured: r3(cold), unit: 'pairings', pass: cold <= 7 },
-    { name: `daemon (workers ${a.low.workers}) p50 at N=${a.low.n} − in-process warm p50`, limit: '≤ 0.3 ms', measured: r3(overhead), unit: 'ms', pass: overhead <= 0.3 },
-    { name: `daemon (workers ${a.high.workers}) CPU per call at N=${a.high.n} ÷ crypto floor`, limit: '≤ 1.2', measured: r3(cpu), unit: '×', pass: cpu <= 1.2 },
-    { name: `main-thread share of CPU per call at N=${a.high.n}`, limit: '≤ 0.125', measured: r3(main), unit: '×', pass: main <= 0.125 },
+    { id: 'warm', name: 'warm in-process call', limit: '≤ 4.5 pairings', measured: r3(warm), unit: 'pairings', pass: warm <= 4.5 },
+    { id: 'cold', name: 'cold in-process call', limit: '≤ 7 pairings', measured: r3(cold), unit: 'pairings', pass: cold <= 7 },
+    { id: 'n1', name: `daemon (workers ${a.low.workers}) p50 at N=${a.low.n} − in-process warm p50`, limit: '≤ 0.3 ms', measured: r3(overhead), unit: 'ms', pass: overhead <= 0.3 },
+    { id: 'cpu', name: `daemon (workers ${a.high.workers}) CPU per call at N=${a.high.n} ÷ crypto floor`, limit: '≤ 1.2', measured: r3(cpu), unit: '×', pass: cpu <= 1.2 },
+    { id: 'main', name: `main-thread share of CPU per call at N=${a.high.n}`, limit: '≤ 0.125', measured: r3(main), unit: '×', pass: main <= 0.125 },
   ];
 }
 
@@ -218,4 +223,9 @@ export function verdicts(attempts: readonly Attempt[]): Array<Budget & { measure
     measuredAll: attempts.map((a) => a.budgets[i]!.measured),
     pass: attempts.some((a) => a.budgets[i]!.pass),
   }));
+}
+
+/** The verdicts that fail the run: missed in every attempt, and not named advisory (--advisory). */
+export function failing<V extends { id: BudgetId; pass: boolean }>(rows: readonly V[], advisory: readonly string[]): V[] {
+  return rows.filter((r) => !r.pass && !advisory.includes(r.id));
 }
