@@ -183,9 +183,14 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
           debug,
         })
       : undefined;
+    // The main-thread shard has an engine handle of its own (native, as each worker has): its
+    // operations run inline while one exchange request is in flight (par-policy.ts), and that
+    // switch must not reach what else the main thread runs on `engine` (identity keys,
+    // prekeys, deferred delivery, selftest), some of it many operations long.
+    const shardEngine = engine.name === 'native' && cfg.inlineWhenAlone ? await (await import('../engine/native/index.js')).loadNativeEngine() : engine;
     const sh = pool
-      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine, log, debug, debugEnabled, mailbox: mailboxHook }), mailboxHook.is)
-      : inProcessShards({ ...shardOpts, engine, log, debug, debugEnabled, mailbox: mailboxHook });
+      ? withMailboxShard(pool, inProcessShards({ ...shardOpts, engine: shardEngine, log, debug, debugEnabled, mailbox: mailboxHook }), mailboxHook.is)
+      : inProcessShards({ ...shardOpts, engine: shardEngine, log, debug, debugEnabled, mailbox: mailboxHook });
     shards = sh;
     logger.info({ workers }, workers > 0 ? `exchanges on ${workers} worker thread(s)` : 'exchanges on the main thread (workers = 0)');
     const ids = new Identities({ engine, params, kmsUrl, ...(ca ? { ca } : {}), keys: sh, log });
@@ -272,7 +277,7 @@ export async function startIbaked(start: StartConfig, logArg?: Logger | ((line: 
     const owners = new ExchangeOwners(cfg.exchangeOwner);
     const exchangesByState = () => sh.byState();
     // The native engine's second core only while cores are to spare (par-policy.ts).
-    const par = parPolicy(engine, availableParallelism(), { onSaturated, inlineWhenAlone: cfg.inlineWhenAlone });
+    const par = parPolicy(shardEngine, availableParallelism(), { onSaturated, inlineWhenAlone: cfg.inlineWhenAlone });
     const exchange = Object.fromEntries(EXCHANGE_METHODS.map((m) => [m, (p: Record<string, unknown>) => par.track(() => sh.handle(m, p))])) as Record<string, Handler>;
     const handlers: Record<string, Handler> = access.guard(owners.guard({
       ...built.handlers,

@@ -13,7 +13,9 @@
 // "Inline when alone"). While exactly one exchange request is in flight the main thread has
 // nothing else to do, so its operations run inline; a request that arrives meanwhile waits at
 // most for the rest of that one request's work, and from then on operations go to the pool.
-// Shard workers always run inline (shard-worker.ts) and do not use this switch.
+// Shard workers always run inline (shard-worker.ts) and do not use this switch; the daemon
+// gives this policy the main-thread shard's own engine handle (daemon.ts), so the switch
+// reaches exchange work only.
 import type { Engine } from '../engine/types.js';
 import { asPromise } from '../util/as-promise.js';
 
