@@ -47,10 +47,11 @@ describe.runIf(BUILT)('signals', () => {
       expect(first).toHaveLength(2);
       expect(d.records().some((r) => r.level === 'debug')).toBe(false);
 
-      d.writeConfig({ identities: [{ uri: A }, { uri: B }, { uri: C }], maxInFlight: 2, logLevel: 'debug' });
+      d.writeConfig({ identities: [{ uri: A }, { uri: B }, { uri: C }], maxInFlight: 2, logLevel: 'debug', idlePollUs: 50, inlineWhenAlone: false });
       d.p.kill('SIGHUP');
       const rec = await d.waitFor((r) => r.msg === 'configuration reloaded', 'reloaded');
-      expect(rec).toMatchObject({ added: 1, removed: 1 });
+      expect(rec).toMatchObject({ added: 1, removed: 1, ignored: ['inlineWhenAlone'] }); // idlePollUs applies at once
+      expect(await d.waitFor((r) => r.code === 'RESTART_NEEDED', 'restart warning')).toMatchObject({ level: 'warn', keys: ['inlineWhenAlone'] });
       expect(d.p.exitCode).toBe(null);
       expect(await idsOf(c)).toEqual([A, B, C].sort());
       // the exchange made before the reload is still there: a CSB update completes on it
