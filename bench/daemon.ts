@@ -10,7 +10,10 @@
 // one 1.5 s window each (with a floor round before each): the machine's speed drifts over
 // minutes, so a setting measured alone minutes after another can differ by 10 % on its own; the
 // CPU per call, its ratio to the floor and the projection come from these alternated windows
-// (medians), the sweep's rows give the curves.
+// (medians), the sweep's rows give the curves. With N = 1 among the points, also the N = 1
+// overhead, the gate's: each setting's p50 at N = 1 − the p50 of a warm in-process call
+// (bench:call's, bench/lib/calls.ts) measured in the same run, warmed to its steady state and
+// sampled at the start and before each N = 1 point.
 // Writes bench/results/daemon-<date>.json, .md and .svg (throughput and p50/p99 against N,
 // one line per worker setting; bench/lib/svg-chart.ts).
 // Run: npm run bench:daemon [-- --engines native] [--n 1,2,8,64,256] [--workers 1,cores] [--duration MS] [--rounds N] [--alternate R] [--out DIR]
@@ -18,10 +21,12 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
+import { call, prepare, warmUp } from './lib/calls.js';
 import { benchArgs } from './lib/cli.js';
 import { measureWindow, runLoad, startDaemonProc, TAIL_CALLS, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './lib/daemon-load.js';
 import { quantile } from './lib/interleave.js';
 import { floorEngine, floorMeter } from './lib/floor.js';
+import { warmInProcess } from './lib/gate-run.js';
 import { RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
 
@@ -47,6 +52,25 @@ const engine = await DEFAULT_LOADERS[ENGINE]();
 const meter = await floorMeter(await floorEngine(engine), { batch: ENGINE === 'ts' ? 1 : 10 });
 for (let i = 0; i < ARGS.rounds; i++) await meter.round();
 
+// The in-process warm call of the N = 1 overhead (only with N = 1 among the points).
+const slowEngine = ENGINE === 'ts';
+const inProcess = ARGS.n.includes(1) ? await prepare(engine, slowEngine ? { pool: 2 } : {}) : undefined;
+const inProcessMs: number[] = [];
+const sampleInProcess = async () => {
+  if (!inProcess) return;
+  const warm = call(inProcess, 'warm');
+  for (let i = 0; i < (slowEngine ? 3 : 100); i++) {
+    const t = performance.now();
+    await warm();
+    inProcessMs.push(performance.now() - t);
+  }
+};
+if (inProcess) {
+  await warmUp(inProcess);
+  if (!slowEngine) await warmInProcess(inProcess, { minMs: 3000, maxMs: 10_000 });
+  await sampleInProcess();
+}
+
 const rows: LoadResult[] = [];
 /** the daemons, kept for the alternated rounds (stopped at the end) */
 const daemons = new Map<number, DaemonProc>();
@@ -67,6 +91,7 @@ try {
     console.error(`workers ${w}: warmed ${(hot.ms / 1000).toFixed(1)} s at N ${nMax} (CPU/call ${hot.values.map((v) => v.toFixed(2)).join(', ')} ms), ${(warm.ms / 1000).toFixed(1)} s at N ${ARGS.n[0]} (p50s ${warm.values.map((v) => v.toFixed(2)).join(', ')} ms)`);
     for (const n of ARGS.n) {
       await meter.round();
+      if (n === 1) await sampleInProcess();
       // at low N a point pools windows until its p99 rests on enough calls (TAIL_CALLS), up to 4
       const r = await runLoad(d, n, ARGS.duration, { minCalls: TAIL_CALLS, maxWindows: 4 });
       rows.push(r);
@@ -86,6 +111,7 @@ try {
   }
 } finally {
   for (const d of daemons.values()) await d.stop();
+  for (const ring of inProcess ? [...inProcess.warm.values(), ...inProcess.cold.values()] : []) ring.close();
 }
 
 const floor = meter.result();
@@ -125,6 +151,10 @@ function projection(r: PerCall) {
 }
 const projections = perCall.map(projection);
 
+/** The N = 1 overhead per setting: its p50 at N = 1 − the in-process warm call's p50. */
+const inProcessP50 = inProcessMs.length ? r3(med(inProcessMs)) : undefined;
+const overheads = inProcessP50 === undefined ? [] : rows.filter((r) => r.n === 1).map((r) => ({ workers: r.workers, p50Ms: r.p50Ms, overheadMs: r3(r.p50Ms - inProcessP50) }));
+
 const date = today();
 const dir = ARGS.out ?? RESULTS_DIR;
 const svgName = `daemon-${date}.svg`;
@@ -158,6 +188,16 @@ const md = [
   `**Crypto floor** (same run; CPU time of each operation run alone, single-threaded, medians of ${ARGS.rounds} rounds at the start and one before each load point): ${floor.floorMs} ms per call =`,
   ...Object.entries(floor.ops).map(([op, v]) => `${v.count} × ${op} ${v.cpuUs} µs CPU (${v.wallUs} µs wall)`).map((s) => `- ${s}`),
   '',
+  ...(inProcessP50 !== undefined
+    ? [
+        `**N = 1 overhead** (the gate's budget: ≤ 0.3 ms): p50 at N = 1 − the p50 of a warm in-process call (bench:call's: both parties in one process, the engine's operations on libuv's pool) measured in the same run, ${inProcessP50} ms over ${inProcessMs.length} calls sampled at the start and before each N = 1 point:`,
+        '',
+        '| workers | p50 at N = 1 ms | in-process warm p50 ms | overhead ms |',
+        '|---:|---:|---:|---:|',
+        ...overheads.map((o) => `| ${o.workers} | ${o.p50Ms} | ${inProcessP50} | ${o.overheadMs} |`),
+        '',
+      ]
+    : []),
   ARGS.alternate > 0
     ? `**CPU per call and the projected ${HOST_CORES}-core host**, from ${ARGS.alternate} rounds at N = ${N_ALT} in which the worker settings' daemons took turns (one 1.5 s window each per round, a floor round before each; medians of the windows): projected = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call).`
     : `**Projected ${HOST_CORES}-core host** = min(${HOST_CORES} ÷ CPU per call, 1 ÷ main-thread CPU per call), from each worker setting's row at N = 64 (else its largest N):`,
@@ -167,6 +207,6 @@ const md = [
   ...projections.map((p) => `| ${p.workers} | ${p.n} | ${p.windows} | ${p.callsPerSec} | ${p.cpuPerCallMs} | ${p.floorRatio.toFixed(2)} | ${p.mainCpuPerCallMs} | ${p.mainShare.toFixed(3)} | ${p.byCores} | ${p.byMainThread} | ${p.projected} |`),
 ].join('\n');
 
-const files = writeResults('daemon', { engine: ENGINE, cores: CORES, durationMs: ARGS.duration, floor, rows, alternate: { rounds: ARGS.alternate, n: N_ALT, windows: Object.fromEntries([...alternated].map(([w, ws]) => [w, ws.map(({ lat: _lat, ...x }) => x)])) }, projections }, md, { dir, date });
+const files = writeResults('daemon', { engine: ENGINE, cores: CORES, durationMs: ARGS.duration, floor, rows, alternate: { rounds: ARGS.alternate, n: N_ALT, windows: Object.fromEntries([...alternated].map(([w, ws]) => [w, ws.map(({ lat: _lat, ...x }) => x)])) }, projections, ...(inProcessP50 !== undefined ? { n1Overhead: { inProcessWarmP50Ms: inProcessP50, inProcessCalls: inProcessMs.length, overheads } } : {}) }, md, { dir, date });
 writeFileSync(path.join(dir, svgName), svg);
 console.log(md + `\n\nwritten: ${files.json}, ${files.md}, ${path.join(dir, svgName)}`);

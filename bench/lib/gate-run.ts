@@ -93,7 +93,7 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
  * the warm call up to 9 % slower than a second attempt did (2.33 against 2.13 ms), so its N = 1
  * overhead (daemon p50 − in-process warm p50) came out about 0.15 ms too small.
  */
-function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs: number; maxMs: number }): Promise<{ ms: number; values: number[] }> {
+export function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs: number; maxMs: number }): Promise<{ ms: number; values: number[] }> {
   const warm = call(st, 'warm');
   const cold = call(st, 'cold');
   return untilSteady(async () => {
