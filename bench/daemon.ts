@@ -21,13 +21,12 @@ import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
-import { call, prepare, warmUp } from './lib/calls.js';
+import { call, prepare, warmInProcess, warmUp } from './lib/calls.js';
 import { benchArgs } from './lib/cli.js';
 import { measureWindow, runLoad, startDaemonProc, TAIL_CALLS, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './lib/daemon-load.js';
 import { quantile } from './lib/interleave.js';
 import { floorEngine, floorMeter } from './lib/floor.js';
-import { warmInProcess } from './lib/gate-run.js';
-import { RESULTS_DIR, today, writeResults } from './lib/report.js';
+import { r3, RESULTS_DIR, today, writeResults } from './lib/report.js';
 import { lineChartSvg, type Series } from './lib/svg-chart.js';
 
 const CORES = availableParallelism();
@@ -120,7 +119,6 @@ console.error(`crypto floor ${floor.floorMs} ms CPU per call`);
 
 /** A setting's figures at the projection's load point: CPU per call, main-thread CPU per call, calls/s. */
 interface PerCall { workers: number; n: number; cpuPerCallMs: number; mainCpuPerCallMs: number; callsPerSec: number; windows: number }
-const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const med = (v: number[]) => quantile([...v].sort((a, b) => a - b), 0.5);
 /** From the alternated windows: medians of the per-window figures. */
 const fromAlternated = (w: number): PerCall | undefined => {

@@ -14,7 +14,7 @@ import { defaultWorkers } from '../src/daemon/config.js';
 import { DEFAULT_LOADERS } from '../src/engine/select.js';
 import { benchArgs } from './lib/cli.js';
 import { BUDGET_IDS, failing, openGate, verdicts, type Attempt } from './lib/gate-run.js';
-import { describeMachine, RESULTS_DIR, today } from './lib/report.js';
+import { describeMachine, r3, RESULTS_DIR, today } from './lib/report.js';
 
 const CORES = availableParallelism();
 const ARGS = benchArgs({
@@ -69,7 +69,6 @@ try {
 const rows = verdicts(attempts);
 const advisory = (id: string) => ARGS.advisory.includes(id);
 const failed = !ARGS.noBudgets && failing(rows, ARGS.advisory).length > 0;
-const r3 = (v: number) => Math.round(v * 1000) / 1000;
 const verdict = (r: { pass: boolean; id: string }) =>
   ARGS.noBudgets ? 'n/a (--no-budgets)' : r.pass ? 'pass' : advisory(r.id) ? 'missed (advisory: reported, not failing)' : 'FAIL';
 

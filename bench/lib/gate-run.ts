@@ -10,11 +10,11 @@
 // and warmed once (openGate); the caller reruns a failed attempt once on them; a budget fails
 // only if it missed both times.
 import type { Engine, EngineName } from '../../src/engine/types.js';
-import { call, prepare, warmUp } from './calls.js';
+import { call, prepare, warmInProcess, warmUp } from './calls.js';
+import { r3 } from './report.js';
 import { measureWindow, startDaemonProc, summarize, warmUntilSteady, type DaemonProc, type LoadResult, type LoadWindow } from './daemon-load.js';
 import { floorEngine, floorMeter, type FloorResult } from './floor.js';
 import { quantile, runInterleaved, type InterleavedTask } from './interleave.js';
-import { untilSteady } from './steady.js';
 
 export interface GateOptions {
   engine: Engine;
@@ -68,7 +68,6 @@ export interface Attempt {
   budgets: Budget[];
 }
 
-const r3 = (v: number) => Math.round(v * 1000) / 1000;
 
 /** Every budget of the gate, from one attempt's figures. */
 export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
@@ -84,28 +83,6 @@ export function budgetsOf(a: Omit<Attempt, 'budgets'>): Budget[] {
     { id: 'cpu', name: `daemon (workers ${a.high.workers}) CPU per call at N=${a.high.n} ÷ crypto floor`, limit: '≤ 1.2', measured: r3(cpu), unit: '×', pass: cpu <= 1.2 },
     { id: 'main', name: `main-thread share of CPU per call at N=${a.high.n}`, limit: '≤ 0.125', measured: r3(main), unit: '×', pass: main <= 0.125 },
   ];
-}
-
-/**
- * Runs in-process warm and cold calls, in batches of ten each, until the warm call's median time
- * stops falling (steady.ts, as the daemons are warmed). warmUp leaves the caches in their steady
- * state, but the in-process path's JavaScript had barely tiered up. A first attempt then read
- * the warm call up to 9 % slower than a second attempt did (2.33 against 2.13 ms), so its N = 1
- * overhead (daemon p50 − in-process warm p50) came out about 0.15 ms too small.
- */
-export function warmInProcess(st: Awaited<ReturnType<typeof prepare>>, o: { minMs: number; maxMs: number }): Promise<{ ms: number; values: number[] }> {
-  const warm = call(st, 'warm');
-  const cold = call(st, 'cold');
-  return untilSteady(async () => {
-    const times: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const s = performance.now();
-      await warm();
-      times.push(performance.now() - s);
-      await cold();
-    }
-    return quantile(times.sort((a, b) => a - b), 0.5);
-  }, o);
 }
 
 /** The gate's fixtures, kept across attempts: in-process parties, the floor meter, both daemons. */

@@ -68,6 +68,11 @@ export function machineMarkdown(m: MachineInfo = describeMachine()): string {
   ].join('\n');
 }
 
+/** A figure rounded to 3 decimals, as the results files print them. */
+export function r3(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}
+
 /** UTC date as YYYY-MM-DD. */
 export function today(d = new Date()): string {
   return d.toISOString().slice(0, 10);

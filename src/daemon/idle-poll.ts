@@ -66,6 +66,8 @@ export function idlePoller(o: IdlePollOptions): IdlePoller {
   let window = 0; // µs
   let lastMax = -1; // the maximum the window was last started from
 
+  /** The configured longest window now, within 0..MAX_IDLE_POLL_US. */
+  const maxNow = () => Math.min(Math.max(0, o.maxUs()), MAX_IDLE_POLL_US);
   const endPoll = (t: number) => {
     stats.seconds += (Math.min(t, until) - pollStart) / 1000;
     until = -1;
@@ -82,7 +84,7 @@ export function idlePoller(o: IdlePollOptions): IdlePoller {
   return {
     idle() {
       if (stopped) return;
-      const max = Math.min(Math.max(0, o.maxUs()), MAX_IDLE_POLL_US);
+      const max = maxNow();
       if (max !== lastMax) window = lastMax = max; // first use, or a reload changed it: start afresh
       stats.windowUs = window;
       idleAt = now();
@@ -104,7 +106,7 @@ export function idlePoller(o: IdlePollOptions): IdlePoller {
         stats.hits++;
         endPoll(t);
       }
-      const max = Math.min(Math.max(0, o.maxUs()), MAX_IDLE_POLL_US);
+      const max = maxNow();
       if (gapUs <= window) return; // the window caught it
       if (gapUs <= max) window = Math.min(max, window === 0 ? IDLE_POLL_START_US : window * 2);
       else window = window / 2 < IDLE_POLL_START_US ? 0 : Math.floor(window / 2);
