@@ -1,8 +1,9 @@
 // src/util/random.ts: pooled CSPRNG octets. Every draw is new (no 32-octet value repeats over
 // many pool refills, including draws that straddle a refill), lengths are exact, the bits are
 // balanced (a loose bound: a stuck or zeroed pool fails it), and bad lengths are refused.
+// randomNonZeroU32 stays in [1, 2^32 − 2] and spreads over the whole range.
 import { describe, expect, it } from 'vitest';
-import { randomOctets } from '../src/util/random.js';
+import { randomNonZeroU32, randomOctets } from '../src/util/random.js';
 
 describe('randomOctets', () => {
   it('gives fresh values of the asked length across pool refills', () => {
@@ -38,5 +39,22 @@ describe('randomOctets', () => {
     expect(randomOctets(1000).length).toBe(1000);
     expect(randomOctets(0).length).toBe(0);
     for (const bad of [-1, 1.5, Number.NaN]) expect(() => randomOctets(bad)).toThrow(RangeError);
+  });
+});
+
+describe('randomNonZeroU32', () => {
+  it('gives integers in [1, 2^32 - 2], spread over the range, rarely repeating', () => {
+    const seen = new Set<number>();
+    const quarters = [0, 0, 0, 0];
+    for (let i = 0; i < 4000; i++) {
+      const v = randomNonZeroU32();
+      expect(Number.isInteger(v)).toBe(true);
+      expect(v).toBeGreaterThanOrEqual(1);
+      expect(v).toBeLessThanOrEqual(0xfffffffe);
+      seen.add(v);
+      quarters[Math.floor(v / 2 ** 30)]!++;
+    }
+    expect(seen.size).toBeGreaterThan(3990); // 4000 draws from 2^32: a repeat is rare (p ≈ 0.002)
+    for (const q of quarters) expect(q).toBeGreaterThan(850); // 1000 expected in each quarter
   });
 });

@@ -6,6 +6,7 @@
 //   cpu() -> { adx, bmi2 }, liveHandles() -> number, variant -> 'adx' | 'portable',
 //   p256 -> whether the process's OpenSSL serves op P256Mul (p256.h),
 //   sha256Blocks(buf, blocks) -> undefined (SHA-256 compressions in place, sha256_blocks.h), sha256OpenSsl -> boolean
+//   mikeyPrfSha256(buf, inkeyLen, labelLen, outLen) -> undefined (the MIKEY PRF in place, mikey_prf.h)
 // Arguments are copied into native, wiping buffers before the work is queued, so JavaScript
 // may mutate or detach its buffers at any time. Rejections carry an Error with `reason`.
 #include <napi.h>
@@ -21,6 +22,7 @@
 #include "ops.h"
 #include "p256.h"
 #include "sha256_blocks.h"
+#include "mikey_prf.h"
 #include "par.h"
 
 namespace ibaked {
@@ -314,6 +316,41 @@ Napi::Value Sha256Blocks(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// mikeyPrfSha256(buf, inkeyLen, labelLen, outLen): the MIKEY PRF-HMAC-SHA-256 (mikey_prf.h) of
+// inkey = buf[0, inkeyLen) and label = buf[inkeyLen, inkeyLen + labelLen), written to the outLen
+// octets after them, in place: one scratch buffer (over 64 octets, so it has an ArrayBuffer of
+// its own) rather than three small arrays that N-API would first move out of V8's heap. The
+// caller copies the output and wipes the scratch. Throws TypeError / RangeError.
+Napi::Value MikeyPrfSha256(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() != 4 || !info[0].IsTypedArray() || !info[1].IsNumber() || !info[2].IsNumber() || !info[3].IsNumber()) {
+    Napi::TypeError::New(env, "mikeyPrfSha256(buf: Uint8Array, inkeyLen: number, labelLen: number, outLen: number)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (info[0].As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array) {
+    Napi::TypeError::New(env, "mikeyPrfSha256: buf must be a Uint8Array").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Uint8Array buf = info[0].As<Napi::Uint8Array>();
+  const size_t len = buf.ByteLength();
+  size_t n[3];
+  for (int i = 0; i < 3; i++) {
+    double d = info[1 + i].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0) || d > (double)len || d != (double)(size_t)d) {
+      Napi::RangeError::New(env, "mikeyPrfSha256: lengths must be integers within buf").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    n[i] = (size_t)d;
+  }
+  if (n[0] == 0 || n[2] == 0 || n[0] + n[1] + n[2] > len) {
+    Napi::RangeError::New(env, "mikeyPrfSha256: inkeyLen and outLen must be positive, and inkey, label and output must fit in buf").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t *p = buf.Data();
+  mikey_prf_sha256(p, n[0], p + n[0], n[1], p + n[0] + n[1], n[2]);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Napi::Function ctor = Handle::Define(env);
   env.SetInstanceData<Napi::FunctionReference>(new Napi::FunctionReference(Napi::Persistent(ctor)));
@@ -324,6 +361,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("p256", Napi::Boolean::New(env, p256_available()));
   exports.Set("sha256Blocks", Napi::Function::New(env, Sha256Blocks));
   exports.Set("sha256OpenSsl", Napi::Boolean::New(env, sha256_blocks_openssl()));
+  exports.Set("mikeyPrfSha256", Napi::Function::New(env, MikeyPrfSha256));
   exports.Set("liveHandles", Napi::Function::New(env, [](const Napi::CallbackInfo &info) -> Napi::Value {
     return Napi::Number::New(info.Env(), (double)live_handle_count());
   }));

@@ -5,7 +5,7 @@
 // alone — the CSB ID of exchange.initiate is chosen here, that of a received message is read
 // from its MIKEY header — so no routing table is kept and every message of an exchange,
 // whatever connection it arrives on, reaches the shard that holds its state.
-import { randomInt } from 'node:crypto';
+import { randomNonZeroU32 } from '../util/random.js';
 import { MAX_SIGNALLING_TEXT, findMikey } from '../srtp/sdp-body.js';
 import type { Route } from './exchange.js';
 import type { KeySink } from './identities.js';
@@ -61,7 +61,7 @@ export function receivedMessage(p: Record<string, unknown>): Uint8Array | undefi
 export function routeOf(method: string, p: Record<string, unknown>): Routed {
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   if (method === 'exchange.initiate') {
-    const csbId = randomInt(1, 0xffffffff);
+    const csbId = randomNonZeroU32();
     return { identity: str(p.from), csbId, route: { csbId } };
   }
   const csbId = method === 'exchange.receive' ? messageCsbId(receivedMessage(p)) : typeof p.csbId === 'number' ? p.csbId >>> 0 : 0;

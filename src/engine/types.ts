@@ -174,6 +174,14 @@ export interface Engine {
    */
   readonly sha256Blocks?: (buf: Uint8Array, blocks: number) => void;
   /**
+   * Optional accelerator (native): the MIKEY PRF-HMAC-SHA-256 (RFC 6043 §6.1) of inkey =
+   * buf[0, inkeyLen) and label = buf[inkeyLen, inkeyLen + labelLen), written to the outLen
+   * octets after them, synchronously. Like sha256Blocks, for the MIKEY layer (src/mikey/prf.ts
+   * usePrfSha256), lent by src/ibake/keyring.ts. Throws TypeError / RangeError for a bad buf or
+   * lengths (inkeyLen and outLen ≥ 1, all three within buf).
+   */
+  readonly mikeyPrfSha256?: (buf: Uint8Array, inkeyLen: number, labelLen: number, outLen: number) => void;
+  /**
    * Optional accelerator (native): the Cha–Cheon verification of src/ibe/bls12381/ibs.ts in one
    * call, true iff e(P, V) = e(P_pub, U + [h]Q_sig), as the two-pairing product with one final
    * exponentiation. P_pub (G1), qSig, u, v (G2) and h (scalar, [1, r-1]) are validated in that

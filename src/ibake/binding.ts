@@ -5,7 +5,7 @@
 // are hashed into its IBE plaintext (echoed by R_MESSAGE_1), so an old ciphertext under fresh
 // clear fields fails. Pure functions on octets; SHA-256 of the MIKEY layer (hmac-sha256.ts:
 // short inputs, where node:crypto's createHash costs more in object setup than in hashing).
-import { randomBytes } from 'node:crypto';
+import { randomOctets } from '../util/random.js';
 import { sha256 } from '../mikey/hmac-sha256.js';
 import { IbakeError } from './errors.js';
 import { uriBytes } from './wire.js';
@@ -54,7 +54,7 @@ export function clearBinding(csbId: number, t: Uint8Array, rand: Uint8Array): Ui
   return sha256(CLEAR_BINDING_LABEL_OCTETS, id, t, rand);
 }
 
-/** A fresh N_c from the OS CSPRNG (through OpenSSL). */
+/** A fresh N_c from the OS CSPRNG (through OpenSSL's DRBG, drawn from the pool of util/random.ts). */
 export function freshNc(): Uint8Array {
-  return new Uint8Array(randomBytes(NC_LEN));
+  return randomOctets(NC_LEN);
 }

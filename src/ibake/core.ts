@@ -3,13 +3,13 @@
 // same way — PRF, T window, the replay cache keyed on the IBE ciphertext (before any pairing),
 // decryption with the uniform failure, the K_SESSION work started ahead of need, and the V MAC.
 // Handlers are functions of this core, so a reader finds a message's handling by its name.
-import { randomInt } from 'node:crypto';
 import type { DecodedMessage, SrtpIdEntry, TPayload } from '../mikey/index.js';
 import { computeVMac, verifyVMac } from '../mikey/mac.js';
 import { exchangeKeysAhead, pointAhead, type IdleJob } from './ahead.js';
 import type { SessionBinding } from './binding.js';
 import { P256_POINT_BYTES, type P256Mul } from './ecdh.js';
 import { ctEqual } from '../util/ct-equal.js';
+import { randomNonZeroU32 } from '../util/random.js';
 import { IbakeError, authFailure } from './errors.js';
 import { computeExchangeKeys, keysFromPoint, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, type FreshnessOptions } from './freshness.js';
@@ -148,7 +148,7 @@ export function checkUri(u: unknown, what: string): string {
   return u;
 }
 export function nonZeroU32(): number {
-  return randomInt(1, 0xffffffff);
+  return randomNonZeroU32();
 }
 
 const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;

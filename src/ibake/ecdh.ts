@@ -45,11 +45,26 @@ export function checkP256Point(pt: Uint8Array): PointProblem | undefined {
   if (pt.length === 1 && pt[0] === 0) return 'identity';
   if (pt.length !== P256_POINT_BYTES) return 'length';
   if (pt[0] !== 0x04) return 'prefix';
-  const x = toBig(pt.subarray(1, 33));
-  const y = toBig(pt.subarray(33, 65));
+  const x = coordinate(pt, 1);
+  const y = coordinate(pt, 33);
   if (x >= P || y >= P) return 'non-canonical';
-  if (mod(y * y) !== mod(x * x * x - 3n * x + B)) return 'not-on-curve';
+  // y² − (x² − 3)·x − b ≡ 0 (mod p); a remainder takes the dividend's sign, so any non-zero one fails
+  if ((y * y - (x * x - 3n) * x - B) % P !== 0n) return 'not-on-curve';
   return undefined;
+}
+
+/**
+ * The 32-octet big-endian coordinate at pt[off, off + 32), read as eight 32-bit words: public
+ * octets, so no copy to wipe, and about a third of the time of the hex route (two per call).
+ */
+function coordinate(pt: Uint8Array, off: number): bigint {
+  let v = 0n;
+  for (let o = off; o < off + 32; o += 8) {
+    const hi = ((pt[o]! << 24) | (pt[o + 1]! << 16) | (pt[o + 2]! << 8) | pt[o + 3]!) >>> 0;
+    const lo = ((pt[o + 4]! << 24) | (pt[o + 5]! << 16) | (pt[o + 6]! << 8) | pt[o + 7]!) >>> 0;
+    v = (v << 64n) | (BigInt(hi) << 32n) | BigInt(lo);
+  }
+  return v;
 }
 
 /** Throws the uniform auth failure (reason 'bad-point') unless `pt` is a valid P-256 point. */

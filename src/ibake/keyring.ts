@@ -7,6 +7,7 @@ import { identityBytes, periodStart, type PeriodKind } from '../ibe/identity.js'
 import type { EchoSplice, Engine } from '../engine/types.js';
 import { IbakeError } from './errors.js';
 import { useSha256Blocks } from '../mikey/hmac-sha256.js';
+import { usePrfSha256 } from '../mikey/prf.js';
 import type { IbePort } from './ibe-port.js';
 
 export class IbeKeyring implements IbePort {
@@ -25,6 +26,7 @@ export class IbeKeyring implements IbePort {
     // The engine's SHA-256 compression for this thread's MIKEY PRF and MACs (the same bytes,
     // about ten times faster on native: hmac-sha256.ts); any engine that has one lends it (they all give the same bytes).
     if (engine.sha256Blocks) useSha256Blocks(engine.sha256Blocks);
+    if (engine.mikeyPrfSha256) usePrfSha256(engine.mikeyPrfSha256); // the whole PRF in one call (prf.ts)
   }
 
   private static k(uri: string, period: string): string {

@@ -87,6 +87,45 @@ function xorP(hash: string, s: Uint8Array, label: Uint8Array, acc: Uint8Array, b
   }
 }
 
+/** The whole PRF-HMAC-SHA-256 in one call, in place (Engine.mikeyPrfSha256: the native addon's). */
+export type PrfSha256Fn = (buf: Uint8Array, inkeyLen: number, labelLen: number, outLen: number) => void;
+let prfFn: PrfSha256Fn | undefined;
+/** Scratch of the lent PRF: inkey ‖ label ‖ output. Over 64 octets, so it has an ArrayBuffer of
+ *  its own from the start (the native side reads and writes it in place); wiped after each use. */
+const PRF_SCRATCH = new Uint8Array(1024);
+
+/**
+ * Lends this module a PRF-HMAC-SHA-256 (an engine's; undefined: back to the JavaScript one). A
+ * warm call runs the PRF 14 times, about 1.8 µs each here against about 0.6 µs in one native
+ * call; the bytes are the same (test/mikey-prf.test.ts checks both paths against node:crypto).
+ * Inputs that do not fit the scratch run here.
+ */
+export function usePrfSha256(fn: PrfSha256Fn | undefined): void {
+  prfFn = fn;
+}
+
+/** Whether a lent PRF-HMAC-SHA-256 is in use. */
+export function prfSha256Lent(): boolean {
+  return prfFn !== undefined;
+}
+
+/** The lent PRF, or undefined when the inputs do not fit its scratch. */
+function lentPrf(inkey: Uint8Array, label: Uint8Array, outLen: number): Uint8Array | undefined {
+  const end = inkey.length + label.length + outLen;
+  if (!prfFn || end > PRF_SCRATCH.length) return undefined;
+  const at = inkey.length + label.length;
+  PRF_SCRATCH.set(inkey, 0); // set() copies a small on-heap array without moving it out
+  PRF_SCRATCH.set(label, inkey.length);
+  try {
+    prfFn(PRF_SCRATCH, inkey.length, label.length, outLen);
+    const out = new Uint8Array(outLen);
+    for (let i = 0; i < outLen; i++) out[i] = PRF_SCRATCH[at + i]!;
+    return out;
+  } finally {
+    PRF_SCRATCH.fill(0, 0, end);
+  }
+}
+
 /**
  * MIKEY PRF(inkey, label) truncated to `outLen` octets.
  * @param func   HDR PRF func: 0 MIKEY-1 (HMAC-SHA-1), 1 PRF-HMAC-SHA-256
@@ -99,6 +138,10 @@ export function mikeyPrf(func: number, inkey: Uint8Array, label: Uint8Array, out
   requireBytes('inkey', inkey, 1);
   requireBytes('label', label);
   requireInt('outLen', outLen, 1, PRF_MAX_OUT);
+  if (hash === 'sha256') {
+    const lent = lentPrf(inkey, label, outLen);
+    if (lent) return lent;
+  }
   const m = Math.ceil(outLen / blockLen);
   const acc = new Uint8Array(m * blockLen);
   // A key of one chunk goes as it is: a subarray of a small array (≤ 64 octets, inside V8's

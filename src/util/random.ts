@@ -22,3 +22,16 @@ export function randomOctets(n: number): Uint8Array {
   next += n;
   return out;
 }
+
+/**
+ * A uniform random integer in [1, 2^32 − 2] (node:crypto's randomInt(1, 0xffffffff)) from the
+ * pool: CSB IDs and SSRCs, several per call. Four octets at a time; 0 and 2^32 − 1 are redrawn.
+ */
+export function randomNonZeroU32(): number {
+  for (;;) {
+    const b = randomOctets(4);
+    const v = ((b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!) >>> 0;
+    b.fill(0);
+    if (v !== 0 && v !== 0xffffffff) return v;
+  }
+}

@@ -82,6 +82,8 @@ export interface NativeAddon {
   sha256Blocks?(buf: Uint8Array, blocks: number): void;
   /** True when sha256Blocks runs OpenSSL's compression (else the addon's own). */
   readonly sha256OpenSsl?: boolean;
+  /** The MIKEY PRF-HMAC-SHA-256 in place (native/src/mikey_prf.h); absent in older builds. */
+  mikeyPrfSha256?(buf: Uint8Array, inkeyLen: number, labelLen: number, outLen: number): void;
   readonly variant: 'adx' | 'portable';
   readonly abiVersion: number;
 }

@@ -140,6 +140,7 @@ export function createNativeEngine(addon: NativeAddon, o: NativeEngineOptions = 
     },
     ...(addon.p256 ? { p256Mul: (k: Bytes, q: Bytes) => call<Bytes>(() => run(Op.P256Mul, [k, q])) } : {}),
     ...(addon.sha256Blocks ? { sha256Blocks: addon.sha256Blocks } : {}),
+    ...(addon.mikeyPrfSha256 ? { mikeyPrfSha256: addon.mikeyPrfSha256 } : {}),
     g1Generator: () => g1Gen.slice(),
     g2Generator: () => g2Gen.slice(),
 
