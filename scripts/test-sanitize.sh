@@ -39,7 +39,7 @@ export ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:detect_odr_
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export IBAKED_REQUIRE_NATIVE=1
 
-TESTS=${SANITIZE_TESTS:-"test/engine-native-misuse.test.ts test/engine-native-edges.test.ts test/engine-native-par.test.ts test/engine-reject.test.ts test/engine-properties.test.ts test/engine-vectors.test.ts test/ibe-bf-core.test.ts test/ibake-ecdh.test.ts test/engine-multipairing.test.ts test/engine-native-inline.test.ts test/mikey-hmac.test.ts"}
+TESTS=${SANITIZE_TESTS:-"test/engine-native-misuse.test.ts test/engine-native-edges.test.ts test/engine-native-par.test.ts test/engine-reject.test.ts test/engine-properties.test.ts test/engine-vectors.test.ts test/ibe-bf-core.test.ts test/ibake-ecdh.test.ts test/engine-multipairing.test.ts test/engine-native-inline.test.ts test/mikey-hmac.test.ts test/mikey-prf.test.ts"}
 status=0
 for variant in ibaked_native_adx ibaked_native; do
   node_file="$OUT/build/Release/$variant.node"
