@@ -3,7 +3,7 @@
 // the input key cut into 32-octet chunks, per chunk the P function
 //   A_0 = label, A_i = HMAC(s, A_{i-1}), block_i = HMAC(s, A_i ‖ label),
 // the chunks' outputs XORed, truncated to the asked length. A warm call runs it 14 times; in
-// JavaScript with a lent compression each cost about 1.8 µs, most of it plumbing. Compressions
+// JavaScript with a lent compression each cost about 1.9 µs, most of it plumbing. Compressions
 // through sha256_blocks.h; the lengths are public, so nothing here branches on a secret.
 #pragma once
 #include <cstddef>
