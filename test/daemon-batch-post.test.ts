@@ -2,9 +2,10 @@
 // workers: items pushed in one synchronous run leave as one post; a hold keeps them until it is
 // released (a shard worker answering a batch of requests with one post), or until the end of
 // the event-loop turn at the latest; `after` callbacks run once their batch has been posted,
-// also when the post throws.
+// also when the post throws. compactForPost: views are copied into buffers of their own, and
+// params that hold none are passed on as they are.
 import { describe, expect, it } from 'vitest';
-import { BatchPost } from '../src/daemon/batch-post.js';
+import { BatchPost, compactForPost } from '../src/daemon/batch-post.js';
 
 const microtasks = () => new Promise<void>((r) => queueMicrotask(r));
 /** past the check phase of this turn (after the microtasks that the pushes queued) */
@@ -138,5 +139,29 @@ describe('BatchPost.holdForTurn', () => {
     await new Promise<void>((r) => setImmediate(r)); // the end-of-turn backstop still posts it
     expect(posts).toEqual([[1]]);
     q.release();
+  });
+});
+
+describe('compactForPost', () => {
+  it('passes params whose byte arrays own their buffers on unchanged (no copy)', () => {
+    const p = { identity: 'sip:bob@example.org', message: new Uint8Array([1, 2, 3]), list: [new Uint8Array(4), 7, null], nested: { a: { b: 'x' } } };
+    expect(compactForPost(p)).toBe(p);
+  });
+  it('copies views (at any depth) into arrays that own exactly their octets, leaving the rest equal', () => {
+    const big = new Uint8Array(4096).map((_, i) => i & 0xff);
+    const view = big.subarray(100, 110);
+    const p = { message: view, deep: { list: [big.subarray(0, 3), 'k'] }, n: 5 };
+    const c = compactForPost(p);
+    expect(c).not.toBe(p);
+    expect(c.message).not.toBe(view);
+    expect(c.message.buffer.byteLength).toBe(10);
+    expect([...c.message]).toEqual([...view]);
+    expect(c.deep.list[0]!.buffer.byteLength).toBe(3);
+    expect(c.deep.list[1]).toBe('k');
+    expect(c.n).toBe(5);
+    expect(p.message).toBe(view); // the original is left as it was
+    // a Buffer (a Uint8Array subclass) is copied into a plain Uint8Array
+    const b = compactForPost({ m: Buffer.from([9, 8]) });
+    expect(b.m.constructor).toBe(Uint8Array);
   });
 });

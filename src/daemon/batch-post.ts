@@ -93,12 +93,33 @@ export class BatchPost<T> {
  * (and some encoders return) are views into a larger one (a socket read, Node's buffer pool):
  * posting those would copy kilobytes per request. Walks plain objects and arrays only.
  */
-export function compactForPost<T>(v: T, depth = 0): T {
-  if (v instanceof Uint8Array) return (v.byteOffset === 0 && v.byteLength === v.buffer.byteLength && v.constructor === Uint8Array ? v : new Uint8Array(v)) as T;
+export function compactForPost<T>(v: T): T {
+  // The IPC decoder already copies every bin value into a buffer of its own (frame.ts), so a
+  // request's params usually need nothing: they are walked without allocating, and copied only
+  // when some array is a view.
+  return needsCompacting(v, 0) ? compactCopy(v, 0) : v;
+}
+
+const ownsItsBuffer = (a: Uint8Array) => a.byteOffset === 0 && a.byteLength === a.buffer.byteLength && a.constructor === Uint8Array;
+
+function needsCompacting(v: unknown, depth: number): boolean {
+  if (v instanceof Uint8Array) return !ownsItsBuffer(v);
+  if (depth > 8 || typeof v !== 'object' || v === null) return false;
+  if (Array.isArray(v)) {
+    for (const x of v) if (needsCompacting(x, depth + 1)) return true;
+    return false;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype) return false;
+  for (const k in v) if (needsCompacting((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
+function compactCopy<T>(v: T, depth: number): T {
+  if (v instanceof Uint8Array) return (ownsItsBuffer(v) ? v : new Uint8Array(v)) as T;
   if (depth > 8 || typeof v !== 'object' || v === null) return v;
-  if (Array.isArray(v)) return v.map((x) => compactForPost(x, depth + 1)) as T;
+  if (Array.isArray(v)) return v.map((x) => compactCopy(x, depth + 1)) as T;
   if (Object.getPrototypeOf(v) !== Object.prototype) return v;
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = compactForPost(x, depth + 1);
+  for (const [k, x] of Object.entries(v)) out[k] = compactCopy(x, depth + 1);
   return out as T;
 }

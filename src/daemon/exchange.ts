@@ -9,8 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { IbakeEndpoint, type CryptoSessionKeys, type ReceiveResult } from '../ibake/index.js';
 import { wipeCsKeys } from '../ibake/output.js';
 import { stackKeys } from '../srtp/stack.js';
-import { Reader } from '../mikey/bytes.js';
-import { decodeHeader } from '../mikey/header.js';
+import type { DecodedMessage } from '../mikey/index.js';
 import { bytesParam, ParamError } from './methods.js';
 import { formatKeyMgmtLine } from '../srtp/sdp.js';
 import { MAX_SIGNALLING_TEXT, findMikey } from '../srtp/sdp-body.js';
@@ -69,13 +68,15 @@ export function keysOut(keys: CryptoSessionKeys[], held: Uint8Array[]) {
  * The SRTP-ID map of an accepted message, as {csId, ssrc, roc}: on R_MESSAGE_1 this is where the
  * initiator learns the SSRCs the responder chose (its offer had 0 there), before any key exists.
  */
-function csMapOf(message: Uint8Array): Array<{ csId: number; ssrc: number; roc: number }> {
-  const { header } = decodeHeader(new Reader(message));
+function csMapOf(header: MikeyHeader): Array<{ csId: number; ssrc: number; roc: number }> {
   return header.csMap.type === 0 ? header.csMap.entries.map((e, i) => ({ csId: i + 1, ssrc: e.ssrc, roc: e.roc })) : [];
 }
 
-function receiveOut(r: ReceiveResult, message: Uint8Array): Record<string, unknown> {
-  const out: Record<string, unknown> = { csbId: r.csbId, peer: r.peer, csMap: csMapOf(message) };
+/** `header`: the received message's, as the endpoint decoded it (IbakeEndpoint.receive's onHeader). */
+type MikeyHeader = DecodedMessage['header'];
+
+function receiveOut(r: ReceiveResult, header: MikeyHeader): Record<string, unknown> {
+  const out: Record<string, unknown> = { csbId: r.csbId, peer: r.peer, csMap: csMapOf(header) };
   if (r.reply) {
     out.reply = r.reply;
     out.replyName = r.replyName ?? IbakeEndpoint.messageName(r.reply);
@@ -135,8 +136,9 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandle
       const name = IbakeEndpoint.messageName(message);
       const t0 = performance.now();
       let r: ReceiveResult;
+      let header: MikeyHeader | undefined;
       try {
-        r = await ep.receive(message);
+        r = await ep.receive(message, (h) => (header = h));
       } catch (e) {
         metrics.failed++;
         const code = (e as { code?: string }).code ?? 'INTERNAL';
@@ -149,7 +151,7 @@ export function exchangeHandlers(d: ExchangeDeps): Record<string, ExchangeHandle
         metrics.established++;
         if (debugOn()) log(`exchange ${csb(r.csbId)}: ${identity} established with ${r.established.peer} (${r.established.keys.length} crypto sessions)`);
       }
-      return receiveOut(r, message);
+      return receiveOut(r, header!);
     },
 
     'exchange.rekey': async (p) => {

@@ -18,8 +18,6 @@ interface Owner {
   uid?: number;
 }
 
-const key = (identity: string, csbId: number) => `${identity} ${csbId >>> 0}`;
-
 /** The CSB ID of a MIKEY message (common header: version, data type, next payload, V|PRF, CSB ID). */
 export function peekCsbId(message: unknown): number | undefined {
   if (!(message instanceof Uint8Array) || message.length < 8) return undefined;
@@ -27,12 +25,19 @@ export function peekCsbId(message: unknown): number | undefined {
 }
 
 export class ExchangeOwners {
-  private readonly owners = new Map<string, Owner>();
+  /** identity -> CSB ID -> owner: two lookups on the main thread's request path instead of a
+   *  string key built (a number formatted and concatenated) for every exchange request */
+  private readonly owners = new Map<string, Map<number, Owner>>();
+  private count = 0;
 
   constructor(public mode: OwnerMode = 'uid') {}
 
   get size(): number {
-    return this.owners.size;
+    return this.count;
+  }
+
+  private get(identity: string, csbId: number): Owner | undefined {
+    return this.owners.get(identity)?.get(csbId >>> 0);
   }
 
   private allowed(o: Owner, ctx: RequestContext): boolean {
@@ -42,30 +47,40 @@ export class ExchangeOwners {
 
   /** Throws IBAKE_NO_SESSION when the exchange is owned by someone else. */
   check(identity: string, csbId: number, ctx: RequestContext): void {
-    const o = this.owners.get(key(identity, csbId));
+    const o = this.get(identity, csbId);
     if (o && !this.allowed(o, ctx)) throw new IbakeError('IBAKE_NO_SESSION', 'no session for this CSB ID and peer');
   }
 
   /** Records the requester as owner unless someone already owns it. */
   claim(identity: string, csbId: number, ctx: RequestContext): void {
-    const k = key(identity, csbId);
-    if (!this.owners.has(k)) this.owners.set(k, { conn: ctx.conn, ...(ctx.uid !== undefined ? { uid: ctx.uid } : {}) });
+    let byCsb = this.owners.get(identity);
+    if (!byCsb) this.owners.set(identity, (byCsb = new Map()));
+    const c = csbId >>> 0;
+    if (byCsb.has(c)) return;
+    byCsb.set(c, { conn: ctx.conn, ...(ctx.uid !== undefined ? { uid: ctx.uid } : {}) });
+    this.count++;
   }
 
   release(identity: string, csbId: number): void {
-    this.owners.delete(key(identity, csbId));
+    const byCsb = this.owners.get(identity);
+    if (!byCsb?.delete(csbId >>> 0)) return;
+    this.count--;
+    if (byCsb.size === 0) this.owners.delete(identity);
   }
 
   /** Forgets owners whose exchange no longer exists (expiry); returns how many. */
   prune(exists: (identity: string, csbId: number) => boolean): number {
     let n = 0;
-    for (const k of this.owners.keys()) {
-      const i = k.lastIndexOf(' ');
-      if (!exists(k.slice(0, i), Number(k.slice(i + 1)))) {
-        this.owners.delete(k);
-        n++;
+    for (const [identity, byCsb] of this.owners) {
+      for (const c of byCsb.keys()) {
+        if (!exists(identity, c)) {
+          byCsb.delete(c);
+          n++;
+        }
       }
+      if (byCsb.size === 0) this.owners.delete(identity);
     }
+    this.count -= n;
     return n;
   }
 

@@ -57,15 +57,21 @@ export function receivedMessage(p: Record<string, unknown>): Uint8Array | undefi
   }
 }
 
+/** The local identity an exchange.* request acts for ('' if the params name none), as routeOf reads it. */
+export function identityOf(method: string, p: Record<string, unknown>): string {
+  const v = method === 'exchange.initiate' ? p.from : p.identity;
+  return typeof v === 'string' ? v : '';
+}
+
 /** Where an exchange.* request goes. Reads the params without trusting them: the shard validates. */
 export function routeOf(method: string, p: Record<string, unknown>): Routed {
-  const str = (v: unknown) => (typeof v === 'string' ? v : '');
+  const identity = identityOf(method, p);
   if (method === 'exchange.initiate') {
     const csbId = randomNonZeroU32();
-    return { identity: str(p.from), csbId, route: { csbId } };
+    return { identity, csbId, route: { csbId } };
   }
   const csbId = method === 'exchange.receive' ? messageCsbId(receivedMessage(p)) : typeof p.csbId === 'number' ? p.csbId >>> 0 : 0;
-  return { identity: str(p.identity), csbId, route: {} };
+  return { identity, csbId, route: {} };
 }
 
 /** Shard index of (identity, CSB ID) among n: FNV-1a over the identity, mixed with the CSB ID. */
@@ -107,7 +113,7 @@ export function withMailboxShard<P extends Shards>(pool: P, main: Shards, isMail
   const pick = (uri: string) => (isMailbox(uri) ? main : pool);
   const own: Shards = {
     count: pool.count,
-    handle: (method, params) => pick(routeOf(method, params).identity).handle(method, params),
+    handle: (method, params) => pick(identityOf(method, params)).handle(method, params),
     addKey: (uri, period, key) => pick(uri).addKey(uri, period, key),
     dropPeriod: (uri, period) => pick(uri).dropPeriod(uri, period),
     remove: (uri) => {

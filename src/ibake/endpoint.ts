@@ -38,10 +38,15 @@ export class IbakeEndpoint extends EndpointCore {
     return rekey(this, csbId, peer);
   }
 
-  /** Processes one received message; returns the reply to send (if any) and any keys. */
-  async receive(bytes: Uint8Array): Promise<ReceiveResult> {
+  /**
+   * Processes one received message; returns the reply to send (if any) and any keys.
+   * `onHeader`, if given, is handed the message's decoded common header first (the daemon reads
+   * its SRTP-ID map from it rather than decoding the message a second time).
+   */
+  async receive(bytes: Uint8Array, onHeader?: (h: DecodedMessage['header']) => void): Promise<ReceiveResult> {
     const msg = decode(bytes);
     if (msg.header.version !== undefined && msg.header.version !== 1) throw malformed('version');
+    onHeader?.(msg.header);
     switch (msg.header.dataType) {
       case DT.I_MESSAGE_1:
         // A CSB update has no RAND (RFC 6267 §5.3).
