@@ -54,17 +54,14 @@ export function checkP256Point(pt: Uint8Array): PointProblem | undefined {
 }
 
 /**
- * The 32-octet big-endian coordinate at pt[off, off + 32), read as eight 32-bit words: public
- * octets, so no copy to wipe, and about a third of the time of the hex route (two per call).
+ * The 32-octet big-endian coordinate at pt[off, off + 32), read as four 64-bit words: public
+ * octets, so no copy to wipe; about half the time of the hex route (two per call), and fewer
+ * intermediate bigints than 32-bit words. `pt` has 65 octets, so it already has a buffer of its
+ * own outside V8's heap (a DataView does not move it).
  */
 function coordinate(pt: Uint8Array, off: number): bigint {
-  let v = 0n;
-  for (let o = off; o < off + 32; o += 8) {
-    const hi = ((pt[o]! << 24) | (pt[o + 1]! << 16) | (pt[o + 2]! << 8) | pt[o + 3]!) >>> 0;
-    const lo = ((pt[o + 4]! << 24) | (pt[o + 5]! << 16) | (pt[o + 6]! << 8) | pt[o + 7]!) >>> 0;
-    v = (v << 64n) | (BigInt(hi) << 32n) | BigInt(lo);
-  }
-  return v;
+  const v = new DataView(pt.buffer, pt.byteOffset + off, 32);
+  return (v.getBigUint64(0) << 192n) | (v.getBigUint64(8) << 128n) | (v.getBigUint64(16) << 64n) | v.getBigUint64(24);
 }
 
 /** Throws the uniform auth failure (reason 'bad-point') unless `pt` is a valid P-256 point. */
