@@ -91,6 +91,14 @@ void Sha256::reset() {
   total_ = 0;
 }
 
+void Sha256::resume(const uint32_t h[8], uint64_t total) {
+  std::memcpy(h_, h, sizeof h_);
+  fill_ = 0;
+  total_ = total;
+}
+
+void Sha256::chaining(uint32_t h[8]) const { std::memcpy(h, h_, sizeof h_); }
+
 void Sha256::update(const uint8_t *data, size_t len) {
   if (!len) return;
   total_ += len;
@@ -101,11 +109,11 @@ void Sha256::update(const uint8_t *data, size_t len) {
     data += take;
     len -= take;
     if (fill_ < 64) return;
-    compress(h_, buf_, 1);
+    compress_(h_, buf_, 1);
     fill_ = 0;
   }
   if (len >= 64) {
-    compress(h_, data, len / 64);
+    compress_(h_, data, len / 64);
     data += len & ~(size_t)63;
     len &= 63;
   }
@@ -120,12 +128,12 @@ void Sha256::final(uint8_t out[kSha256Len]) {
   buf_[fill_++] = 0x80;
   if (fill_ > 56) {
     std::memset(buf_ + fill_, 0, 64 - fill_);
-    compress(h_, buf_, 1);
+    compress_(h_, buf_, 1);
     fill_ = 0;
   }
   std::memset(buf_ + fill_, 0, 56 - fill_);
   for (unsigned i = 0; i < 8; i++) buf_[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
-  compress(h_, buf_, 1);
+  compress_(h_, buf_, 1);
   for (unsigned i = 0; i < 8; i++) store_be32(out + 4 * i, h_[i]);
   wipe(h_, sizeof h_);
   wipe(buf_, sizeof buf_);

@@ -9,7 +9,6 @@ import { exchangeKeysAhead, pointAhead, type IdleJob } from './ahead.js';
 import type { SessionBinding } from './binding.js';
 import { P256_POINT_BYTES, type P256Mul } from './ecdh.js';
 import { ctEqual } from '../util/ct-equal.js';
-import { randomNonZeroU32 } from '../util/random.js';
 import { IbakeError, authFailure } from './errors.js';
 import { computeExchangeKeys, keysFromPoint, wipeExchangeKeys, type ExchangeInput, type ExchangeKeys } from './exchange-keys.js';
 import { FreshnessGuard, msToNtp, type FreshnessOptions } from './freshness.js';
@@ -146,9 +145,6 @@ export function checkUri(u: unknown, what: string): string {
     throw new IbakeError('IBAKE_BAD_INPUT', `${what} must be a URI`);
   }
   return u;
-}
-export function nonZeroU32(): number {
-  return randomNonZeroU32();
 }
 
 const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;

@@ -12,7 +12,8 @@ import { deriveMessageKeys, wipeKeys } from '../mikey/keys.js';
 import { kemacDecrypt } from '../mikey/kemac-crypto.js';
 import { takeEphemeral } from './ahead.js';
 import { clearBinding, freshNc } from './binding.js';
-import { checkUri, copyKeys, eq, nonZeroU32, wipeExchangeKeys, type EndpointCore, type InitiateOptions, type ReceiveResult, type VPayloadFields } from './core.js';
+import { checkUri, copyKeys, eq, wipeExchangeKeys, type EndpointCore, type InitiateOptions, type ReceiveResult, type VPayloadFields } from './core.js';
+import { randomNonZeroU32 } from '../util/random.js';
 import { assertP256Point, wipeEphemeral } from './ecdh.js';
 import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
@@ -41,7 +42,7 @@ export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ m
   const to = checkUri(o.to, 'to');
   // The responder refuses IDRi = IDRr (reflection, security.md §1.4): say so here, not after a dead offer.
   if (to === c.identity) throw new IbakeError('IBAKE_BAD_INPUT', 'cannot call our own identity (IDRi = IDRr is refused by every responder)');
-  const ssrcs = o.ssrcs ?? [nonZeroU32(), 0];
+  const ssrcs = o.ssrcs ?? [randomNonZeroU32(), 0];
   if (!Array.isArray(ssrcs) || ssrcs.length < 1 || ssrcs.length > 255 || ssrcs.some((s) => !Number.isInteger(s) || s < 0 || s > 0xffffffff)) {
     throw new IbakeError('IBAKE_BAD_INPUT', 'ssrcs must be 1..255 32-bit integers');
   }
@@ -51,8 +52,8 @@ export async function initiate(c: EndpointCore, o: InitiateOptions): Promise<{ m
     if (c.offerIndex.has(o.csbId) || c.initiated.byCsb(o.csbId).length > 0) throw new IbakeError('IBAKE_STATE', 'CSB ID already in use');
     csbId = o.csbId;
   } else {
-    csbId = nonZeroU32();
-    while (c.offerIndex.has(csbId)) csbId = nonZeroU32();
+    csbId = randomNonZeroU32();
+    while (c.offerIndex.has(csbId)) csbId = randomNonZeroU32();
   }
   const nowMs = c.now();
   // A new peer's Q_ID and g_ID need nothing from this message: start them before building it.

@@ -10,7 +10,8 @@ import { kemacEncrypt } from '../mikey/kemac-crypto.js';
 import { encodeInnerChain } from '../mikey/index.js';
 import { takeEphemeral } from './ahead.js';
 import { clearBinding } from './binding.js';
-import { copyKeys, eq, nonZeroU32, wipeExchangeKeys, type EndpointCore, type ReceiveResult } from './core.js';
+import { copyKeys, eq, wipeExchangeKeys, type EndpointCore, type ReceiveResult } from './core.js';
+import { randomNonZeroU32 } from '../util/random.js';
 import { assertP256Point, wipeEphemeral } from './ecdh.js';
 import { IbakeError, authFailure } from './errors.js';
 import type { ExchangeInput, ExchangeKeys } from './exchange-keys.js';
@@ -90,7 +91,7 @@ export async function onIMessage1(c: EndpointCore, msg: DecodedMessage): Promise
     }
     c.rememberCiphertext(replayId, tMs);
     // Fill SSRC 0 entries with our own (CS ID map info is not among the copied fields).
-    const map = csMap.map((e) => ({ ...e, ssrc: e.ssrc === 0 ? nonZeroU32() : e.ssrc }));
+    const map = csMap.map((e) => ({ ...e, ssrc: e.ssrc === 0 ? randomNonZeroU32() : e.ssrc }));
     // Deferred delivery v2: a mailbox hands out one unused signed prekey of the addressed user
     // (marked used before it leaves), inside the reply's ciphertext to the caller.
     const prekey = !ours && c.opts.mailbox && c.opts.mailboxPrekeys ? await c.opts.mailboxPrekeys.take(addressed, c.now()) : undefined;

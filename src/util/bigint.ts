@@ -1,6 +1,7 @@
 // Big-endian octets <-> non-negative bigint, the conversions every layer needs (scalars, DER
 // INTEGERs, HashToRange, P-256 coordinates). Done through hex, which costs about a fifth of a
-// per-octet shift loop: these run several dozen times per key exchange.
+// per-octet shift loop: these run several dozen times per key exchange. Public 32-octet values
+// in larger arrays (received P-256 coordinates) go through 64-bit words instead (publicU256At).
 
 /** The non-negative integer whose big-endian octets are `b` (0n for no octets). */
 export function bytesToBigint(b: Uint8Array): bigint {
@@ -13,6 +14,20 @@ export function bytesToBigint(b: Uint8Array): bigint {
   } finally {
     c.fill(0);
   }
+}
+
+/**
+ * The 32-octet big-endian integer at b[off, off + 32) of a *public* value (received P-256
+ * coordinates), read as four 64-bit words through a DataView: no copy to wipe, half the time of
+ * the hex route and fewer intermediate bigints than 32-bit words. For arrays of more than 64
+ * octets only, which already have a buffer of their own outside V8's heap (a DataView does not
+ * move them out). RangeError if b has fewer than off + 32 octets.
+ */
+export function publicU256At(b: Uint8Array, off: number): bigint {
+  if (b.length <= 64) throw new RangeError('publicU256At reads arrays of more than 64 octets');
+  if (!Number.isInteger(off) || off < 0 || off + 32 > b.length) throw new RangeError('publicU256At: 32 octets at off must lie inside the array');
+  const v = new DataView(b.buffer, b.byteOffset + off, 32);
+  return (v.getBigUint64(0) << 192n) | (v.getBigUint64(8) << 128n) | (v.getBigUint64(16) << 64n) | v.getBigUint64(24);
 }
 
 /** `v` as exactly `len` big-endian octets; RangeError if it is negative or does not fit. */
