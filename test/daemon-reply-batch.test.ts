@@ -1,11 +1,13 @@
 // A shard worker's packed reply batch (src/daemon/reply-batch.ts): results and observations
 // come out as they went in (ids, CSB IDs, octets, names, seconds, outcomes), in order, with the
 // other items untouched; the octets cross as one transferred buffer; a batch with nothing to
-// pack is posted as the plain array; a malformed batch is a TypeError before anything of it is
+// pack is posted as the plain array; the items structured clone carries hold their own octets
+// (never a view on a shared slab); a malformed batch is a TypeError before anything of it is
 // handed over, never a wrong or partial result.
 import { describe, expect, it } from 'vitest';
 import { MessageChannel } from 'node:worker_threads';
 import { packBatch, postBatch, unpackBatch, type PackedBatch } from '../src/daemon/reply-batch.js';
+import { copyBytes } from '../src/util/byte-slab.js';
 import type { FromWorker } from '../src/daemon/shard-protocol.js';
 
 const bytes = (n: number, seed: number) => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 0xff);
@@ -70,6 +72,23 @@ describe('reply batches', () => {
     let posted: unknown;
     postBatch((m, t) => (posted = [m, t]), only);
     expect(posted).toEqual([only, undefined]);
+  });
+
+  it('items that go through structured clone carry their own octets, not a shared slab (util/byte-slab.ts)', () => {
+    const reply = copyBytes(bytes(200, 4)); // a view on a slab, as an encoded MIKEY Error message is
+    expect(reply.buffer.byteLength).toBeGreaterThan(200);
+    const error = { t: 'res' as const, id: 3, ok: false as const, error: { code: 'IBAKE_AUTH_FAILED', message: 'x', typed: true, reply } };
+    const check = (m: unknown) => {
+      const r = (m as { error: { reply: Uint8Array } }).error.reply;
+      expect(r.byteOffset === 0 && r.buffer.byteLength === 200).toBe(true);
+      expect(Array.from(r)).toEqual(Array.from(bytes(200, 4)));
+    };
+    // packed (beside a result) and unpacked (alone)
+    check(packBatch([items[0]!, error])!.batch.rest[0]);
+    let posted: unknown;
+    postBatch((m) => (posted = m), [error]);
+    check((posted as unknown[])[0]);
+    expect(reply.buffer.byteLength).toBeGreaterThan(200); // the original is left as it was
   });
 
   it('a malformed batch is a TypeError', () => {

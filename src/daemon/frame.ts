@@ -6,6 +6,7 @@
 // cannot make the daemon buffer or parse unbounded input. The no-eval build of msgpackr is used
 // (security.md top-10 #8): no code is generated at run time from what a client sends.
 import { Packr, Unpackr } from 'msgpackr/index-no-eval';
+import { copyBytes } from '../util/byte-slab.js';
 import { IbakedError } from '../util/errors.js';
 
 export const MAX_FRAME = 64 * 1024;
@@ -73,10 +74,13 @@ export class EncodedResult {
   ) {}
 }
 
-/** msgpack of a result, in a buffer of its own (the encoder's shared buffer is wiped). */
+/**
+ * msgpack of a result as a new array (util/byte-slab.ts: a view on a slab, so it crosses to
+ * another thread only copied, as reply-batch.ts does), the encoder's shared buffer wiped.
+ */
 export function encodeResult(v: unknown): Uint8Array {
   const view = packr.pack(v);
-  const own = new Uint8Array(view);
+  const own = copyBytes(view);
   view.fill(0); // a result may hold keys: none left behind in the encoder's buffer
   return own;
 }

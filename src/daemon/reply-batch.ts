@@ -7,6 +7,7 @@
 // were about 35 µs of CPU per call). Packed, a batch is one Float64Array of fixed-size
 // records, one buffer holding every result's octets (both transferred, not copied), a small
 // table of the batch's distinct strings, and the rare other items as they are.
+import { compactForPost } from './batch-post.js';
 import type { FromWorker } from './shard-protocol.js';
 
 const RES = 1;
@@ -27,12 +28,15 @@ export interface PackedBatch {
 
 /**
  * Posts `items` (a worker's batch): packed when it holds a result or an observation, else as
- * the array it is. `items` is left as it was (its octets were copied).
+ * the array it is. `items` is left as it was (its octets were copied). Items that go through
+ * structured clone (the unpacked ones: errors, whose `reply` may be a view on a slab of
+ * util/byte-slab.ts, logs, reports) are compacted first, so a clone carries their own octets
+ * and never a whole shared buffer.
  */
 export function postBatch(post: (msg: FromWorker[] | PackedBatch, transfer?: ArrayBuffer[]) => void, items: FromWorker[]): void {
   const packed = packBatch(items);
   if (packed) post(packed.batch, packed.transfer);
-  else post(items);
+  else post(compactForPost(items));
 }
 
 /** The packed batch and what to transfer with it; undefined if `items` has nothing to pack. */
@@ -74,7 +78,7 @@ export function packBatch(items: readonly FromWorker[]): { batch: PackedBatch; t
       bytes.set(m.encoded, o);
       o += m.encoded.length;
       r += REC;
-    } else rest.push(m);
+    } else rest.push(compactForPost(m));
   }
   return { batch: { nums, bytes: bytes.buffer, strs, rest }, transfer: [nums.buffer as ArrayBuffer, bytes.buffer] };
 }

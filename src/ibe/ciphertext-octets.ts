@@ -4,6 +4,7 @@
 // decodeCiphertext (src/ibe/der.ts's rules: definite minimal lengths, minimal non-negative
 // INTEGERs, no trailing bytes); test/ibe-ciphertext-octets.test.ts holds the two paths equal on
 // random values and on every single-octet change, truncation and extension of valid encodings.
+import { copyBytes, freshBytes } from '../util/byte-slab.js';
 import { BF_VERSION } from './ciphertext.js';
 import { checkIntBody, derHeaderSize, fail, readDerHeader, TAG_INT, TAG_OCTETS, TAG_SEQ, writeDerHeader } from './der.js';
 import { IbeError } from './errors.js';
@@ -40,7 +41,7 @@ export function encodeCiphertextOctets(x: Uint8Array, y: Uint8Array, v: Uint8Arr
   const ly = intBodyLength(y, fy);
   const uLen = derHeaderSize(lx) + lx + derHeaderSize(ly) + ly;
   const body = 3 + derHeaderSize(uLen) + uLen + derHeaderSize(v.length) + v.length + derHeaderSize(w.length) + w.length;
-  const out = new Uint8Array(derHeaderSize(body) + body);
+  const out = freshBytes(derHeaderSize(body) + body);
   let o = writeDerHeader(out, 0, TAG_SEQ, body);
   o = writeDerHeader(out, o, TAG_INT, 1);
   out[o++] = Number(BF_VERSION);
@@ -95,8 +96,8 @@ export function decodeCiphertextOctets(bytes: Uint8Array): CiphertextOctets {
     return {
       x: unsigned(bytes.subarray(ex.off, ex.end)),
       y: unsigned(bytes.subarray(ey.off, ey.end)),
-      v: bytes.slice(ev.off, ev.end),
-      w: bytes.slice(ew.off, ew.end),
+      v: copyBytes(bytes, ev.off, ev.end),
+      w: copyBytes(bytes, ew.off, ew.end),
     };
   } catch (e) {
     if (e instanceof IbeError) throw new IbeError('IBE_BAD_CIPHERTEXT', `bad BFCiphertextBlock: ${e.message}`);

@@ -1,6 +1,7 @@
 // Bounded byte reader and growable writer for the MIKEY codec. Every read checks the bytes that
 // remain before touching them and throws a MikeyError naming the field and offset, so decoders
 // never read past the input, never loop without progress, and allocate only views of the input.
+import { copyBytes } from '../util/byte-slab.js';
 import { MikeyError, encodeError } from './errors.js';
 
 export class Reader {
@@ -127,9 +128,9 @@ export class Writer {
     this.length = 0;
     return n;
   }
-  /** The octets written (a new array). The Writer is finished afterwards. */
+  /** The octets written (a new array: util/byte-slab.ts). The Writer is finished afterwards. */
   result(): Uint8Array {
-    const out = this.buf.slice(0, this.length);
+    const out = copyBytes(this.buf, 0, this.length);
     this.release();
     this.buf = FINISHED;
     this.length = 0;

@@ -4,6 +4,7 @@
 // KEMAC, whose first payload type is implicit (profile OPEN-4: IDR in IBAKE and ESK, Key data
 // in a PSK KEMAC). Every iteration consumes at least one byte, so the walk always terminates, and
 // the number of payloads is capped (64 per message, 16 per inner chain by default).
+import { copyBytes } from '../util/byte-slab.js';
 import { Reader, Writer } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import type { InnerPayload, Payload, Span } from './model.js';
@@ -123,7 +124,7 @@ export function decodeInnerChain(plain: Uint8Array, opts: InnerChainOptions = {}
   const allowed: ReadonlySet<string> = opts.allowed ? new Set<string>(opts.allowed) : INNER_KINDS;
   if (!allowed.has(first)) throw new MikeyError('MIKEY_INPUT', -1, `first kind ${first} is not in the allowed kinds`);
   if (plain.length === 0) return [];
-  const r = new Reader(plain.slice()); // decoded fields are views of this private copy
+  const r = new Reader(copyBytes(plain)); // decoded fields are views of this private copy
   return decodeChain(r, typeOf(first), 0, allowed, 'in this inner chain', opts.maxPayloads ?? MAX_INNER_PAYLOADS) as (InnerPayload & Required<Span>)[];
 }
 

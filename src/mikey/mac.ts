@@ -4,6 +4,7 @@
 // its ESK payloads, up to and including the V payload's Next payload + Auth alg octets, followed by
 // the identities' ID Data — no timestamp). This module never parses MIKEY messages itself.
 import { createHmac } from 'node:crypto';
+import { freshBytes } from '../util/byte-slab.js';
 import { ctEqual } from '../util/ct-equal.js';
 import { hmacSha256 } from './hmac-sha256.js';
 import { MikeyCryptoError, requireBytes, requireInt } from './prf.js';
@@ -135,7 +136,7 @@ export function buildVMacInput(parts: VMacInputParts): Uint8Array {
   }
   keep.push(msg.subarray(pos, macOffset));
   const total = keep.reduce((n, b) => n + b.length, 0) + ids.reduce((n, b) => n + b.length, 0);
-  const out = new Uint8Array(total);
+  const out = freshBytes(total);
   let o = 0;
   for (const b of [...keep, ...ids]) {
     out.set(b, o);

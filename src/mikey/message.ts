@@ -2,6 +2,7 @@
 // the MAC helpers the protocol layer needs to authenticate exact bytes: encode with a zeroed MAC
 // slot and get its offset, fill the MAC in afterwards, and extract the bytes a MAC covers
 // (everything before the MAC value, optionally without the ESK payloads — RFC 6267 §9.3).
+import { copyBytes } from '../util/byte-slab.js';
 import { Reader, Writer } from './bytes.js';
 import { MikeyError, encodeError } from './errors.js';
 import { decodeHeader, encodeHeader } from './header.js';
@@ -27,7 +28,7 @@ export function decodeMessage(bytes: Uint8Array, opts: DecodeOptions = {}): Deco
   if (bytes.length > MAX_MESSAGE_BYTES) {
     throw new MikeyError('MIKEY_LIMIT', MAX_MESSAGE_BYTES, `message is ${bytes.length} octets, at most ${MAX_MESSAGE_BYTES} are accepted`);
   }
-  const copy = bytes.slice(); // decoded fields are views of this private copy
+  const copy = copyBytes(bytes); // decoded fields are views of this private copy
   const r = new Reader(copy);
   const hdrNextAt = 2;
   const { header, next } = decodeHeader(r);

@@ -7,6 +7,7 @@
 // engine has the optional fused core (Engine.bfCore, native only), context.ts hands it the
 // steps between DER decoding and DER encoding; parseCiphertextBls / encodeCoreCiphertext below
 // are those DER ends, shared with decryptOps / encryptWithRhoOps so both paths check the same.
+import { freshBytes } from '../../util/byte-slab.js';
 import { randomOctets } from '../../util/random.js';
 import { bigintToBytes, bytesToBigint, R, randomScalar } from '../../engine/scalar.js';
 import { G2_COMPRESSED, type BfCoreCiphertext, type Engine, type Scalar } from '../../engine/types.js';
@@ -180,7 +181,7 @@ export function parseCiphertextBls(ct: Uint8Array): ParsedCiphertext {
   const x = fpOctets(c.x);
   const y = fpOctets(c.y);
   if (!x || !y) throw decryptFailed();
-  const u = new Uint8Array(96);
+  const u = freshBytes(96);
   u.set(x, 0);
   u.set(y, 48);
   return { u, v: c.v, w: c.w };
