@@ -2,6 +2,7 @@
 // INTEGERs, HashToRange, P-256 coordinates). Done through hex, which costs about a fifth of a
 // per-octet shift loop: these run several dozen times per key exchange. Public 32-octet values
 // in larger arrays (received P-256 coordinates) go through 64-bit words instead (publicU256At).
+import { V8_MAX_IN_HEAP_OCTETS } from './byte-slab.js';
 
 /** The non-negative integer whose big-endian octets are `b` (0n for no octets). */
 export function bytesToBigint(b: Uint8Array): bigint {
@@ -24,7 +25,7 @@ export function bytesToBigint(b: Uint8Array): bigint {
  * move them out). RangeError if b has fewer than off + 32 octets.
  */
 export function publicU256At(b: Uint8Array, off: number): bigint {
-  if (b.length <= 64) throw new RangeError('publicU256At reads arrays of more than 64 octets');
+  if (b.length <= V8_MAX_IN_HEAP_OCTETS) throw new RangeError(`publicU256At reads arrays of more than ${V8_MAX_IN_HEAP_OCTETS} octets`);
   if (!Number.isInteger(off) || off < 0 || off + 32 > b.length) throw new RangeError('publicU256At: 32 octets at off must lie inside the array');
   const v = new DataView(b.buffer, b.byteOffset + off, 32);
   return (v.getBigUint64(0) << 192n) | (v.getBigUint64(8) << 128n) | (v.getBigUint64(16) << 64n) | v.getBigUint64(24);

@@ -19,8 +19,12 @@
 const SLAB_OCTETS = 8192;
 /** Above this, a request gets a buffer of its own (at most a quarter of a slab is wasted). */
 export const MAX_SLAB_ARRAY = 2048;
-/** V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP: up to this, `new Uint8Array(n)` is on V8's heap and cheap. */
-const IN_HEAP = 64;
+/**
+ * V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP: a typed array of at most this many octets lives inside V8's
+ * heap (cheap to make; asking for its `.buffer`, or handing it to native code, moves it out).
+ */
+export const V8_MAX_IN_HEAP_OCTETS = 64;
+const IN_HEAP = V8_MAX_IN_HEAP_OCTETS;
 
 let slab = new ArrayBuffer(0);
 let used = SLAB_OCTETS; // the first request opens a slab

@@ -6,7 +6,8 @@
 // argument before run/runInline returns (native/src/addon.cc read_call), so one scratch serves
 // every call: the small arguments are copied into it, and the octets used are zeroed as soon as
 // the addon has taken them (they may be secret: rho, scalars).
-const MAX_SMALL = 64; // V8_TYPED_ARRAY_MAX_SIZE_IN_HEAP: larger arrays are off-heap already
+import { V8_MAX_IN_HEAP_OCTETS } from '../../util/byte-slab.js';
+const MAX_SMALL = V8_MAX_IN_HEAP_OCTETS; // larger arrays are off-heap already
 const SLOT = MAX_SMALL;
 
 export class SmallArgs {
