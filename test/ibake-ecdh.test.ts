@@ -120,6 +120,13 @@ describe.runIf(!!native?.p256Mul)('P-256 through the native engine (p256Mul)', (
     const nm1 = Uint8Array.from(n);
     nm1[31]! -= 1;
     expect(hex(await mul(nm1, b.publicPoint))).toBe(hex(p256.getSharedSecret(nm1, b.publicPoint, false)));
+    // the octet-wise range check (no integer of the secret) takes both ends of [1, n-1]
+    expect(hex(await computeKSessionWith(mul, pad32('1'), b.publicPoint))).toBe(hex(b.publicPoint));
+    expect(hex(await computeKSessionWith(mul, nm1, b.publicPoint))).toBe(hex(p256.getSharedSecret(nm1, b.publicPoint, false)));
+    const top = Uint8Array.from(n); // n with its top octet one less: below n whatever follows
+    top[0]! -= 1;
+    top.fill(0xff, 1);
+    expect(hex(await computeKSessionWith(mul, top, b.publicPoint))).toBe(hex(p256.getSharedSecret(top, b.publicPoint, false)));
   });
 
   it('refuses what computeKSession refuses, before any multiplication, with the same auth failure', async () => {
@@ -136,6 +143,10 @@ describe.runIf(!!native?.p256Mul)('P-256 through the native engine (p256Mul)', (
       [a.secret, a.publicPoint, a.publicPoint],
       [new Uint8Array(32), good, undefined],
       [n, good, undefined],
+      [Uint8Array.from(n, (v, i) => (i === 31 ? v + 1 : v)), good, undefined], // n + 1
+      [Uint8Array.from(n, (v, i) => (i === 20 ? v + 1 : v)), good, undefined], // above n in a middle octet
+      [new Uint8Array(32).fill(0xff), good, undefined],
+      [new Uint8Array(31).fill(1), good, undefined], // not 32 octets
     ] as Array<[Uint8Array, Uint8Array, Uint8Array | undefined]>) {
       const err = await computeKSessionWith(counted, k, pt, own).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(IbakeError);

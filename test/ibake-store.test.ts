@@ -27,6 +27,11 @@ describe('SessionStore bounds', () => {
     expect(s.halfOpenOf('sip:mallory@x')).toBe(2);
     s.put(st(6, 'sip:mallory@x'));
     expect(removed).toEqual([1, 2]);
+    // touching a half-open state makes it the peer's newest: the next eviction takes another
+    s.touch(s.get(4, 'sip:mallory@x'));
+    s.put(st(7, 'sip:mallory@x'));
+    expect(removed).toEqual([1, 2, 5]);
+    expect(s.has(4, 'sip:mallory@x')).toBe(true);
   });
 
   it('a full table evicts the least recently used established state; only half-open states left: IBAKE_BUSY', () => {
@@ -74,6 +79,10 @@ describe('SessionStore bounds', () => {
         }
       } else if (op < 9) now += rnd(800);
       else s.expire();
+      const all = s.values();
+      expect(s.size).toBe(all.length);
+      for (const x of all) expect(s.peek(x.csbId, x.peer)).toBe(x);
+      for (const p of peers) expect(s.halfOpenOf(p), `step ${i}, ${p}`).toBe(all.filter((x) => x.peer === p && x.state !== 'established').length);
       for (const c of csbs) {
         const scan = s.values().filter((x) => x.csbId >>> 0 === c >>> 0 && x.deadline >= now).map((x) => x.peer).sort();
         expect(s.byCsb(c).map((x) => x.peer).sort(), `step ${i}, CSB ${c}`).toEqual(scan);

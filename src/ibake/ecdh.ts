@@ -8,6 +8,7 @@
 // ECDH with x+1 (k + 1 = n cannot occur: k = n-1 gives S = -Q, caught by the x(S) = x(Q) case).
 import { ECDH, createECDH } from 'node:crypto';
 import { bigintToBytes, bytesToBigint as toBig, publicU256At } from '../util/bigint.js';
+import { ctEqual } from '../util/ct-equal.js';
 import { authFailure } from './errors.js';
 
 export const ECC_CURVE_P256 = 8;
@@ -119,14 +120,37 @@ function ecdhX(ecdh: ECDH, peer: Uint8Array): bigint {
   return v;
 }
 
-/** computeKSession's checks (uniform auth failure): `peer` valid and not our own point, and
- *  1 <= secret < n; returns the secret as an integer. */
-function checkKSessionInputs(secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): bigint {
+/** The peer's point valid and not our own (reflection); else the uniform auth failure. */
+function checkPeer(peer: Uint8Array, ownPublic?: Uint8Array): void {
   assertP256Point(peer);
-  if (ownPublic && Buffer.compare(Buffer.from(ownPublic), Buffer.from(peer)) === 0) throw authFailure('bad-point');
+  if (ownPublic && ctEqual(ownPublic, peer)) throw authFailure('bad-point');
+}
+
+/** computeKSession's checks (uniform auth failure): `peer` valid and not our own point, and
+ *  1 <= secret < n; returns the secret as an integer (the node:crypto route needs k + 1). */
+function checkKSessionInputs(secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): bigint {
+  checkPeer(peer, ownPublic);
   const k = toBig(secret);
   if (k === 0n || k >= N) throw authFailure('bad-point');
   return k;
+}
+
+const N_OCTETS = bigintToBytes(N, 32);
+
+/**
+ * 1 <= k < n for a 32-octet big-endian scalar, read as octets: a secret made an integer (or the
+ * hex string on the way) cannot be wiped. One pass over all 32 octets, no branch on them:
+ * k < n exactly when k - n borrows out of its top octet.
+ */
+function scalarInRange(k: Uint8Array): boolean {
+  if (k.length !== 32) return false;
+  let borrow = 0;
+  let any = 0;
+  for (let i = 31; i >= 0; i--) {
+    borrow = (k[i]! - N_OCTETS[i]! - borrow) >>> 31;
+    any |= k[i]!;
+  }
+  return borrow === 1 && any !== 0;
 }
 
 /**
@@ -142,7 +166,8 @@ export type P256Mul = (k: Uint8Array, q: Uint8Array) => Promise<Uint8Array>;
  * ECDH) and that does not run on this thread.
  */
 export async function computeKSessionWith(mul: P256Mul, secret: Uint8Array, peer: Uint8Array, ownPublic?: Uint8Array): Promise<Uint8Array> {
-  checkKSessionInputs(secret, peer, ownPublic);
+  checkPeer(peer, ownPublic);
+  if (!scalarInRange(secret)) throw authFailure('bad-point');
   const out = await mul(secret, peer);
   if (out.length !== P256_POINT_BYTES || out[0] !== 0x04) {
     out.fill(0);

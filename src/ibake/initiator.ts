@@ -322,10 +322,11 @@ export async function onRMessage2(c: EndpointCore, msg: DecodedMessage): Promise
     s.tgk = ek.sess.tgk;
     ek.sess.mpk.fill(0);
     ek.sess.authKey.fill(0);
+    // cleared, not deleted: a `delete` turns the state into a slow dictionary-mode object
     s.x?.fill(0);
-    delete s.x;
+    s.x = undefined;
     s.nc?.fill(0);
-    delete s.nc;
+    s.nc = undefined;
     s.sk?.fill(0);
     c.initiated.touch(s);
     return {

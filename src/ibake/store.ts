@@ -30,8 +30,8 @@ export interface SessionStoreOptions {
   onRemove?: (s: StoredState) => void;
 }
 
-/** The table's key of (CSB ID, peer): decimal, one number-to-string and one concatenation (a
- *  zero-padded hex form cost four times as much per lookup, and a call makes a few dozen). */
+/** A printable key of (CSB ID, peer), for logs and tests; the table itself is keyed by the CSB
+ *  ID's number and then the peer's string, so a lookup formats nothing. */
 export function sessionKey(csbId: number, peer: string): string {
   return `${csbId >>> 0} ${peer}`;
 }
@@ -43,12 +43,13 @@ export class SessionStore<S extends StoredState> {
   readonly maxHalfOpenPerPeer: number;
   private readonly now: () => number;
   private readonly onRemove: (s: StoredState) => void;
-  /** Insertion order = least recently used first (touch() moves an entry to the end). */
-  private readonly map = new Map<string, S>();
-  /** Half-open keys per peer, oldest first. */
-  private readonly halfOpen = new Map<string, Set<string>>();
-  /** Keys per CSB ID (forking: one per answering device), so byCsb never scans the table. */
-  private readonly csbKeys = new Map<number, Set<string>>();
+  /** CSB ID -> peer -> state: numbers, then the peer's string, so no key is built per lookup
+   *  (a string key formatted per lookup cost about a microsecond in a call's few dozen). */
+  private readonly byId = new Map<number, Map<string, S>>();
+  /** Every state, least recently used first (touch() moves one to the end). */
+  private readonly order = new Set<S>();
+  /** Half-open states per peer, oldest first. */
+  private readonly halfOpen = new Map<string, Set<S>>();
   /** Established states evicted to make room (a metric for the daemon). */
   evicted = 0;
 
@@ -63,41 +64,38 @@ export class SessionStore<S extends StoredState> {
   }
 
   get size(): number {
-    return this.map.size;
+    return this.order.size;
   }
 
   /** Inserts or replaces a state (making room as the header says). */
   put(s: S): void {
-    const k = sessionKey(s.csbId, s.peer);
-    const old = this.map.get(k);
-    if (old && old !== s) this.remove(k, old);
-    else if (old) this.unlink(k, old);
+    const old = this.lookup(s.csbId, s.peer);
+    if (old && old !== s) this.remove(old);
+    else if (old) this.unlink(old);
     if (!established(s)) {
       const mine = this.halfOpen.get(s.peer);
-      if (mine && mine.size >= this.maxHalfOpenPerPeer) {
-        const oldest = mine.values().next().value as string;
-        this.remove(oldest, this.map.get(oldest)!);
-      }
+      if (mine && mine.size >= this.maxHalfOpenPerPeer) this.remove(mine.values().next().value as S);
     }
-    if (this.map.size >= this.maxSessions) this.makeRoom();
-    this.link(k, s);
+    if (this.order.size >= this.maxSessions) this.makeRoom();
+    this.link(s);
   }
 
   /** Marks `s` as just used (and re-files it after a change of state: half-open -> established). */
   touch(s: S): void {
-    const k = sessionKey(s.csbId, s.peer);
-    if (this.map.get(k) !== s) return;
-    this.unlink(k, s);
-    this.link(k, s);
+    if (this.lookup(s.csbId, s.peer) !== s) return;
+    this.order.delete(s);
+    this.order.add(s);
+    const mine = this.halfOpen.get(s.peer);
+    if (mine?.delete(s) && mine.size === 0 && established(s)) this.halfOpen.delete(s.peer);
+    if (!established(s)) this.halfOpenOfPeer(s.peer).add(s);
   }
 
   /** The live state, IBAKE_EXPIRED (and removal) if past its deadline, IBAKE_NO_SESSION if absent. */
   get(csbId: number, peer: string): S {
-    const k = sessionKey(csbId, peer);
-    const s = this.map.get(k);
+    const s = this.lookup(csbId, peer);
     if (!s) throw new IbakeError('IBAKE_NO_SESSION', 'no session for this CSB ID and peer');
     if (s.deadline < this.now()) {
-      this.remove(k, s);
+      this.remove(s);
       throw new IbakeError('IBAKE_EXPIRED', 'session expired');
     }
     return s;
@@ -105,21 +103,22 @@ export class SessionStore<S extends StoredState> {
 
   /** Like get() but undefined when absent or expired (expired ones are removed). */
   find(csbId: number, peer: string): S | undefined {
-    try {
-      return this.get(csbId, peer);
-    } catch (e) {
-      if (e instanceof IbakeError) return undefined;
-      throw e;
+    const s = this.lookup(csbId, peer);
+    if (!s) return undefined;
+    if (s.deadline < this.now()) {
+      this.remove(s);
+      return undefined;
     }
+    return s;
   }
 
   /** The state held for (CSB ID, peer), expired or not, without touching the table. */
   peek(csbId: number, peer: string): S | undefined {
-    return this.map.get(sessionKey(csbId, peer));
+    return this.lookup(csbId, peer);
   }
 
   has(csbId: number, peer: string): boolean {
-    return this.map.has(sessionKey(csbId, peer));
+    return this.lookup(csbId, peer) !== undefined;
   }
 
   /** Half-open states of `peer` now held. */
@@ -129,28 +128,26 @@ export class SessionStore<S extends StoredState> {
 
   /** Every live state with this CSB ID (forking: one per answering device). */
   byCsb(csbId: number): S[] {
+    const same = this.byId.get(csbId >>> 0);
+    if (!same) return [];
     const now = this.now();
     const out: S[] = [];
-    for (const k of this.csbKeys.get(csbId >>> 0) ?? []) {
-      const s = this.map.get(k)!;
-      if (s.deadline >= now) out.push(s);
-    }
+    for (const s of same.values()) if (s.deadline >= now) out.push(s);
     return out;
   }
 
   delete(csbId: number, peer: string): void {
-    const k = sessionKey(csbId, peer);
-    const s = this.map.get(k);
-    if (s) this.remove(k, s);
+    const s = this.lookup(csbId, peer);
+    if (s) this.remove(s);
   }
 
   /** Removes every state past its deadline; returns how many. */
   expire(): number {
     const now = this.now();
     let n = 0;
-    for (const [k, s] of this.map) {
+    for (const s of this.order) {
       if (s.deadline < now) {
-        this.remove(k, s);
+        this.remove(s);
         n++;
       }
     }
@@ -159,15 +156,15 @@ export class SessionStore<S extends StoredState> {
 
   /** Snapshot for persistence / IPC (the states are plain objects). */
   values(): S[] {
-    return [...this.map.values()];
+    return [...this.order];
   }
 
   /** Full table: drop the dead, else the least recently used established state, else IBAKE_BUSY. */
   private makeRoom(): void {
     if (this.expire() > 0) return;
-    for (const [k, s] of this.map) {
+    for (const s of this.order) {
       if (established(s)) {
-        this.remove(k, s);
+        this.remove(s);
         this.evicted++;
         return;
       }
@@ -175,29 +172,36 @@ export class SessionStore<S extends StoredState> {
     throw new IbakeError('IBAKE_BUSY', 'session table full of half-open exchanges');
   }
 
-  private link(k: string, s: S): void {
-    this.map.set(k, s);
-    const c = s.csbId >>> 0;
-    let same = this.csbKeys.get(c);
-    if (!same) this.csbKeys.set(c, (same = new Set()));
-    same.add(k);
-    if (established(s)) return;
-    let mine = this.halfOpen.get(s.peer);
-    if (!mine) this.halfOpen.set(s.peer, (mine = new Set()));
-    mine.add(k);
+  private lookup(csbId: number, peer: string): S | undefined {
+    return this.byId.get(csbId >>> 0)?.get(peer);
   }
 
-  private unlink(k: string, s: S): void {
-    this.map.delete(k);
+  private halfOpenOfPeer(peer: string): Set<S> {
+    let mine = this.halfOpen.get(peer);
+    if (!mine) this.halfOpen.set(peer, (mine = new Set()));
+    return mine;
+  }
+
+  private link(s: S): void {
     const c = s.csbId >>> 0;
-    const same = this.csbKeys.get(c);
-    if (same?.delete(k) && same.size === 0) this.csbKeys.delete(c);
+    let same = this.byId.get(c);
+    if (!same) this.byId.set(c, (same = new Map()));
+    same.set(s.peer, s);
+    this.order.add(s);
+    if (!established(s)) this.halfOpenOfPeer(s.peer).add(s);
+  }
+
+  private unlink(s: S): void {
+    const c = s.csbId >>> 0;
+    const same = this.byId.get(c);
+    if (same?.delete(s.peer) && same.size === 0) this.byId.delete(c);
+    this.order.delete(s);
     const mine = this.halfOpen.get(s.peer);
-    if (mine?.delete(k) && mine.size === 0) this.halfOpen.delete(s.peer);
+    if (mine?.delete(s) && mine.size === 0) this.halfOpen.delete(s.peer);
   }
 
-  private remove(k: string, s: S): void {
-    this.unlink(k, s);
+  private remove(s: S): void {
+    this.unlink(s);
     this.onRemove(s);
   }
 }
