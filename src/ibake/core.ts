@@ -147,8 +147,6 @@ export function checkUri(u: unknown, what: string): string {
   return u;
 }
 
-const aheadKey = (s: { kind: string; csbId: number; peer: string }) => `${s.kind} ${s.csbId} ${s.peer}`;
-
 /** The state and checks shared by the initiator, responder and update handlers. */
 export class EndpointCore {
   readonly identity: string;
@@ -164,9 +162,9 @@ export class EndpointCore {
   readonly offerIndex = new Map<number, string>();
   /** Deferred v2: (user, prekey id) pairs this initiator has used, until their expiry. */
   readonly prekeysSeen = new PrekeySeen();
-  /** Deferred v2: prekey signature checks in flight, by aheadKey of the initiator state (a cache:
-   *  a state restored elsewhere re-runs its check from the record it holds). */
-  readonly prekeyChecks = new Map<string, Promise<void>>();
+  /** Deferred v2: prekey signature checks in flight, by the initiator state object they belong
+   *  to (a cache: a state restored elsewhere re-runs its check from the record it holds). */
+  private readonly prekeyChecks = new Map<object, Promise<void>>();
   /** Deferred v2: checks prekey records (and remembers the bundle headers it has verified). */
   readonly prekeyVerifier: PrekeyVerifier | undefined;
   readonly profile: string;
@@ -174,9 +172,11 @@ export class EndpointCore {
   readonly lifetime: number;
   /** Profile v2 binding on (always, but for the internal v1 derivation of the bench A/B). */
   readonly v2: boolean;
-  /** K_SESSION work started in idle time, by aheadKey of the state it belongs to (a cache):
-   *  all the keys (initiator), or the ECDH point only (responder: N_c arrives with I_MESSAGE_2). */
-  private readonly ahead = new Map<string, IdleJob<ExchangeKeys> | IdleJob<Uint8Array>>();
+  /** K_SESSION work started in idle time, by the state object it belongs to (a cache: a state
+   *  table holds one object per (CSB ID, peer), and its removal drops the job): all the keys
+   *  (initiator), or the ECDH point only (responder: N_c arrives with I_MESSAGE_2). Keyed by
+   *  the object, not by a string made of kind, CSB ID and peer: no key is built per lookup. */
+  private readonly ahead = new Map<object, IdleJob<ExchangeKeys> | IdleJob<Uint8Array>>();
 
   constructor(opts: EndpointOptions) {
     this.identity = checkUri(opts.identity, 'identity');
@@ -219,20 +219,18 @@ export class EndpointCore {
   }
 
   hasAhead(state: { kind: string; csbId: number; peer: string }): boolean {
-    return this.ahead.has(aheadKey(state));
+    return this.ahead.has(state);
   }
 
   private setAhead(state: { kind: string; csbId: number; peer: string }, job: IdleJob<ExchangeKeys> | IdleJob<Uint8Array>): void {
-    const key = aheadKey(state);
-    this.ahead.get(key)?.drop();
-    this.ahead.set(key, job);
+    this.ahead.get(state)?.drop();
+    this.ahead.set(state, job);
   }
 
   /** The keys computed (or the point computed) ahead for `state`, completed now; else all now. */
   async keysFor(state: { kind: string; csbId: number; peer: string }, input: () => ExchangeInput): Promise<ExchangeKeys> {
-    const key = aheadKey(state);
-    const job = this.ahead.get(key);
-    this.ahead.delete(key);
+    const job = this.ahead.get(state);
+    this.ahead.delete(state);
     const got = await job?.take();
     if (got instanceof Uint8Array) {
       let x: ExchangeInput;
@@ -249,22 +247,20 @@ export class EndpointCore {
 
   /** The in-flight prekey check of `state`, removed from the table (undefined: none there). */
   takePrekeyCheck(state: { kind: string; csbId: number; peer: string }): Promise<void> | undefined {
-    const key = aheadKey(state);
-    const p = this.prekeyChecks.get(key);
-    this.prekeyChecks.delete(key);
+    const p = this.prekeyChecks.get(state);
+    this.prekeyChecks.delete(state);
     return p;
   }
 
   setPrekeyCheck(state: { kind: string; csbId: number; peer: string }, p: Promise<void>): void {
     p.catch(() => {}); // awaited at R_MESSAGE_2; an early failure must not be unhandled meanwhile
-    this.prekeyChecks.set(aheadKey(state), p);
+    this.prekeyChecks.set(state, p);
   }
 
   dropAhead(state: AnyState): void {
-    this.prekeyChecks.delete(aheadKey(state));
-    const key = aheadKey(state);
-    this.ahead.get(key)?.drop();
-    this.ahead.delete(key);
+    this.prekeyChecks.delete(state);
+    this.ahead.get(state)?.drop();
+    this.ahead.delete(state);
   }
 
   /** The v2 binding (or none, for the internal v1 derivation). */

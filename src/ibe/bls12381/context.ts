@@ -24,6 +24,7 @@ import type { BfCore, BfCoreCiphertext, EchoSplice, Engine, G1Table, G2Prepared,
 import { decryptFailed } from '../errors.js';
 import { Lru } from '../lru.js';
 import { randomOctets } from '../../util/random.js';
+import { bytesKey } from '../../util/bytes-key.js';
 import {
   checkEncryptInputs,
   checkIdentity,
@@ -92,7 +93,6 @@ export interface BlsCacheOptions {
   keys?: number;
 }
 
-const hexKey = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const DST_BYTES = new TextEncoder().encode(DST);
 /** Cache key for a private key: a hash, so the key itself is not kept as an unzeroable string. */
 const KEY_ID_PREFIX = new TextEncoder().encode('ibaked-ibe-key-cache');
@@ -166,7 +166,7 @@ export class BlsContext {
   /** The cached recipient entry (computing and caching it on first use). */
   recipient(id: Uint8Array): Promise<Recipient> {
     this.check();
-    const k = hexKey(id);
+    const k = bytesKey(id);
     let p = this.recipients.get(k);
     if (!p) {
       const drop = () => {
@@ -319,7 +319,7 @@ export class BlsContext {
   async decryptWith(key: Uint8Array, ct: Uint8Array, cacheId?: string, alsoPrepare?: Uint8Array): Promise<Uint8Array> {
     const core = this.engine.bfCore;
     if (alsoPrepare) {
-      const k = hexKey(alsoPrepare);
+      const k = bytesKey(alsoPrepare);
       if (core?.decryptWithRecipient && !this.recipients.peek(k) && isIdentity(alsoPrepare)) {
         return this.decryptAndPrepare(core, key, ct, cacheId, alsoPrepare, k);
       }
@@ -425,7 +425,7 @@ export class BlsContext {
     const fused = core?.decryptEncrypt;
     // Only an entry that is ready: one still being computed (prepare() just started it) must
     // not hold the decryption back, which then runs beside it as before.
-    const entry = fused && !this.closed ? this.recipients.get(hexKey(to)) : undefined; // get: counts as recent
+    const entry = fused && !this.closed ? this.recipients.get(bytesKey(to)) : undefined; // get: counts as recent
     const r = entry && this.settled.get(entry);
     const t = r && !r.evicted ? r.table : undefined;
     if (!r || !t) return { m: await this.decryptWith(key, ct, cacheId, to) };

@@ -16,6 +16,7 @@ import {
 } from './bf.js';
 import type { Fp2 } from './field.js';
 import type { Rfc5091Params } from './params.js';
+import { bytesKey } from '../../util/bytes-key.js';
 
 export class Rfc5091Context {
   private readonly thetas: Lru<string, Fp2>;
@@ -39,7 +40,7 @@ export class Rfc5091Context {
   }
 
   theta(id: Uint8Array): Fp2 {
-    const k = Buffer.from(id).toString('hex');
+    const k = bytesKey(id);
     let t = this.thetas.get(k);
     if (!t) {
       t = recipientTheta(this.params, derivePublic(this.params, id));
