@@ -105,7 +105,7 @@ export async function rekey(c: EndpointCore, csbId: number, peer: string): Promi
     const inner = asResponder ? { idi: peer, idr: s.self, eccptr: eph.publicPoint, ...n } : { idi: c.identity, eccpti: eph.publicPoint, idr: peer, ...n };
     ct = await c.ibe.encrypt(peer, nowMs, writeInner(inner));
   } catch (e) {
-    if (s.update === u) delete s.update;
+    if (s.update === u) s.update = undefined;
     wipeUpdate(u);
     throw e;
   }
@@ -135,7 +135,7 @@ function roomForPending(c: EndpointCore, s: Exchange): void {
     else wipePending(p);
   }
   if (live.length > 0) s.pending = live;
-  else delete s.pending;
+  else s.pending = undefined;
   if (live.length >= MAX_PENDING_UPDATES) throw new IbakeError('IBAKE_BUSY', 'too many CSB updates of this exchange await confirmation; retry later');
 }
 
@@ -247,7 +247,7 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
   if (superseded(s, u.t)) {
     plain.fill(0);
     wipeUpdate(u as UpdateSent);
-    delete s.update;
+    s.update = undefined;
     throw new IbakeError('IBAKE_STATE', 'CSB update superseded by a newer one of the peer (both ends updated at once)');
   }
   let ek: ExchangeKeys;
@@ -287,7 +287,7 @@ export async function onUpdateR1(c: EndpointCore, msg: DecodedMessage): Promise<
   ek.sess.mpk.fill(0);
   ek.sess.authKey.fill(0);
   wipeUpdate(u as UpdateSent);
-  delete s.update;
+  s.update = undefined;
   (asResponder ? c.responded : c.initiated).touch(s as never);
   return { reply: confirm, replyName: 'I_MESSAGE_2', csbId: s.csbId, peer: s.peer, established: established(c, s, asResponder ? 'responder' : 'initiator', s.keys!) };
 }
@@ -316,13 +316,13 @@ export async function onUpdateConfirm(c: EndpointCore, msg: DecodedMessage): Pro
   if (superseded(s, p.t)) {
     wipePending(p);
     s.pending = s.pending.filter((x) => x !== p);
-    if (s.pending.length === 0) delete s.pending;
+    if (s.pending.length === 0) s.pending = undefined;
     throw new IbakeError('IBAKE_STATE', 'CSB update superseded by a newer one (both ends updated at once)');
   }
   switchKeys(s, p.tgk, p.keys, p.csMap, p.t, { own: p.ownPoint, peer: p.peerPoint });
   p.authKey.fill(0);
   for (const other of s.pending) if (other !== p) wipePending(other);
-  delete s.pending;
+  s.pending = undefined;
   (asInitiator ? c.initiated : c.responded).touch(s as never);
   return { csbId: s.csbId, peer: s.peer, established: established(c, s, asInitiator ? 'initiator' : 'responder', s.keys!) };
 }
