@@ -198,6 +198,7 @@ describe(`deferred delivery v2 (engine ${engine.name})`, () => {
     const mailboxText = readFileSync(mailboxPath, 'utf8');
     expect(mailboxText).not.toContain(hex(call.keys[0]!.masterKey));
     reopened.close();
+    await mailbox.close(); // its journal's file handle
   });
 
   describe('forged prekeys: the initiator refuses, no key is released', () => {

@@ -229,6 +229,8 @@ describe('the mailbox', () => {
     expect(await mb2.take(BOB, NOW)).toBeUndefined();
     expect(await mb2.take(EVE, NOW)).toBeUndefined();
     user.close();
+    await mb.close(); // their journals' file handles
+    await mb2.close();
   });
 
   it('refuses forged bundles, all or nothing', async () => {
