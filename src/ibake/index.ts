@@ -10,7 +10,7 @@ export type { IbePort } from './ibe-port.js';
 export { classifyAnswer, type AnswerKind, type Decision, type InitiatorPolicy, type Rule } from './policy.js';
 export { DEFAULT_PROFILE, SRTP_PROFILES, type CryptoSessionKeys, type KeySource } from './output.js';
 export { FreshnessGuard, msToNtp, ntpToMs, type FreshnessOptions } from './freshness.js';
-export { SessionStore, sessionKey, type SessionStoreOptions, type StoredState } from './store.js';
+export { SessionStore, type SessionStoreOptions, type StoredState } from './store.js';
 export type { AnyState, InitiatorState, OfferState, ResponderState } from './state.js';
 export { ECC_CURVE_P256, checkP256Point, computeKSession, generateEphemeral, type EphemeralKey, type PointProblem } from './ecdh.js';
 export { runScenario, derivedUri, SCENARIOS, type Provisioner, type ScenarioName, type ScenarioOptions, type ScenarioResult } from './scenario.js';

@@ -30,12 +30,6 @@ export interface SessionStoreOptions {
   onRemove?: (s: StoredState) => void;
 }
 
-/** A printable key of (CSB ID, peer), for logs and tests; the table itself is keyed by the CSB
- *  ID's number and then the peer's string, so a lookup formats nothing. */
-export function sessionKey(csbId: number, peer: string): string {
-  return `${csbId >>> 0} ${peer}`;
-}
-
 const established = (s: StoredState) => s.state === 'established';
 
 export class SessionStore<S extends StoredState> {
