@@ -156,6 +156,32 @@ describe.runIf(!!native?.p256Mul)('P-256 through the native engine (p256Mul)', (
     expect(calls).toBe(0);
   });
 
+  it('takes a scalar exactly when 1 <= k < n (its octet-wise check against BigInt, on scalars near n and 0)', async () => {
+    const N = BigInt('0x' + hex(n));
+    const b = generateEphemeral().publicPoint;
+    let taken = 0;
+    let refused = 0;
+    for (let i = 0; i < 300; i++) {
+      // n, or 0, with one to three octets changed at random: about half of them below n
+      const k = i % 3 === 0 ? new Uint8Array(32) : Uint8Array.from(n);
+      for (let j = 0, m = 1 + (i % 3); j < m; j++) k[(i * 7 + j * 13) % 32] = (i * 37 + j * 101) & 0xff;
+      const v = BigInt('0x' + hex(k));
+      const got = await computeKSessionWith(mul, k, b).then(
+        (out) => hex(out),
+        (e: unknown) => ((e as IbakeError).reason === 'bad-point' ? 'refused' : String(e)),
+      );
+      if (v > 0n && v < N) {
+        expect(got, hex(k)).toBe(hex(p256.getSharedSecret(k, b, false)));
+        taken++;
+      } else {
+        expect(got, hex(k)).toBe('refused');
+        refused++;
+      }
+    }
+    expect(taken).toBeGreaterThan(50);
+    expect(refused).toBeGreaterThan(50);
+  });
+
   it('checks its own arguments with the engine\'s reasons', async () => {
     const a = generateEphemeral();
     const good = generateEphemeral().publicPoint;
