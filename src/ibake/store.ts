@@ -79,8 +79,7 @@ export class SessionStore<S extends StoredState> {
     if (this.lookup(s.csbId, s.peer) !== s) return;
     this.order.delete(s);
     this.order.add(s);
-    const mine = this.halfOpen.get(s.peer);
-    if (mine?.delete(s) && mine.size === 0 && established(s)) this.halfOpen.delete(s.peer);
+    this.dropHalfOpen(s);
     if (!established(s)) this.halfOpenOfPeer(s.peer).add(s);
   }
 
@@ -190,6 +189,10 @@ export class SessionStore<S extends StoredState> {
     const same = this.byId.get(c);
     if (same?.delete(s.peer) && same.size === 0) this.byId.delete(c);
     this.order.delete(s);
+    this.dropHalfOpen(s);
+  }
+
+  private dropHalfOpen(s: S): void {
     const mine = this.halfOpen.get(s.peer);
     if (mine?.delete(s) && mine.size === 0) this.halfOpen.delete(s.peer);
   }
